@@ -1,0 +1,44 @@
+# Skiff: build, run and test targets. `make help` lists them.
+
+GO      ?= go
+BIN     := bin
+FUZZTIME ?= 30s
+
+.PHONY: help build run test unit lint fuzz conformance bench clean
+
+help:
+	@echo "make run          build and start a node with the embedded default config (127.0.0.1:3000)"
+	@echo "make test         lint, unit and integration tests (race detector), conformance run"
+	@echo "make unit         unit and integration tests only"
+	@echo "make lint         go vet and gofmt"
+	@echo "make fuzz         run each fuzz target for FUZZTIME ($(FUZZTIME))"
+	@echo "make conformance  the official Go client's specs against a node"
+	@echo "make bench        Skiff vs redis-server, side by side (installs redis if missing)"
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff
+
+run: build
+	$(BIN)/skiffd
+
+test: lint unit conformance
+
+unit:
+	$(GO) test -race -timeout 15m ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/proto
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/config
+
+conformance:
+	$(GO) run ./tools/conformance
+
+bench:
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BIN) .cache

@@ -1,0 +1,93 @@
+// Package config reads a node's configuration, written in the aerospike.conf
+// dialect, into a typed and validated Config. Every error names the file and
+// line of the offending setting.
+package config
+
+import "time"
+
+// Config is a node's whole configuration.
+type Config struct {
+	Service    Service
+	Network    Network
+	Logging    []LogSink
+	Namespaces []*Namespace
+
+	// Warnings lists what the file says that Skiff accepts but ignores,
+	// such as the network heartbeat block, one message per item, each
+	// starting with FILE:LINE. The node should log them at startup.
+	Warnings []string
+}
+
+// Service is the service { } block.
+type Service struct {
+	// ClusterName is the cluster-name a client may require ("" for none).
+	ClusterName string
+	// NodeID is the node's id as hex digits (node-id); empty means derive one
+	// from the service address and port.
+	NodeID string
+	// ProtoFdMax is the most client connections served at once (proto-fd-max).
+	ProtoFdMax int
+	// ProtoMaxSize is the largest request frame accepted, in bytes
+	// (proto-max-size, a Skiff setting). Larger frames are refused before
+	// their body is read.
+	ProtoMaxSize int64
+}
+
+// Network is the network { } block.
+type Network struct {
+	// Service is where clients connect: network { service { address port } }.
+	Service Endpoint
+	// Admin serves /metrics, /healthz and /readyz over HTTP:
+	// network { admin { address port } }, a Skiff block. Port 0 disables it.
+	Admin Endpoint
+}
+
+// Endpoint is an address and port to listen on.
+type Endpoint struct {
+	Address string
+	Port    int
+}
+
+// LogSink is one sink of the logging { } block: console or a file.
+type LogSink struct {
+	// Path is the file to write to; empty means the console (stderr).
+	Path string
+	// Level is the level of context "any": "critical", "warning", "info",
+	// "debug" or "detail". A sink without a "context any" line gets
+	// "critical", as in Aerospike.
+	Level string
+}
+
+// Namespace is a namespace NAME { } block.
+type Namespace struct {
+	Name string
+	// DefaultTTL is the time to live of a record written with TTL 0; 0 means
+	// records never expire (default-ttl).
+	DefaultTTL time.Duration
+	// NsupPeriod is how often expired records are removed; 0 disables the
+	// background removal (nsup-period).
+	NsupPeriod time.Duration
+	// AllowTTLWithoutNsup lets clients write records with a TTL although
+	// NsupPeriod is 0 (allow-ttl-without-nsup).
+	AllowTTLWithoutNsup bool
+	// MaxRecordSize is the largest record accepted, in bytes (max-record-size).
+	MaxRecordSize int64
+	// ReplicationFactor is accepted for compatibility; a single node keeps
+	// one copy (replication-factor).
+	ReplicationFactor int
+	// Storage is the storage-engine of the namespace.
+	Storage StorageEngine
+
+	// File and Line locate the namespace block, for messages about it.
+	File string
+	Line int
+}
+
+// StorageEngine is a namespace's storage-engine TYPE { } block.
+type StorageEngine struct {
+	// Type is the backend: "memory".
+	Type string
+	// DataSize is the memory for record data (data-size); writes fail with a
+	// clear error once it is used up.
+	DataSize int64
+}

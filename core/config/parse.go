@@ -1,0 +1,548 @@
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Supported settings (REFERENCE.md has the same as a table, with defaults).
+// Anything else is an error, except the network blocks noted as ignored.
+//
+//	service {
+//	    cluster-name NAME         # at most 63 bytes
+//	    node-id HEX               # 1-16 hex digits, not zero
+//	    proto-fd-max N            # 1 and up
+//	    proto-max-size SIZE       # Skiff; 1K and up
+//	}
+//	logging {
+//	    console { context CONTEXT LEVEL }
+//	    file PATH { context CONTEXT LEVEL }
+//	}
+//	network {
+//	    service { address ADDR  port 1-65535 }
+//	    admin { address ADDR  port 0-65535 }  # Skiff; port 0 disables it
+//	    heartbeat { ... }          # ignored, with a warning
+//	    fabric { ... }             # ignored, with a warning
+//	    info { ... }               # ignored, with a warning
+//	}
+//	namespace NAME {              # 1-31 bytes, no ':' or ';'; 1 to 32 namespaces
+//	    default-ttl DURATION      # up to 3650D
+//	    nsup-period DURATION      # up to 1D
+//	    allow-ttl-without-nsup BOOL
+//	    max-record-size SIZE      # 1K to 128M, at most data-size and proto-max-size
+//	    replication-factor N      # 1-256, accepted; one node keeps one copy
+//	    storage-engine memory { data-size SIZE }  # 1M and up; or just "storage-engine memory"
+//	}
+//
+// LEVEL is critical, warning, info, debug or detail. Any CONTEXT name is
+// accepted, but only "any" sets the sink's level: Skiff logs without
+// Aerospike's per-module contexts. ADDR is an IP address or "any".
+// DURATION is seconds, or a number with an S, M, H or D suffix (30D). SIZE
+// is bytes, or a number with a K, M, G, T or P suffix, 1024-based (4G).
+// BOOL is true, false, yes or no.
+
+// Limits of the settings, most of them Aerospike's.
+const (
+	maxNamespaces        = 32
+	maxNamespaceName     = 31
+	maxClusterName       = 63
+	maxDefaultTTL        = 10 * 365 * 86400 // seconds: ten years
+	maxNsupPeriod        = 86400            // seconds: one day
+	minProtoMaxSize      = 1 << 10
+	minDataSize          = 1 << 20
+	minMaxRecordSize     = 1 << 10
+	maxMaxRecordSize     = 128 << 20
+	maxReplicationFactor = 256
+)
+
+//go:embed default.conf
+var defaultText []byte
+
+// DefaultText returns the text of the default configuration, the one
+// Default parses. The caller may modify the returned slice.
+func DefaultText() []byte { return bytes.Clone(defaultText) }
+
+// Default returns the default configuration: one namespace "test" in
+// memory, clients on 127.0.0.1:3000, the admin port on 127.0.0.1:9145.
+func Default() *Config {
+	c, err := Parse("default.conf", defaultText)
+	if err != nil {
+		panic("config: the embedded default.conf is broken: " + err.Error())
+	}
+	return c
+}
+
+// Load reads and parses the configuration file at path. Its errors name
+// the path.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse reads a configuration in the aerospike.conf dialect; name is the
+// file name its messages start with. Settings the text leaves out take their
+// defaults, and blocks it accepts but ignores are listed in
+// Config.Warnings. The error, if any, is the first problem found in the
+// file, as "NAME:LINE: message".
+func Parse(name string, src []byte) (*Config, error) {
+	root, err := parseItems(name, src)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: name, cfg: &Config{
+		Service: Service{ProtoFdMax: 15000, ProtoMaxSize: 128 << 20},
+		Network: Network{
+			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
+			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
+		},
+		// Aerospike's default when there is no logging block; a logging
+		// block replaces it with exactly the sinks it lists.
+		Logging: []LogSink{{Level: "info"}},
+	}}
+	if err := p.top(root); err != nil {
+		return nil, err
+	}
+	return p.cfg, nil
+}
+
+// parser gives meaning to the items of one file. Each method reads one
+// kind of block into cfg; where, in their arguments, is the path of the
+// block for messages: "network service", "namespace test".
+type parser struct {
+	file        string
+	cfg         *Config
+	networkLine int // of the network block, for the port clash message
+}
+
+func (p *parser) top(root *item) error {
+	err := p.each(root, "", func(it *item) error {
+		switch it.name {
+		case "service":
+			return p.service(it)
+		case "logging":
+			return p.logging(it)
+		case "network":
+			return p.network(it)
+		case "namespace":
+			return p.namespace(it)
+		}
+		return p.unknown(it, "")
+	})
+	if err != nil {
+		return err
+	}
+	return p.crossCheck(root.line)
+}
+
+func (p *parser) service(b *item) error {
+	if err := p.open(b, "", ""); err != nil {
+		return err
+	}
+	const where = "service"
+	s := &p.cfg.Service
+	return p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "cluster-name":
+			s.ClusterName, err = p.value(it, where)
+			if err == nil && len(s.ClusterName) > maxClusterName {
+				err = p.bad(it, where, fmt.Sprintf("at most %d bytes", maxClusterName))
+			}
+		case "node-id":
+			s.NodeID, err = p.value(it, where)
+			if err == nil && !validNodeID(s.NodeID) {
+				err = p.bad(it, where, "1 to 16 hex digits, not all zero")
+			}
+		case "proto-fd-max":
+			s.ProtoFdMax, err = p.intValue(it, where, 1, math.MaxInt32)
+		case "proto-max-size":
+			s.ProtoMaxSize, err = p.sizeValue(it, where, minProtoMaxSize, 0)
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+}
+
+var logLevels = []string{"critical", "warning", "info", "debug", "detail"}
+
+func (p *parser) logging(b *item) error {
+	if err := p.open(b, "", ""); err != nil {
+		return err
+	}
+	const where = "logging"
+	p.cfg.Logging = []LogSink{}
+	return p.each(b, where, func(it *item) error {
+		switch it.name {
+		case "console":
+			if err := p.open(it, where, ""); err != nil {
+				return err
+			}
+			return p.sink(it, "")
+		case "file":
+			if err := p.open(it, where, "path"); err != nil {
+				return err
+			}
+			return p.sink(it, it.args[0])
+		}
+		return p.unknown(it, where)
+	})
+}
+
+// sink reads a console or file block. Only "context any" sets the level;
+// other contexts are checked and otherwise ignored, so that files written
+// for Aerospike load.
+func (p *parser) sink(b *item, path string) error {
+	where := "logging " + b.header()
+	sink := LogSink{Path: path, Level: "critical"}
+	err := p.each(b, where, func(it *item) error {
+		if it.name != "context" {
+			return p.unknown(it, where)
+		}
+		if it.block || len(it.args) != 2 {
+			return p.errorf(it.line, `setting "context"%s takes a context and a level, such as "context any info"`, in(where))
+		}
+		level := strings.ToLower(it.args[1])
+		if !slices.Contains(logLevels, level) {
+			return p.errorf(it.line, "bad log level %q%s: want %s", it.args[1], in(where), strings.Join(logLevels, ", "))
+		}
+		if it.args[0] == "any" {
+			sink.Level = level
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.cfg.Logging = append(p.cfg.Logging, sink)
+	return nil
+}
+
+// ignoredNetwork are the network blocks of every Aerospike file that mean
+// nothing to Skiff, with the reason given in the warning.
+var ignoredNetwork = map[string]string{
+	"heartbeat": "Skiff runs as a single node",
+	"fabric":    "Skiff runs as a single node",
+	"info":      "Skiff answers info commands on the service port",
+}
+
+func (p *parser) network(b *item) error {
+	if err := p.open(b, "", ""); err != nil {
+		return err
+	}
+	const where = "network"
+	p.networkLine = b.line
+	n := &p.cfg.Network
+	return p.each(b, where, func(it *item) error {
+		switch it.name {
+		case "service":
+			return p.endpoint(it, &n.Service, 1)
+		case "admin":
+			return p.endpoint(it, &n.Admin, 0)
+		}
+		reason, ok := ignoredNetwork[it.name]
+		if !ok {
+			return p.unknown(it, where)
+		}
+		if err := p.open(it, where, ""); err != nil {
+			return err
+		}
+		p.cfg.Warnings = append(p.cfg.Warnings,
+			fmt.Sprintf("%s:%d: network %s block ignored: %s", p.file, it.line, it.name, reason))
+		return nil
+	})
+}
+
+// endpoint reads network service or network admin; minPort is 0 where
+// port 0 means disabled.
+func (p *parser) endpoint(b *item, e *Endpoint, minPort int) error {
+	if err := p.open(b, "network", ""); err != nil {
+		return err
+	}
+	where := "network " + b.name
+	return p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "address":
+			e.Address, err = p.address(it, where)
+		case "port":
+			e.Port, err = p.intValue(it, where, minPort, 65535)
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+}
+
+// address reads an IP address, or "any" for all of them.
+func (p *parser) address(it *item, where string) (string, error) {
+	v, err := p.value(it, where)
+	switch {
+	case err != nil:
+		return "", err
+	case v == "any":
+		return "0.0.0.0", nil
+	}
+	if _, err := netip.ParseAddr(v); err != nil {
+		return "", p.bad(it, where, "an IP address or any")
+	}
+	return v, nil
+}
+
+func (p *parser) namespace(b *item) error {
+	if err := p.open(b, "", "name"); err != nil {
+		return err
+	}
+	name := b.args[0]
+	if len(name) > maxNamespaceName || strings.ContainsFunc(name, func(r rune) bool {
+		return r == ':' || r == ';' || unicode.IsControl(r)
+	}) {
+		return p.errorf(b.line, "bad namespace name %q: want at most %d bytes, without ':' or ';'", name, maxNamespaceName)
+	}
+	if len(p.cfg.Namespaces) == maxNamespaces {
+		return p.errorf(b.line, "namespace %q is one too many: at most %d namespaces", name, maxNamespaces)
+	}
+	ns := &Namespace{
+		Name:              name,
+		NsupPeriod:        120 * time.Second,
+		MaxRecordSize:     1 << 20,
+		ReplicationFactor: 1,
+		Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30},
+		File:              p.file,
+		Line:              b.line,
+	}
+	where := "namespace " + name
+	err := p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "default-ttl":
+			ns.DefaultTTL, err = p.secondsValue(it, where, maxDefaultTTL)
+		case "nsup-period":
+			ns.NsupPeriod, err = p.secondsValue(it, where, maxNsupPeriod)
+		case "allow-ttl-without-nsup":
+			ns.AllowTTLWithoutNsup, err = p.boolValue(it, where)
+		case "max-record-size":
+			ns.MaxRecordSize, err = p.sizeValue(it, where, minMaxRecordSize, maxMaxRecordSize)
+		case "replication-factor":
+			ns.ReplicationFactor, err = p.intValue(it, where, 1, maxReplicationFactor)
+		case "storage-engine":
+			err = p.storage(it, where, &ns.Storage)
+		case "memory-size":
+			// The most common line in files written for Aerospike 6 and older.
+			err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
+				in(where), strings.Join(it.args, " "))
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Aerospike refuses these too: a record that can never fit, and records
+	// that would expire with nothing to remove them.
+	if ns.MaxRecordSize > ns.Storage.DataSize {
+		return p.errorf(b.line, "namespace %s: max-record-size %s exceeds data-size %s", name,
+			formatScaled(ns.MaxRecordSize, sizeUnits), formatScaled(ns.Storage.DataSize, sizeUnits))
+	}
+	if ns.DefaultTTL != 0 && ns.NsupPeriod == 0 && !ns.AllowTTLWithoutNsup {
+		return p.errorf(b.line, "namespace %s: default-ttl %s needs a non-zero nsup-period or allow-ttl-without-nsup true", name,
+			formatScaled(int64(ns.DefaultTTL/time.Second), secondUnits))
+	}
+	p.cfg.Namespaces = append(p.cfg.Namespaces, ns)
+	return nil
+}
+
+// storage reads "storage-engine memory { ... }", or "storage-engine memory"
+// alone, as Aerospike 6 files have it, which keeps the defaults.
+func (p *parser) storage(b *item, where string, st *StorageEngine) error {
+	switch {
+	case len(b.args) == 0:
+		return p.errorf(b.line, `"storage-engine"%s needs a type, such as "storage-engine memory"`, in(where))
+	case len(b.args) > 1:
+		return p.errorf(b.line, `"storage-engine"%s takes one type, got extra %q`, in(where), b.args[1])
+	case b.args[0] == "device":
+		return p.errorf(b.line, "storage-engine device is not supported yet")
+	case b.args[0] != "memory":
+		return p.errorf(b.line, "unknown storage-engine type %q%s: want memory", b.args[0], in(where))
+	case !b.block:
+		return nil
+	}
+	where += " storage-engine memory"
+	return p.each(b, where, func(it *item) (err error) {
+		if it.name != "data-size" {
+			return p.unknown(it, where)
+		}
+		st.DataSize, err = p.sizeValue(it, where, minDataSize, 0)
+		return err
+	})
+}
+
+// crossCheck validates what spans blocks; lastLine is the file's last line.
+func (p *parser) crossCheck(lastLine int) error {
+	c := p.cfg
+	if len(c.Namespaces) == 0 {
+		return p.errorf(lastLine, "no namespace: at least one namespace block is required")
+	}
+	for _, ns := range c.Namespaces {
+		if ns.MaxRecordSize > c.Service.ProtoMaxSize {
+			return p.errorf(ns.Line, "namespace %s: max-record-size %s exceeds service proto-max-size %s", ns.Name,
+				formatScaled(ns.MaxRecordSize, sizeUnits), formatScaled(c.Service.ProtoMaxSize, sizeUnits))
+		}
+	}
+	if clash(c.Network.Service, c.Network.Admin) {
+		return p.errorf(p.networkLine, "network admin and service both listen on %s port %d",
+			c.Network.Admin.Address, c.Network.Admin.Port)
+	}
+	return nil
+}
+
+// clash reports whether admin, if enabled, would listen where service does.
+// Addresses are valid by now: defaults or checked by endpoint.
+func clash(service, admin Endpoint) bool {
+	if admin.Port == 0 || admin.Port != service.Port {
+		return false
+	}
+	s, _ := netip.ParseAddr(service.Address)
+	a, _ := netip.ParseAddr(admin.Address)
+	return s == a || s.IsUnspecified() || a.IsUnspecified()
+}
+
+// each calls fn on the items of block b in order, after refusing an item
+// that repeats an earlier one. Items are told apart by name, and those
+// that may repeat with another first word (namespace NAME, file PATH,
+// context NAME) by that word too.
+func (p *parser) each(b *item, where string, fn func(*item) error) error {
+	first := make(map[string]int)
+	for _, it := range b.items {
+		key, label := it.name, fmt.Sprintf("%q", it.name)
+		if (it.name == "namespace" || it.name == "file" || it.name == "context") && len(it.args) > 0 {
+			key += " " + it.args[0]
+			label = fmt.Sprintf("%s %q", it.name, it.args[0])
+		}
+		if line, dup := first[key]; dup {
+			return p.errorf(it.line, "duplicate %s%s (first at line %d)", label, in(where), line)
+		}
+		first[key] = it.line
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// open checks that it is a block with the words it needs: none when
+// argName is empty, else exactly one, described by argName ("path").
+func (p *parser) open(it *item, where, argName string) error {
+	switch {
+	case !it.block:
+		return p.errorf(it.line, `%q%s opens a block: put "{" at the end of its line`, it.name, in(where))
+	case argName == "" && len(it.args) > 0:
+		return p.errorf(it.line, "block %q%s takes no value, got %q", it.name, in(where), it.args[0])
+	case argName != "" && len(it.args) == 0:
+		return p.errorf(it.line, "block %q%s needs a %s", it.name, in(where), argName)
+	case argName != "" && len(it.args) > 1:
+		return p.errorf(it.line, "block %q%s takes one %s, got extra %q", it.name, in(where), argName, it.args[1])
+	}
+	return nil
+}
+
+// value returns the one value of setting it.
+func (p *parser) value(it *item, where string) (string, error) {
+	switch {
+	case it.block:
+		return "", p.errorf(it.line, "%q%s is a setting, not a block", it.name, in(where))
+	case len(it.args) == 0:
+		return "", p.errorf(it.line, "setting %q%s has no value", it.name, in(where))
+	case len(it.args) > 1:
+		return "", p.errorf(it.line, "setting %q%s takes one value, got extra %q", it.name, in(where), it.args[1])
+	}
+	return it.args[0], nil
+}
+
+func (p *parser) intValue(it *item, where string, lo, hi int) (int, error) {
+	v, err := p.value(it, where)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := parseScaled(v, nil)
+	if !ok || n < int64(lo) || n > int64(hi) {
+		return 0, p.bad(it, where, fmt.Sprintf("an integer from %d to %d", lo, hi))
+	}
+	return int(n), nil
+}
+
+// sizeValue reads a size from lo up to hi bytes; hi 0 means no limit.
+func (p *parser) sizeValue(it *item, where string, lo, hi int64) (int64, error) {
+	v, err := p.value(it, where)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := parseSize(v)
+	if !ok || n < lo || (hi != 0 && n > hi) {
+		want := "a size of at least " + formatScaled(lo, sizeUnits)
+		if hi != 0 {
+			want = "a size from " + formatScaled(lo, sizeUnits) + " to " + formatScaled(hi, sizeUnits)
+		}
+		return 0, p.bad(it, where, want+", such as 4G or 128K")
+	}
+	return n, nil
+}
+
+// secondsValue reads a duration of at most hi seconds.
+func (p *parser) secondsValue(it *item, where string, hi int64) (time.Duration, error) {
+	v, err := p.value(it, where)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := parseSeconds(v)
+	if !ok || n > hi {
+		return 0, p.bad(it, where, "seconds up to "+formatScaled(hi, secondUnits)+", such as 120 or 30D")
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func (p *parser) boolValue(it *item, where string) (bool, error) {
+	v, err := p.value(it, where)
+	if err != nil {
+		return false, err
+	}
+	b, ok := parseBool(v)
+	if !ok {
+		return false, p.bad(it, where, "true or false")
+	}
+	return b, nil
+}
+
+// bad reports a setting whose one value is not what it should be.
+func (p *parser) bad(it *item, where, want string) error {
+	return p.errorf(it.line, "bad %s %q%s: want %s", it.name, it.args[0], in(where), want)
+}
+
+func (p *parser) unknown(it *item, where string) error {
+	kind := "setting"
+	if it.block {
+		kind = "block"
+	}
+	return p.errorf(it.line, "unknown %s %q%s", kind, it.name, in(where))
+}
+
+func (p *parser) errorf(line int, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", p.file, line, fmt.Sprintf(format, args...))
+}
+
+// in is the " in network service" of a message, or nothing at top level.
+func in(where string) string {
+	if where == "" {
+		return ""
+	}
+	return " in " + where
+}

@@ -1,0 +1,514 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// defaults is what Parse returns for a file holding only "namespace test"
+// opened on line nsLine of file t.conf.
+func defaults(nsLine int) *Config {
+	return &Config{
+		Service: Service{ProtoFdMax: 15000, ProtoMaxSize: 128 << 20},
+		Network: Network{
+			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
+			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
+		},
+		Logging: []LogSink{{Level: "info"}},
+		Namespaces: []*Namespace{{
+			Name:              "test",
+			NsupPeriod:        120 * time.Second,
+			MaxRecordSize:     1 << 20,
+			ReplicationFactor: 1,
+			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30},
+			File:              "t.conf",
+			Line:              nsLine,
+		}},
+	}
+}
+
+// ns is a namespace test block, opened on line 1, holding the given lines.
+func ns(lines ...string) string {
+	var b strings.Builder
+	b.WriteString("namespace test {\n")
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// TestParseValues checks what valid files turn into: each case edits the
+// defaults into the Config it expects.
+func TestParseValues(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want func(c *Config)
+	}{
+		{"minimal", ns(), func(c *Config) {}},
+		{"minimal no trailing newline", "namespace test {\n}", func(c *Config) {}},
+		{"crlf line ends", "namespace test {\r\n  default-ttl 1H\r\n}\r\n", func(c *Config) {
+			c.Namespaces[0].DefaultTTL = time.Hour
+		}},
+		{"service", ns() + `
+service {
+	cluster-name prod-cache
+	node-id A1b2
+	proto-fd-max 100
+	proto-max-size 1M
+}`, func(c *Config) {
+			c.Service = Service{ClusterName: "prod-cache", NodeID: "A1b2", ProtoFdMax: 100, ProtoMaxSize: 1 << 20}
+		}},
+		{"node-id 16 digits", ns() + "service {\nnode-id ffffffffffffffff\n}", func(c *Config) {
+			c.Service.NodeID = "ffffffffffffffff"
+		}},
+		{"network", ns() + `
+network {
+	service {
+		address any
+		port 4000
+	}
+	admin {
+		address ::1
+		port 0
+	}
+}`, func(c *Config) {
+			c.Network = Network{Service: Endpoint{"0.0.0.0", 4000}, Admin: Endpoint{"::1", 0}}
+		}},
+		{"admin on the service port but disabled", ns() + "network {\nservice {\nport 9145\n}\nadmin {\nport 0\n}\n}", func(c *Config) {
+			c.Network.Service.Port, c.Network.Admin.Port = 9145, 0
+		}},
+		{"admin on the service port of another address", ns() + "network {\nadmin {\naddress 10.0.0.1\nport 3000\n}\n}", func(c *Config) {
+			c.Network.Admin = Endpoint{"10.0.0.1", 3000}
+		}},
+		{"ignored network blocks warn", ns() + `
+network {
+	heartbeat {
+		mode mesh
+		mesh-seed-address-port 10.0.0.2 3002 # two values: not read at all
+		interval 150
+		nested { anything goes }
+	}
+	fabric { port 3001 }
+	info {
+		port 3003
+	}
+}`, func(c *Config) {
+			c.Warnings = []string{
+				"t.conf:5: network heartbeat block ignored: Skiff runs as a single node",
+				"t.conf:11: network fabric block ignored: Skiff runs as a single node",
+				"t.conf:12: network info block ignored: Skiff answers info commands on the service port",
+			}
+		}},
+		{"logging sinks in order", ns() + `
+logging {
+	file /var/log/skiff.log {
+		context any DEBUG
+		context namespace detail   # other contexts are accepted, not applied
+	}
+	console {
+		context any warning
+	}
+	file /var/log/other.log {
+	}
+}`, func(c *Config) {
+			c.Logging = []LogSink{
+				{Path: "/var/log/skiff.log", Level: "debug"},
+				{Level: "warning"},
+				{Path: "/var/log/other.log", Level: "critical"},
+			}
+		}},
+		{"empty logging block logs nothing", ns() + "logging {\n}", func(c *Config) {
+			c.Logging = []LogSink{}
+		}},
+		{"namespace settings", ns(
+			"default-ttl 30d",
+			"nsup-period 5M",
+			"allow-ttl-without-nsup yes",
+			"max-record-size 128k",
+			"replication-factor 2",
+			"storage-engine memory {",
+			"  data-size 1g",
+			"}",
+		), func(c *Config) {
+			n := c.Namespaces[0]
+			n.DefaultTTL = 30 * 24 * time.Hour
+			n.NsupPeriod = 5 * time.Minute
+			n.AllowTTLWithoutNsup = true
+			n.MaxRecordSize = 128 << 10
+			n.ReplicationFactor = 2
+			n.Storage.DataSize = 1 << 30
+		}},
+		{"durations", ns("default-ttl 3650D", "nsup-period 86400s"), func(c *Config) {
+			c.Namespaces[0].DefaultTTL = 3650 * 24 * time.Hour
+			c.Namespaces[0].NsupPeriod = 24 * time.Hour
+		}},
+		{"ttl without nsup allowed", ns("default-ttl 2h", "nsup-period 0", "allow-ttl-without-nsup TRUE"), func(c *Config) {
+			c.Namespaces[0].DefaultTTL = 2 * time.Hour
+			c.Namespaces[0].NsupPeriod = 0
+			c.Namespaces[0].AllowTTLWithoutNsup = true
+		}},
+		{"no ttl needs no nsup", ns("nsup-period 0", "allow-ttl-without-nsup false"), func(c *Config) {
+			c.Namespaces[0].NsupPeriod = 0
+		}},
+		{"sizes", ns("max-record-size 128M", "storage-engine memory {", "data-size 2T", "}"), func(c *Config) {
+			c.Namespaces[0].MaxRecordSize = 128 << 20
+			c.Namespaces[0].Storage.DataSize = 2 << 40
+		}},
+		{"size in bytes", ns("max-record-size 2048", "storage-engine memory {", "data-size 1048576", "}"), func(c *Config) {
+			c.Namespaces[0].MaxRecordSize = 2048
+			c.Namespaces[0].Storage.DataSize = 1 << 20
+		}},
+		{"storage-engine memory without a block", ns("storage-engine memory"), func(c *Config) {}},
+		{"braces on one line", "namespace test { storage-engine memory { data-size 8G } }", func(c *Config) {
+			c.Namespaces[0].Storage.DataSize = 8 << 30
+		}},
+		{"comments", "# header\nnamespace test { # the namespace\n  default-ttl 60#no space\n# }\n}\n", func(c *Config) {
+			c.Namespaces[0].DefaultTTL = time.Minute
+			c.Namespaces[0].Line = 2
+		}},
+		{"32 namespaces", manyNamespaces(32), func(c *Config) {
+			n := c.Namespaces[0]
+			c.Namespaces = nil
+			for i := range 32 {
+				m := *n
+				m.Name, m.Line = fmt.Sprintf("ns%d", i), i+1
+				c.Namespaces = append(c.Namespaces, &m)
+			}
+		}},
+		{"namespace names", "namespace a {\n}\nnamespace Ab-c_d.e$0123456789012345678901 {\n}\n", func(c *Config) {
+			a, b := *c.Namespaces[0], *c.Namespaces[0]
+			a.Name = "a"
+			b.Name, b.Line = "Ab-c_d.e$0123456789012345678901", 3
+			c.Namespaces = []*Namespace{&a, &b}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse("t.conf", []byte(tt.src))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			want := defaults(1)
+			tt.want(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Parse =\n%s\nwant\n%s", dump(got), dump(want))
+			}
+		})
+	}
+}
+
+func manyNamespaces(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "namespace ns%d { }\n", i)
+	}
+	return b.String()
+}
+
+func dump(c *Config) string {
+	s := fmt.Sprintf("%+v", *c)
+	for _, n := range c.Namespaces {
+		s += fmt.Sprintf("\n  %+v", *n)
+	}
+	return s
+}
+
+// TestParseErrors checks every refusal: the message must contain want,
+// which starts with the file and line it blames.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		// Grammar.
+		{"stray close", ns() + "}\n", `t.conf:3: unexpected "}": no block is open`},
+		{"stray open", "namespace test\n{\n}\n", `t.conf:2: unexpected "{"`},
+		{"unclosed block", "namespace test {\n  default-ttl 1\n", `t.conf:1: block "namespace test" is not closed`},
+		{"unclosed inner block", ns() + "network {\n  service {\n    port 3000\n}\n", `t.conf:3: block "network" is not closed`},
+		{"unclosed innermost", "namespace test {\nstorage-engine memory {\n", `t.conf:2: block "storage-engine memory" is not closed`},
+		{"setting without value", ns("default-ttl"), `t.conf:2: setting "default-ttl" in namespace test has no value`},
+		{"setting with two values", ns("default-ttl 1 2"), `t.conf:2: setting "default-ttl" in namespace test takes one value, got extra "2"`},
+		{"two settings on a line", ns() + "service { cluster-name a proto-fd-max 10 }", `t.conf:3: setting "cluster-name" in service takes one value, got extra "proto-fd-max"`},
+		{"setting as block", ns("default-ttl 1 {", "}"), `t.conf:2: "default-ttl" in namespace test is a setting, not a block`},
+		{"value given to block", "service skiff {\n}\n" + ns(), `t.conf:1: block "service" takes no value, got "skiff"`},
+		{"value given to inner block", ns() + "network {\nservice 3000 {\n}\n}", `t.conf:4: block "service" in network takes no value, got "3000"`},
+		{"logging with value", ns() + "logging stderr {\n}", `t.conf:3: block "logging" takes no value, got "stderr"`},
+		{"network without brace", ns() + "network", `t.conf:3: "network" opens a block`},
+		{"port without value", ns() + "network {\nservice {\nport\n}\n}", `t.conf:5: setting "port" in network service has no value`},
+		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
+		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},
+		{"block without brace", "service\n" + ns(), `t.conf:1: "service" opens a block: put "{" at the end of its line`},
+		{"block brace on next line", "network\n{\n}\n" + ns(), `t.conf:2: unexpected "{": a block opens with "{" after its name on the same line`},
+		{"inner block without brace", ns() + "logging {\nconsole\n}", `t.conf:4: "console" in logging opens a block`},
+		{"braces not separated", "namespace test {}\n", `t.conf:1: "namespace" opens a block`},
+		{"value glued to brace", "namespace test {\ndefault-ttl 1}\n}\n", `t.conf:2: bad default-ttl "1}" in namespace test`},
+
+		// Unknown names.
+		{"unknown top block", ns() + "mod-lua {\n}", `t.conf:3: unknown block "mod-lua"`},
+		{"unknown top setting", ns() + "verbose true", `t.conf:3: unknown setting "verbose"`},
+		{"unknown service setting", ns() + "service {\npidfile /run/asd.pid\n}", `t.conf:4: unknown setting "pidfile" in service`},
+		{"names are case-sensitive", ns() + "Service {\n}", `t.conf:3: unknown block "Service"`},
+		{"unknown network block", ns() + "network {\ntls x {\n}\n}", `t.conf:4: unknown block "tls" in network`},
+		{"access-address refused", ns() + "network {\nservice {\naccess-address 10.0.0.1\n}\n}", `t.conf:5: unknown setting "access-address" in network service`},
+		{"unknown admin setting", ns() + "network {\nadmin {\ntls-name x\n}\n}", `t.conf:5: unknown setting "tls-name" in network admin`},
+		{"unknown logging sink", ns() + "logging {\nsyslog {\n}\n}", `t.conf:4: unknown block "syslog" in logging`},
+		{"unknown sink setting", ns() + "logging {\nconsole {\nlevel info\n}\n}", `t.conf:5: unknown setting "level" in logging console`},
+		{"unknown namespace setting", ns("conflict-resolution-policy generation"), `t.conf:2: unknown setting "conflict-resolution-policy" in namespace test`},
+		{"unknown namespace block", ns("set users {", "}"), `t.conf:2: unknown block "set" in namespace test`},
+		{"memory-size hint", ns("memory-size 4G"), `t.conf:2: unknown setting "memory-size" in namespace test: write "storage-engine memory { data-size 4G }" instead`},
+		{"unknown storage setting", ns("storage-engine memory {", "filesize 4G", "}"), `t.conf:3: unknown setting "filesize" in namespace test storage-engine memory`},
+
+		// Duplicates.
+		{"duplicate setting", ns("default-ttl 1", "nsup-period 1", "default-ttl 2"), `t.conf:4: duplicate "default-ttl" in namespace test (first at line 2)`},
+		{"duplicate top block", "service {\n}\n" + ns() + "service {\n}\n", `t.conf:5: duplicate "service" (first at line 1)`},
+		{"duplicate network block", ns() + "network {\nheartbeat {\n}\nheartbeat {\n}\n}", `t.conf:6: duplicate "heartbeat" in network (first at line 4)`},
+		{"duplicate namespace", ns() + "\nnamespace test {\n}", `t.conf:4: duplicate namespace "test" (first at line 1)`},
+		{"duplicate storage-engine", ns("storage-engine memory", "storage-engine memory"), `t.conf:3: duplicate "storage-engine" in namespace test (first at line 2)`},
+		{"duplicate console", ns() + "logging {\nconsole {\n}\nconsole {\n}\n}", `t.conf:6: duplicate "console" in logging (first at line 4)`},
+		{"duplicate log file", ns() + "logging {\nfile /a {\n}\nfile /a {\n}\n}", `t.conf:6: duplicate file "/a" in logging (first at line 4)`},
+		{"duplicate context", ns() + "logging {\nconsole {\ncontext any info\ncontext any debug\n}\n}", `t.conf:6: duplicate context "any" in logging console (first at line 5)`},
+
+		// service.
+		{"cluster-name too long", ns() + "service {\ncluster-name " + strings.Repeat("c", 64) + "\n}", `t.conf:4: bad cluster-name "ccc`},
+		{"node-id not hex", ns() + "service {\nnode-id xyz\n}", `t.conf:4: bad node-id "xyz" in service: want 1 to 16 hex digits, not all zero`},
+		{"node-id too long", ns() + "service {\nnode-id 00000000000000001\n}", `t.conf:4: bad node-id "00000000000000001"`},
+		{"node-id zero", ns() + "service {\nnode-id 000\n}", `t.conf:4: bad node-id "000"`},
+		{"node-id prefix", ns() + "service {\nnode-id 0x1\n}", `t.conf:4: bad node-id "0x1"`},
+		{"proto-fd-max zero", ns() + "service {\nproto-fd-max 0\n}", `t.conf:4: bad proto-fd-max "0" in service: want an integer from 1 to 2147483647`},
+		{"proto-fd-max negative", ns() + "service {\nproto-fd-max -5\n}", `t.conf:4: bad proto-fd-max "-5"`},
+		{"proto-fd-max plus", ns() + "service {\nproto-fd-max +5\n}", `t.conf:4: bad proto-fd-max "+5"`},
+		{"proto-fd-max suffix", ns() + "service {\nproto-fd-max 5K\n}", `t.conf:4: bad proto-fd-max "5K"`},
+		{"proto-max-size small", ns() + "service {\nproto-max-size 1023\n}", `t.conf:4: bad proto-max-size "1023" in service: want a size of at least 1K`},
+		{"proto-max-size below max-record-size", ns() + "service {\nproto-max-size 512K\n}", `t.conf:1: namespace test: max-record-size 1M exceeds service proto-max-size 512K`},
+
+		// logging.
+		{"log level", ns() + "logging {\nconsole {\ncontext any loud\n}\n}", `t.conf:5: bad log level "loud" in logging console: want critical, warning, info, debug, detail`},
+		{"log level of other context", ns() + "logging {\nconsole {\ncontext namespace loud\n}\n}", `t.conf:5: bad log level "loud"`},
+		{"context without level", ns() + "logging {\nconsole {\ncontext any\n}\n}", `t.conf:5: setting "context" in logging console takes a context and a level, such as "context any info"`},
+		{"context with three words", ns() + "logging {\nfile /x {\ncontext any info x\n}\n}", `t.conf:5: setting "context" in logging file /x takes a context and a level`},
+		{"file without path", ns() + "logging {\nfile {\n}\n}", `t.conf:4: block "file" in logging needs a path`},
+		{"file with two paths", ns() + "logging {\nfile /a /b {\n}\n}", `t.conf:4: block "file" in logging takes one path, got extra "/b"`},
+		{"console with value", ns() + "logging {\nconsole stderr {\n}\n}", `t.conf:4: block "console" in logging takes no value, got "stderr"`},
+
+		// network.
+		{"service port zero", ns() + "network {\nservice {\nport 0\n}\n}", `t.conf:5: bad port "0" in network service: want an integer from 1 to 65535`},
+		{"service port too big", ns() + "network {\nservice {\nport 65536\n}\n}", `t.conf:5: bad port "65536"`},
+		{"admin port negative", ns() + "network {\nadmin {\nport -1\n}\n}", `t.conf:5: bad port "-1" in network admin: want an integer from 0 to 65535`},
+		{"address name", ns() + "network {\nservice {\naddress localhost\n}\n}", `t.conf:5: bad address "localhost" in network service: want an IP address or any`},
+		{"address with port", ns() + "network {\nadmin {\naddress 127.0.0.1:80\n}\n}", `t.conf:5: bad address "127.0.0.1:80" in network admin`},
+		{"admin clashes with service", ns() + "network {\nadmin {\nport 3000\n}\n}", `t.conf:3: network admin and service both listen on 127.0.0.1 port 3000`},
+		{"admin clashes with any", ns() + "network {\nservice {\naddress any\nport 9145\n}\n}", `t.conf:3: network admin and service both listen on 127.0.0.1 port 9145`},
+		{"ignored block with value", ns() + "network {\nheartbeat mesh {\n}\n}", `t.conf:4: block "heartbeat" in network takes no value, got "mesh"`},
+		{"ignored block without brace", ns() + "network {\nfabric\n}", `t.conf:4: "fabric" in network opens a block`},
+		{"ignored block is still balanced", ns() + "network {\nheartbeat {\nmode mesh\n}\n", `t.conf:3: block "network" is not closed`},
+
+		// namespace.
+		{"no namespace", "", `t.conf:1: no namespace: at least one namespace block is required`},
+		{"no namespace after other blocks", "service {\n}\n\n", `t.conf:3: no namespace`},
+		{"namespace without name", "namespace {\n}\n", `t.conf:1: block "namespace" needs a name`},
+		{"namespace with two names", "namespace a b {\n}\n", `t.conf:1: block "namespace" takes one name, got extra "b"`},
+		{"namespace name too long", "namespace " + strings.Repeat("n", 32) + " {\n}\n", `t.conf:1: bad namespace name "nnn`},
+		{"namespace name colon", "namespace a:b {\n}\n", `t.conf:1: bad namespace name "a:b": want at most 31 bytes, without ':' or ';'`},
+		{"namespace name semicolon", "namespace a;b {\n}\n", `t.conf:1: bad namespace name "a;b"`},
+		{"namespace name control", "namespace a\x01b {\n}\n", `t.conf:1: bad namespace name "a\x01b"`},
+		{"33 namespaces", manyNamespaces(33), `t.conf:33: namespace "ns32" is one too many: at most 32 namespaces`},
+		{"default-ttl too long", ns("default-ttl 3651D"), `t.conf:2: bad default-ttl "3651D" in namespace test: want seconds up to 3650D, such as 120 or 30D`},
+		{"default-ttl negative", ns("default-ttl -1"), `t.conf:2: bad default-ttl "-1"`},
+		{"default-ttl overflow", ns("default-ttl 99999999999999999999"), `t.conf:2: bad default-ttl "99999999999999999999"`},
+		{"default-ttl overflow with suffix", ns("default-ttl 9223372036854775807D"), `t.conf:2: bad default-ttl "9223372036854775807D"`},
+		{"default-ttl fraction", ns("default-ttl 1.5D"), `t.conf:2: bad default-ttl "1.5D"`},
+		{"default-ttl suffix only", ns("default-ttl D"), `t.conf:2: bad default-ttl "D"`},
+		{"default-ttl unknown suffix", ns("default-ttl 30Y"), `t.conf:2: bad default-ttl "30Y"`},
+		{"default-ttl two suffixes", ns("default-ttl 1DD"), `t.conf:2: bad default-ttl "1DD"`},
+		{"nsup-period too long", ns("nsup-period 2D"), `t.conf:2: bad nsup-period "2D" in namespace test: want seconds up to 1D`},
+		{"ttl without nsup", ns("default-ttl 1D", "nsup-period 0"), `t.conf:1: namespace test: default-ttl 1D needs a non-zero nsup-period or allow-ttl-without-nsup true`},
+		{"bool", ns("allow-ttl-without-nsup maybe"), `t.conf:2: bad allow-ttl-without-nsup "maybe" in namespace test: want true or false`},
+		{"max-record-size small", ns("max-record-size 1000"), `t.conf:2: bad max-record-size "1000" in namespace test: want a size from 1K to 128M`},
+		{"max-record-size big", ns("max-record-size 129M"), `t.conf:2: bad max-record-size "129M"`},
+		{"max-record-size above data-size", ns("max-record-size 8M", "storage-engine memory {", "data-size 4M", "}"), `t.conf:1: namespace test: max-record-size 8M exceeds data-size 4M`},
+		{"max-record-size above proto-max-size", ns("max-record-size 4M") + "service {\nproto-max-size 2M\n}", `t.conf:1: namespace test: max-record-size 4M exceeds service proto-max-size 2M`},
+		{"limits in bytes", ns("max-record-size 2K") + "service {\nproto-max-size 1500\n}", `t.conf:1: namespace test: max-record-size 2K exceeds service proto-max-size 1500`},
+		{"replication-factor zero", ns("replication-factor 0"), `t.conf:2: bad replication-factor "0" in namespace test: want an integer from 1 to 256`},
+		{"replication-factor big", ns("replication-factor 257"), `t.conf:2: bad replication-factor "257"`},
+		{"data-size small", ns("storage-engine memory {", "data-size 512K", "}"), `t.conf:3: bad data-size "512K" in namespace test storage-engine memory: want a size of at least 1M, such as 4G or 128K`},
+		{"data-size overflow", ns("storage-engine memory {", "data-size 8192P", "}"), `t.conf:3: bad data-size "8192P"`},
+		{"data-size unit", ns("storage-engine memory {", "data-size 4GB", "}"), `t.conf:3: bad data-size "4GB"`},
+		{"storage-engine device", ns("storage-engine device {", "file /x", "}"), `t.conf:2: storage-engine device is not supported yet`},
+		{"storage-engine pmem", ns("storage-engine pmem {", "}"), `t.conf:2: unknown storage-engine type "pmem" in namespace test: want memory`},
+		{"storage-engine without type", ns("storage-engine {", "}"), `t.conf:2: "storage-engine" in namespace test needs a type, such as "storage-engine memory"`},
+		{"storage-engine bare without type", ns("storage-engine"), `t.conf:2: "storage-engine" in namespace test needs a type`},
+		{"storage-engine two types", ns("storage-engine memory 4G"), `t.conf:2: "storage-engine" in namespace test takes one type, got extra "4G"`},
+
+		// The first problem wins.
+		{"first error", ns("default-ttl x", "nsup-period y"), `t.conf:2: bad default-ttl "x"`},
+	}
+	lineRE := regexp.MustCompile(`^t\.conf:[0-9]+: `)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("t.conf", []byte(tt.src))
+			if err == nil {
+				t.Fatalf("Parse succeeded with %s, want error %q", dump(c), tt.want)
+			}
+			if c != nil {
+				t.Errorf("Parse returned a Config with error %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q\nwant it to contain %q", err, tt.want)
+			}
+			if !lineRE.MatchString(err.Error()) {
+				t.Errorf("error %q does not start with FILE:LINE: ", err)
+			}
+		})
+	}
+}
+
+// TestAerospikeFile parses a file the way Aerospike ships them, to show
+// that such files load with only the expected warnings.
+func TestAerospikeFile(t *testing.T) {
+	src := `# Aerospike database configuration file.
+
+service {
+	proto-fd-max 15000
+}
+
+logging {
+	file /var/log/aerospike/aerospike.log {
+		context any info
+	}
+}
+
+network {
+	service {
+		address any
+		port 3000
+	}
+
+	heartbeat {
+		mode multicast
+		multicast-group 239.1.99.222
+		port 9918
+
+		# To use unicast-mesh heartbeats, remove the 3 lines above, and see
+		# aerospike_mesh.conf for alternative.
+
+		interval 150
+		timeout 10
+	}
+
+	fabric {
+		port 3001
+	}
+
+	info {
+		port 3003
+	}
+}
+
+namespace test {
+	replication-factor 2
+	default-ttl 30d # 30 days, use 0 to never expire/evict.
+	nsup-period 120
+
+	storage-engine memory {
+		data-size 4G
+	}
+}
+
+namespace bar {
+	replication-factor 2
+	storage-engine memory
+}
+`
+	c, err := Load(writeFile(t, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 3 || len(c.Namespaces) != 2 || c.Namespaces[1].Name != "bar" || c.Namespaces[1].Line != 50 {
+		t.Errorf("got %s\nwarnings %q", dump(c), c.Warnings)
+	}
+	if want := (LogSink{Path: "/var/log/aerospike/aerospike.log", Level: "info"}); len(c.Logging) != 1 || c.Logging[0] != want {
+		t.Errorf("Logging = %+v, want [%+v]", c.Logging, want)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	got := Default()
+	want := &Config{
+		Service: Service{ClusterName: "skiff", ProtoFdMax: 15000, ProtoMaxSize: 128 << 20},
+		Network: Network{
+			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
+			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
+		},
+		Logging: []LogSink{{Level: "info"}},
+		Namespaces: []*Namespace{{
+			Name:              "test",
+			DefaultTTL:        30 * 24 * time.Hour,
+			NsupPeriod:        120 * time.Second,
+			MaxRecordSize:     1 << 20,
+			ReplicationFactor: 1,
+			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30},
+			File:              "default.conf",
+			Line:              1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"),
+		}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Default() =\n%s\nwant\n%s", dump(got), dump(want))
+	}
+
+	// DefaultText is the embedded text, and a copy of it.
+	text := DefaultText()
+	c, err := Parse("default.conf", text)
+	if err != nil || !reflect.DeepEqual(c, want) {
+		t.Errorf("Parse(DefaultText()) = %v, %v", c, err)
+	}
+	clear(text)
+	if !reflect.DeepEqual(Default(), want) {
+		t.Error("changing DefaultText's result changed Default")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Run("ok", func(t *testing.T) {
+		path := writeFile(t, ns("default-ttl 1"))
+		c, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Namespaces[0].File != path || c.Namespaces[0].DefaultTTL != time.Second {
+			t.Errorf("got %s", dump(c))
+		}
+	})
+	t.Run("parse error names the path", func(t *testing.T) {
+		path := writeFile(t, ns("default-ttl forever"))
+		_, err := Load(path)
+		if err == nil || !strings.HasPrefix(err.Error(), path+":2: ") {
+			t.Errorf("Load error = %v, want it to start with %q", err, path+":2: ")
+		}
+	})
+	t.Run("missing file names the path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "missing.conf")
+		_, err := Load(path)
+		if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Load error = %v, want a not-exist error naming %s", err, path)
+		}
+	})
+}
+
+func writeFile(t *testing.T, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "skiff.conf")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

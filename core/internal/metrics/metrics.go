@@ -1,0 +1,101 @@
+// Package metrics exposes a node's figures to Prometheus. The collector reads
+// the counters the namespaces and server already keep at scrape time, so the
+// request path pays nothing for metrics beyond those counters.
+package metrics
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skiffdb/skiff/core/internal/record"
+)
+
+// NodeStats are the node-wide figures the collector reports.
+type NodeStats interface {
+	// ClientConnections is the number of open client connections.
+	ClientConnections() int64
+}
+
+// Collector reports namespace and node figures with Aerospike's metric
+// names, prefixed "aerospike_" as the Aerospike Prometheus exporter does.
+type Collector struct {
+	namespaces []*record.Namespace
+	node       NodeStats
+
+	counters    []counterDesc
+	objects     *prometheus.Desc
+	dataUsed    *prometheus.Desc
+	dataTotal   *prometheus.Desc
+	indexUsed   *prometheus.Desc
+	setObjects  *prometheus.Desc
+	connections *prometheus.Desc
+}
+
+type counterDesc struct {
+	desc *prometheus.Desc
+	get  func(*record.Counters) uint64
+}
+
+// New returns a collector for the namespaces and the node.
+func New(namespaces []*record.Namespace, node NodeStats) *Collector {
+	nsLabel := []string{"ns"}
+	counter := func(name, help string, get func(*record.Counters) uint64) counterDesc {
+		return counterDesc{prometheus.NewDesc("aerospike_namespace_"+name, help, nsLabel, nil), get}
+	}
+	return &Collector{
+		namespaces: namespaces,
+		node:       node,
+		counters: []counterDesc{
+			counter("client_read_success", "Reads that found their record.", func(c *record.Counters) uint64 { return c.ReadSuccess.Load() }),
+			counter("client_read_not_found", "Reads of records that do not exist.", func(c *record.Counters) uint64 { return c.ReadNotFound.Load() }),
+			counter("client_read_error", "Reads that failed.", func(c *record.Counters) uint64 { return c.ReadError.Load() }),
+			counter("client_write_success", "Writes that succeeded.", func(c *record.Counters) uint64 { return c.WriteSuccess.Load() }),
+			counter("client_write_error", "Writes that failed.", func(c *record.Counters) uint64 { return c.WriteError.Load() }),
+			counter("client_delete_success", "Deletes that removed a record.", func(c *record.Counters) uint64 { return c.DeleteSuccess.Load() }),
+			counter("client_delete_not_found", "Deletes of records that do not exist.", func(c *record.Counters) uint64 { return c.DeleteNotFound.Load() }),
+			counter("client_delete_error", "Deletes that failed.", func(c *record.Counters) uint64 { return c.DeleteError.Load() }),
+			counter("expired_objects", "Records removed because their TTL ran out.", func(c *record.Counters) uint64 { return c.Expired.Load() }),
+			counter("truncated_records", "Records removed by truncation.", func(c *record.Counters) uint64 { return c.Truncated.Load() }),
+		},
+		objects:     prometheus.NewDesc("aerospike_namespace_objects", "Records held.", nsLabel, nil),
+		dataUsed:    prometheus.NewDesc("aerospike_namespace_data_used_bytes", "Bytes of record data held.", nsLabel, nil),
+		dataTotal:   prometheus.NewDesc("aerospike_namespace_data_total_bytes", "Configured data capacity in bytes (0: unbounded).", nsLabel, nil),
+		indexUsed:   prometheus.NewDesc("aerospike_namespace_index_used_bytes", "Bytes of memory the primary index takes.", nsLabel, nil),
+		setObjects:  prometheus.NewDesc("aerospike_sets_objects", "Records held in a set.", []string{"ns", "set"}, nil),
+		connections: prometheus.NewDesc("aerospike_node_stats_client_connections", "Open client connections.", nil, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.counters {
+		ch <- d.desc
+	}
+	ch <- c.objects
+	ch <- c.dataUsed
+	ch <- c.dataTotal
+	ch <- c.indexUsed
+	ch <- c.setObjects
+	ch <- c.connections
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, ns := range c.namespaces {
+		name := ns.Name()
+		for _, d := range c.counters {
+			ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(d.get(&ns.Stats)), name)
+		}
+		if st, err := ns.Backend().Stats(context.Background()); err == nil {
+			ch <- prometheus.MustNewConstMetric(c.objects, prometheus.GaugeValue, float64(st.Records), name)
+			ch <- prometheus.MustNewConstMetric(c.dataUsed, prometheus.GaugeValue, float64(st.DataBytes), name)
+			ch <- prometheus.MustNewConstMetric(c.dataTotal, prometheus.GaugeValue, float64(st.Capacity), name)
+			ch <- prometheus.MustNewConstMetric(c.indexUsed, prometheus.GaugeValue, float64(st.IndexBytes), name)
+		}
+		for _, s := range ns.Sets() {
+			ch <- prometheus.MustNewConstMetric(c.setObjects, prometheus.GaugeValue, float64(s.Objects), name, s.Name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(c.node.ClientConnections()))
+}

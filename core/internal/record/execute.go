@@ -1,0 +1,447 @@
+package record
+
+import (
+	"context"
+	"errors"
+
+	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// MaxBins is the most bins a record may have.
+const MaxBins = 32767
+
+// Request is one record command, decoded from a message or a batch entry.
+// Its slices alias the request buffer.
+type Request struct {
+	Digest              storage.Digest
+	Set                 []byte
+	Key                 []byte // the user key to store (particle type, value) when the client sent it
+	Info1, Info2, Info3 uint8
+	Generation          uint32
+	TTL                 uint32
+	Ops                 []proto.Op
+}
+
+// Result is the outcome of a command.
+type Result struct {
+	Code       proto.ResultCode
+	Generation uint32
+	VoidTime   uint32 // seconds since the Aerospike epoch, 0 for never
+	// Bins are the results of the command's reads (and, with respond-all-ops,
+	// an empty result per write), in order. They alias the Scratch and the
+	// request, valid until the Scratch's next command.
+	Bins []bins.Bin
+}
+
+// Scratch is the working space of one connection's commands, reused so that
+// the command path does not allocate in steady state. It is not safe for
+// concurrent use.
+type Scratch struct {
+	get   []byte
+	enc   []byte
+	bins  []bins.Bin
+	out   []bins.Bin
+	arena bins.Arena
+}
+
+func (s *Scratch) reset() {
+	s.bins = s.bins[:0]
+	s.out = s.out[:0]
+	s.arena.Reset()
+}
+
+// keep retains a read buffer the backend had to grow, so that the next
+// command reads into it without allocating.
+func (s *Scratch) keep(rec *storage.Record) {
+	if n := len(rec.Key) + len(rec.Bins); n > cap(s.get) {
+		s.get = make([]byte, 0, 2*n)
+	}
+}
+
+// Execute runs one command against the namespace.
+func (ns *Namespace) Execute(ctx context.Context, s *Scratch, req *Request) Result {
+	s.reset()
+	switch {
+	case req.Info2&proto.Info2Write == 0:
+		if req.Info1&proto.Info1Read == 0 {
+			return Result{Code: proto.ParameterError}
+		}
+		r := ns.read(ctx, s, req)
+		ns.countRead(r.Code)
+		return r
+	case req.Info2&proto.Info2Delete != 0:
+		r := ns.delete(ctx, req)
+		ns.countDelete(r.Code)
+		return r
+	default:
+		r := ns.write(ctx, s, req)
+		ns.countWrite(r.Code)
+		return r
+	}
+}
+
+func (ns *Namespace) countRead(c proto.ResultCode) {
+	switch c {
+	case proto.OK:
+		ns.Stats.ReadSuccess.Add(1)
+	case proto.KeyNotFound:
+		ns.Stats.ReadNotFound.Add(1)
+	default:
+		ns.Stats.ReadError.Add(1)
+	}
+}
+
+func (ns *Namespace) countWrite(c proto.ResultCode) {
+	if c == proto.OK {
+		ns.Stats.WriteSuccess.Add(1)
+	} else {
+		ns.Stats.WriteError.Add(1)
+	}
+}
+
+func (ns *Namespace) countDelete(c proto.ResultCode) {
+	switch c {
+	case proto.OK:
+		ns.Stats.DeleteSuccess.Add(1)
+	case proto.KeyNotFound:
+		ns.Stats.DeleteNotFound.Add(1)
+	default:
+		ns.Stats.DeleteError.Add(1)
+	}
+}
+
+// storageCode maps a backend error to the result code a client sees.
+func (ns *Namespace) storageCode(op string, d storage.Digest, err error) proto.ResultCode {
+	switch {
+	case errors.Is(err, storage.ErrOutOfSpace):
+		return proto.ServerMemError
+	case errors.Is(err, storage.ErrRecordTooBig):
+		return proto.RecordTooBig
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, storage.ErrClosed):
+		return proto.PartitionUnavailable
+	}
+	ns.log.Error("storage "+op+" failed", "digest", d, "err", err)
+	return proto.ServerError
+}
+
+// read serves a command that reads without writing.
+func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result {
+	c := ns.clock()
+	headerOnly := req.Info1&proto.Info1NoBinData != 0 && req.Info1&proto.Info1GetAll == 0
+	for i := range req.Ops {
+		if req.Ops[i].Type != proto.OpRead {
+			return Result{Code: proto.UnsupportedFeature}
+		}
+	}
+	if headerOnly {
+		m, found, live, err := ns.getMeta(ctx, req.Digest, c)
+		if err != nil {
+			return Result{Code: ns.storageCode("read", req.Digest, err)}
+		}
+		if !live {
+			ns.expireIfDead(ctx, req.Digest, found, c)
+			return Result{Code: proto.KeyNotFound}
+		}
+		return Result{Code: proto.OK, Generation: m.Generation, VoidTime: m.VoidTime}
+	}
+	rec, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
+	if errors.Is(err, storage.ErrNotFound) {
+		return Result{Code: proto.KeyNotFound}
+	}
+	if err != nil {
+		return Result{Code: ns.storageCode("read", req.Digest, err)}
+	}
+	s.keep(&rec)
+	if !ns.live(&rec.Meta, c) {
+		ns.expireIfDead(ctx, req.Digest, true, c)
+		return Result{Code: proto.KeyNotFound}
+	}
+	if s.bins, err = bins.Decode(s.bins, rec.Bins); err != nil {
+		return Result{Code: ns.storageCode("read", req.Digest, err)}
+	}
+	if req.Info1&proto.Info1GetAll != 0 || len(req.Ops) == 0 {
+		s.out = append(s.out, s.bins...)
+	} else {
+		for i := range req.Ops {
+			if j := bins.Find(s.bins, req.Ops[i].Name); j >= 0 {
+				s.out = append(s.out, s.bins[j])
+			}
+		}
+	}
+	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
+}
+
+// checkWriteOps validates a write command's operations before any lock is
+// taken: names, particle types and values.
+func checkWriteOps(req *Request) proto.ResultCode {
+	if len(req.Ops) == 0 {
+		return proto.ParameterError
+	}
+	for i := range req.Ops {
+		op := &req.Ops[i]
+		if len(op.Name) > proto.MaxBinNameLen {
+			return proto.BinNameTooLong
+		}
+		switch op.Type {
+		case proto.OpRead, proto.OpTouch, proto.OpDelete:
+		case proto.OpWrite, proto.OpAdd, proto.OpAppend, proto.OpPrepend:
+			if len(op.Name) == 0 {
+				return proto.ParameterError
+			}
+			if op.Type == proto.OpWrite && op.ParticleType == proto.ParticleNull {
+				continue
+			}
+			if bins.Check(op.ParticleType, op.Value) != nil {
+				return proto.ParameterError
+			}
+		default:
+			// List, map, bit, HLL and expression operations come later.
+			return proto.UnsupportedFeature
+		}
+	}
+	return proto.OK
+}
+
+// write serves a command that creates, updates or replaces a record.
+func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result {
+	if code := checkWriteOps(req); code != proto.OK {
+		return Result{Code: code}
+	}
+	var set *setInfo
+	if len(req.Set) > 0 {
+		if len(req.Set) > MaxSetNameLen {
+			return Result{Code: proto.ParameterError}
+		}
+		var ok bool
+		if set, ok = ns.sets.getOrAdd(req.Set); !ok {
+			return Result{Code: proto.FailForbidden}
+		}
+	}
+
+	mu := ns.lock(&req.Digest)
+	mu.Lock()
+	defer mu.Unlock()
+
+	c := ns.clock()
+	old, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
+	found := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return Result{Code: ns.storageCode("read", req.Digest, err)}
+	}
+	if found {
+		s.keep(&old)
+	}
+	exists := found && ns.live(&old.Meta, c)
+	if code := checkPolicies(req, exists, old.Generation); code != proto.OK {
+		return Result{Code: code}
+	}
+	if exists && req.Info3&(proto.Info3CreateOrReplace|proto.Info3ReplaceOnly) == 0 {
+		if s.bins, err = bins.Decode(s.bins, old.Bins); err != nil {
+			return Result{Code: ns.storageCode("read", req.Digest, err)}
+		}
+	}
+	if code := ns.applyOps(s, req, exists); code != proto.OK {
+		return Result{Code: code}
+	}
+	if len(s.bins) > MaxBins {
+		return Result{Code: proto.RecordTooBig}
+	}
+
+	rec := storage.Record{Key: req.Key}
+	if set != nil {
+		rec.Set = set.name
+	} else if exists {
+		rec.Set = old.Set
+	}
+	if len(rec.Key) == 0 && exists {
+		rec.Key = old.Key
+	}
+	if len(s.bins) == 0 {
+		// A record whose last bin is gone is deleted.
+		if found {
+			if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
+				return Result{Code: ns.storageCode("delete", req.Digest, err)}
+			}
+			ns.countSet(old.Set, -1)
+		}
+		return Result{Code: proto.OK, Bins: s.out}
+	}
+
+	var code proto.ResultCode
+	if rec.VoidTime, code = ns.voidTime(req.TTL, c, old.VoidTime, exists); code != proto.OK {
+		return Result{Code: code}
+	}
+	if exists {
+		rec.Generation = nextGeneration(old.Generation)
+	} else {
+		rec.Generation = 1
+	}
+	rec.LastUpdate = c.lut
+	s.enc = bins.Encode(s.enc[:0], s.bins)
+	rec.Bins = s.enc
+	if int64(rec.Size()) > ns.cfg.MaxRecordSize {
+		return Result{Code: proto.RecordTooBig}
+	}
+	if err := ns.backend.Put(ctx, req.Digest, rec); err != nil {
+		return Result{Code: ns.storageCode("write", req.Digest, err)}
+	}
+	ns.binNames.note(s.bins)
+	switch {
+	case !found:
+		ns.countSet(rec.Set, 1)
+	case old.Set != rec.Set:
+		ns.countSet(old.Set, -1)
+		ns.countSet(rec.Set, 1)
+	}
+	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
+}
+
+// checkPolicies applies the record-exists and generation policies of a
+// write or delete.
+func checkPolicies(req *Request, exists bool, generation uint32) proto.ResultCode {
+	if exists {
+		if req.Info2&proto.Info2CreateOnly != 0 {
+			return proto.KeyExists
+		}
+		if req.Info2&proto.Info2Generation != 0 && generation != req.Generation {
+			return proto.GenerationError
+		}
+		if req.Info2&proto.Info2GenerationGT != 0 && req.Generation <= generation {
+			return proto.GenerationError
+		}
+		return proto.OK
+	}
+	if req.Info3&(proto.Info3UpdateOnly|proto.Info3ReplaceOnly) != 0 {
+		return proto.KeyNotFound
+	}
+	return proto.OK
+}
+
+// applyOps runs a write command's operations in order on s.bins, collecting
+// read results in s.out.
+func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool) proto.ResultCode {
+	respondAll := req.Info2&proto.Info2RespondAllOps != 0
+	for i := range req.Ops {
+		op := &req.Ops[i]
+		switch op.Type {
+		case proto.OpRead:
+			switch {
+			case len(op.Name) > 0:
+				if j := bins.Find(s.bins, op.Name); j >= 0 {
+					s.out = append(s.out, s.bins[j])
+				} else if respondAll {
+					s.out = append(s.out, bins.Bin{Name: op.Name})
+				}
+			case req.Info1&proto.Info1GetAll != 0:
+				s.out = append(s.out, s.bins...)
+			}
+			continue
+		case proto.OpWrite:
+			if op.ParticleType == proto.ParticleNull {
+				s.bins = bins.Remove(s.bins, op.Name)
+			} else {
+				s.bins = bins.Set(s.bins, op.Name, op.ParticleType, op.Value)
+			}
+		case proto.OpAdd, proto.OpAppend, proto.OpPrepend:
+			if code := combine(s, op); code != proto.OK {
+				return code
+			}
+		case proto.OpTouch:
+			if !exists {
+				return proto.KeyNotFound
+			}
+		case proto.OpDelete:
+			s.bins = s.bins[:0]
+		}
+		if respondAll {
+			s.out = append(s.out, bins.Bin{Name: op.Name})
+		}
+	}
+	return proto.OK
+}
+
+// combine applies an add, append or prepend to its bin.
+func combine(s *Scratch, op *proto.Op) proto.ResultCode {
+	var curType uint8
+	var cur []byte
+	if j := bins.Find(s.bins, op.Name); j >= 0 {
+		curType, cur = s.bins[j].Type, s.bins[j].Value
+	}
+	var typ uint8
+	var val []byte
+	var err error
+	if op.Type == proto.OpAdd {
+		typ, val, err = bins.Add(&s.arena, curType, cur, op.ParticleType, op.Value)
+	} else {
+		typ, val, err = bins.Concat(&s.arena, curType, cur, op.ParticleType, op.Value, op.Type == proto.OpPrepend)
+	}
+	switch {
+	case errors.Is(err, bins.ErrTypeMismatch) && curType != proto.ParticleNull:
+		return proto.BinTypeError
+	case err != nil:
+		return proto.ParameterError
+	}
+	s.bins = bins.Set(s.bins, op.Name, typ, val)
+	return proto.OK
+}
+
+// delete serves a command that deletes a record.
+func (ns *Namespace) delete(ctx context.Context, req *Request) Result {
+	mu := ns.lock(&req.Digest)
+	mu.Lock()
+	defer mu.Unlock()
+	c := ns.clock()
+	m, found, live, err := ns.getMeta(ctx, req.Digest, c)
+	if err != nil {
+		return Result{Code: ns.storageCode("read", req.Digest, err)}
+	}
+	if !live {
+		ns.removeDeadLocked(ctx, req.Digest, found, &m, c)
+		return Result{Code: proto.KeyNotFound}
+	}
+	if code := checkPolicies(req, true, m.Generation); code != proto.OK {
+		return Result{Code: code}
+	}
+	if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
+		return Result{Code: ns.storageCode("delete", req.Digest, err)}
+	}
+	ns.countSet(m.Set, -1)
+	return Result{Code: proto.OK}
+}
+
+// expireIfDead removes a record a read found expired, under its lock.
+func (ns *Namespace) expireIfDead(ctx context.Context, d storage.Digest, found bool, c clock) {
+	if !found {
+		return
+	}
+	mu := ns.lock(&d)
+	mu.Lock()
+	defer mu.Unlock()
+	cur, found, live, err := ns.getMeta(ctx, d, c)
+	if err != nil || live {
+		return
+	}
+	ns.removeDeadLocked(ctx, d, found, &cur, c)
+}
+
+// removeDeadLocked removes a record that is stored but no longer visible
+// (expired or truncated), counting it. The caller holds the record's lock.
+func (ns *Namespace) removeDeadLocked(ctx context.Context, d storage.Digest, found bool, m *storage.Meta, c clock) {
+	if !found {
+		return
+	}
+	if err := ns.backend.Delete(ctx, d, false); err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			ns.log.Warn("remove dead record", "digest", d, "err", err)
+		}
+		return
+	}
+	ns.countSet(m.Set, -1)
+	if ns.truncated(m) {
+		ns.Stats.Truncated.Add(1)
+	} else {
+		ns.Stats.Expired.Add(1)
+	}
+}

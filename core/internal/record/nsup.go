@@ -1,0 +1,126 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// RunNsup removes expired and truncated records every nsup-period until ctx
+// is done. With nsup-period 0 it returns at once: expired records are then
+// removed only when a command comes across them.
+func (ns *Namespace) RunNsup(ctx context.Context) {
+	if ns.cfg.NsupPeriod <= 0 {
+		return
+	}
+	t := time.NewTicker(ns.cfg.NsupPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		n, err := ns.RemoveDead(ctx)
+		if err != nil && ctx.Err() == nil {
+			ns.log.Error("nsup pass failed", "err", err)
+			continue
+		}
+		ns.log.Debug("nsup pass", "removed", n, "took", time.Since(start))
+	}
+}
+
+// RemoveDead makes one pass over the namespace's metadata and removes every
+// record that is expired or truncated. It returns how many it removed.
+func (ns *Namespace) RemoveDead(ctx context.Context) (int, error) {
+	var dead []storage.Digest
+	removed := 0
+	for pid := uint16(0); pid < storage.Partitions; pid++ {
+		c := ns.clock()
+		dead = dead[:0]
+		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {
+			if !ns.live(&rec.Meta, c) {
+				dead = append(dead, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("scan partition %d: %w", pid, err)
+		}
+		for _, d := range dead {
+			if ns.removeIfDead(ctx, d, c) {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}
+
+// removeIfDead re-reads a record under its lock and removes it if it is
+// still dead: a write may have revived it since the scan saw it.
+func (ns *Namespace) removeIfDead(ctx context.Context, d storage.Digest, c clock) bool {
+	mu := ns.lock(&d)
+	mu.Lock()
+	defer mu.Unlock()
+	m, found, live, err := ns.getMeta(ctx, d, c)
+	if err != nil || !found || live {
+		return false
+	}
+	ns.removeDeadLocked(ctx, d, found, &m, c)
+	return true
+}
+
+// ErrTruncateFuture refuses a truncation point later than now.
+var ErrTruncateFuture = errors.New("truncate: last-update time is in the future")
+
+// Truncate removes the records of set (all records of the namespace when set
+// is "") last updated at or before before (ns since the Unix epoch; 0 means
+// now). The records disappear for every command at once; their storage is
+// reclaimed in the background. It returns the truncation point used.
+func (ns *Namespace) Truncate(ctx context.Context, set string, before uint64) (uint64, error) {
+	now := uint64(ns.now().UnixNano())
+	if before == 0 {
+		before = now
+	} else if before > now {
+		return 0, ErrTruncateFuture
+	}
+	if set == "" {
+		raiseTo(&ns.truncateLUT, before)
+	} else {
+		if len(set) > MaxSetNameLen {
+			return 0, fmt.Errorf("truncate: set name %q longer than %d", set, MaxSetNameLen)
+		}
+		s, ok := ns.sets.getOrAdd([]byte(set))
+		if !ok {
+			return 0, fmt.Errorf("truncate: set %q: namespace has %d sets already", set, MaxSets)
+		}
+		raiseTo(&s.truncateLUT, before)
+		ns.sets.anyTruncated.Store(true)
+	}
+	go func() {
+		n, err := ns.RemoveDead(ctx)
+		if err != nil && ctx.Err() == nil {
+			ns.log.Error("truncate: removing records failed", "set", set, "err", err)
+			return
+		}
+		ns.log.Info("truncated", "set", set, "removed", n)
+	}()
+	return before, nil
+}
+
+// raiseTo sets a to v unless it is already later.
+func raiseTo(a interface {
+	Load() uint64
+	CompareAndSwap(old, new uint64) bool
+}, v uint64) {
+	for {
+		cur := a.Load()
+		if cur >= v || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}

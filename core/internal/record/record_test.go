@@ -1,0 +1,461 @@
+package record
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/proto"
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newTestNamespace(t testing.TB, edit func(*config.Namespace)) (*Namespace, *testClock) {
+	t.Helper()
+	cfg := config.Default().Namespaces[0]
+	if edit != nil {
+		edit(cfg)
+	}
+	b, err := memory.New(memory.Options{DataSize: cfg.Storage.DataSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ns := New(cfg, Options{Backend: b, Now: clk.now})
+	t.Cleanup(func() { ns.Close() })
+	return ns, clk
+}
+
+func digest(i int) storage.Digest {
+	var d storage.Digest
+	binary.BigEndian.PutUint64(d[4:], uint64(i)*0x9E3779B97F4A7C15)
+	binary.LittleEndian.PutUint16(d[:], uint16(i))
+	return d
+}
+
+func intOp(typ uint8, name string, v int64) proto.Op {
+	return proto.Op{Type: typ, ParticleType: proto.ParticleInteger, Name: []byte(name), Value: binary.BigEndian.AppendUint64(nil, uint64(v))}
+}
+
+func strOp(typ uint8, name, v string) proto.Op {
+	return proto.Op{Type: typ, ParticleType: proto.ParticleString, Name: []byte(name), Value: []byte(v)}
+}
+
+func readOp(name string) proto.Op { return proto.Op{Type: proto.OpRead, Name: []byte(name)} }
+
+func write(d storage.Digest, ops ...proto.Op) *Request {
+	return &Request{Digest: d, Set: []byte("s"), Info2: proto.Info2Write, Ops: ops}
+}
+
+func getAll(d storage.Digest) *Request {
+	return &Request{Digest: d, Info1: proto.Info1Read | proto.Info1GetAll}
+}
+
+func exec(t testing.TB, ns *Namespace, req *Request) Result {
+	t.Helper()
+	var s Scratch
+	res := ns.Execute(context.Background(), &s, req)
+	// Detach the bins from the scratch for the caller.
+	out := make([]bins.Bin, len(res.Bins))
+	for i, b := range res.Bins {
+		out[i] = bins.Bin{Name: append([]byte(nil), b.Name...), Type: b.Type, Value: append([]byte(nil), b.Value...)}
+	}
+	res.Bins = out
+	return res
+}
+
+func wantCode(t testing.TB, res Result, code proto.ResultCode) {
+	t.Helper()
+	if res.Code != code {
+		t.Fatalf("result %v, want %v", res.Code, code)
+	}
+}
+
+// binsOf renders a result's bins as name=value text for comparisons.
+func binsOf(res Result) string {
+	s := ""
+	for _, b := range res.Bins {
+		switch b.Type {
+		case proto.ParticleInteger:
+			s += fmt.Sprintf("%s=%d ", b.Name, int64(binary.BigEndian.Uint64(b.Value)))
+		case proto.ParticleNull:
+			s += fmt.Sprintf("%s=nil ", b.Name)
+		default:
+			s += fmt.Sprintf("%s=%q ", b.Name, b.Value)
+		}
+	}
+	return s
+}
+
+func TestWriteAndRead(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	d := digest(1)
+	res := exec(t, ns, write(d, intOp(proto.OpWrite, "n", 5), strOp(proto.OpWrite, "s", "x")))
+	wantCode(t, res, proto.OK)
+	if res.Generation != 1 {
+		t.Fatalf("generation %d", res.Generation)
+	}
+	res = exec(t, ns, getAll(d))
+	wantCode(t, res, proto.OK)
+	if got := binsOf(res); got != `n=5 s="x" ` {
+		t.Fatalf("bins %s", got)
+	}
+	res = exec(t, ns, &Request{Digest: d, Info1: proto.Info1Read, Ops: []proto.Op{readOp("s"), readOp("missing")}})
+	if got := binsOf(res); got != `s="x" ` {
+		t.Fatalf("selected bins %s", got)
+	}
+	res = exec(t, ns, &Request{Digest: d, Info1: proto.Info1Read | proto.Info1NoBinData})
+	if res.Code != proto.OK || len(res.Bins) != 0 || res.Generation != 1 {
+		t.Fatalf("header read %+v", res)
+	}
+	wantCode(t, exec(t, ns, getAll(digest(2))), proto.KeyNotFound)
+	wantCode(t, exec(t, ns, &Request{Digest: d}), proto.ParameterError)
+}
+
+func TestOperations(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	d := digest(3)
+	for _, tc := range []struct {
+		name string
+		ops  []proto.Op
+		code proto.ResultCode
+		want string
+	}{
+		{"create", []proto.Op{intOp(proto.OpWrite, "n", 1), strOp(proto.OpWrite, "s", "b"), {Type: proto.OpRead}}, proto.OK, `n=1 s="b" `},
+		{"add append prepend", []proto.Op{intOp(proto.OpAdd, "n", 41), strOp(proto.OpAppend, "s", "c"), strOp(proto.OpPrepend, "s", "a"), readOp("n"), readOp("s")}, proto.OK, `n=42 s="abc" `},
+		{"add to string", []proto.Op{intOp(proto.OpAdd, "s", 1)}, proto.BinTypeError, ""},
+		{"append to integer", []proto.Op{strOp(proto.OpAppend, "n", "x")}, proto.BinTypeError, ""},
+		{"add string operand", []proto.Op{strOp(proto.OpAdd, "new", "x")}, proto.ParameterError, ""},
+		{"bin name too long", []proto.Op{intOp(proto.OpWrite, "sixteen-chars-xx", 1)}, proto.BinNameTooLong, ""},
+		{"empty bin name", []proto.Op{intOp(proto.OpWrite, "", 1)}, proto.ParameterError, ""},
+		{"bad integer", []proto.Op{{Type: proto.OpWrite, ParticleType: proto.ParticleInteger, Name: []byte("n"), Value: []byte{1}}}, proto.ParameterError, ""},
+		{"unknown particle", []proto.Op{{Type: proto.OpWrite, ParticleType: 99, Name: []byte("n"), Value: []byte{1}}}, proto.ParameterError, ""},
+		{"list operation", []proto.Op{{Type: proto.OpCDTModify, Name: []byte("l")}}, proto.UnsupportedFeature, ""},
+		{"no operations", nil, proto.ParameterError, ""},
+		{"read in sequence", []proto.Op{readOp("n"), intOp(proto.OpAdd, "n", 1), readOp("n")}, proto.OK, `n=42 n=43 `},
+		{"remove bin", []proto.Op{{Type: proto.OpWrite, Name: []byte("s")}, {Type: proto.OpRead}}, proto.OK, `n=43 `},
+		{"delete then write", []proto.Op{{Type: proto.OpDelete}, intOp(proto.OpWrite, "m", 7), {Type: proto.OpRead}}, proto.OK, `m=7 `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := write(d, tc.ops...)
+			req.Info1 = proto.Info1Read | proto.Info1GetAll
+			res := exec(t, ns, req)
+			wantCode(t, res, tc.code)
+			if got := binsOf(res); tc.code == proto.OK && got != tc.want {
+				t.Fatalf("bins %s, want %s", got, tc.want)
+			}
+		})
+	}
+	res := exec(t, ns, getAll(d))
+	if res.Generation != 5 {
+		t.Fatalf("generation %d after 5 successful writes", res.Generation)
+	}
+
+	// Respond-all-ops gives each write an empty result, in order.
+	req := write(d, intOp(proto.OpAdd, "m", 1), readOp("m"), intOp(proto.OpWrite, "k", 2), readOp("absent"))
+	req.Info2 |= proto.Info2RespondAllOps
+	if got := binsOf(exec(t, ns, req)); got != `m=nil m=8 k=nil absent=nil ` {
+		t.Fatalf("respond-all-ops: %s", got)
+	}
+}
+
+func TestExistsAndGenerationPolicies(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	d := digest(4)
+	put := func(info2, info3 uint8, gen uint32) proto.ResultCode {
+		req := write(d, intOp(proto.OpWrite, "n", 1))
+		req.Info2 |= info2
+		req.Info3 = info3
+		req.Generation = gen
+		return exec(t, ns, req).Code
+	}
+	steps := []struct {
+		name         string
+		info2, info3 uint8
+		gen          uint32
+		want         proto.ResultCode
+	}{
+		{"update-only on missing", 0, proto.Info3UpdateOnly, 0, proto.KeyNotFound},
+		{"replace-only on missing", 0, proto.Info3ReplaceOnly, 0, proto.KeyNotFound},
+		{"create-only on missing", proto.Info2CreateOnly, 0, 0, proto.OK},
+		{"create-only on existing", proto.Info2CreateOnly, 0, 0, proto.KeyExists},
+		{"update-only on existing", 0, proto.Info3UpdateOnly, 0, proto.OK},
+		{"replace-only on existing", 0, proto.Info3ReplaceOnly, 0, proto.OK},
+		{"generation equal, wrong", proto.Info2Generation, 0, 1, proto.GenerationError},
+		{"generation equal, right", proto.Info2Generation, 0, 3, proto.OK},
+		{"generation greater, equal", proto.Info2GenerationGT, 0, 4, proto.GenerationError},
+		{"generation greater, greater", proto.Info2GenerationGT, 0, 9, proto.OK},
+	}
+	for _, st := range steps {
+		if got := put(st.info2, st.info3, st.gen); got != st.want {
+			t.Fatalf("%s: %v, want %v", st.name, got, st.want)
+		}
+	}
+	del := &Request{Digest: d, Info2: proto.Info2Write | proto.Info2Delete | proto.Info2Generation, Generation: 1}
+	wantCode(t, exec(t, ns, del), proto.GenerationError)
+	del.Generation = 5
+	wantCode(t, exec(t, ns, del), proto.OK)
+	wantCode(t, exec(t, ns, del), proto.KeyNotFound)
+}
+
+func TestReplaceDropsOtherBins(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	d := digest(5)
+	exec(t, ns, write(d, intOp(proto.OpWrite, "a", 1), intOp(proto.OpWrite, "b", 2)))
+	req := write(d, intOp(proto.OpWrite, "c", 3))
+	req.Info3 = proto.Info3CreateOrReplace
+	wantCode(t, exec(t, ns, req), proto.OK)
+	if got := binsOf(exec(t, ns, getAll(d))); got != "c=3 " {
+		t.Fatalf("after replace: %s", got)
+	}
+}
+
+func TestTTLAndExpiry(t *testing.T) {
+	ns, clk := newTestNamespace(t, nil)
+	ttl := func(d storage.Digest, v uint32) Result {
+		req := write(d, intOp(proto.OpWrite, "n", 1))
+		req.TTL = v
+		return exec(t, ns, req)
+	}
+	now := uint32(clk.now().Unix() - storage.EpochUnix)
+	if res := ttl(digest(6), 0); res.VoidTime != now+30*24*3600 {
+		t.Fatalf("default TTL: void time %d, want %d", res.VoidTime, now+30*24*3600)
+	}
+	if res := ttl(digest(6), proto.TTLNeverExpire); res.VoidTime != 0 {
+		t.Fatalf("never expire: void time %d", res.VoidTime)
+	}
+	ttl(digest(6), 100)
+	clk.advance(10 * time.Second)
+	if res := ttl(digest(6), proto.TTLDontUpdate); res.VoidTime != now+100 {
+		t.Fatalf("don't update: void time %d, want %d", res.VoidTime, now+100)
+	}
+	wantCode(t, ttl(digest(6), MaxTTL+1), proto.ParameterError)
+	wantCode(t, ttl(digest(6), 0xFFFFFFFD), proto.ParameterError)
+
+	// A record is visible for at least its TTL, then gone for every command.
+	ttl(digest(7), 5)
+	clk.advance(5 * time.Second)
+	wantCode(t, exec(t, ns, getAll(digest(7))), proto.OK)
+	clk.advance(2 * time.Second)
+	wantCode(t, exec(t, ns, getAll(digest(7))), proto.KeyNotFound)
+	touch := write(digest(7), proto.Op{Type: proto.OpTouch})
+	wantCode(t, exec(t, ns, touch), proto.KeyNotFound)
+	if ns.Stats.Expired.Load() != 1 {
+		t.Fatalf("expired count %d", ns.Stats.Expired.Load())
+	}
+
+	// nsup removes expired records no command touches.
+	for i := 100; i < 200; i++ {
+		ttl(digest(i), 60)
+	}
+	ttl(digest(300), proto.TTLNeverExpire)
+	clk.advance(2 * time.Minute)
+	// The 100 records, and digest(6) whose 100 s TTL has run out too.
+	n, err := ns.RemoveDead(context.Background())
+	if err != nil || n != 101 {
+		t.Fatalf("nsup removed %d, %v", n, err)
+	}
+	st, _ := ns.Backend().Stats(context.Background())
+	if st.Records != 1 {
+		t.Fatalf("%d records left, want 1", st.Records)
+	}
+}
+
+func TestTTLWithoutNsup(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) {
+		c.NsupPeriod = 0
+		c.DefaultTTL = 0
+	})
+	req := write(digest(1), intOp(proto.OpWrite, "n", 1))
+	req.TTL = 10
+	wantCode(t, exec(t, ns, req), proto.FailForbidden)
+	req.TTL = 0
+	wantCode(t, exec(t, ns, req), proto.OK)
+}
+
+func TestRecordTooBig(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) { c.MaxRecordSize = 4 << 10 })
+	big := proto.Op{Type: proto.OpWrite, ParticleType: proto.ParticleBlob, Name: []byte("b"), Value: make([]byte, 5<<10)}
+	wantCode(t, exec(t, ns, write(digest(1), big)), proto.RecordTooBig)
+	wantCode(t, exec(t, ns, getAll(digest(1))), proto.KeyNotFound)
+}
+
+func TestTruncate(t *testing.T) {
+	ns, clk := newTestNamespace(t, nil)
+	for i := 0; i < 50; i++ {
+		req := write(digest(i), intOp(proto.OpWrite, "n", 1))
+		if i%2 == 1 {
+			req.Set = []byte("other")
+		}
+		exec(t, ns, req)
+	}
+	clk.advance(time.Millisecond)
+	if _, err := ns.Truncate(context.Background(), "s", 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		want := proto.OK
+		if i%2 == 0 {
+			want = proto.KeyNotFound
+		}
+		wantCode(t, exec(t, ns, getAll(digest(i))), want)
+	}
+	clk.advance(time.Millisecond)
+	exec(t, ns, write(digest(0), intOp(proto.OpWrite, "n", 2)))
+	wantCode(t, exec(t, ns, getAll(digest(0))), proto.OK)
+
+	if _, err := ns.Truncate(context.Background(), "", uint64(clk.now().Add(time.Hour).UnixNano())); err == nil {
+		t.Fatal("a truncation point in the future was accepted")
+	}
+	clk.advance(time.Millisecond)
+	if _, err := ns.Truncate(context.Background(), "", 0); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, exec(t, ns, getAll(digest(0))), proto.KeyNotFound)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := ns.Backend().Stats(context.Background())
+		if st.Records == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d truncated records still stored", st.Records)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, s := range ns.Sets() {
+		if s.Objects != 0 {
+			t.Errorf("set %s: %d objects after truncation", s.Name, s.Objects)
+		}
+	}
+}
+
+func TestSetCounts(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	for i := 0; i < 10; i++ {
+		exec(t, ns, write(digest(i), intOp(proto.OpWrite, "n", 1)))
+	}
+	exec(t, ns, write(digest(0), intOp(proto.OpWrite, "n", 2)))
+	exec(t, ns, &Request{Digest: digest(1), Info2: proto.Info2Write | proto.Info2Delete})
+	exec(t, ns, write(digest(2), proto.Op{Type: proto.OpWrite, Name: []byte("n")}))
+	sets := ns.Sets()
+	if len(sets) != 1 || sets[0].Name != "s" || sets[0].Objects != 8 {
+		t.Fatalf("sets %+v", sets)
+	}
+	if names := ns.BinNames(); len(names) != 1 || names[0] != "n" {
+		t.Fatalf("bin names %v", names)
+	}
+}
+
+func TestConcurrentAdds(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	d := digest(9)
+	const workers, each = 8, 500
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var s Scratch
+			req := write(d, intOp(proto.OpAdd, "n", 1))
+			for range each {
+				if res := ns.Execute(context.Background(), &s, req); res.Code != proto.OK {
+					t.Errorf("add: %v", res.Code)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := binsOf(exec(t, ns, getAll(d))); got != fmt.Sprintf("n=%d ", workers*each) {
+		t.Fatalf("after concurrent adds: %s", got)
+	}
+}
+
+func TestScanPartition(t *testing.T) {
+	ns, clk := newTestNamespace(t, nil)
+	var pid uint16 = 77
+	var ds []storage.Digest
+	for i := 0; i < 40; i++ {
+		d := digest(i*storage.Partitions + int(pid))
+		ds = append(ds, d)
+		req := write(d, intOp(proto.OpWrite, "n", int64(i)))
+		if i%4 == 0 {
+			req.Set = []byte("other")
+		}
+		if i%5 == 0 {
+			req.TTL = 1
+		}
+		exec(t, ns, req)
+	}
+	clk.advance(3 * time.Second)
+	var buf ScanBuffer
+	var got []storage.Digest
+	err := ns.ScanPartition(context.Background(), pid, ScanFilter{Set: []byte("s")}, &buf, func(d storage.Digest, rec *storage.Record) error {
+		if rec.Set != "s" || len(rec.Bins) == 0 {
+			t.Errorf("record %x: set %q, %d bytes of bins", d, rec.Set, len(rec.Bins))
+		}
+		got = append(got, d)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 40 records, 10 in "other", 8 expired, of which 2 were in "other".
+	if len(got) != 24 {
+		t.Fatalf("scan returned %d records, want 24", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if string(got[i-1][:]) >= string(got[i][:]) {
+			t.Fatal("scan not in digest order")
+		}
+	}
+	after := got[11]
+	var rest int
+	ns.ScanPartition(context.Background(), pid, ScanFilter{Set: []byte("s"), After: &after, MetaOnly: true}, &buf, func(d storage.Digest, rec *storage.Record) error {
+		rest++
+		return nil
+	})
+	if rest != 12 {
+		t.Fatalf("resumed scan returned %d records, want 12", rest)
+	}
+}
+
+func TestExecuteAllocations(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	d := digest(11)
+	var s Scratch
+	ctx := context.Background()
+	put := write(d, intOp(proto.OpWrite, "n", 1), strOp(proto.OpWrite, "s", "0123456789"))
+	add := write(d, intOp(proto.OpAdd, "n", 1), readOp("n"))
+	get := getAll(d)
+	for _, req := range []*Request{put, add, get} {
+		ns.Execute(ctx, &s, req)
+	}
+	for name, req := range map[string]*Request{"put": put, "add": add, "get": get} {
+		if n := testing.AllocsPerRun(200, func() { ns.Execute(ctx, &s, req) }); n != 0 {
+			t.Errorf("%s: %v allocations per command", name, n)
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package record
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// ScanFilter selects the records of a partition scan.
+type ScanFilter struct {
+	// Set restricts the scan to one set; empty means every record.
+	Set []byte
+	// After, when set, resumes a partition after this digest: only records
+	// with a greater digest are returned.
+	After *storage.Digest
+	// MetaOnly skips record data: records carry metadata only.
+	MetaOnly bool
+}
+
+// ScanBuffer holds one partition's records while they are put in digest
+// order. Reusing it across partitions and scans avoids allocating per
+// record.
+type ScanBuffer struct {
+	entries []scanEntry
+	data    []byte
+}
+
+type scanEntry struct {
+	digest   storage.Digest
+	meta     storage.Meta
+	key, val [2]int // offsets into data
+}
+
+// ScanPartition calls fn with each live record of partition pid that the
+// filter selects, in ascending digest order, so that a scan can resume from
+// the last digest it returned. The record passed to fn is valid until fn
+// returns. fn runs without any lock held.
+func (ns *Namespace) ScanPartition(ctx context.Context, pid uint16, f ScanFilter, buf *ScanBuffer, fn func(d storage.Digest, rec *storage.Record) error) error {
+	buf.entries, buf.data = buf.entries[:0], buf.data[:0]
+	c := ns.clock()
+	err := ns.backend.ScanPartition(ctx, pid, f.MetaOnly, func(d storage.Digest, rec *storage.Record) error {
+		if len(f.Set) > 0 && rec.Set != string(f.Set) {
+			return nil
+		}
+		if f.After != nil && bytes.Compare(d[:], f.After[:]) <= 0 {
+			return nil
+		}
+		if !ns.live(&rec.Meta, c) {
+			return nil
+		}
+		e := scanEntry{digest: d, meta: rec.Meta}
+		e.key = [2]int{len(buf.data), len(buf.data) + len(rec.Key)}
+		buf.data = append(buf.data, rec.Key...)
+		e.val = [2]int{len(buf.data), len(buf.data) + len(rec.Bins)}
+		buf.data = append(buf.data, rec.Bins...)
+		buf.entries = append(buf.entries, e)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan partition %d of %s: %w", pid, ns.name, err)
+	}
+	slices.SortFunc(buf.entries, func(a, b scanEntry) int { return bytes.Compare(a.digest[:], b.digest[:]) })
+	for i := range buf.entries {
+		e := &buf.entries[i]
+		rec := storage.Record{Meta: e.meta, Key: buf.data[e.key[0]:e.key[1]], Bins: buf.data[e.val[0]:e.val[1]]}
+		if err := fn(e.digest, &rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,367 @@
+package server
+
+import (
+	"encoding/base64"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/record"
+	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// Build is the server version the node reports to clients. Clients choose
+// protocol features by it: 7.2 has everything Skiff implements and not the
+// multi-record transactions of 8.0, which Skiff does not have.
+const Build = "7.2.0.0"
+
+// Edition names the server in the edition and version info commands.
+const Edition = "Skiff Community Edition"
+
+// infoHandler answers one info command; params is the text after the
+// command name's ':' or '/' separator.
+type infoHandler func(params string) string
+
+// infoError formats an info error reply as clients parse it.
+func infoError(code proto.ResultCode, msg string) string {
+	return fmt.Sprintf("ERROR:%d:%s", code, msg)
+}
+
+func (s *Server) infoHandlers() map[string]infoHandler {
+	static := func(v string) infoHandler { return func(string) string { return v } }
+	return map[string]infoHandler{
+		"node":                 static(s.nodeID),
+		"build":                static(Build),
+		"edition":              static(Edition),
+		"version":              static(Edition + " build " + Build),
+		"release":              static("ee=false;version=" + Build + ";os=" + runtime.GOOS + ";arch=" + runtime.GOARCH),
+		"features":             static("batch-any;batch-index;float;peers;replicas;replicas-all;replicas-master;truncate-namespace"),
+		"partition-generation": static("1"),
+		"peers-generation":     static("1"),
+		"cluster-generation":   static("1"),
+		"cluster-stable":       static(s.nodeID),
+		"cluster-name":         static(clusterName(s.cfg)),
+		"status":               static("ok"),
+		"rack-ids": func(string) string {
+			return s.perNamespace(func(ns *record.Namespace) string { return ns.Name() + ":0" })
+		},
+		"replicas":           func(string) string { return s.replicas("0,1,") },
+		"replicas-all":       func(string) string { return s.replicas("1,") },
+		"replicas-master":    func(string) string { return s.replicas("") },
+		"partitions":         static(strconv.Itoa(storage.Partitions)),
+		"peers-clear-std":    s.peers,
+		"peers-clear-alt":    s.peers,
+		"peers-tls-std":      s.peers,
+		"peers-tls-alt":      s.peers,
+		"alumni-clear-std":   s.peers,
+		"alumni-tls-std":     s.peers,
+		"service":            func(string) string { return s.serviceAddrs() },
+		"service-clear-std":  func(string) string { return s.serviceAddrs() },
+		"service-clear-alt":  func(string) string { return s.serviceAddrs() },
+		"services":           static(""),
+		"services-alumni":    static(""),
+		"services-alternate": static(""),
+		"namespaces":         func(string) string { return s.perNamespace(func(ns *record.Namespace) string { return ns.Name() }) },
+		"namespace":          s.namespaceInfo,
+		"sets":               s.setsInfo,
+		"bins":               s.binsInfo,
+		"statistics":         func(string) string { return s.statistics() },
+		"truncate":           s.truncate,
+		"truncate-namespace": s.truncateNamespace,
+	}
+}
+
+// handleInfo answers an info request: one line per command asked.
+func (c *conn) handleInfo(body []byte) {
+	c.w.BeginFrame()
+	proto.InfoNames(body, func(name []byte) {
+		cmd := string(name)
+		c.w.B = proto.AppendInfo(c.w.B, cmd, c.srv.runInfo(cmd))
+	})
+	c.w.EndFrame(proto.TypeInfo)
+}
+
+// runInfo looks a command up by its whole text, then by the name before its
+// parameters ("namespace/test", "truncate:namespace=test;set=s").
+func (s *Server) runInfo(cmd string) string {
+	if h, ok := s.info[cmd]; ok {
+		return h("")
+	}
+	if i := strings.IndexAny(cmd, ":/"); i > 0 {
+		if h, ok := s.info[cmd[:i]]; ok {
+			return h(cmd[i+1:])
+		}
+	}
+	return infoError(proto.InvalidCommand, "unrecognized command")
+}
+
+func (s *Server) perNamespace(f func(ns *record.Namespace) string) string {
+	parts := make([]string, len(s.nsOrder))
+	for i, ns := range s.nsOrder {
+		parts[i] = f(ns)
+	}
+	return strings.Join(parts, ";")
+}
+
+// allPartitions is the replicas bitmap of a node that owns every partition.
+var allPartitions = func() string {
+	b := make([]byte, storage.Partitions/8)
+	for i := range b {
+		b[i] = 0xFF
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}()
+
+// replicas answers the partition-map commands: this node is the only
+// replica of every partition. prefix is the regime and replica count the
+// command's format carries before the bitmap.
+func (s *Server) replicas(prefix string) string {
+	return s.perNamespace(func(ns *record.Namespace) string { return ns.Name() + ":" + prefix + allPartitions })
+}
+
+// peers answers the peers commands: a single node has none.
+func (s *Server) peers(string) string {
+	return "1," + strconv.Itoa(s.cfg.Network.Service.Port) + ",[]"
+}
+
+// serviceAddrs lists the addresses clients can reach the node at.
+func (s *Server) serviceAddrs() string {
+	ep := s.cfg.Network.Service
+	port := strconv.Itoa(ep.Port)
+	s.mu.Lock()
+	if s.ln != nil {
+		if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+			port = strconv.Itoa(a.Port)
+		}
+	}
+	s.mu.Unlock()
+	ip := net.ParseIP(ep.Address)
+	if ip == nil || !ip.IsUnspecified() {
+		return net.JoinHostPort(ep.Address, port)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	var out []string
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			out = append(out, net.JoinHostPort(n.IP.String(), port))
+		}
+	}
+	if len(out) == 0 {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return strings.Join(out, ";")
+}
+
+func clusterName(cfg *config.Config) string {
+	if cfg.Service.ClusterName == "" {
+		return "null"
+	}
+	return cfg.Service.ClusterName
+}
+
+// nodeID is the configured node-id, or one derived from the host name and
+// service port, so that it is stable across restarts.
+func nodeID(cfg *config.Config) string {
+	if cfg.Service.NodeID != "" {
+		return strings.ToUpper(cfg.Service.NodeID)
+	}
+	host, _ := os.Hostname()
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s:%d", host, cfg.Network.Service.Port)
+	return strings.ToUpper(strconv.FormatUint(h.Sum64()>>4, 16))
+}
+
+// params parses "k1=v1;k2=v2".
+func params(s string) map[string]string {
+	out := make(map[string]string)
+	for _, kv := range strings.Split(s, ";") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
+// kv builds the "k=v;k=v" values of info replies.
+type kv struct {
+	b   strings.Builder
+	sep byte
+}
+
+func (k *kv) add(key string, value any) {
+	if k.b.Len() > 0 {
+		k.b.WriteByte(k.sep)
+	}
+	fmt.Fprintf(&k.b, "%s=%v", key, value)
+}
+
+func (s *Server) namespaceInfo(name string) string {
+	ns := s.namespaces[name]
+	if ns == nil {
+		return infoError(proto.InvalidNamespace, "namespace not found")
+	}
+	cfg := ns.Config()
+	st, err := ns.Backend().Stats(s.ctx)
+	if err != nil {
+		return infoError(proto.ServerError, err.Error())
+	}
+	k := kv{sep: ';'}
+	k.add("ns_cluster_size", 1)
+	k.add("effective_replication_factor", 1)
+	k.add("objects", st.Records)
+	k.add("tombstones", 0)
+	k.add("master_objects", st.Records)
+	k.add("prole_objects", 0)
+	k.add("index_used_bytes", st.IndexBytes)
+	k.add("data_used_bytes", st.DataBytes)
+	k.add("data_total_bytes", st.Capacity)
+	if st.Capacity > 0 {
+		k.add("data_avail_pct", 100-st.DataBytes*100/st.Capacity)
+		k.add("data_used_pct", st.DataBytes*100/st.Capacity)
+	}
+	k.add("expired_objects", ns.Stats.Expired.Load())
+	k.add("evicted_objects", 0)
+	k.add("truncated_records", ns.Stats.Truncated.Load())
+	k.add("client_read_success", ns.Stats.ReadSuccess.Load())
+	k.add("client_read_error", ns.Stats.ReadError.Load())
+	k.add("client_read_not_found", ns.Stats.ReadNotFound.Load())
+	k.add("client_write_success", ns.Stats.WriteSuccess.Load())
+	k.add("client_write_error", ns.Stats.WriteError.Load())
+	k.add("client_delete_success", ns.Stats.DeleteSuccess.Load())
+	k.add("client_delete_error", ns.Stats.DeleteError.Load())
+	k.add("client_delete_not_found", ns.Stats.DeleteNotFound.Load())
+	k.add("replication-factor", cfg.ReplicationFactor)
+	k.add("default-ttl", int64(cfg.DefaultTTL/time.Second))
+	k.add("nsup-period", int64(cfg.NsupPeriod/time.Second))
+	k.add("allow-ttl-without-nsup", cfg.AllowTTLWithoutNsup)
+	k.add("max-record-size", cfg.MaxRecordSize)
+	k.add("storage-engine", cfg.Storage.Type)
+	k.add("storage-engine.data-size", cfg.Storage.DataSize)
+	return k.b.String()
+}
+
+// setsInfo answers "sets", "sets/NS" and "sets/NS/SET".
+func (s *Server) setsInfo(p string) string {
+	nsName, setName, _ := strings.Cut(p, "/")
+	var b strings.Builder
+	for _, ns := range s.nsOrder {
+		if nsName != "" && ns.Name() != nsName {
+			continue
+		}
+		for _, st := range ns.Sets() {
+			if setName != "" && st.Name != setName {
+				continue
+			}
+			k := kv{sep: ':'}
+			k.add("ns", ns.Name())
+			k.add("set", st.Name)
+			k.add("objects", st.Objects)
+			k.add("tombstones", 0)
+			k.add("truncate_lut", st.TruncateLUT/uint64(time.Millisecond))
+			k.add("sindexes", 0)
+			k.add("index_populating", false)
+			k.add("disable-eviction", false)
+			k.add("enable-index", false)
+			k.add("stop-writes-count", 0)
+			k.add("stop-writes-size", 0)
+			b.WriteString(k.b.String())
+			b.WriteByte(';')
+		}
+	}
+	return b.String()
+}
+
+// binsInfo answers "bins" and "bins/NS": the bin names each namespace has
+// seen.
+func (s *Server) binsInfo(p string) string {
+	var parts []string
+	for _, ns := range s.nsOrder {
+		if p != "" && ns.Name() != p {
+			continue
+		}
+		names := ns.BinNames()
+		v := fmt.Sprintf("%s:bin_names=%d,bin_names_quota=%d", ns.Name(), len(names), record.MaxBinNames)
+		if len(names) > 0 {
+			v += "," + strings.Join(names, ",")
+		}
+		parts = append(parts, v)
+	}
+	if p != "" && len(parts) == 0 {
+		return infoError(proto.InvalidNamespace, "namespace not found")
+	}
+	return strings.Join(parts, ";")
+}
+
+func (s *Server) statistics() string {
+	var objects, dataBytes, indexBytes uint64
+	for _, ns := range s.nsOrder {
+		if st, err := ns.Backend().Stats(s.ctx); err == nil {
+			objects += st.Records
+			dataBytes += st.DataBytes
+			indexBytes += st.IndexBytes
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	k := kv{sep: ';'}
+	k.add("cluster_size", 1)
+	k.add("cluster_key", s.nodeID)
+	k.add("cluster_integrity", true)
+	k.add("cluster_is_member", true)
+	k.add("cluster_name", clusterName(s.cfg))
+	k.add("uptime", int64(time.Since(s.start)/time.Second))
+	k.add("objects", objects)
+	k.add("data_used_bytes", dataBytes)
+	k.add("index_used_bytes", indexBytes)
+	k.add("client_connections", s.nConns.Load())
+	k.add("client_connections_opened", s.accepted.Load())
+	k.add("client_connections_refused", s.refused.Load())
+	k.add("heap_allocated_kbytes", ms.HeapAlloc/1024)
+	k.add("process_goroutines", runtime.NumGoroutine())
+	return k.b.String()
+}
+
+// truncate answers "truncate:namespace=NS;set=SET[;lut=NANOS]".
+func (s *Server) truncate(p string) string {
+	args := params(p)
+	if args["set"] == "" {
+		return infoError(proto.ParameterError, "set is required; use truncate-namespace for a whole namespace")
+	}
+	return s.doTruncate(args)
+}
+
+// truncateNamespace answers "truncate-namespace:namespace=NS[;lut=NANOS]".
+func (s *Server) truncateNamespace(p string) string {
+	args := params(p)
+	if args["set"] != "" {
+		return infoError(proto.ParameterError, "truncate-namespace takes no set")
+	}
+	return s.doTruncate(args)
+}
+
+func (s *Server) doTruncate(args map[string]string) string {
+	ns := s.namespaces[args["namespace"]]
+	if ns == nil {
+		return infoError(proto.InvalidNamespace, "namespace not found")
+	}
+	var lut uint64
+	if v := args["lut"]; v != "" {
+		var err error
+		if lut, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return infoError(proto.ParameterError, "lut must be nanoseconds since the Unix epoch")
+		}
+	}
+	if _, err := ns.Truncate(s.ctx, args["set"], lut); err != nil {
+		return infoError(proto.ParameterError, err.Error())
+	}
+	return "ok"
+}

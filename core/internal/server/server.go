@@ -1,0 +1,202 @@
+// Package server accepts client connections, reads frames, dispatches
+// decoded commands to namespaces and info commands to their handlers, and
+// writes the replies.
+//
+// One goroutine serves each connection, one request at a time, as Aerospike
+// clients use connections. All per-request working memory lives on the
+// connection and is reused, so steady-state requests do not allocate.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/record"
+)
+
+// Limits of the connection loop.
+const (
+	// defaultFrameTimeout bounds the time from a frame's first byte to the
+	// end of its body, so a client that stalls mid-frame cannot hold its
+	// connection.
+	defaultFrameTimeout = 30 * time.Second
+	// readBufferSize is the connection's read buffer: most requests arrive
+	// whole in one read.
+	readBufferSize = 16 << 10
+	// batchFlushSize is the reply size at which a batch reply is sent in
+	// pieces, bounding the memory a large batch takes.
+	batchFlushSize = 128 << 10
+)
+
+// Server is the client-facing side of a node.
+type Server struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	namespaces map[string]*record.Namespace
+	nsOrder    []*record.Namespace
+	nodeID     string
+	start      time.Time
+	info       map[string]infoHandler
+	// frameTimeout is defaultFrameTimeout; tests shorten it.
+	frameTimeout time.Duration
+	// ctx bounds background work that requests start (truncation).
+	ctx context.Context
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*conn]struct{}
+	closing  atomic.Bool
+	connWG   sync.WaitGroup
+	nConns   atomic.Int64
+	accepted atomic.Uint64
+	refused  atomic.Uint64
+	ready    atomic.Bool
+}
+
+// New returns a server for the namespaces, which it does not own.
+func New(ctx context.Context, cfg *config.Config, namespaces []*record.Namespace, log *slog.Logger) *Server {
+	s := &Server{
+		cfg:        cfg,
+		log:        log,
+		namespaces: make(map[string]*record.Namespace, len(namespaces)),
+		nsOrder:    namespaces,
+		start:      time.Now(),
+		conns:      make(map[*conn]struct{}),
+		ctx:        ctx,
+
+		frameTimeout: defaultFrameTimeout,
+	}
+	for _, ns := range namespaces {
+		s.namespaces[ns.Name()] = ns
+	}
+	s.nodeID = nodeID(cfg)
+	s.info = s.infoHandlers()
+	return s
+}
+
+// NodeID returns the node's id as clients see it.
+func (s *Server) NodeID() string { return s.nodeID }
+
+// Ready reports whether the server is accepting connections.
+func (s *Server) Ready() bool { return s.ready.Load() && !s.closing.Load() }
+
+// Listen binds the service address. It is separate from Serve so that a
+// caller knows the address (port 0 picks a free one) before serving.
+func (s *Server) Listen() (net.Addr, error) {
+	ep := s.cfg.Network.Service
+	addr := net.JoinHostPort(ep.Address, fmt.Sprint(ep.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	return ln.Addr(), nil
+}
+
+// Serve accepts connections until Shutdown. It returns nil after a
+// shutdown, or the error that stopped it.
+func (s *Server) Serve() error {
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln == nil {
+		return errors.New("serve: Listen was not called")
+	}
+	s.ready.Store(true)
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("accept: %w", err)
+		}
+		backoff = 0
+		if s.nConns.Load() >= int64(s.cfg.Service.ProtoFdMax) {
+			s.refused.Add(1)
+			nc.Close()
+			continue
+		}
+		s.accepted.Add(1)
+		c := newConn(s, nc)
+		if !s.track(c) {
+			nc.Close()
+			return nil
+		}
+		go c.serve()
+	}
+}
+
+// track registers a connection; it fails once shutdown has begun.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.nConns.Add(1)
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.nConns.Add(-1)
+	s.connWG.Done()
+}
+
+// Shutdown stops accepting connections, lets requests in flight finish and
+// closes idle connections. When ctx ends first it closes the remaining
+// connections and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		c.wakeIfIdle()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// ClientConnections is the number of open client connections.
+func (s *Server) ClientConnections() int64 { return s.nConns.Load() }

@@ -1,0 +1,164 @@
+// Package core assembles a Skiff node from its configuration: namespaces
+// with their storage backends, the client service, the admin HTTP endpoint
+// and the background work, and runs it until its context ends.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/metrics"
+	"github.com/skiffdb/skiff/core/internal/record"
+	"github.com/skiffdb/skiff/core/internal/server"
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// ShutdownTimeout bounds how long a stopping node waits for requests in
+// flight before it closes their connections.
+const ShutdownTimeout = 30 * time.Second
+
+// Options configure a node.
+type Options struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// OnListen, when set, is called with the addresses the node listens on
+	// once it accepts requests (the admin address is nil when disabled).
+	// Tests use it with port 0.
+	OnListen func(service, admin net.Addr)
+}
+
+// Run runs a node until ctx ends, then shuts it down gracefully: it stops
+// accepting connections, finishes the requests in flight and closes the
+// storage backends. It returns an error if the node cannot start or fails.
+func Run(ctx context.Context, opts Options) error {
+	cfg, log := opts.Config, opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	namespaces, err := openNamespaces(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeNamespaces(namespaces, log)
+
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	srv := server.New(bg, cfg, namespaces, log)
+	serviceAddr, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	admin, adminAddr, err := startAdmin(cfg, srv, namespaces, log)
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+
+	var wg sync.WaitGroup
+	for _, ns := range namespaces {
+		wg.Go(func() { ns.RunNsup(bg) })
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve() }()
+	log.Info("node started", "node", srv.NodeID(), "service", serviceAddr.String(), "admin", fmt.Sprint(adminAddr), "namespaces", len(namespaces))
+	if opts.OnListen != nil {
+		opts.OnListen(serviceAddr, adminAddr)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("node stopping")
+	case err = <-serveErr:
+		log.Error("client service failed", "err", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil {
+		log.Warn("requests still in flight at shutdown were cut", "err", serr)
+	}
+	if admin != nil {
+		admin.Shutdown(shutdownCtx)
+	}
+	stopBackground()
+	wg.Wait()
+	log.Info("node stopped")
+	return err
+}
+
+// openNamespaces opens each namespace's storage backend.
+func openNamespaces(cfg *config.Config, log *slog.Logger) ([]*record.Namespace, error) {
+	var out []*record.Namespace
+	for _, nc := range cfg.Namespaces {
+		b, err := openBackend(nc)
+		if err != nil {
+			closeNamespaces(out, log)
+			return nil, fmt.Errorf("namespace %s (%s:%d): %w", nc.Name, nc.File, nc.Line, err)
+		}
+		out = append(out, record.New(nc, record.Options{Backend: b, Logger: log}))
+	}
+	return out, nil
+}
+
+func openBackend(nc *config.Namespace) (storage.Backend, error) {
+	switch nc.Storage.Type {
+	case "memory":
+		return memory.New(memory.Options{DataSize: nc.Storage.DataSize})
+	}
+	return nil, fmt.Errorf("storage-engine %q is not available", nc.Storage.Type)
+}
+
+func closeNamespaces(namespaces []*record.Namespace, log *slog.Logger) {
+	for _, ns := range namespaces {
+		if err := ns.Close(); err != nil {
+			log.Error("closing namespace failed", "namespace", ns.Name(), "err", err)
+		}
+	}
+}
+
+// startAdmin serves /metrics, /healthz and /readyz, unless the admin port is
+// 0.
+func startAdmin(cfg *config.Config, srv *server.Server, namespaces []*record.Namespace, log *slog.Logger) (*http.Server, net.Addr, error) {
+	ep := cfg.Network.Admin
+	if ep.Port == 0 {
+		return nil, nil, nil
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.New(namespaces, srv))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !srv.Ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	addr := net.JoinHostPort(ep.Address, strconv.Itoa(ep.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin listener on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin listener failed", "err", err)
+		}
+	}()
+	return hs, ln.Addr(), nil
+}

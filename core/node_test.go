@@ -1,0 +1,158 @@
+package core_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+	"github.com/aerospike/aerospike-client-go/v8/types"
+
+	"github.com/skiffdb/skiff/core"
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// testNode is a node running in the test process on free ports.
+type testNode struct {
+	service *net.TCPAddr
+	admin   net.Addr
+	stop    func()
+}
+
+// startNode runs a node with cfg (the default configuration when nil) on
+// 127.0.0.1 and a free port, stopping it when the test ends.
+func startNode(t testing.TB, cfg *config.Config) *testNode {
+	t.Helper()
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: freePort(t)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan *testNode, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(s, a net.Addr) {
+			listening <- &testNode{service: s.(*net.TCPAddr), admin: a}
+		}})
+	}()
+	var n *testNode
+	select {
+	case n = <-listening:
+	case err := <-done:
+		cancel()
+		t.Fatalf("node did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("node did not start within 10s")
+	}
+	stopped := false
+	n.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("node stopped with error: %v", err)
+			}
+		case <-time.After(core.ShutdownTimeout + 5*time.Second):
+			t.Error("node did not stop")
+		}
+	}
+	t.Cleanup(n.stop)
+	return n
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// connect returns an official-client connection to the node.
+func (n *testNode) connect(t testing.TB) *as.Client {
+	t.Helper()
+	p := as.NewClientPolicy()
+	p.Timeout = 5 * time.Second
+	c, err := as.NewClientWithPolicy(p, "127.0.0.1", n.service.Port)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func key(t testing.TB, set string, v any) *as.Key {
+	t.Helper()
+	k, err := as.NewKey("test", set, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mustOK(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantCode fails unless err is an Aerospike error with the result code.
+func wantCode(t testing.TB, err error, code types.ResultCode) {
+	t.Helper()
+	ae, ok := err.(as.Error)
+	if !ok || !ae.Matches(code) {
+		t.Fatalf("got error %v, want %v", err, code)
+	}
+}
+
+func info(t testing.TB, c *as.Client, cmd string) string {
+	t.Helper()
+	node := c.GetNodes()[0]
+	m, err := node.RequestInfo(as.NewInfoPolicy(), cmd)
+	mustOK(t, err)
+	return m[cmd]
+}
+
+func uniqueSet(t testing.TB) string {
+	return fmt.Sprintf("s%d", time.Now().UnixNano()%1e9)
+}
+
+func equalValue(got, want any) bool { return reflect.DeepEqual(got, want) }
+
+func sprint(v any) string { return fmt.Sprintf("%#v", v) }
+
+// twoNamespaces is the default configuration with a second memory
+// namespace, "bar".
+func twoNamespaces(t testing.TB) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("two.conf", append(config.DefaultText(), []byte(`
+namespace bar {
+	storage-engine memory {
+		data-size 64M
+	}
+}
+`)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -1,0 +1,269 @@
+package memory
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// location is where a record's data lives: slab id << 32 | slot index.
+// Slab ids start at 1, so no location is 0, which marks an empty index slot.
+type location uint64
+
+func makeLocation(slab, slot uint32) location { return location(slab)<<32 | location(slot) }
+func (l location) slab() uint32               { return uint32(l >> 32) }
+func (l location) slot() uint32               { return uint32(l) }
+
+// allocShards is the number of independently locked parts of the slab
+// allocator. Partition pid allocates from shard pid % allocShards, so
+// writers to different partitions rarely meet on a lock, while the memory
+// held in partly used slabs, which grows with the number of shards, stays
+// small.
+const allocShards = 16
+
+// allocator hands out slots of slab memory for record data: no record has
+// a heap object of its own, so the garbage collector sees a few large
+// pointer-free slabs however many records there are.
+//
+// Each shard keeps, per size class, the slabs that have a free slot. A
+// slab's free slots form a list threaded through the slots themselves (the
+// first 4 bytes of a free slot hold the next one's index + 1), and slots
+// never handed out are taken from a bump index, so bookkeeping costs no
+// memory per record. A slab whose slots are all free goes back to the Go
+// heap, unless it is its class's last slab with room in the shard.
+//
+// Records larger than maxSlotSize get a dedicated slab of one slot.
+//
+// Callers hold the lock of the partition that owns the record for every
+// call, which orders an allocation, the writes into the slot, the reads of
+// it and its release. Lock order: partition, then shard, then slab table.
+type allocator struct {
+	slabs  slabTable
+	shards [allocShards]allocShard
+}
+
+// allocShard is one independently locked part of the allocator.
+type allocShard struct {
+	mu sync.Mutex
+	// classes[c] lists the slabs of class c with a free slot.
+	classes [][]uint32
+	// slabCount[c] is the number of slabs of class c, which sizes the next.
+	slabCount []int
+	_         [64]byte // keep shards' locks on separate cache lines
+}
+
+func (a *allocator) init() {
+	a.slabs.init()
+	for i := range a.shards {
+		a.shards[i].classes = make([][]uint32, len(slotSizes))
+		a.shards[i].slabCount = make([]int, len(slotSizes))
+	}
+}
+
+// alloc returns a slot for n bytes of data. Partition pid allocates from
+// its shard.
+func (a *allocator) alloc(pid uint16, n int) (location, error) {
+	if n > maxSlotSize {
+		id, err := a.slabs.add(make([]byte, roundUp(n, pageSize)), 1, dedicated, 0)
+		return makeLocation(id, 0), err
+	}
+	c := classFor(n)
+	shard := uint8(pid % allocShards)
+	sh := &a.shards[shard]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	partial := sh.classes[c]
+	if len(partial) == 0 {
+		id, err := a.newSlab(sh, shard, c)
+		if err != nil {
+			return 0, err
+		}
+		partial = append(partial, id)
+		a.slabs.get(id).partialAt = 0
+	}
+	id := partial[len(partial)-1]
+	s := a.slabs.get(id)
+	slot := s.take()
+	if s.used == s.slots {
+		partial = partial[:len(partial)-1]
+		s.partialAt = -1
+	}
+	sh.classes[c] = partial
+	return makeLocation(id, slot), nil
+}
+
+// newSlab adds a slab of class c to shard sh.
+func (a *allocator) newSlab(sh *allocShard, shard uint8, c int) (uint32, error) {
+	size := int(slotSizes[c])
+	bytes := min(slabMaxBytes, slabMinBytes<<min(sh.slabCount[c], 8))
+	slots := max(1, bytes/size)
+	id, err := a.slabs.add(make([]byte, slots*size), uint32(slots), uint8(c), shard)
+	if err != nil {
+		return 0, err
+	}
+	sh.slabCount[c]++
+	return id, nil
+}
+
+// free releases the slot at loc.
+func (a *allocator) free(loc location) {
+	id := loc.slab()
+	s := a.slabs.get(id)
+	if s.class == dedicated {
+		a.slabs.remove(id)
+		return
+	}
+	sh, class := &a.shards[s.shard], s.class
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	partial := sh.classes[class]
+	if s.used == s.slots {
+		s.partialAt = int32(len(partial))
+		partial = append(partial, id)
+	}
+	s.put(loc.slot())
+	if s.used == 0 && len(partial) > 1 {
+		// Swap the last partial slab into this one's place, then let the
+		// empty slab go.
+		last := partial[len(partial)-1]
+		partial[s.partialAt] = last
+		a.slabs.get(last).partialAt = s.partialAt
+		partial = partial[:len(partial)-1]
+		sh.slabCount[class]--
+		a.slabs.remove(id)
+	}
+	sh.classes[class] = partial
+}
+
+// slot returns the memory of the slot at loc.
+func (a *allocator) slot(loc location) []byte {
+	s := a.slabs.get(loc.slab())
+	start := int(loc.slot()) * int(s.slotSize)
+	end := start + int(s.slotSize)
+	return s.mem[start:end:end]
+}
+
+// slotSize returns the size of the slot at loc.
+func (a *allocator) slotSize(loc location) int {
+	return int(a.slabs.get(loc.slab()).slotSize)
+}
+
+// release drops every slab, for Close. No other call may be in progress.
+func (a *allocator) release() {
+	a.slabs.init()
+	for i := range a.shards {
+		a.shards[i].classes = nil
+		a.shards[i].slabCount = nil
+	}
+}
+
+// dedicated is the class of a slab holding one record larger than
+// maxSlotSize.
+const dedicated = 0xff
+
+// slab is a block of equal slots. mem, slotSize, class and shard do not
+// change while the slab lives, so readers use them under the lock of the
+// partition whose record they read; the other fields belong to the shard's
+// lock.
+type slab struct {
+	mem       []byte
+	slotSize  uint32
+	slots     uint32
+	class     uint8
+	shard     uint8
+	used      uint32
+	bump      uint32 // slots from bump on were never handed out
+	freeHead  uint32 // index + 1 of the first free slot; 0: none
+	partialAt int32  // index in the shard's partial list of the class, or -1
+}
+
+// take hands out a free slot; the slab has one.
+func (s *slab) take() uint32 {
+	s.used++
+	if s.freeHead != 0 {
+		slot := s.freeHead - 1
+		s.freeHead = binary.LittleEndian.Uint32(s.mem[int(slot)*int(s.slotSize):])
+		return slot
+	}
+	s.bump++
+	return s.bump - 1
+}
+
+// put returns slot to the free list.
+func (s *slab) put(slot uint32) {
+	binary.LittleEndian.PutUint32(s.mem[int(slot)*int(s.slotSize):], s.freeHead)
+	s.freeHead = slot + 1
+	s.used--
+}
+
+// Slab ids index a two-level table: a fixed directory of chunk pointers,
+// loaded atomically, and chunks of slabChunkLen slabs that never move, so
+// readers find a slab without a lock while other slabs are added.
+const (
+	slabChunkBits = 10
+	slabChunkLen  = 1 << slabChunkBits
+	slabChunks    = 1 << 14 // up to 16M slabs: 16 TiB of full slabs
+)
+
+type slabChunk [slabChunkLen]slab
+
+// slabTable maps slab ids to slabs.
+type slabTable struct {
+	chunks [slabChunks]atomic.Pointer[slabChunk]
+	mu     sync.Mutex // guards next, spare and chunk creation
+	next   uint32     // the lowest id never used
+	spare  []uint32   // ids of removed slabs, for reuse
+}
+
+func (t *slabTable) init() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.chunks {
+		t.chunks[i].Store(nil)
+	}
+	t.next, t.spare = 1, nil
+}
+
+// get returns slab id, which must exist.
+func (t *slabTable) get(id uint32) *slab {
+	return &t.chunks[id>>slabChunkBits].Load()[id&(slabChunkLen-1)]
+}
+
+// add registers a slab over mem and returns its id.
+func (t *slabTable) add(mem []byte, slots uint32, class, shard uint8) (uint32, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var id uint32
+	if n := len(t.spare); n > 0 {
+		id, t.spare = t.spare[n-1], t.spare[:n-1]
+	} else {
+		if t.next == slabChunks*slabChunkLen {
+			return 0, fmt.Errorf("memory: all %d slabs in use: %w", slabChunks*slabChunkLen, storage.ErrOutOfSpace)
+		}
+		id = t.next
+		t.next++
+		if c := &t.chunks[id>>slabChunkBits]; c.Load() == nil {
+			c.Store(new(slabChunk))
+		}
+	}
+	*t.get(id) = slab{
+		mem:       mem,
+		slotSize:  uint32(len(mem)) / slots,
+		slots:     slots,
+		class:     class,
+		shard:     shard,
+		partialAt: -1,
+	}
+	return id, nil
+}
+
+// remove forgets slab id, leaving its memory to the garbage collector.
+func (t *slabTable) remove(id uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	*t.get(id) = slab{}
+	t.spare = append(t.spare, id)
+}

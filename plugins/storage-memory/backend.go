@@ -1,0 +1,315 @@
+// Package memory is Skiff's memory storage backend: index and record data
+// in RAM, sized for tens of millions of records with a garbage-collection
+// cost that does not grow with their number. See Backend for the design and
+// README.md for measured figures.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// MaxRecordSize is the largest record (storage.Record.Size) the backend
+// stores: the node's largest max-record-size.
+const MaxRecordSize = 128 << 20
+
+// Options configures a Backend.
+type Options struct {
+	// DataSize is the capacity for record data, in bytes: Put returns
+	// storage.ErrOutOfSpace when a write would take Stats.DataBytes past it.
+	// Zero means unbounded.
+	DataSize int64
+}
+
+// Backend is a namespace's storage in memory. It implements
+// storage.Backend; all its methods are safe for concurrent use.
+//
+// # Index
+//
+// The index is split by partition: 4096 tables, each under its own
+// RWMutex, so that operations on different partitions never contend and a
+// scan locks one partition only. A table is an open-addressing hash table
+// of 48-byte entries (see table), which hold no Go pointer: the garbage
+// collector does not scan them, and they cost 60 to 80 bytes per record.
+//
+// # Data
+//
+// A record's key and bins live in a slot of a slab (see allocator): a
+// []byte of up to 1 MiB cut into slots of one size class. The entry's
+// location names the slab and slot, so there is no heap object per record.
+// Records larger than the largest class (128 KiB) get a dedicated slab.
+// Stats.DataBytes counts the slots in use at their class size, and the
+// DataSize limit applies to that figure.
+//
+// An overwrite that needs the same slot size writes in place: Get, GetMeta
+// and such a Put do not allocate.
+//
+// # Locking
+//
+// Every read of a record's entry or slot happens under its partition's read
+// lock, every change under its write lock, so a slot is never freed or
+// reused while read. The allocator's shard locks and the slab table's lock
+// nest inside a partition lock, in that order. Close takes each partition's
+// write lock in turn and marks the backend closed; every method checks the
+// mark under the partition lock, so none touches released memory.
+//
+// # Scans
+//
+// ScanPartition copies the partition's entries under its read lock, then,
+// for data scans, copies the records' bytes in batches, releasing the lock
+// before it calls the callback. Records present for the whole scan are in
+// the copy of the entries, so each is delivered once.
+type Backend struct {
+	parts    [storage.Partitions]partition
+	seed     uint64 // mixed into index hashes
+	capacity int64
+	used     atomic.Int64 // bytes of slots in use
+	sets     setTable
+	alloc    allocator
+	closed   atomic.Bool
+}
+
+// partition is one partition's share of the index.
+type partition struct {
+	mu    sync.RWMutex
+	table table
+	// Pad to a cache line, so that partitions' locks do not share one.
+	_ [64 - unsafe.Sizeof(partitionFields{})%64]byte
+}
+
+// partitionFields is partition without its padding, to size it.
+type partitionFields struct {
+	mu    sync.RWMutex
+	table table
+}
+
+var _ storage.Backend = (*Backend)(nil)
+
+// New returns an empty Backend.
+func New(opts Options) (*Backend, error) {
+	if opts.DataSize < 0 {
+		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
+	}
+	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
+	b.sets.init()
+	b.alloc.init()
+	return b, nil
+}
+
+func (b *Backend) partition(d *storage.Digest) (*partition, uint16) {
+	pid := d.Partition()
+	return &b.parts[pid], pid
+}
+
+// Get returns the record with digest d; see storage.Backend.
+func (b *Backend) Get(_ context.Context, d storage.Digest, buf []byte) (storage.Record, error) {
+	for {
+		rec, need, err := b.get(&d, buf)
+		if need == 0 {
+			return rec, err
+		}
+		// Allocate without the lock, then try again: the record may have
+		// changed meanwhile.
+		buf = make([]byte, need)
+	}
+}
+
+// get copies the record with digest d into buf, or, when cap(buf) is too
+// small, returns the size it needs.
+func (b *Backend) get(d *storage.Digest, buf []byte) (rec storage.Record, need int, err error) {
+	p, _ := b.partition(d)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if b.closed.Load() {
+		return rec, 0, storage.ErrClosed
+	}
+	i, ok := p.table.find(d, b.seed)
+	if !ok {
+		// Unwrapped: a miss is common and must not allocate.
+		return rec, 0, storage.ErrNotFound
+	}
+	e := &p.table.slots[i]
+	key, bins := readBlob(b.alloc.slot(e.loc))
+	n := len(key) + len(bins)
+	if cap(buf) < n {
+		return rec, n, nil
+	}
+	buf = buf[:n]
+	copy(buf, key)
+	copy(buf[len(key):], bins)
+	rec.Meta = b.meta(e)
+	rec.Key = buf[:len(key):len(key)]
+	rec.Bins = buf[len(key):n:n]
+	return rec, 0, nil
+}
+
+// GetMeta returns the metadata of the record with digest d.
+func (b *Backend) GetMeta(_ context.Context, d storage.Digest) (storage.Meta, error) {
+	p, _ := b.partition(&d)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if b.closed.Load() {
+		return storage.Meta{}, storage.ErrClosed
+	}
+	i, ok := p.table.find(&d, b.seed)
+	if !ok {
+		return storage.Meta{}, storage.ErrNotFound
+	}
+	return b.meta(&p.table.slots[i]), nil
+}
+
+func (b *Backend) meta(e *entry) storage.Meta {
+	return storage.Meta{
+		Generation: e.generation,
+		VoidTime:   e.voidTime,
+		LastUpdate: e.lastUpdate,
+		Set:        b.sets.name(e.setID),
+	}
+}
+
+// Put stores rec under digest d; see storage.Backend.
+func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) error {
+	n := blobSize(len(rec.Key), len(rec.Bins))
+	size := slotSizeFor(n)
+	if rec.Size() > MaxRecordSize || b.capacity > 0 && int64(size) > b.capacity {
+		return fmt.Errorf("memory: put %x: record of %d bytes (%d stored) exceeds the limit of %d or capacity of %d: %w",
+			d, rec.Size(), size, MaxRecordSize, b.capacity, storage.ErrRecordTooBig)
+	}
+	setID, err := b.sets.id(rec.Set)
+	if err != nil {
+		return fmt.Errorf("memory: put %x: %w", d, err)
+	}
+	p, pid := b.partition(&d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	e := entry{
+		digest:     d,
+		setID:      setID,
+		generation: rec.Generation,
+		voidTime:   rec.VoidTime,
+		lastUpdate: rec.LastUpdate,
+	}
+	i, found := p.table.find(&d, b.seed)
+	if found {
+		old := p.table.slots[i].loc
+		oldSize := b.alloc.slotSize(old)
+		if oldSize == size {
+			// Same slot size: overwrite in place, no allocation.
+			writeBlob(b.alloc.slot(old), rec.Key, rec.Bins)
+			e.loc = old
+			p.table.slots[i] = e
+			return nil
+		}
+		if err := b.charge(size - oldSize); err != nil {
+			return fmt.Errorf("memory: put %x: %w", d, err)
+		}
+		if e.loc, err = b.alloc.alloc(pid, n); err != nil {
+			b.used.Add(int64(oldSize - size)) // undo the charge
+			return fmt.Errorf("memory: put %x: %w", d, err)
+		}
+		writeBlob(b.alloc.slot(e.loc), rec.Key, rec.Bins)
+		p.table.slots[i] = e
+		b.alloc.free(old)
+		return nil
+	}
+	if err := b.charge(size); err != nil {
+		return fmt.Errorf("memory: put %x: %w", d, err)
+	}
+	if e.loc, err = b.alloc.alloc(pid, n); err != nil {
+		b.used.Add(int64(-size)) // undo the charge
+		return fmt.Errorf("memory: put %x: %w", d, err)
+	}
+	writeBlob(b.alloc.slot(e.loc), rec.Key, rec.Bins)
+	p.table.insert(i, e, b.seed)
+	return nil
+}
+
+// charge adds n bytes to the data in use, or fails with ErrOutOfSpace if
+// that would exceed the capacity. A negative n, a record shrinking, always
+// succeeds.
+func (b *Backend) charge(n int) error {
+	if n <= 0 || b.capacity == 0 {
+		b.used.Add(int64(n))
+		return nil
+	}
+	for {
+		used := b.used.Load()
+		if used+int64(n) > b.capacity {
+			return fmt.Errorf("%d of %d bytes used, %d more needed: %w", used, b.capacity, n, storage.ErrOutOfSpace)
+		}
+		if b.used.CompareAndSwap(used, used+int64(n)) {
+			return nil
+		}
+	}
+}
+
+// Delete removes the record with digest d. The memory backend keeps
+// nothing across restarts, so durable changes nothing.
+func (b *Backend) Delete(_ context.Context, d storage.Digest, _ bool) error {
+	p, _ := b.partition(&d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	i, ok := p.table.find(&d, b.seed)
+	if !ok {
+		return storage.ErrNotFound
+	}
+	loc := p.table.slots[i].loc
+	p.table.remove(i, b.seed)
+	b.used.Add(int64(-b.alloc.slotSize(loc)))
+	b.alloc.free(loc)
+	return nil
+}
+
+// Stats returns the backend's figures. IndexBytes counts the partitions'
+// tables at their allocated size and the partitions' headers; it leaves out
+// the interned set names and the slab table (a 128 KiB directory and 56
+// bytes per slab of up to 1 MiB).
+func (b *Backend) Stats(context.Context) (storage.Stats, error) {
+	if b.closed.Load() {
+		return storage.Stats{}, storage.ErrClosed
+	}
+	var records, slots int
+	for i := range b.parts {
+		p := &b.parts[i]
+		p.mu.RLock()
+		records += p.table.count
+		slots += len(p.table.slots)
+		p.mu.RUnlock()
+	}
+	return storage.Stats{
+		Records:    uint64(records),
+		DataBytes:  uint64(b.used.Load()),
+		IndexBytes: uint64(slots*entrySize + int(unsafe.Sizeof(b.parts))),
+		Capacity:   uint64(b.capacity),
+	}, nil
+}
+
+// Close releases all records. Later calls return storage.ErrClosed.
+func (b *Backend) Close() error {
+	if b.closed.Swap(true) {
+		return storage.ErrClosed
+	}
+	// Wait out the calls in progress, partition by partition; later ones
+	// see the closed mark under the lock and touch nothing.
+	for i := range b.parts {
+		p := &b.parts[i]
+		p.mu.Lock()
+		p.table = table{}
+		p.mu.Unlock()
+	}
+	b.alloc.release()
+	b.used.Store(0)
+	return nil
+}

@@ -1,0 +1,150 @@
+package storage
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// Partitions is the number of partitions of every namespace.
+const Partitions = 4096
+
+// Digest is a record's address: RIPEMD-160 over the set name, the key's
+// particle type and the key's bytes, computed by the client.
+type Digest [20]byte
+
+// Partition returns the partition that owns the record: the low 12 bits of
+// the digest's first two bytes read little-endian.
+func (d Digest) Partition() uint16 {
+	return binary.LittleEndian.Uint16(d[:2]) & (Partitions - 1)
+}
+
+// Epoch is the Aerospike epoch, 2010-01-01T00:00:00Z. Void times count
+// seconds from it.
+var Epoch = time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// EpochUnix is Epoch in seconds since the Unix epoch.
+const EpochUnix = 1262304000
+
+// Meta is the metadata the core needs about a record without reading its
+// bins: enough for generation checks, expiry and eviction.
+type Meta struct {
+	// Generation counts the record's writes; the first write makes it 1.
+	Generation uint32
+	// VoidTime is when the record expires, in seconds since Epoch; 0 means
+	// it never expires.
+	VoidTime uint32
+	// LastUpdate is the time of the record's last write, in nanoseconds
+	// since the Unix epoch.
+	LastUpdate uint64
+	// Set is the record's set name, "" for none. Backends intern set names,
+	// so returning metadata does not allocate a new string.
+	Set string
+}
+
+// Record is a stored record. Key and Bins are opaque to a backend: it stores
+// and returns them byte for byte.
+type Record struct {
+	Meta
+	// Key is the stored user key (a particle type byte followed by the key's
+	// bytes) when the writer sent it, else empty.
+	Key []byte
+	// Bins is the core's encoding of the record's bins.
+	Bins []byte
+}
+
+// Size is the number of bytes the record occupies as data, excluding index
+// overhead: what max-record-size and data-size limits are checked against.
+func (r *Record) Size() int {
+	return len(r.Set) + len(r.Key) + len(r.Bins)
+}
+
+// Stats are a backend's own figures, reported in info and /metrics.
+type Stats struct {
+	// Records is the number of records held, expired ones not yet removed
+	// included.
+	Records uint64
+	// DataBytes is the space the records take in the backend's data store,
+	// including allocation overhead.
+	DataBytes uint64
+	// IndexBytes is the memory the primary index takes.
+	IndexBytes uint64
+	// Capacity is the configured size of the data store in bytes; 0 means
+	// unbounded.
+	Capacity uint64
+}
+
+// ScanFunc receives one record of a scan. The record's Key and Bins, and d,
+// are valid only until the function returns. Returning a non-nil error stops
+// the scan, and ScanPartition returns that error.
+type ScanFunc func(d Digest, rec *Record) error
+
+// Backend is the storage of one namespace: a primary index from digest to
+// record and the media that hold the records.
+//
+// Concurrency: every method may be called from many goroutines at once. The
+// core serialises writes to one digest (it holds a per-record lock across a
+// Get and the Put or Delete that follows), so a backend need not order
+// concurrent writes to the same digest, but it must stay consistent under
+// concurrent calls for different digests and under scans.
+//
+// Expiry: a backend stores VoidTime but never acts on it. The core treats an
+// expired record as absent and removes it, lazily on access and through
+// metadata scans.
+//
+// Errors: methods return the sentinel errors of this package (possibly
+// wrapped), so that the core can map them to wire result codes.
+type Backend interface {
+	// Get returns the record with digest d. The returned Key and Bins share
+	// storage with buf, which Get grows (by allocation) when it is too small;
+	// they stay valid until the caller reuses buf. It returns ErrNotFound
+	// when there is no such record.
+	Get(ctx context.Context, d Digest, buf []byte) (Record, error)
+
+	// GetMeta returns the metadata of the record with digest d without
+	// reading its data, or ErrNotFound.
+	GetMeta(ctx context.Context, d Digest) (Meta, error)
+
+	// Put stores rec under digest d, replacing any record there. The backend
+	// copies what it keeps; rec's slices are the caller's again once Put
+	// returns. It returns ErrRecordTooBig when the record can never fit and
+	// ErrOutOfSpace when the store is full.
+	Put(ctx context.Context, d Digest, rec Record) error
+
+	// Delete removes the record with digest d, or returns ErrNotFound.
+	// Durable asks a persistent backend to leave a tombstone, so that the
+	// record does not come back when the index is rebuilt from the media.
+	Delete(ctx context.Context, d Digest, durable bool) error
+
+	// ScanPartition calls fn for each record of partition pid. With metaOnly,
+	// only Meta is filled in: no data is read. A backend must not
+	// hold locks while fn runs, so fn may call any method of the backend,
+	// writes to the same partition included. Records present for the whole
+	// scan are seen exactly once; records written or removed during it may or
+	// may not be seen.
+	ScanPartition(ctx context.Context, pid uint16, metaOnly bool, fn ScanFunc) error
+
+	// Stats returns the backend's figures.
+	Stats(ctx context.Context) (Stats, error)
+
+	// Close releases the backend's resources. No other method may be called
+	// once Close has been called.
+	Close() error
+}
+
+// The sentinel errors of the contract. Backends return them, wrapped with
+// context if they like; callers test with errors.Is.
+var (
+	// ErrNotFound: no record with that digest.
+	ErrNotFound = errors.New("storage: record not found")
+	// ErrRecordTooBig: the record is larger than the backend can ever store.
+	ErrRecordTooBig = errors.New("storage: record too big")
+	// ErrOutOfSpace: the backend's store is full; the write was not done.
+	ErrOutOfSpace = errors.New("storage: out of space")
+	// ErrClosed: the backend has been closed.
+	ErrClosed = errors.New("storage: backend closed")
+	// ErrUnavailable: the backend cannot serve requests now (for example its
+	// process is restarting); the request may succeed later.
+	ErrUnavailable = errors.New("storage: backend unavailable")
+)
