@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -542,4 +543,87 @@ func diffBins(got, want as.BinMap) string {
 		}
 	}
 	return b.String()
+}
+
+func TestClientScanReturnsStoredKeys(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	sendKey := as.NewWritePolicy(0, 0)
+	sendKey.SendKey = true
+	for i := range 200 {
+		p := sendKey
+		if i%2 == 1 {
+			p = nil
+		}
+		mustOK(t, c.Put(p, key(t, set, i), as.BinMap{"i": i, "other": "x"}))
+	}
+	mustOK(t, c.Put(nil, key(t, set+"x", 1), as.BinMap{"i": 1}))
+	sp := as.NewScanPolicy()
+	rs, err := c.ScanAll(sp, "test", set, "i")
+	mustOK(t, err)
+	seen := map[int]bool{}
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		i := r.Record.Bins["i"].(int)
+		if seen[i] {
+			t.Fatalf("record %d returned twice", i)
+		}
+		seen[i] = true
+		if len(r.Record.Bins) != 1 {
+			t.Errorf("record %d: bins %v, want only i", i, r.Record.Bins)
+		}
+		if i%2 == 0 && (r.Record.Key.Value() == nil || r.Record.Key.Value().String() != strconv.Itoa(i)) {
+			t.Errorf("record %d: stored key %v", i, r.Record.Key.Value())
+		}
+		if i%2 == 1 && r.Record.Key.Value() != nil {
+			t.Errorf("record %d: key %v, but it was not sent", i, r.Record.Key.Value())
+		}
+	}
+	if len(seen) != 200 {
+		t.Fatalf("scan returned %d records, want 200", len(seen))
+	}
+
+	// Resume by partition: a max-records scan continues where it stopped.
+	pf := as.NewPartitionFilterAll()
+	sp.MaxRecords = 50
+	total := 0
+	for !pf.IsDone() {
+		rs, err := c.ScanPartitions(sp, pf, "test", set)
+		mustOK(t, err)
+		for r := range rs.Results() {
+			mustOK(t, r.Err)
+			total++
+		}
+	}
+	if total != 200 {
+		t.Fatalf("paginated scan returned %d records, want 200", total)
+	}
+}
+
+func TestClientInfo(t *testing.T) {
+	n := startNode(t, twoNamespaces(t))
+	c := n.connect(t)
+	set := uniqueSet(t)
+	for i := range 5 {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{"alpha": i, "beta": "x"}))
+	}
+	if got := info(t, c, "namespaces"); got != "test;bar" {
+		t.Errorf("namespaces: %q", got)
+	}
+	for cmd, want := range map[string]string{
+		"namespace/test":       "objects=5",
+		"sets":                 "ns=test:set=" + set + ":objects=5",
+		"bins/test":            "alpha,beta",
+		"statistics":           "cluster_size=1",
+		"edition":              "Skiff",
+		"partition-generation": "1",
+		"cluster-name":         "skiff",
+		"rack-ids":             "test:0;bar:0",
+		"features":             "batch-index",
+	} {
+		if got := info(t, c, cmd); !strings.Contains(got, want) {
+			t.Errorf("%s: %q does not contain %q", cmd, got, want)
+		}
+	}
 }

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// The tests run this test binary as skiffd, so that they exercise main's
+// flags, signals and exit codes without building another binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("SKIFFD_AS_MAIN") == "1" {
+		os.Args = append([]string{"skiffd"}, strings.Fields(os.Getenv("SKIFFD_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func skiffd(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SKIFFD_AS_MAIN=1", "SKIFFD_ARGS="+strings.Join(args, " "))
+	return cmd
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func writeConfig(t *testing.T, port, adminPort int) string {
+	text := strings.Replace(string(config.DefaultText()), "port 3000", fmt.Sprintf("port %d", port), 1)
+	text = strings.Replace(text, "port 9145", fmt.Sprintf("port %d", adminPort), 1)
+	path := filepath.Join(t.TempDir(), "skiff.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	port := freePort(t)
+	cmd := skiffd(t, "--config", writeConfig(t, port, freePort(t)))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	var client *as.Client
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if client, err = as.NewClient("127.0.0.1", port); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not come up: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer client.Close()
+	key, _ := as.NewKey("test", "s", 1)
+	if err := client.Put(nil, key, as.BinMap{"a": 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("node did not stop after SIGTERM\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "node stopped") {
+		t.Errorf("no shutdown in the log:\n%s", stderr.String())
+	}
+}
+
+func TestBadConfigNamesFileAndLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.conf")
+	os.WriteFile(path, []byte("service {\n  proto-fd-max lots\n}\nnamespace test {\n}\n"), 0o644)
+	out, err := skiffd(t, "--config", path).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), path+":2:") {
+		t.Fatalf("error does not name %s:2:\n%s", path, out)
+	}
+}
+
+func TestPrintDefaultConfig(t *testing.T) {
+	out, err := skiffd(t, "--print-default-config").Output()
+	if err != nil || !bytes.Equal(out, config.DefaultText()) {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
