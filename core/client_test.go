@@ -584,6 +584,25 @@ func TestClientScanReturnsStoredKeys(t *testing.T) {
 		t.Fatalf("scan returned %d records, want 200", len(seen))
 	}
 
+	// Without bin data, records still come with their stored keys.
+	sp.IncludeBinData = false
+	rs, err = c.ScanAll(sp, "test", set)
+	mustOK(t, err)
+	keys := 0
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		if len(r.Record.Bins) != 0 {
+			t.Fatalf("bins %v in a scan without bin data", r.Record.Bins)
+		}
+		if r.Record.Key.Value() != nil {
+			keys++
+		}
+	}
+	if keys != 100 {
+		t.Fatalf("%d stored keys in a scan without bin data, want 100", keys)
+	}
+	sp.IncludeBinData = true
+
 	// Resume by partition: a max-records scan continues where it stopped.
 	pf := as.NewPartitionFilterAll()
 	sp.MaxRecords = 50

@@ -126,7 +126,7 @@ func (r *BatchReader) Next() (*BatchEntry, error) {
 	nOps := int(binary.BigEndian.Uint16(b[off+2:]))
 	off += 4
 	var err error
-	if r.fields, off, err = decodeFields(b, off, nFields, r.fields[:0]); err != nil {
+	if r.fields, off, err = decodeFields(b, off, nFields, r.fields[:0], false); err != nil {
 		return nil, fmt.Errorf("batch entry %d: %w", r.read, err)
 	}
 	if r.ops, off, err = decodeOps(b, off, nOps, r.ops[:0]); err != nil {

@@ -90,7 +90,7 @@ func (m *Msg) Decode(b []byte) (int, error) {
 	nOps := int(binary.BigEndian.Uint16(b[20:]))
 	off := MsgHeaderSize
 	var err error
-	if m.Fields, off, err = decodeFields(b, off, nFields, m.Fields[:0]); err != nil {
+	if m.Fields, off, err = decodeFields(b, off, nFields, m.Fields[:0], nOps == 0); err != nil {
 		return 0, err
 	}
 	if m.Ops, off, err = decodeOps(b, off, nOps, m.Ops[:0]); err != nil {
@@ -116,7 +116,13 @@ func findField(fields []Field, t uint8) ([]byte, bool) {
 // decodeFields appends n fields read from b at off to dst. A hostile count
 // cannot make it allocate more than the message holds: each field takes at
 // least fieldHeaderSize bytes.
-func decodeFields(b []byte, off, n int, dst []Field) ([]Field, int, error) {
+//
+// lastBatch tolerates one known client quirk: a batch whose filter
+// expression field precedes the batch-index field declares the batch field
+// as long as if it came first, overstating it by the filter's length. When
+// the batch field is the message's last item, it is cut to the message's
+// end; the batch reader still checks each entry against the bytes there.
+func decodeFields(b []byte, off, n int, dst []Field, lastBatch bool) ([]Field, int, error) {
 	if n*fieldHeaderSize > len(b)-off {
 		return dst, off, fmt.Errorf("%d fields in %d bytes: %w", n, len(b)-off, ErrTruncated)
 	}
@@ -125,6 +131,9 @@ func decodeFields(b []byte, off, n int, dst []Field) ([]Field, int, error) {
 			return dst, off, fmt.Errorf("field %d header: %w", i, ErrTruncated)
 		}
 		size := int(binary.BigEndian.Uint32(b[off:]))
+		if size > len(b)-off-4 && lastBatch && i == n-1 && isBatchField(b[off+4]) {
+			size = len(b) - off - 4
+		}
 		if size < 1 || size > len(b)-off-4 {
 			return dst, off, fmt.Errorf("field %d size %d: %w", i, size, ErrTruncated)
 		}
@@ -133,6 +142,8 @@ func decodeFields(b []byte, off, n int, dst []Field) ([]Field, int, error) {
 	}
 	return dst, off, nil
 }
+
+func isBatchField(t uint8) bool { return t == FieldBatchIndex || t == FieldBatchIndexSet }
 
 // decodeOps appends n operations read from b at off to dst.
 func decodeOps(b []byte, off, n int, dst []Op) ([]Op, int, error) {

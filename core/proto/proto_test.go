@@ -312,3 +312,27 @@ func TestWriterAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per decode", n)
 	}
 }
+
+// The official client declares a batch field as long as if the filter field
+// before it did not exist. The decoder accepts that, and only that.
+func TestBatchFieldSizeQuirk(t *testing.T) {
+	bb := newBatch(1)
+	bb.key(0, 1)
+	bb.full(0, Info1Read, 0, 0, 0, 0, nil, nil)
+	filter := []byte{0x93, 1, 2, 3}
+	body := msgBytes(Info1Batch, 0, 0, 0, 0, []Field{{FieldFilterExp, filter}, {FieldBatchIndex, bb.b}}, nil)
+	sizeAt := len(body) - len(bb.b) - 5
+	binary.BigEndian.PutUint32(body[sizeAt:], uint32(len(bb.b)+1+len(filter)+5))
+	var m Msg
+	if _, err := m.Decode(body); err != nil {
+		t.Fatalf("overstated batch field: %v", err)
+	}
+	if data, _ := m.Field(FieldBatchIndex); !bytes.Equal(data, bb.b) {
+		t.Fatalf("batch field %x", data)
+	}
+	other := msgBytes(Info1Read, 0, 0, 0, 0, []Field{{FieldNamespace, []byte("test")}}, nil)
+	binary.BigEndian.PutUint32(other[MsgHeaderSize:], 50)
+	if _, err := m.Decode(other); err == nil {
+		t.Fatal("an overstated namespace field was accepted")
+	}
+}

@@ -9,7 +9,9 @@ import (
 func (c *conn) handleMsg(body []byte) {
 	if _, err := c.msg.Decode(body); err != nil {
 		c.srv.log.Debug("malformed message", "remote", c.nc.RemoteAddr(), "err", err)
-		c.w.Result(proto.ParameterError, 0, 0)
+		// Marked last, so that a client waiting for the rest of a batch or
+		// scan reply stops at once.
+		c.batchEnd(proto.ParameterError)
 		return
 	}
 	m := &c.msg

@@ -19,6 +19,7 @@ type scanState struct {
 	ns         *record.Namespace
 	filter     record.ScanFilter
 	ops        []proto.Op
+	noBins     bool
 	maxRecords int64
 	sent       int64
 	perSecond  int
@@ -30,8 +31,9 @@ type scanState struct {
 // message. The reply goes out in pieces of about batchFlushSize.
 func (c *conn) handleScan() {
 	m := &c.msg
-	st := scanState{ops: m.Ops, started: time.Now()}
-	st.filter.MetaOnly = m.Info1&proto.Info1NoBinData != 0
+	// Records are read whole even when no bins are asked for: the stored
+	// key is part of the record's data, and scans return it.
+	st := scanState{ops: m.Ops, started: time.Now(), noBins: m.Info1&proto.Info1NoBinData != 0}
 	var pids, digests []byte
 	for i := range m.Fields {
 		f := &m.Fields[i]
@@ -134,7 +136,7 @@ var errBroken = errors.New("connection broken")
 // and stored key as fields, then the bins asked for.
 func (c *conn) writeScanRecord(st *scanState, d storage.Digest, rec *storage.Record) error {
 	c.scanBins = c.scanBins[:0]
-	if !st.filter.MetaOnly {
+	if !st.noBins {
 		all, err := bins.Decode(c.scanBins, rec.Bins)
 		if err != nil {
 			return err
