@@ -199,37 +199,33 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		lastUpdate: rec.LastUpdate,
 	}
 	i, found := p.table.find(&d, b.seed)
+	var old location
+	oldSize := 0
 	if found {
-		old := p.table.slots[i].loc
-		oldSize := b.alloc.slotSize(old)
-		if oldSize == size {
-			// Same slot size: overwrite in place, no allocation.
-			writeBlob(b.alloc.slot(old), rec.Key, rec.Bins)
-			e.loc = old
-			p.table.slots[i] = e
-			return nil
-		}
-		if err := b.charge(size - oldSize); err != nil {
-			return fmt.Errorf("memory: put %x: %w", d, err)
-		}
-		if e.loc, err = b.alloc.alloc(pid, n); err != nil {
-			b.used.Add(int64(oldSize - size)) // undo the charge
-			return fmt.Errorf("memory: put %x: %w", d, err)
-		}
-		writeBlob(b.alloc.slot(e.loc), rec.Key, rec.Bins)
+		old = p.table.slots[i].loc
+		oldSize = b.alloc.slotSize(old)
+	}
+	if found && oldSize == size {
+		// Same slot size: overwrite in place, no allocation.
+		writeBlob(b.alloc.slot(old), rec.Key, rec.Bins)
+		e.loc = old
 		p.table.slots[i] = e
-		b.alloc.free(old)
 		return nil
 	}
-	if err := b.charge(size); err != nil {
+	if err := b.charge(size - oldSize); err != nil {
 		return fmt.Errorf("memory: put %x: %w", d, err)
 	}
 	if e.loc, err = b.alloc.alloc(pid, n); err != nil {
-		b.used.Add(int64(-size)) // undo the charge
+		b.used.Add(int64(oldSize - size)) // undo the charge
 		return fmt.Errorf("memory: put %x: %w", d, err)
 	}
 	writeBlob(b.alloc.slot(e.loc), rec.Key, rec.Bins)
-	p.table.insert(i, e, b.seed)
+	if found {
+		p.table.slots[i] = e
+		b.alloc.free(old)
+	} else {
+		p.table.insert(i, e, b.seed)
+	}
 	return nil
 }
 
