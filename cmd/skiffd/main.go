@@ -54,6 +54,7 @@ func run() error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	setMemoryLimit(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
