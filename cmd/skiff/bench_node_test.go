@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/core"
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// TestBenchAgainstNode runs a short skiff bench against a node in this
+// process and checks the report: every key loaded, both phases error-free,
+// reads and writes in about the asked proportion.
+func TestBenchAgainstNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	port := startBenchNode(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"-p", strconv.Itoa(port), "-c", "8", "-k", "2000", "-v", "64", "-r", "80", "-d", "500ms", "-i", "0", "-seed", "1"}
+	if code := runBench(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	kinds, fields := parseText(t, stdout.String())
+	var load, run map[string]string
+	for i, k := range kinds {
+		switch {
+		case k == "phase" && fields[i]["name"] == "load":
+			load = fields[i]
+		case k == "phase" && fields[i]["name"] == "run":
+			run = fields[i]
+		case k == "error":
+			t.Errorf("error record: %v", fields[i])
+		}
+	}
+	if load == nil || run == nil {
+		t.Fatalf("missing phase records:\n%s", stdout.String())
+	}
+	if load["ops"] != "2000" || load["errors"] != "0" {
+		t.Errorf("load phase %v, want 2000 ops and no errors", load)
+	}
+	if run["errors"] != "0" || run["read_misses"] != "0" {
+		t.Errorf("run phase %v, want no errors and no misses", run)
+	}
+	ops, _ := strconv.ParseFloat(run["ops"], 64)
+	reads, _ := strconv.ParseFloat(run["reads_per_sec"], 64)
+	writes, _ := strconv.ParseFloat(run["writes_per_sec"], 64)
+	if ops < 100 {
+		t.Fatalf("only %v operations in 500ms", ops)
+	}
+	if frac := reads / (reads + writes); frac < 0.7 || frac > 0.9 {
+		t.Errorf("read fraction %.2f, want about 0.8", frac)
+	}
+	if !strings.Contains(stdout.String(), "latency phase=run op=all") {
+		t.Errorf("no overall latency record:\n%s", stdout.String())
+	}
+}
+
+// startBenchNode starts a node with the default configuration on a free
+// loopback port and stops it when the test ends.
+func startBenchNode(t *testing.T) int {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan int, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(s, _ net.Addr) {
+			listening <- s.(*net.TCPAddr).Port
+		}})
+	}()
+	select {
+	case port := <-listening:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("node stopped with error: %v", err)
+			}
+		})
+		return port
+	case err := <-done:
+		cancel()
+		t.Fatalf("node did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("node did not start within 10s")
+	}
+	return 0
+}
+
+// TestBenchWorkerAllocs pins the hot loop's own cost: a worker's get and
+// put allocate no more than the client calls they wrap. AllocsPerRun counts
+// the whole process, the in-process node included, on both sides.
+func TestBenchWorkerAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	port := startBenchNode(t)
+	o, err := parseBenchArgs([]string{"-p", strconv.Itoa(port), "-c", "1", "-k", "100", "-i", "0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newBench(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.client.Close()
+	w := b.newWorker(0)
+	k := b.keys[7]
+	w.put(k) // so that gets find the record
+	measure := func(f func()) float64 {
+		f() // warm up the connection and pools
+		return testing.AllocsPerRun(500, f)
+	}
+	for _, c := range []struct {
+		name         string
+		worker, bare func()
+	}{
+		{"get", func() { w.get(k) }, func() { b.client.Get(b.readPolicy, k) }},
+		{"put", func() { w.put(k) }, func() { b.client.PutBins(b.writePolicy, k, w.bins...) }},
+	} {
+		worker, bare := measure(c.worker), measure(c.bare)
+		t.Logf("%s: %.1f allocations per call through the worker, %.1f calling the client", c.name, worker, bare)
+		if worker > bare+0.5 {
+			t.Errorf("%s: the worker adds %.1f allocations per call", c.name, worker-bare)
+		}
+	}
+	if w.failed.Load() > 0 {
+		t.Errorf("%d operations failed: %v", w.failed.Load(), w.errs)
+	}
+}
