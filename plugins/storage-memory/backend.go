@@ -209,6 +209,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		// Same slot size: overwrite in place, no allocation.
 		writeBlob(b.alloc.slot(old), rec.Key, rec.Bins)
 		e.loc = old
+		b.recount(p.table.slots[i].setID, oldSize, setID, size)
 		p.table.slots[i] = e
 		return nil
 	}
@@ -221,12 +222,27 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	}
 	writeBlob(b.alloc.slot(e.loc), rec.Key, rec.Bins)
 	if found {
+		b.recount(p.table.slots[i].setID, oldSize, setID, size)
 		p.table.slots[i] = e
 		b.alloc.free(old)
 	} else {
+		b.sets.add(setID, 1, int64(size))
 		p.table.insert(i, e, b.seed)
 	}
 	return nil
+}
+
+// recount moves an overwritten record's figures from its old set and size
+// to its new ones.
+func (b *Backend) recount(oldSet uint16, oldSize int, newSet uint16, newSize int) {
+	if oldSet == newSet {
+		if oldSize != newSize {
+			b.sets.add(newSet, 0, int64(newSize-oldSize))
+		}
+		return
+	}
+	b.sets.add(oldSet, -1, -int64(oldSize))
+	b.sets.add(newSet, 1, int64(newSize))
 }
 
 // charge adds n bytes to the data in use, or fails with ErrOutOfSpace if
@@ -262,8 +278,10 @@ func (b *Backend) Delete(_ context.Context, d storage.Digest, _ bool) error {
 		return storage.ErrNotFound
 	}
 	loc := p.table.slots[i].loc
+	size := b.alloc.slotSize(loc)
+	b.sets.add(p.table.slots[i].setID, -1, -int64(size))
 	p.table.remove(i, b.seed)
-	b.used.Add(int64(-b.alloc.slotSize(loc)))
+	b.used.Add(int64(-size))
 	b.alloc.free(loc)
 	return nil
 }
@@ -289,6 +307,7 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		DataBytes:  uint64(b.used.Load()),
 		IndexBytes: uint64(slots*entrySize + int(unsafe.Sizeof(b.parts))),
 		Capacity:   uint64(b.capacity),
+		Sets:       b.sets.stats(),
 	}, nil
 }
 

@@ -23,6 +23,33 @@ type setTable struct {
 	mu    sync.Mutex // serialises additions
 	ids   atomic.Pointer[map[string]uint16]
 	names atomic.Pointer[[]string]
+	// counts are each set's figures, indexed by id; updated under the
+	// lock of the partition that holds the record.
+	counts [maxSets + 1]setCount
+}
+
+type setCount struct {
+	records atomic.Int64
+	bytes   atomic.Int64
+}
+
+// add counts a record of n data bytes into set id, or out of it with
+// negative values.
+func (t *setTable) add(id uint16, records, n int64) {
+	t.counts[id].records.Add(records)
+	t.counts[id].bytes.Add(n)
+}
+
+// stats returns the figures of the sets that hold records.
+func (t *setTable) stats() []storage.SetStats {
+	names := *t.names.Load()
+	var out []storage.SetStats
+	for id := 1; id < len(names); id++ {
+		if n := t.counts[id].records.Load(); n > 0 {
+			out = append(out, storage.SetStats{Name: names[id], Records: uint64(n), DataBytes: uint64(t.counts[id].bytes.Load())})
+		}
+	}
+	return out
 }
 
 func (t *setTable) init() {

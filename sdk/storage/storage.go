@@ -73,6 +73,19 @@ type Stats struct {
 	// Capacity is the configured size of the data store in bytes; 0 means
 	// unbounded.
 	Capacity uint64
+	// Sets are the figures of each set that holds records, in any order.
+	// Records without a set are counted in Records only.
+	Sets []SetStats
+}
+
+// SetStats are one set's figures.
+type SetStats struct {
+	Name string
+	// Records is the number of records of the set.
+	Records uint64
+	// DataBytes is the space the set's records take, counted as in
+	// Stats.DataBytes.
+	DataBytes uint64
 }
 
 // ScanFunc receives one record of a scan. The record's Key and Bins, and d,

@@ -29,6 +29,7 @@ type Collector struct {
 	dataTotal   *prometheus.Desc
 	indexUsed   *prometheus.Desc
 	setObjects  *prometheus.Desc
+	setData     *prometheus.Desc
 	connections *prometheus.Desc
 }
 
@@ -63,6 +64,7 @@ func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 		dataTotal:   prometheus.NewDesc("aerospike_namespace_data_total_bytes", "Configured data capacity in bytes (0: unbounded).", nsLabel, nil),
 		indexUsed:   prometheus.NewDesc("aerospike_namespace_index_used_bytes", "Bytes of memory the primary index takes.", nsLabel, nil),
 		setObjects:  prometheus.NewDesc("aerospike_sets_objects", "Records held in a set.", []string{"ns", "set"}, nil),
+		setData:     prometheus.NewDesc("aerospike_sets_data_used_bytes", "Bytes of record data held in a set.", []string{"ns", "set"}, nil),
 		connections: prometheus.NewDesc("aerospike_node_stats_client_connections", "Open client connections.", nil, nil),
 	}
 }
@@ -77,6 +79,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.dataTotal
 	ch <- c.indexUsed
 	ch <- c.setObjects
+	ch <- c.setData
 	ch <- c.connections
 }
 
@@ -93,8 +96,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.dataTotal, prometheus.GaugeValue, float64(st.Capacity), name)
 			ch <- prometheus.MustNewConstMetric(c.indexUsed, prometheus.GaugeValue, float64(st.IndexBytes), name)
 		}
-		for _, s := range ns.Sets() {
+		sets, _ := ns.Sets(context.Background())
+		for _, s := range sets {
 			ch <- prometheus.MustNewConstMetric(c.setObjects, prometheus.GaugeValue, float64(s.Objects), name, s.Name)
+			ch <- prometheus.MustNewConstMetric(c.setData, prometheus.GaugeValue, float64(s.DataBytes), name, s.Name)
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(c.node.ClientConnections()))

@@ -264,7 +264,6 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 			if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
 				return Result{Code: ns.storageCode("delete", req.Digest, err)}
 			}
-			ns.countSet(old.Set, -1)
 		}
 		return Result{Code: proto.OK, Bins: s.out}
 	}
@@ -288,13 +287,6 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 		return Result{Code: ns.storageCode("write", req.Digest, err)}
 	}
 	ns.binNames.note(s.bins)
-	switch {
-	case !found:
-		ns.countSet(rec.Set, 1)
-	case old.Set != rec.Set:
-		ns.countSet(old.Set, -1)
-		ns.countSet(rec.Set, 1)
-	}
 	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
 }
 
@@ -407,7 +399,6 @@ func (ns *Namespace) delete(ctx context.Context, req *Request) Result {
 	if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
 		return Result{Code: ns.storageCode("delete", req.Digest, err)}
 	}
-	ns.countSet(m.Set, -1)
 	return Result{Code: proto.OK}
 }
 
@@ -438,7 +429,6 @@ func (ns *Namespace) removeDeadLocked(ctx context.Context, d storage.Digest, fou
 		}
 		return
 	}
-	ns.countSet(m.Set, -1)
 	if ns.truncated(m) {
 		ns.Stats.Truncated.Add(1)
 	} else {

@@ -346,7 +346,11 @@ func TestTruncate(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, s := range ns.Sets() {
+	sets, err := ns.Sets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sets {
 		if s.Objects != 0 {
 			t.Errorf("set %s: %d objects after truncation", s.Name, s.Objects)
 		}
@@ -361,8 +365,8 @@ func TestSetCounts(t *testing.T) {
 	exec(t, ns, write(digest(0), intOp(proto.OpWrite, "n", 2)))
 	exec(t, ns, &Request{Digest: digest(1), Info2: proto.Info2Write | proto.Info2Delete})
 	exec(t, ns, write(digest(2), proto.Op{Type: proto.OpWrite, Name: []byte("n")}))
-	sets := ns.Sets()
-	if len(sets) != 1 || sets[0].Name != "s" || sets[0].Objects != 8 {
+	sets, err := ns.Sets(context.Background())
+	if err != nil || len(sets) != 1 || sets[0].Name != "s" || sets[0].Objects != 8 || sets[0].DataBytes == 0 {
 		t.Fatalf("sets %+v", sets)
 	}
 	if names := ns.BinNames(); len(names) != 1 || names[0] != "n" {

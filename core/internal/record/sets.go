@@ -1,6 +1,8 @@
 package record
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -12,10 +14,10 @@ const (
 	MaxSetNameLen = 63
 )
 
-// setInfo is what a namespace tracks per set.
+// setInfo is what a namespace tracks per set; the set's figures come from
+// the backend, which holds the records.
 type setInfo struct {
-	name    string
-	objects atomic.Int64
+	name string
 	// truncateLUT: records of the set last updated at or before it are gone.
 	truncateLUT atomic.Uint64
 }
@@ -85,30 +87,36 @@ func (t *setTable) all() []*setInfo {
 // SetStats is one set's figures for info and /metrics.
 type SetStats struct {
 	Name        string
-	Objects     int64
+	Objects     uint64
+	DataBytes   uint64
 	TruncateLUT uint64
 }
 
-// Sets returns the namespace's sets and their figures, sorted by name.
-func (ns *Namespace) Sets() []SetStats {
-	sets := ns.sets.all()
-	out := make([]SetStats, 0, len(sets))
-	for _, s := range sets {
-		out = append(out, SetStats{Name: s.name, Objects: s.objects.Load(), TruncateLUT: s.truncateLUT.Load()})
+// Sets returns the namespace's sets and their figures, sorted by name: the
+// sets written to since the node started, and those the backend holds
+// records of.
+func (ns *Namespace) Sets(ctx context.Context) ([]SetStats, error) {
+	st, err := ns.backend.Stats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sets of namespace %s: %w", ns.name, err)
 	}
-	return out
+	byName := map[string]*SetStats{}
+	for _, s := range ns.sets.all() {
+		byName[s.name] = &SetStats{Name: s.name, TruncateLUT: s.truncateLUT.Load()}
+	}
+	for _, bs := range st.Sets {
+		s := byName[bs.Name]
+		if s == nil {
+			s = &SetStats{Name: bs.Name}
+			byName[bs.Name] = s
+		}
+		s.Objects, s.DataBytes = bs.Records, bs.DataBytes
+	}
+	out := make([]SetStats, 0, len(byName))
+	for _, s := range byName {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
-// countSet adjusts the object count of a set by delta. Records without a
-// set are not counted per set.
-func (ns *Namespace) countSet(name string, delta int64) {
-	if name == "" {
-		return
-	}
-	ns.sets.mu.RLock()
-	s := ns.sets.m[name]
-	ns.sets.mu.RUnlock()
-	if s != nil {
-		s.objects.Add(delta)
-	}
-}

@@ -257,7 +257,11 @@ func (s *Server) setsInfo(p string) string {
 		if nsName != "" && ns.Name() != nsName {
 			continue
 		}
-		for _, st := range ns.Sets() {
+		sets, err := ns.Sets(s.ctx)
+		if err != nil {
+			return infoError(proto.ServerError, err.Error())
+		}
+		for _, st := range sets {
 			if setName != "" && st.Name != setName {
 				continue
 			}
@@ -266,6 +270,7 @@ func (s *Server) setsInfo(p string) string {
 			k.add("set", st.Name)
 			k.add("objects", st.Objects)
 			k.add("tombstones", 0)
+			k.add("data_used_bytes", st.DataBytes)
 			k.add("truncate_lut", st.TruncateLUT/uint64(time.Millisecond))
 			k.add("sindexes", 0)
 			k.add("index_populating", false)

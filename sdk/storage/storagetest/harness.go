@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -162,8 +163,14 @@ func (h *harness) restart() {
 func (h *harness) checkIntegrity() {
 	h.t.Helper()
 	var total int
+	perSet := map[string]uint64{}
 	for pid := range uint16(storage.Partitions) {
 		full := h.scan(pid, false)
+		for _, s := range full {
+			if s.rec.Set != "" {
+				perSet[s.rec.Set]++
+			}
+		}
 		meta := h.scan(pid, true)
 		if len(full) != len(meta) {
 			h.t.Fatalf("integrity: partition %d: full scan saw %d records, metadata scan %d", pid, len(full), len(meta))
@@ -207,7 +214,23 @@ func (h *harness) checkIntegrity() {
 	if h.model != nil && total != len(h.model) {
 		h.t.Fatalf("integrity: scans delivered %d records, the test expects %d", total, len(h.model))
 	}
-	if st := h.stats(); st.Records != uint64(total) {
+	st := h.stats()
+	if st.Records != uint64(total) {
 		h.t.Fatalf("integrity: Stats.Records = %d, scans delivered %d", st.Records, total)
+	}
+	reported := map[string]uint64{}
+	for _, s := range st.Sets {
+		if _, dup := reported[s.Name]; dup || s.Name == "" {
+			h.t.Fatalf("integrity: Stats.Sets lists set %q twice or with no name", s.Name)
+		}
+		if s.Records > 0 {
+			reported[s.Name] = s.Records
+		}
+		if s.Records > 0 && s.DataBytes == 0 {
+			h.t.Fatalf("integrity: Stats.Sets: set %q has %d records and no data bytes", s.Name, s.Records)
+		}
+	}
+	if !maps.Equal(reported, perSet) {
+		h.t.Fatalf("integrity: Stats.Sets counts %v, scans delivered %v", reported, perSet)
 	}
 }

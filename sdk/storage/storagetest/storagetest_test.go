@@ -131,7 +131,24 @@ func (b *mapBackend) Stats(context.Context) (storage.Stats, error) {
 	if b.closed {
 		return storage.Stats{}, storage.ErrClosed
 	}
-	return storage.Stats{Records: uint64(b.count), DataBytes: b.used, Capacity: b.capacity}, nil
+	st := storage.Stats{Records: uint64(b.count), DataBytes: b.used, Capacity: b.capacity}
+	sets := map[string]*storage.SetStats{}
+	for _, part := range b.recs {
+		for _, rec := range part {
+			if rec.Set == "" {
+				continue
+			}
+			if sets[rec.Set] == nil {
+				sets[rec.Set] = &storage.SetStats{Name: rec.Set}
+			}
+			sets[rec.Set].Records++
+			sets[rec.Set].DataBytes += uint64(rec.Size())
+		}
+	}
+	for _, s := range sets {
+		st.Sets = append(st.Sets, *s)
+	}
+	return st, nil
 }
 
 func (b *mapBackend) Close() error {
