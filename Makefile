@@ -7,7 +7,7 @@ FUZZTIME ?= 30s
 .PHONY: help build run test unit lint fuzz conformance bench clean
 
 help:
-	@echo "make run          build and start a node with the embedded default config (127.0.0.1:3000)"
+	@echo "make run          build the node and its plugins; start it with the embedded default config (127.0.0.1:3000)"
 	@echo "make test         lint, unit and integration tests (race detector), conformance run"
 	@echo "make unit         unit and integration tests only"
 	@echo "make lint         go vet and gofmt"
@@ -15,8 +15,9 @@ help:
 	@echo "make conformance  the official Go client's specs against a node"
 	@echo "make bench        Skiff vs redis-server, side by side (installs redis if missing)"
 
+# The node finds its storage plugin binaries beside its own.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff
+	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff ./plugins/storage-memory/cmd/skiff-storage-memory
 
 run: build
 	$(BIN)/skiffd

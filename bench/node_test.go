@@ -108,6 +108,8 @@ func startLoadedNode() error {
 	cfg := config.Default()
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	// Linked in, so that one CPU profile covers the whole server side.
+	cfg.Namespaces[0].Storage.Mode = config.ModeInProcess
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -116,7 +116,7 @@ timed() {
 
 # ---------------------------------------------------------------- Skiff --
 log "building skiffd and skiff"
-go build -o "$OUT/skiffd" ./cmd/skiffd
+go build -o "$OUT/" ./cmd/skiffd ./plugins/storage-memory/cmd/skiff-storage-memory
 go build -o "$OUT/skiff" ./cmd/skiff
 
 SKIFF_PORT=$(free_port)

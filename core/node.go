@@ -19,11 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/backends"
 	"github.com/skiffdb/skiff/core/internal/metrics"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/server"
-	memory "github.com/skiffdb/skiff/plugins/storage-memory"
-	"github.com/skiffdb/skiff/sdk/storage"
 )
 
 // ShutdownTimeout bounds how long a stopping node waits for requests in
@@ -38,6 +37,9 @@ type Options struct {
 	// once it accepts requests (the admin address is nil when disabled).
 	// Tests use it with port 0.
 	OnListen func(service, admin net.Addr)
+	// PluginDir holds the first-party storage plugin binaries; empty means
+	// the directory of the node's executable.
+	PluginDir string
 }
 
 // Run runs a node until ctx ends, then shuts it down gracefully: it stops
@@ -48,7 +50,7 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	namespaces, err := openNamespaces(cfg, log)
+	namespaces, err := openNamespaces(ctx, cfg, opts, log)
 	if err != nil {
 		return err
 	}
@@ -99,10 +101,10 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // openNamespaces opens each namespace's storage backend.
-func openNamespaces(cfg *config.Config, log *slog.Logger) ([]*record.Namespace, error) {
+func openNamespaces(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) ([]*record.Namespace, error) {
 	var out []*record.Namespace
 	for _, nc := range cfg.Namespaces {
-		b, err := openBackend(nc)
+		b, err := backends.Open(ctx, nc, backends.Options{Logger: log, PluginDir: opts.PluginDir})
 		if err != nil {
 			closeNamespaces(out, log)
 			return nil, fmt.Errorf("namespace %s (%s:%d): %w", nc.Name, nc.File, nc.Line, err)
@@ -110,14 +112,6 @@ func openNamespaces(cfg *config.Config, log *slog.Logger) ([]*record.Namespace, 
 		out = append(out, record.New(nc, record.Options{Backend: b, Logger: log}))
 	}
 	return out, nil
-}
-
-func openBackend(nc *config.Namespace) (storage.Backend, error) {
-	switch nc.Storage.Type {
-	case "memory":
-		return memory.New(memory.Options{DataSize: nc.Storage.DataSize})
-	}
-	return nil, fmt.Errorf("storage-engine %q is not available", nc.Storage.Type)
 }
 
 func closeNamespaces(namespaces []*record.Namespace, log *slog.Logger) {

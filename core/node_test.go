@@ -16,7 +16,29 @@ import (
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
+
+// TestMain serves the memory backend when a node of these tests starts
+// this test binary as its storage plugin.
+func TestMain(m *testing.M) {
+	if plugin.IsPluginProcess() {
+		plugin.Serve("memory", memory.Open)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// usePluginBinary points the namespaces that run the memory backend as a
+// process at this test binary, which TestMain makes serve it.
+func usePluginBinary(cfg *config.Config) {
+	for _, ns := range cfg.Namespaces {
+		if ns.Storage.Type == "memory" && ns.Storage.Mode == config.ModeProcess && ns.Storage.Path == "" {
+			ns.Storage.Path = os.Args[0]
+		}
+	}
+}
 
 // testNode is a node running in the test process on free ports.
 type testNode struct {
@@ -34,6 +56,7 @@ func startNode(t testing.TB, cfg *config.Config) *testNode {
 	}
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: freePort(t)}
+	usePluginBinary(cfg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +71,7 @@ func startBenchNode(t *testing.T) int {
 	cfg := config.Default()
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	cfg.Namespaces[0].Storage.Path = os.Args[0] // TestMain serves the plugin
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan int, 1)

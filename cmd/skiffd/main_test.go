@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,11 +18,17 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v8"
 
 	"github.com/skiffdb/skiff/core/config"
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
 
 // The tests run this test binary as skiffd, so that they exercise main's
 // flags, signals and exit codes without building another binary.
 func TestMain(m *testing.M) {
+	if plugin.IsPluginProcess() {
+		plugin.Serve("memory", memory.Open)
+		return
+	}
 	if os.Getenv("SKIFFD_AS_MAIN") == "1" {
 		os.Args = append([]string{"skiffd"}, strings.Fields(os.Getenv("SKIFFD_ARGS"))...)
 		main()
@@ -47,6 +55,8 @@ func freePort(t *testing.T) int {
 func writeConfig(t *testing.T, port, adminPort int) string {
 	text := strings.Replace(string(config.DefaultText()), "port 3000", fmt.Sprintf("port %d", port), 1)
 	text = strings.Replace(text, "port 9145", fmt.Sprintf("port %d", adminPort), 1)
+	// This test binary serves the memory backend when started as a plugin.
+	text = strings.Replace(text, "data-size 4G", "data-size 4G\n\t\tpath "+os.Args[0], 1)
 	path := filepath.Join(t.TempDir(), "skiff.conf")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -54,29 +64,70 @@ func writeConfig(t *testing.T, port, adminPort int) string {
 	return path
 }
 
-func TestSIGTERMStopsCleanly(t *testing.T) {
+// startSkiffd runs skiffd with the default configuration on free ports and
+// returns it with a client connected to it.
+func startSkiffd(t *testing.T) (*exec.Cmd, *as.Client, *syncBuffer) {
 	port := freePort(t)
 	cmd := skiffd(t, "--config", writeConfig(t, port, freePort(t)))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
-
-	var client *as.Client
+	t.Cleanup(func() { cmd.Process.Kill() })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var err error
-		if client, err = as.NewClient("127.0.0.1", port); err == nil {
-			break
+		client, err := as.NewClient("127.0.0.1", port)
+		if err == nil {
+			t.Cleanup(client.Close)
+			return cmd, client, stderr
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("node did not come up: %v\n%s", err, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	defer client.Close()
+}
+
+// syncBuffer is a bytes.Buffer safe for the writes of a child's stderr
+// copier and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// pluginPid reads the storage plugin's pid from the node's info.
+func pluginPid(t *testing.T, client *as.Client) int {
+	node := client.GetNodes()[0]
+	m, err := node.RequestInfo(as.NewInfoPolicy(), "namespace/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(m["namespace/test"], ";") {
+		if k, v, _ := strings.Cut(kv, "="); k == "storage-pid" {
+			pid, _ := strconv.Atoi(v)
+			return pid
+		}
+	}
+	t.Fatalf("no storage-pid in %q", m["namespace/test"])
+	return 0
+}
+
+func TestSIGTERMStopsCleanly(t *testing.T) {
+	cmd, client, stderr := startSkiffd(t)
+	pid := pluginPid(t, client)
 	key, _ := as.NewKey("test", "s", 1)
 	if err := client.Put(nil, key, as.BinMap{"a": 1}); err != nil {
 		t.Fatal(err)
@@ -97,6 +148,26 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "node stopped") {
 		t.Errorf("no shutdown in the log:\n%s", stderr.String())
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Errorf("storage plugin %d still runs after the node stopped", pid)
+	}
+}
+
+func TestSIGKILLLeavesNoPlugin(t *testing.T) {
+	cmd, client, _ := startSkiffd(t)
+	pid := pluginPid(t, client)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("storage plugin %d still runs 5s after its node was killed", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

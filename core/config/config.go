@@ -85,9 +85,27 @@ type Namespace struct {
 
 // StorageEngine is a namespace's storage-engine TYPE { } block.
 type StorageEngine struct {
-	// Type is the backend: "memory".
+	// Type is the backend: "memory", or "plugin" for a third-party backend.
 	Type string
 	// DataSize is the memory for record data (data-size); writes fail with a
-	// clear error once it is used up.
+	// clear error once it is used up. Memory only.
 	DataSize int64
+	// Mode is how the node runs the backend: ModeProcess or ModeInProcess
+	// (mode). Third-party plugins run as processes only.
+	Mode string
+	// Path is the backend's plugin binary (path); empty means the
+	// first-party binary beside the node's (skiff-storage-memory).
+	Path string
+	// Settings are a plugin's other settings as written, passed to it when
+	// it opens the backend. Plugin only.
+	Settings map[string]string
 }
+
+// Backend modes.
+const (
+	// ModeProcess runs the backend as a plugin process, started and
+	// supervised by the node: the default.
+	ModeProcess = "process"
+	// ModeInProcess links the backend into the node.
+	ModeInProcess = "in-process"
+)

@@ -316,7 +316,7 @@ func (p *parser) namespace(b *item) error {
 		NsupPeriod:        120 * time.Second,
 		MaxRecordSize:     1 << 20,
 		ReplicationFactor: 1,
-		Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30},
+		Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
 		File:              p.file,
 		Line:              b.line,
 	}
@@ -349,7 +349,7 @@ func (p *parser) namespace(b *item) error {
 	}
 	// Aerospike refuses these too: a record that can never fit, and records
 	// that would expire with nothing to remove them.
-	if ns.MaxRecordSize > ns.Storage.DataSize {
+	if ns.Storage.Type == "memory" && ns.MaxRecordSize > ns.Storage.DataSize {
 		return p.errorf(b.line, "namespace %s: max-record-size %s exceeds data-size %s", name,
 			formatScaled(ns.MaxRecordSize, sizeUnits), formatScaled(ns.Storage.DataSize, sizeUnits))
 	}
@@ -371,19 +371,73 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 		return p.errorf(b.line, `"storage-engine"%s takes one type, got extra %q`, in(where), b.args[1])
 	case b.args[0] == "device":
 		return p.errorf(b.line, "storage-engine device is not supported yet")
+	case b.args[0] == "plugin":
+		return p.pluginStorage(b, where+" storage-engine plugin", st)
 	case b.args[0] != "memory":
-		return p.errorf(b.line, "unknown storage-engine type %q%s: want memory", b.args[0], in(where))
+		return p.errorf(b.line, "unknown storage-engine type %q%s: want memory or plugin", b.args[0], in(where))
 	case !b.block:
 		return nil
 	}
 	where += " storage-engine memory"
 	return p.each(b, where, func(it *item) (err error) {
-		if it.name != "data-size" {
-			return p.unknown(it, where)
+		switch it.name {
+		case "data-size":
+			st.DataSize, err = p.sizeValue(it, where, minDataSize, 0)
+		case "mode":
+			st.Mode, err = p.modeValue(it, where, true)
+		case "path":
+			st.Path, err = p.value(it, where)
+		default:
+			err = p.unknown(it, where)
 		}
-		st.DataSize, err = p.sizeValue(it, where, minDataSize, 0)
 		return err
 	})
+}
+
+// pluginStorage reads a third-party backend's block: its binary, and
+// settings the node passes on without knowing them.
+func (p *parser) pluginStorage(b *item, where string, st *StorageEngine) error {
+	*st = StorageEngine{Type: "plugin", Mode: ModeProcess, Settings: map[string]string{}}
+	if !b.block {
+		return p.errorf(b.line, "storage-engine plugin needs a block with at least its path")
+	}
+	err := p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "path":
+			st.Path, err = p.value(it, where)
+		case "mode":
+			st.Mode, err = p.modeValue(it, where, false)
+		default:
+			if it.block {
+				return p.errorf(it.line, "%q%s: a plugin's settings are single values, not blocks", it.name, in(where))
+			}
+			st.Settings[it.name], err = p.value(it, where)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if st.Path == "" {
+		return p.errorf(b.line, "storage-engine plugin%s needs a path: the plugin's binary", in(strings.TrimSuffix(where, " storage-engine plugin")))
+	}
+	return nil
+}
+
+// modeValue reads a backend mode; third-party plugins can only run as
+// processes.
+func (p *parser) modeValue(it *item, where string, inProcessOK bool) (string, error) {
+	v, err := p.value(it, where)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case v == ModeProcess, v == ModeInProcess && inProcessOK:
+		return v, nil
+	case v == ModeInProcess:
+		return "", p.errorf(it.line, "mode in-process%s: a third-party plugin runs only as a process", in(where))
+	}
+	return "", p.bad(it, where, "process or in-process")
 }
 
 // crossCheck validates what spans blocks; lastLine is the file's last line.

@@ -29,7 +29,7 @@ func defaults(nsLine int) *Config {
 			NsupPeriod:        120 * time.Second,
 			MaxRecordSize:     1 << 20,
 			ReplicationFactor: 1,
-			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30},
+			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
 			File:              "t.conf",
 			Line:              nsLine,
 		}},
@@ -170,6 +170,16 @@ logging {
 			c.Namespaces[0].Storage.DataSize = 1 << 20
 		}},
 		{"storage-engine memory without a block", ns("storage-engine memory"), func(c *Config) {}},
+		{"memory in-process", ns("storage-engine memory {", "mode in-process", "}"), func(c *Config) {
+			c.Namespaces[0].Storage.Mode = ModeInProcess
+		}},
+		{"memory plugin path", ns("storage-engine memory {", "mode process", "path /opt/skiff/skiff-storage-memory", "}"), func(c *Config) {
+			c.Namespaces[0].Storage.Path = "/opt/skiff/skiff-storage-memory"
+		}},
+		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
+			c.Namespaces[0].Storage = StorageEngine{Type: "plugin", Mode: ModeProcess, Path: "/opt/capped",
+				Settings: map[string]string{"max-records": "100", "colour": "blue"}}
+		}},
 		{"braces on one line", "namespace test { storage-engine memory { data-size 8G } }", func(c *Config) {
 			c.Namespaces[0].Storage.DataSize = 8 << 30
 		}},
@@ -348,6 +358,11 @@ func TestParseErrors(t *testing.T) {
 		{"storage-engine without type", ns("storage-engine {", "}"), `t.conf:2: "storage-engine" in namespace test needs a type, such as "storage-engine memory"`},
 		{"storage-engine bare without type", ns("storage-engine"), `t.conf:2: "storage-engine" in namespace test needs a type`},
 		{"storage-engine two types", ns("storage-engine memory 4G"), `t.conf:2: "storage-engine" in namespace test takes one type, got extra "4G"`},
+		{"bad mode", ns("storage-engine memory {", "mode thread", "}"), `t.conf:3: bad mode "thread" in namespace test storage-engine memory: want process or in-process`},
+		{"plugin in-process", ns("storage-engine plugin {", "path /x", "mode in-process", "}"), `t.conf:4: mode in-process in namespace test storage-engine plugin: a third-party plugin runs only as a process`},
+		{"plugin without path", ns("storage-engine plugin {", "max-records 1", "}"), `t.conf:2: storage-engine plugin in namespace test needs a path`},
+		{"plugin without block", ns("storage-engine plugin"), `t.conf:2: storage-engine plugin needs a block`},
+		{"plugin setting block", ns("storage-engine plugin {", "path /x", "tuning {", "}", "}"), `t.conf:4: "tuning" in namespace test storage-engine plugin: a plugin's settings are single values`},
 
 		// The first problem wins.
 		{"first error", ns("default-ttl x", "nsup-period y"), `t.conf:2: bad default-ttl "x"`},
@@ -456,7 +471,7 @@ func TestDefault(t *testing.T) {
 			NsupPeriod:        120 * time.Second,
 			MaxRecordSize:     1 << 20,
 			ReplicationFactor: 1,
-			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30},
+			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
 			File:              "default.conf",
 			Line:              1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"),
 		}},

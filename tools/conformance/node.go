@@ -15,18 +15,27 @@ import (
 	"time"
 )
 
-// buildNode compiles ./cmd/skiffd of the repository into bin.
+// nodePackages are the node and the storage plugins it starts from the
+// directory of its own binary.
+var nodePackages = []string{"./cmd/skiffd", "./plugins/storage-memory/cmd/skiff-storage-memory"}
+
+// buildNode compiles the node and its plugins of the repository into the
+// directory of bin, which must be named skiffd.
 func buildNode(ctx context.Context, repo, bin string) error {
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/skiffd")
+	if filepath.Base(bin) != "skiffd" {
+		return fmt.Errorf("build the node: binary %s must be called skiffd", bin)
+	}
+	args := append([]string{"build", "-o", filepath.Dir(bin) + string(filepath.Separator)}, nodePackages...)
+	cmd := exec.Command("go", args...)
 	cmd.Dir = repo
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	p, err := startProcess("go build ./cmd/skiffd", cmd)
+	p, err := startProcess("go build "+strings.Join(nodePackages, " "), cmd)
 	if err != nil {
 		return err
 	}
 	if err := p.wait(ctx, os.Kill, time.Second); err != nil {
-		return fmt.Errorf("build the node (go build ./cmd/skiffd): %w\n%s", err, tail(out.Bytes(), 30))
+		return fmt.Errorf("build the node (go build %s): %w\n%s", strings.Join(nodePackages, " "), err, tail(out.Bytes(), 30))
 	}
 	return nil
 }

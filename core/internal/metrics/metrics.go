@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skiffdb/skiff/core/internal/backends"
 	"github.com/skiffdb/skiff/core/internal/record"
 )
 
@@ -31,6 +32,10 @@ type Collector struct {
 	setObjects  *prometheus.Desc
 	setData     *prometheus.Desc
 	connections *prometheus.Desc
+
+	storageUp       *prometheus.Desc
+	storagePid      *prometheus.Desc
+	storageRestarts *prometheus.Desc
 }
 
 type counterDesc struct {
@@ -41,6 +46,7 @@ type counterDesc struct {
 // New returns a collector for the namespaces and the node.
 func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 	nsLabel := []string{"ns"}
+	storageLabels := []string{"ns", "backend", "mode"}
 	counter := func(name, help string, get func(*record.Counters) uint64) counterDesc {
 		return counterDesc{prometheus.NewDesc("aerospike_namespace_"+name, help, nsLabel, nil), get}
 	}
@@ -66,6 +72,10 @@ func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 		setObjects:  prometheus.NewDesc("aerospike_sets_objects", "Records held in a set.", []string{"ns", "set"}, nil),
 		setData:     prometheus.NewDesc("aerospike_sets_data_used_bytes", "Bytes of record data held in a set.", []string{"ns", "set"}, nil),
 		connections: prometheus.NewDesc("aerospike_node_stats_client_connections", "Open client connections.", nil, nil),
+
+		storageUp:       prometheus.NewDesc("skiff_storage_up", "1 while the namespace's storage backend serves, 0 while its plugin restarts.", storageLabels, nil),
+		storagePid:      prometheus.NewDesc("skiff_storage_plugin_pid", "Process id of the namespace's storage plugin (0: in-process or not running).", storageLabels, nil),
+		storageRestarts: prometheus.NewDesc("skiff_storage_plugin_restarts_total", "Restarts of the namespace's storage plugin.", storageLabels, nil),
 	}
 }
 
@@ -81,6 +91,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.setObjects
 	ch <- c.setData
 	ch <- c.connections
+	ch <- c.storageUp
+	ch <- c.storagePid
+	ch <- c.storageRestarts
 }
 
 // Collect implements prometheus.Collector.
@@ -95,6 +108,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.dataUsed, prometheus.GaugeValue, float64(st.DataBytes), name)
 			ch <- prometheus.MustNewConstMetric(c.dataTotal, prometheus.GaugeValue, float64(st.Capacity), name)
 			ch <- prometheus.MustNewConstMetric(c.indexUsed, prometheus.GaugeValue, float64(st.IndexBytes), name)
+		}
+		if b, ok := ns.Backend().(interface{ Status() backends.Status }); ok {
+			st := b.Status()
+			up := 0.0
+			if st.State == "running" {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.storageUp, prometheus.GaugeValue, up, name, st.Backend, st.Mode)
+			ch <- prometheus.MustNewConstMetric(c.storagePid, prometheus.GaugeValue, float64(st.Pid), name, st.Backend, st.Mode)
+			ch <- prometheus.MustNewConstMetric(c.storageRestarts, prometheus.CounterValue, float64(st.Restarts), name, st.Backend, st.Mode)
 		}
 		sets, _ := ns.Sets(context.Background())
 		for _, s := range sets {

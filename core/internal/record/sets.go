@@ -119,4 +119,3 @@ func (ns *Namespace) Sets(ctx context.Context) ([]SetStats, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
-

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/backends"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -210,10 +211,9 @@ func (s *Server) namespaceInfo(name string) string {
 		return infoError(proto.InvalidNamespace, "namespace not found")
 	}
 	cfg := ns.Config()
-	st, err := ns.Backend().Stats(s.ctx)
-	if err != nil {
-		return infoError(proto.ServerError, err.Error())
-	}
+	// While a plugin restarts, its figures are unknown: the rest still
+	// answers, so that operators see the namespace's state.
+	st, _ := ns.Backend().Stats(s.ctx)
 	k := kv{sep: ';'}
 	k.add("ns_cluster_size", 1)
 	k.add("effective_replication_factor", 1)
@@ -245,7 +245,20 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("allow-ttl-without-nsup", cfg.AllowTTLWithoutNsup)
 	k.add("max-record-size", cfg.MaxRecordSize)
 	k.add("storage-engine", cfg.Storage.Type)
-	k.add("storage-engine.data-size", cfg.Storage.DataSize)
+	if cfg.Storage.Type == "memory" {
+		k.add("storage-engine.data-size", cfg.Storage.DataSize)
+	}
+	if b, ok := ns.Backend().(interface{ Status() backends.Status }); ok {
+		st := b.Status()
+		k.add("storage-backend", st.Backend)
+		k.add("storage-mode", st.Mode)
+		k.add("storage-state", st.State)
+		if st.Mode == config.ModeProcess {
+			k.add("storage-pid", st.Pid)
+			k.add("storage-restarts", st.Restarts)
+			k.add("storage-path", st.Path)
+		}
+	}
 	return k.b.String()
 }
 

@@ -176,6 +176,7 @@ type StatsResponse struct {
 	DataBytes     uint64                 `protobuf:"varint,2,opt,name=data_bytes,json=dataBytes,proto3" json:"data_bytes,omitempty"`
 	IndexBytes    uint64                 `protobuf:"varint,3,opt,name=index_bytes,json=indexBytes,proto3" json:"index_bytes,omitempty"`
 	Capacity      uint64                 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Sets          []*SetStats            `protobuf:"bytes,5,rep,name=sets,proto3" json:"sets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,6 +239,73 @@ func (x *StatsResponse) GetCapacity() uint64 {
 	return 0
 }
 
+func (x *StatsResponse) GetSets() []*SetStats {
+	if x != nil {
+		return x.Sets
+	}
+	return nil
+}
+
+type SetStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Records       uint64                 `protobuf:"varint,2,opt,name=records,proto3" json:"records,omitempty"`
+	DataBytes     uint64                 `protobuf:"varint,3,opt,name=data_bytes,json=dataBytes,proto3" json:"data_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetStats) Reset() {
+	*x = SetStats{}
+	mi := &file_storage_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetStats) ProtoMessage() {}
+
+func (x *SetStats) ProtoReflect() protoreflect.Message {
+	mi := &file_storage_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetStats.ProtoReflect.Descriptor instead.
+func (*SetStats) Descriptor() ([]byte, []int) {
+	return file_storage_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetStats) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetStats) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *SetStats) GetDataBytes() uint64 {
+	if x != nil {
+		return x.DataBytes
+	}
+	return 0
+}
+
 type HealthRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -246,7 +314,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_storage_proto_msgTypes[4]
+	mi := &file_storage_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +326,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[4]
+	mi := &file_storage_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +339,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{4}
+	return file_storage_proto_rawDescGZIP(), []int{5}
 }
 
 type HealthResponse struct {
@@ -282,7 +350,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_storage_proto_msgTypes[5]
+	mi := &file_storage_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +362,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[5]
+	mi := &file_storage_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +375,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{5}
+	return file_storage_proto_rawDescGZIP(), []int{6}
 }
 
 type CloseRequest struct {
@@ -318,7 +386,7 @@ type CloseRequest struct {
 
 func (x *CloseRequest) Reset() {
 	*x = CloseRequest{}
-	mi := &file_storage_proto_msgTypes[6]
+	mi := &file_storage_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +398,7 @@ func (x *CloseRequest) String() string {
 func (*CloseRequest) ProtoMessage() {}
 
 func (x *CloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[6]
+	mi := &file_storage_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +411,7 @@ func (x *CloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRequest.ProtoReflect.Descriptor instead.
 func (*CloseRequest) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{6}
+	return file_storage_proto_rawDescGZIP(), []int{7}
 }
 
 type CloseResponse struct {
@@ -354,7 +422,7 @@ type CloseResponse struct {
 
 func (x *CloseResponse) Reset() {
 	*x = CloseResponse{}
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +434,7 @@ func (x *CloseResponse) String() string {
 func (*CloseResponse) ProtoMessage() {}
 
 func (x *CloseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_storage_proto_msgTypes[7]
+	mi := &file_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +447,7 @@ func (x *CloseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseResponse.ProtoReflect.Descriptor instead.
 func (*CloseResponse) Descriptor() ([]byte, []int) {
-	return file_storage_proto_rawDescGZIP(), []int{7}
+	return file_storage_proto_rawDescGZIP(), []int{8}
 }
 
 var File_storage_proto protoreflect.FileDescriptor
@@ -396,14 +464,20 @@ const file_storage_proto_rawDesc = "" +
 	"\fOpenResponse\x12!\n" +
 	"\fdata_sockets\x18\x01 \x03(\tR\vdataSockets\x12\x18\n" +
 	"\abackend\x18\x02 \x01(\tR\abackend\"\x0e\n" +
-	"\fStatsRequest\"\x85\x01\n" +
+	"\fStatsRequest\"\xb5\x01\n" +
 	"\rStatsResponse\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x04R\arecords\x12\x1d\n" +
 	"\n" +
 	"data_bytes\x18\x02 \x01(\x04R\tdataBytes\x12\x1f\n" +
 	"\vindex_bytes\x18\x03 \x01(\x04R\n" +
 	"indexBytes\x12\x1a\n" +
-	"\bcapacity\x18\x04 \x01(\x04R\bcapacity\"\x0f\n" +
+	"\bcapacity\x18\x04 \x01(\x04R\bcapacity\x12.\n" +
+	"\x04sets\x18\x05 \x03(\v2\x1a.skiff.storage.v1.SetStatsR\x04sets\"W\n" +
+	"\bSetStats\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\arecords\x18\x02 \x01(\x04R\arecords\x12\x1d\n" +
+	"\n" +
+	"data_bytes\x18\x03 \x01(\x04R\tdataBytes\"\x0f\n" +
 	"\rHealthRequest\"\x10\n" +
 	"\x0eHealthResponse\"\x0e\n" +
 	"\fCloseRequest\"\x0f\n" +
@@ -426,33 +500,35 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_storage_proto_goTypes = []any{
 	(*OpenRequest)(nil),    // 0: skiff.storage.v1.OpenRequest
 	(*OpenResponse)(nil),   // 1: skiff.storage.v1.OpenResponse
 	(*StatsRequest)(nil),   // 2: skiff.storage.v1.StatsRequest
 	(*StatsResponse)(nil),  // 3: skiff.storage.v1.StatsResponse
-	(*HealthRequest)(nil),  // 4: skiff.storage.v1.HealthRequest
-	(*HealthResponse)(nil), // 5: skiff.storage.v1.HealthResponse
-	(*CloseRequest)(nil),   // 6: skiff.storage.v1.CloseRequest
-	(*CloseResponse)(nil),  // 7: skiff.storage.v1.CloseResponse
-	nil,                    // 8: skiff.storage.v1.OpenRequest.SettingsEntry
+	(*SetStats)(nil),       // 4: skiff.storage.v1.SetStats
+	(*HealthRequest)(nil),  // 5: skiff.storage.v1.HealthRequest
+	(*HealthResponse)(nil), // 6: skiff.storage.v1.HealthResponse
+	(*CloseRequest)(nil),   // 7: skiff.storage.v1.CloseRequest
+	(*CloseResponse)(nil),  // 8: skiff.storage.v1.CloseResponse
+	nil,                    // 9: skiff.storage.v1.OpenRequest.SettingsEntry
 }
 var file_storage_proto_depIdxs = []int32{
-	8, // 0: skiff.storage.v1.OpenRequest.settings:type_name -> skiff.storage.v1.OpenRequest.SettingsEntry
-	0, // 1: skiff.storage.v1.Storage.Open:input_type -> skiff.storage.v1.OpenRequest
-	2, // 2: skiff.storage.v1.Storage.Stats:input_type -> skiff.storage.v1.StatsRequest
-	4, // 3: skiff.storage.v1.Storage.Health:input_type -> skiff.storage.v1.HealthRequest
-	6, // 4: skiff.storage.v1.Storage.Close:input_type -> skiff.storage.v1.CloseRequest
-	1, // 5: skiff.storage.v1.Storage.Open:output_type -> skiff.storage.v1.OpenResponse
-	3, // 6: skiff.storage.v1.Storage.Stats:output_type -> skiff.storage.v1.StatsResponse
-	5, // 7: skiff.storage.v1.Storage.Health:output_type -> skiff.storage.v1.HealthResponse
-	7, // 8: skiff.storage.v1.Storage.Close:output_type -> skiff.storage.v1.CloseResponse
-	5, // [5:9] is the sub-list for method output_type
-	1, // [1:5] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	9, // 0: skiff.storage.v1.OpenRequest.settings:type_name -> skiff.storage.v1.OpenRequest.SettingsEntry
+	4, // 1: skiff.storage.v1.StatsResponse.sets:type_name -> skiff.storage.v1.SetStats
+	0, // 2: skiff.storage.v1.Storage.Open:input_type -> skiff.storage.v1.OpenRequest
+	2, // 3: skiff.storage.v1.Storage.Stats:input_type -> skiff.storage.v1.StatsRequest
+	5, // 4: skiff.storage.v1.Storage.Health:input_type -> skiff.storage.v1.HealthRequest
+	7, // 5: skiff.storage.v1.Storage.Close:input_type -> skiff.storage.v1.CloseRequest
+	1, // 6: skiff.storage.v1.Storage.Open:output_type -> skiff.storage.v1.OpenResponse
+	3, // 7: skiff.storage.v1.Storage.Stats:output_type -> skiff.storage.v1.StatsResponse
+	6, // 8: skiff.storage.v1.Storage.Health:output_type -> skiff.storage.v1.HealthResponse
+	8, // 9: skiff.storage.v1.Storage.Close:output_type -> skiff.storage.v1.CloseResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_storage_proto_init() }
@@ -466,7 +542,7 @@ func file_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,0 +1,159 @@
+package backends
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/core/config"
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
+)
+
+// TestMain serves the memory backend when a test starts this binary as a
+// storage plugin.
+func TestMain(m *testing.M) {
+	if plugin.IsPluginProcess() {
+		plugin.Serve("memory", memory.Open)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func namespace(mode string) *config.Namespace {
+	ns := config.Default().Namespaces[0]
+	ns.Storage.Mode = mode
+	ns.Storage.DataSize = 64 << 20
+	if mode == config.ModeProcess {
+		ns.Storage.Path = os.Args[0]
+	}
+	return ns
+}
+
+func open(t *testing.T, ns *config.Namespace) Backend {
+	t.Helper()
+	b, err := Open(context.Background(), ns, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func TestModes(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
+		t.Run(mode, func(t *testing.T) {
+			b := open(t, namespace(mode))
+			st := b.Status()
+			if st.Mode != mode || st.Backend != "memory" || st.State != "running" || (mode == config.ModeProcess) != (st.Pid > 0) {
+				t.Fatalf("status %+v", st)
+			}
+			d := storage.Digest{1}
+			if err := b.Put(ctx, d, storage.Record{Bins: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			if rec, err := b.Get(ctx, d, nil); err != nil || string(rec.Bins) != "x" {
+				t.Fatalf("get: %v %v", rec, err)
+			}
+		})
+	}
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRestartAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	b := open(t, namespace(config.ModeProcess))
+	d := storage.Digest{2}
+	if err := b.Put(ctx, d, storage.Record{Bins: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	pid := b.Status().Pid
+	syscall.Kill(pid, syscall.SIGKILL)
+	waitFor(t, "the crash to be noticed", func() bool { return b.Status().State != "running" })
+	// Meanwhile the namespace answers at once, with a clear error.
+	if _, err := b.Get(ctx, d, nil); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("get while restarting: %v", err)
+	}
+	waitFor(t, "the restart", func() bool { return b.Status().State == "running" })
+	st := b.Status()
+	if st.Pid == pid || st.Pid == 0 || st.Restarts != 1 {
+		t.Fatalf("after restart: %+v", st)
+	}
+	// The memory backend lost its records with its process; it serves again.
+	if _, err := b.Get(ctx, d, nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("get after restart: %v", err)
+	}
+	if err := b.Put(ctx, d, storage.Record{Bins: []byte("y")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCrashLoopIsReported(t *testing.T) {
+	b := open(t, namespace(config.ModeProcess))
+	for i := range crashLoopCount {
+		waitFor(t, "a running plugin", func() bool { return b.Status().State == "running" })
+		syscall.Kill(b.Status().Pid, syscall.SIGKILL)
+		if i < crashLoopCount-1 {
+			waitFor(t, "the crash to be noticed", func() bool { return b.Status().State != "running" })
+		}
+	}
+	waitFor(t, "crash-looping", func() bool { return b.Status().State == "crash-looping" })
+	if st := b.Status(); st.Restarts != crashLoopCount {
+		t.Fatalf("status %+v", st)
+	}
+	// It is not restarted in a hot loop: no process for a while.
+	time.Sleep(time.Second)
+	if st := b.Status(); st.State != "crash-looping" || st.Pid != 0 {
+		t.Fatalf("restarted within a second while crash-looping: %+v", st)
+	}
+}
+
+func TestMissingBinary(t *testing.T) {
+	ns := namespace(config.ModeProcess)
+	ns.Storage.Path = "/nonexistent/skiff-storage-memory"
+	_, err := Open(context.Background(), ns, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), ns.Storage.Path) || !strings.Contains(err.Error(), "in-process") {
+		t.Fatalf("error %v", err)
+	}
+	ns.Storage.Path = ""
+	_, err = Open(context.Background(), ns, Options{PluginDir: "/nonexistent", Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/skiff-storage-memory") {
+		t.Fatalf("default path: %v", err)
+	}
+}
+
+func TestCloseStopsThePlugin(t *testing.T) {
+	b, err := Open(context.Background(), namespace(config.ModeProcess), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := b.Status().Pid
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plugin to exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	if st := b.Status(); st.State != "closed" {
+		t.Fatalf("status after close: %+v", st)
+	}
+	if !errors.Is(b.Close(), storage.ErrClosed) {
+		t.Fatal("second close")
+	}
+}

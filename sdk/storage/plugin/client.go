@@ -1,0 +1,380 @@
+package plugin
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/exec"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
+)
+
+// Config says which plugin to start and how to open its backend.
+type Config struct {
+	// Path is the plugin's binary.
+	Path string
+	// Namespace and Settings are passed to the plugin's OpenFunc.
+	Namespace string
+	Settings  map[string]string
+	// Logger receives the plugin's logs and the node's about it.
+	Logger *slog.Logger
+	// Conns is the number of data connections; 0 means GOMAXPROCS.
+	Conns int
+	// StartTimeout bounds the start and the handshake; 0 means 10 s.
+	StartTimeout time.Duration
+}
+
+// Process is a backend served by a plugin process. It implements
+// storage.Backend: each method sends its request on a data connection and
+// waits for the reply, so many concurrent calls share each write and read.
+//
+// When the process exits or its data path breaks, calls in flight and every
+// call after return storage.ErrUnavailable, and Broken is closed. A Process
+// does not restart: the node starts a new one.
+type Process struct {
+	path   string
+	client *goplugin.Client
+	ctrl   pb.StorageClient
+	conns  []*dataConn
+	pid    int
+	name   string
+	log    *slog.Logger
+
+	brokenOnce sync.Once
+	broken     chan struct{}
+	// closing is set by Close, so that the data path going down with the
+	// plugin is not taken for a crash.
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	calls     sync.Pool
+}
+
+var _ storage.Backend = (*Process)(nil)
+
+// Start starts the plugin binary, checks the handshake, opens the backend
+// and connects its data path. The error names the binary and what went
+// wrong, a binary that is no Skiff storage plugin or one of another
+// protocol version included.
+func Start(ctx context.Context, cfg Config) (*Process, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	cmd := exec.Command(cfg.Path)
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		Plugins:          goplugin.PluginSet{pluginName: &grpcPlugin{}},
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		Logger:           newHCLogger(log),
+		StartTimeout:     timeout,
+		SyncStdout:       lineWriter{&hcLogger{log: log, name: "stdout"}},
+		SyncStderr:       lineWriter{&hcLogger{log: log, name: "stderr"}},
+	})
+	p, err := connect(ctx, client, cfg, log)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("storage plugin %s: %w", cfg.Path, err)
+	}
+	return p, nil
+}
+
+func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog.Logger) (*Process, error) {
+	rpc, err := client.Client()
+	if err != nil {
+		return nil, fmt.Errorf("not a Skiff storage plugin of protocol version %d, or it failed to start: %w", ProtocolVersion, err)
+	}
+	raw, err := rpc.Dispense(pluginName)
+	if err != nil {
+		return nil, fmt.Errorf("dispense: %w", err)
+	}
+	ctrl := raw.(pb.StorageClient)
+	resp, err := ctrl.Open(ctx, &pb.OpenRequest{Namespace: cfg.Namespace, Settings: cfg.Settings})
+	if err != nil {
+		return nil, fmt.Errorf("open backend for namespace %s: %w", cfg.Namespace, grpcError(err))
+	}
+	if len(resp.DataSockets) == 0 {
+		return nil, errors.New("open backend: no data socket")
+	}
+	n := cfg.Conns
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	p := &Process{
+		path:   cfg.Path,
+		client: client,
+		ctrl:   ctrl,
+		pid:    client.ReattachConfig().Pid,
+		name:   resp.Backend,
+		log:    log,
+		broken: make(chan struct{}),
+		calls:  sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }},
+	}
+	for i := range n {
+		path := resp.DataSockets[i%len(resp.DataSockets)]
+		nc, err := net.Dial("unix", path)
+		if err != nil {
+			p.closeConns()
+			return nil, fmt.Errorf("connect data socket %s: %w", path, err)
+		}
+		dc := newDataConn(nc)
+		p.conns = append(p.conns, dc)
+		go func() {
+			<-dc.broken
+			p.breakDown(dc)
+		}()
+	}
+	return p, nil
+}
+
+// breakDown fails the whole data path when one connection breaks: the
+// process has exited or misbehaved, and is killed to be sure.
+func (p *Process) breakDown(dc *dataConn) {
+	if p.closing.Load() {
+		return
+	}
+	p.brokenOnce.Do(func() {
+		dc.mu.Lock()
+		err := dc.err
+		dc.mu.Unlock()
+		p.log.Error("storage plugin stopped serving", "binary", p.path, "pid", p.pid, "err", err)
+		p.closeConns()
+		close(p.broken)
+		go p.client.Kill()
+	})
+}
+
+func (p *Process) closeConns() {
+	for _, dc := range p.conns {
+		dc.fail(fmt.Errorf("storage plugin %s: %w", p.path, storage.ErrUnavailable))
+	}
+}
+
+// Pid is the plugin process's id.
+func (p *Process) Pid() int { return p.pid }
+
+// Backend is the name the plugin gives its backend.
+func (p *Process) Backend() string { return p.name }
+
+// Broken is closed when the process stops serving.
+func (p *Process) Broken() <-chan struct{} { return p.broken }
+
+// Health asks the plugin whether it still answers.
+func (p *Process) Health(ctx context.Context) error {
+	if _, err := p.ctrl.Health(ctx, &pb.HealthRequest{}); err != nil {
+		return fmt.Errorf("storage plugin %s: health: %w", p.path, grpcError(err))
+	}
+	return nil
+}
+
+// Kill stops the process at once, without closing its backend.
+func (p *Process) Kill() {
+	p.breakDown(p.conns[0])
+	p.client.Kill()
+}
+
+func (p *Process) conn(d *storage.Digest) *dataConn {
+	return p.conns[int(d[3])%len(p.conns)]
+}
+
+// errClosed is returned by every method once Close has been called.
+var errClosed = storage.ErrClosed
+
+func (p *Process) getCall() *call { return p.calls.Get().(*call) }
+
+func (p *Process) putCall(c *call) {
+	c.buf, c.scan = nil, false
+	p.calls.Put(c)
+}
+
+// Get implements storage.Backend.
+func (p *Process) Get(_ context.Context, d storage.Digest, buf []byte) (storage.Record, error) {
+	if p.closing.Load() {
+		return storage.Record{}, errClosed
+	}
+	c := p.getCall()
+	defer p.putCall(c)
+	c.req = append(c.req[:0], d[:]...)
+	c.buf = buf[:0]
+	if err := p.conn(&d).do(c, opGet); err != nil {
+		return storage.Record{}, err
+	}
+	if err := errorOf(c.status, c.msg); err != nil {
+		return storage.Record{}, err
+	}
+	return storage.Record{Meta: c.meta, Key: c.buf[:c.key:c.key], Bins: c.buf[c.key:]}, nil
+}
+
+// GetMeta implements storage.Backend.
+func (p *Process) GetMeta(_ context.Context, d storage.Digest) (storage.Meta, error) {
+	if p.closing.Load() {
+		return storage.Meta{}, errClosed
+	}
+	c := p.getCall()
+	defer p.putCall(c)
+	c.req = append(c.req[:0], d[:]...)
+	if err := p.conn(&d).do(c, opGetMeta); err != nil {
+		return storage.Meta{}, err
+	}
+	if err := errorOf(c.status, c.msg); err != nil {
+		return storage.Meta{}, err
+	}
+	return c.meta, nil
+}
+
+// Put implements storage.Backend.
+func (p *Process) Put(_ context.Context, d storage.Digest, rec storage.Record) error {
+	if p.closing.Load() {
+		return errClosed
+	}
+	if len(rec.Set) > 255 {
+		return fmt.Errorf("storage plugin: set name of %d bytes: %w", len(rec.Set), storage.ErrRecordTooBig)
+	}
+	c := p.getCall()
+	defer p.putCall(c)
+	c.req = appendRecord(append(c.req[:0], d[:]...), &rec)
+	if err := p.conn(&d).do(c, opPut); err != nil {
+		return err
+	}
+	return errorOf(c.status, c.msg)
+}
+
+// Delete implements storage.Backend.
+func (p *Process) Delete(_ context.Context, d storage.Digest, durable bool) error {
+	if p.closing.Load() {
+		return errClosed
+	}
+	c := p.getCall()
+	defer p.putCall(c)
+	flag := byte(0)
+	if durable {
+		flag = 1
+	}
+	c.req = append(append(c.req[:0], d[:]...), flag)
+	if err := p.conn(&d).do(c, opDelete); err != nil {
+		return err
+	}
+	return errorOf(c.status, c.msg)
+}
+
+// ScanPartition implements storage.Backend. The partition's records arrive
+// whole before fn sees the first, so that fn may call the backend: its
+// calls travel on the same connections the scan's records came on.
+func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, fn storage.ScanFunc) error {
+	if p.closing.Load() {
+		return errClosed
+	}
+	c := p.getCall()
+	defer p.putCall(c)
+	c.scan = true
+	c.req = binary.BigEndian.AppendUint16(c.req[:0], pid)
+	if metaOnly {
+		c.req = append(c.req, 1)
+	} else {
+		c.req = append(c.req, 0)
+	}
+	dc := p.conns[int(pid)%len(p.conns)]
+	if err := dc.do(c, opScan); err != nil {
+		return err
+	}
+	if err := errorOf(c.status, c.msg); err != nil {
+		return err
+	}
+	sets := interner{}
+	for b := c.buf; len(b) > 0; {
+		n := int(binary.BigEndian.Uint32(b))
+		frame := b[4 : 4+n]
+		b = b[4+n:]
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d := storage.Digest(frame[:digestSize])
+		rec, err := parseRecord(frame[digestSize:], sets)
+		if err != nil {
+			return fmt.Errorf("storage plugin: scan of partition %d: %w", pid, err)
+		}
+		if err := fn(d, &rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// grpcError maps a control call's error to the contract's sentinels.
+func grpcError(err error) error {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Canceled:
+		return fmt.Errorf("%v: %w", status.Convert(err).Message(), storage.ErrUnavailable)
+	case codes.FailedPrecondition:
+		return fmt.Errorf("%v: %w", status.Convert(err).Message(), storage.ErrClosed)
+	}
+	return errors.New(status.Convert(err).Message())
+}
+
+// Stats implements storage.Backend.
+func (p *Process) Stats(ctx context.Context) (storage.Stats, error) {
+	if p.closing.Load() {
+		return storage.Stats{}, errClosed
+	}
+	select {
+	case <-p.broken:
+		return storage.Stats{}, fmt.Errorf("storage plugin %s: %w", p.path, storage.ErrUnavailable)
+	default:
+	}
+	resp, err := p.ctrl.Stats(ctx, &pb.StatsRequest{})
+	if err != nil {
+		return storage.Stats{}, fmt.Errorf("storage plugin %s: stats: %w", p.path, grpcError(err))
+	}
+	st := storage.Stats{Records: resp.Records, DataBytes: resp.DataBytes, IndexBytes: resp.IndexBytes, Capacity: resp.Capacity}
+	for _, s := range resp.Sets {
+		st.Sets = append(st.Sets, storage.SetStats{Name: s.Name, Records: s.Records, DataBytes: s.DataBytes})
+	}
+	return st, nil
+}
+
+// Close closes the backend and stops the process. Every method, Close
+// included, returns storage.ErrClosed afterwards.
+func (p *Process) Close() error {
+	if p.closing.Swap(true) {
+		return errClosed
+	}
+	var err error
+	select {
+	case <-p.broken:
+	default:
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, cerr := p.ctrl.Close(ctx, &pb.CloseRequest{}); cerr != nil {
+			err = fmt.Errorf("storage plugin %s: close: %w", p.path, grpcError(cerr))
+			if p.client.Exited() {
+				// It stopped on its own, on SIGTERM closing its backend
+				// first, as when a service manager stops the node's group.
+				p.log.Warn("storage plugin had stopped before the node closed it", "binary", p.path, "pid", p.pid)
+				err = nil
+			}
+		}
+	}
+	p.brokenOnce.Do(func() {
+		p.closeConns()
+		close(p.broken)
+	})
+	p.client.Kill()
+	return err
+}

@@ -1,0 +1,192 @@
+package plugin
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// call is one request in flight on a data connection. The goroutine that
+// made it waits on done; the connection's reader fills in the outcome.
+type call struct {
+	// req is the request's payload, built by the caller.
+	req    []byte
+	done   chan struct{}
+	status uint8
+	msg    []byte
+	meta   storage.Meta
+	// buf receives a Get's key and bins (the caller's buffer, grown if
+	// needed) or a scan's records, as they came in frames.
+	buf  []byte
+	key  int // length of the key at the start of buf, for a Get
+	scan bool
+}
+
+// dataConn is one data socket on the node's side. Requests are written by
+// the goroutines that make them, combined: while one goroutine writes,
+// others append to the buffer it will write next, so under load one write
+// carries many requests and no goroutine waits for a dedicated writer.
+type dataConn struct {
+	nc net.Conn
+
+	mu       sync.Mutex
+	wbuf     []byte
+	spare    []byte
+	flushing bool
+	nextID   uint32
+	calls    map[uint32]*call
+	err      error // set once the connection is broken
+
+	// broken is closed when the connection breaks.
+	broken chan struct{}
+}
+
+func newDataConn(nc net.Conn) *dataConn {
+	dc := &dataConn{nc: nc, calls: make(map[uint32]*call), broken: make(chan struct{})}
+	go dc.read()
+	return dc
+}
+
+// do sends the request whose payload is c.req and waits for its reply.
+func (dc *dataConn) do(c *call, op uint8) error {
+	dc.mu.Lock()
+	if dc.err != nil {
+		dc.mu.Unlock()
+		return dc.err
+	}
+	id := dc.nextID
+	dc.nextID++
+	dc.calls[id] = c
+	b, start := appendFrameHeader(dc.wbuf, id, op)
+	b = append(b, c.req...)
+	finishFrame(b, start)
+	dc.wbuf = b
+	if !dc.flushing {
+		dc.flushing = true
+		dc.flushLocked()
+	}
+	dc.mu.Unlock()
+	<-c.done
+	return nil
+}
+
+// flushLocked writes the buffer until no request is left, releasing the
+// lock during each write. dc.mu is held on entry and on return.
+func (dc *dataConn) flushLocked() {
+	for len(dc.wbuf) > 0 && dc.err == nil {
+		out := dc.wbuf
+		dc.wbuf = dc.spare[:0]
+		dc.mu.Unlock()
+		_, err := dc.nc.Write(out)
+		dc.mu.Lock()
+		dc.spare = out[:0]
+		if err != nil {
+			dc.failLocked(fmt.Errorf("storage plugin: write: %v: %w", err, storage.ErrUnavailable))
+		}
+	}
+	dc.flushing = false
+}
+
+// failLocked marks the connection broken and completes every call in
+// flight with ErrUnavailable.
+func (dc *dataConn) failLocked(err error) {
+	if dc.err != nil {
+		return
+	}
+	dc.err = err
+	dc.nc.Close()
+	for id, c := range dc.calls {
+		delete(dc.calls, id)
+		c.status = statusUnavailable
+		c.msg = nil
+		c.done <- struct{}{}
+	}
+	close(dc.broken)
+}
+
+func (dc *dataConn) fail(err error) {
+	dc.mu.Lock()
+	dc.failLocked(err)
+	dc.mu.Unlock()
+}
+
+// read completes calls with the replies as they arrive.
+func (dc *dataConn) read() {
+	br := bufio.NewReaderSize(dc.nc, 64<<10)
+	var buf []byte
+	sets := interner{}
+	for {
+		id, status, p, nb, err := readFrame(br, buf)
+		buf = nb
+		if err != nil {
+			dc.fail(fmt.Errorf("storage plugin: read: %v: %w", err, storage.ErrUnavailable))
+			return
+		}
+		dc.mu.Lock()
+		c := dc.calls[id]
+		if status != statusRecord {
+			delete(dc.calls, id)
+		}
+		dc.mu.Unlock()
+		if c == nil {
+			dc.fail(fmt.Errorf("storage plugin: reply to unknown request %d: %w", id, storage.ErrUnavailable))
+			return
+		}
+		if err := c.complete(status, p, sets); err != nil {
+			dc.fail(fmt.Errorf("storage plugin: reply to request %d: %v: %w", id, err, storage.ErrUnavailable))
+			if status == statusRecord {
+				// Not yet removed from the calls, so failLocked completed it.
+				return
+			}
+			c.status = statusUnavailable
+			c.done <- struct{}{}
+			return
+		}
+	}
+}
+
+// complete records a reply in the call; unless it is one record of a
+// scan, the call is done.
+func (c *call) complete(status uint8, p []byte, sets interner) error {
+	if status == statusRecord {
+		if !c.scan || len(p) < digestSize {
+			return errMalformed
+		}
+		// Kept as received: length-prefixed, decoded when the scan ends.
+		c.buf = binary.BigEndian.AppendUint32(c.buf, uint32(len(p)))
+		c.buf = append(c.buf, p...)
+		return nil
+	}
+	c.status = status
+	c.msg = append(c.msg[:0], p...)
+	if status == statusOK && !c.scan && len(p) > 0 {
+		c.msg = c.msg[:0]
+		rec, err := parseRecordOrMeta(p, sets)
+		if err != nil {
+			return err
+		}
+		c.meta = rec.Meta
+		if rec.Key != nil || rec.Bins != nil {
+			c.buf = append(append(c.buf[:0], rec.Key...), rec.Bins...)
+			c.key = len(rec.Key)
+		}
+	}
+	c.done <- struct{}{}
+	return nil
+}
+
+// parseRecordOrMeta reads a Get's or a GetMeta's reply.
+func parseRecordOrMeta(p []byte, sets interner) (storage.Record, error) {
+	m, rest, err := parseMeta(p, sets)
+	if err != nil {
+		return storage.Record{}, err
+	}
+	if len(rest) == 0 {
+		return storage.Record{Meta: m}, nil
+	}
+	return parseRecord(p, sets)
+}

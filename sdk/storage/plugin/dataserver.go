@@ -1,0 +1,248 @@
+package plugin
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// dataServer serves a backend on the data sockets, in the plugin process.
+type dataServer struct {
+	backend storage.Backend
+	log     *slog.Logger
+	// ctx ends when the backend closes; scans in progress stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func newDataServer(b storage.Backend, log *slog.Logger) *dataServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{})}
+}
+
+// accept serves every connection of ln until it is closed.
+func (s *dataServer) accept(ln net.Listener) {
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.ctx.Err() != nil {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.conns[nc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(nc)
+		}()
+	}
+}
+
+// stop ends scans in progress, closes the connections and waits for their
+// goroutines to finish.
+func (s *dataServer) stop() {
+	s.mu.Lock()
+	s.cancel()
+	for nc := range s.conns {
+		nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// serveConn answers one connection's requests in order, writing the replies
+// of all requests that arrived together in one write. Scans run on their own
+// goroutines, so a long scan does not hold up point requests.
+func (s *dataServer) serveConn(nc net.Conn) {
+	defer nc.Close()
+	w := &replyWriter{nc: nc}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	var buf, getBuf []byte
+	sets := interner{}
+	var scans sync.WaitGroup
+	defer scans.Wait()
+	for {
+		id, op, p, nb, err := readFrame(br, buf)
+		buf = nb
+		if err != nil {
+			return
+		}
+		if op == opScan {
+			if len(p) != 3 {
+				w.status(id, statusError, []byte("malformed scan request"))
+				continue
+			}
+			pid, metaOnly := binary.BigEndian.Uint16(p), p[2] != 0
+			scans.Go(func() { s.scan(w, id, pid, metaOnly) })
+		} else {
+			getBuf = s.handle(w, id, op, p, getBuf, sets)
+		}
+		if (br.Buffered() == 0 || w.size() >= scanFlushSize) && !w.flush() {
+			return
+		}
+	}
+}
+
+// handle answers a point request, appending the reply to w. It returns the
+// read buffer for the next Get.
+func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBuf []byte, sets interner) []byte {
+	if op < opGet || op > opDelete || len(p) < digestSize {
+		w.status(id, statusError, []byte("malformed request"))
+		return getBuf
+	}
+	d := storage.Digest(p[:digestSize])
+	p = p[digestSize:]
+	ctx := s.ctx
+	switch op {
+	case opGet:
+		rec, err := s.backend.Get(ctx, d, getBuf[:0])
+		if err != nil {
+			w.err(id, err)
+			return getBuf
+		}
+		w.record(id, statusOK, nil, &rec)
+		if n := len(rec.Key) + len(rec.Bins); n > cap(getBuf) {
+			getBuf = make([]byte, 0, 2*n)
+		}
+	case opGetMeta:
+		m, err := s.backend.GetMeta(ctx, d)
+		if err != nil {
+			w.err(id, err)
+			return getBuf
+		}
+		w.meta(id, &m)
+	case opPut:
+		rec, err := parseRecord(p, sets)
+		if err != nil {
+			w.status(id, statusError, []byte(err.Error()))
+			return getBuf
+		}
+		w.err(id, s.backend.Put(ctx, d, rec))
+	case opDelete:
+		if len(p) != 1 {
+			w.status(id, statusError, []byte("malformed delete request"))
+			return getBuf
+		}
+		w.err(id, s.backend.Delete(ctx, d, p[0] != 0))
+	}
+	return getBuf
+}
+
+// scanFlushSize is the reply size at which a scan sends what it has.
+const scanFlushSize = 256 << 10
+
+// scan streams one partition's records, then the scan's status.
+func (s *dataServer) scan(w *replyWriter, id uint32, pid uint16, metaOnly bool) {
+	if pid >= storage.Partitions {
+		w.status(id, statusError, []byte("partition out of range"))
+		w.flush()
+		return
+	}
+	err := s.backend.ScanPartition(s.ctx, pid, metaOnly, func(d storage.Digest, rec *storage.Record) error {
+		if !w.record(id, statusRecord, d[:], rec) {
+			return errConnClosed
+		}
+		return nil
+	})
+	if errors.Is(err, errConnClosed) {
+		return
+	}
+	w.err(id, err)
+	w.flush()
+}
+
+var errConnClosed = errors.New("storage plugin: connection closed")
+
+// replyWriter collects replies and writes them in batches. Scans write from
+// their own goroutines, so it is safe for concurrent use.
+type replyWriter struct {
+	nc     net.Conn
+	mu     sync.Mutex
+	buf    []byte
+	broken bool
+}
+
+func (w *replyWriter) status(id uint32, status uint8, msg []byte) {
+	w.mu.Lock()
+	b, start := appendFrameHeader(w.buf, id, status)
+	b = append(b, msg...)
+	finishFrame(b, start)
+	w.buf = b
+	w.mu.Unlock()
+}
+
+func (w *replyWriter) err(id uint32, err error) {
+	st := statusOf(err)
+	var msg []byte
+	if st != statusOK && st != statusNotFound && st != statusClosed {
+		msg = []byte(err.Error())
+	}
+	w.status(id, st, msg)
+}
+
+func (w *replyWriter) meta(id uint32, m *storage.Meta) {
+	w.mu.Lock()
+	b, start := appendFrameHeader(w.buf, id, statusOK)
+	b = appendMeta(b, m)
+	finishFrame(b, start)
+	w.buf = b
+	w.mu.Unlock()
+}
+
+// record appends a record reply, prefixed by digest when it is a scan's.
+// A scan flushes once enough has gathered; it returns false when the
+// connection is broken.
+func (w *replyWriter) record(id uint32, status uint8, digest []byte, rec *storage.Record) bool {
+	w.mu.Lock()
+	b, start := appendFrameHeader(w.buf, id, status)
+	b = append(b, digest...)
+	b = appendRecord(b, rec)
+	finishFrame(b, start)
+	w.buf = b
+	full := len(b) >= scanFlushSize
+	w.mu.Unlock()
+	if full {
+		return w.flush()
+	}
+	return true
+}
+
+func (w *replyWriter) size() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.buf)
+}
+
+// flush writes what has gathered. It returns false once the connection is
+// broken.
+func (w *replyWriter) flush() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.broken {
+		return false
+	}
+	if len(w.buf) == 0 {
+		return true
+	}
+	if _, err := w.nc.Write(w.buf); err != nil {
+		w.broken = true
+		return false
+	}
+	w.buf = w.buf[:0]
+	return true
+}

@@ -1,0 +1,310 @@
+package plugin_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
+)
+
+// The tests start this test binary as the plugin (TestMain serves the
+// memory backend when a node started it) or, for the orphan test, as a
+// node that starts a plugin.
+func TestMain(m *testing.M) {
+	switch {
+	case plugin.IsPluginProcess():
+		if v := os.Getenv("TEST_PLUGIN_VERSION"); v != "" {
+			n, _ := strconv.Atoi(v)
+			plugin.Handshake.ProtocolVersion = uint(n)
+		}
+		plugin.Serve("memory", func(ns string, settings map[string]string) (storage.Backend, error) {
+			slog.Info("opening the test backend", "namespace", ns)
+			return memory.Open(ns, settings)
+		})
+	case os.Getenv("TEST_AS_NODE") == "1":
+		actAsNode()
+	default:
+		os.Exit(m.Run())
+	}
+}
+
+// actAsNode starts a plugin, prints its pid and waits to be killed.
+func actAsNode() {
+	p, err := plugin.Start(context.Background(), plugin.Config{Path: os.Args[0], Namespace: "test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println("pid", p.Pid())
+	select {}
+}
+
+// logBuffer collects log records for the tests to inspect.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func start(t *testing.T, logs *logBuffer) *plugin.Process {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	p, err := plugin.Start(context.Background(), plugin.Config{
+		Path: os.Args[0], Namespace: "test", Settings: map[string]string{"data-size": "67108864"}, Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func digest(i int) storage.Digest {
+	var d storage.Digest
+	d[0], d[1], d[5] = byte(i), byte(i>>8), byte(i>>16)
+	return d
+}
+
+func record(i int) storage.Record {
+	return storage.Record{
+		Meta: storage.Meta{Generation: uint32(i), Set: "s"},
+		Key:  []byte{3, 'k'},
+		Bins: bytes.Repeat([]byte{byte(i)}, 100),
+	}
+}
+
+func TestPluginLogsReachTheNode(t *testing.T) {
+	var logs logBuffer
+	start(t, &logs)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "opening the test backend") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin's log line did not reach the node's log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if line := lineWith(logs.String(), "opening the test backend"); !strings.Contains(line, "namespace=test") || !strings.Contains(line, "backend=memory") {
+		t.Errorf("the plugin's log line lost its attributes: %s", line)
+	}
+}
+
+func lineWith(text, s string) string {
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), s) {
+			return sc.Text()
+		}
+	}
+	return ""
+}
+
+func TestWrongBinaryIsRefused(t *testing.T) {
+	for name, path := range map[string]string{
+		"not a plugin": "/bin/true",
+		"missing":      "/nonexistent/skiff-storage-nothing",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := plugin.Start(context.Background(), plugin.Config{Path: path, Logger: slog.New(slog.DiscardHandler), StartTimeout: 3 * time.Second})
+			if err == nil || !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %v does not name %s", err, path)
+			}
+		})
+	}
+	t.Run("other protocol version", func(t *testing.T) {
+		t.Setenv("TEST_PLUGIN_VERSION", "99")
+		_, err := plugin.Start(context.Background(), plugin.Config{Path: os.Args[0], Logger: slog.New(slog.DiscardHandler)})
+		if err == nil || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), os.Args[0]) {
+			t.Fatalf("error %v does not name the binary and its version", err)
+		}
+	})
+	t.Run("bad settings", func(t *testing.T) {
+		_, err := plugin.Start(context.Background(), plugin.Config{Path: os.Args[0], Namespace: "test",
+			Settings: map[string]string{"colour": "blue"}, Logger: slog.New(slog.DiscardHandler)})
+		if err == nil || !strings.Contains(err.Error(), `unknown setting "colour"`) {
+			t.Fatalf("error %v does not name the setting", err)
+		}
+	})
+}
+
+func TestCrashIsDetected(t *testing.T) {
+	p := start(t, nil)
+	ctx := context.Background()
+	if err := p.Put(ctx, digest(1), record(1)); err != nil {
+		t.Fatal(err)
+	}
+	// Calls in flight when the process dies fail rather than hang.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				if err := p.Put(ctx, digest(w*100000+i), record(i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Broken():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the crash was not noticed within 5s")
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("call in flight: %v, want ErrUnavailable", err)
+		}
+	}
+	if _, err := p.Get(ctx, digest(1), nil); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Get after the crash: %v, want ErrUnavailable", err)
+	}
+	if _, err := p.Stats(ctx); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Stats after the crash: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestNoOrphanWhenTheNodeIsKilled(t *testing.T) {
+	node := exec.Command(os.Args[0])
+	node.Env = append(os.Environ(), "TEST_AS_NODE=1")
+	out, err := node.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer node.Process.Kill()
+	var pid int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "pid %d", &pid); err == nil {
+			break
+		}
+		t.Fatalf("node: %s", sc.Text())
+	}
+	if syscall.Kill(pid, 0) != nil {
+		t.Fatalf("plugin %d is not running", pid)
+	}
+	node.Process.Signal(syscall.SIGKILL)
+	node.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("plugin %d still runs 5s after its node was killed", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestConcurrentCallsShareTheDataPath(t *testing.T) {
+	p := start(t, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			buf := make([]byte, 0, 256)
+			for i := range 500 {
+				d := digest(w*1000 + i)
+				if err := p.Put(ctx, d, record(i)); err != nil {
+					t.Error(err)
+					return
+				}
+				rec, err := p.Get(ctx, d, buf)
+				if err != nil || rec.Generation != uint32(i) || !bytes.Equal(rec.Bins, record(i).Bins) || rec.Set != "s" {
+					t.Errorf("get %d/%d: %+v %v", w, i, rec.Meta, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st, err := p.Stats(ctx)
+	if err != nil || st.Records != 16*500 || len(st.Sets) != 1 || st.Sets[0].Records != 16*500 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+}
+
+func TestDataPathAllocations(t *testing.T) {
+	p := start(t, nil)
+	ctx := context.Background()
+	d := digest(7)
+	rec := record(7)
+	buf := make([]byte, 0, 1024)
+	p.Put(ctx, d, rec)
+	p.Get(ctx, d, buf)
+	if n := testing.AllocsPerRun(200, func() { p.Get(ctx, d, buf) }); n > 0 {
+		t.Errorf("Get: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(200, func() { p.Put(ctx, d, rec) }); n > 0 {
+		t.Errorf("Put: %v allocations", n)
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, mode := range []string{"in-process", "process"} {
+		b.Run(mode, func(b *testing.B) {
+			var backend storage.Backend
+			if mode == "process" {
+				p, err := plugin.Start(context.Background(), plugin.Config{Path: os.Args[0], Namespace: "test", Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				backend = p
+			} else {
+				backend, _ = memory.New(memory.Options{})
+			}
+			defer backend.Close()
+			ctx := context.Background()
+			for i := range 10000 {
+				backend.Put(ctx, digest(i), record(i))
+			}
+			b.SetParallelism(25)
+			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, 0, 256)
+				i := 0
+				for pb.Next() {
+					if _, err := backend.Get(ctx, digest(i%10000), buf); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,231 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
+)
+
+// ProtocolVersion is the version of the plugin protocol: the control
+// service and the data path. A node refuses a plugin built for another.
+const ProtocolVersion = 1
+
+// Handshake is what a node and a plugin check before they talk: the
+// protocol version, and a cookie in the plugin's environment that tells a
+// binary it was started by a Skiff node.
+var Handshake = goplugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "SKIFF_STORAGE_PLUGIN",
+	MagicCookieValue: "8d2f6c1e-storage-backend",
+}
+
+// pluginName is the one plugin a storage plugin process serves.
+const pluginName = "storage"
+
+// OpenFunc creates a backend for a namespace from the settings of its
+// storage-engine block, exactly as written in the node's configuration. It
+// returns an error naming the setting at fault for settings it does not
+// know or cannot use.
+type OpenFunc func(namespace string, settings map[string]string) (storage.Backend, error)
+
+// IsPluginProcess reports whether this process was started by a node as a
+// storage plugin. Tests use it to run their own binary as the plugin.
+func IsPluginProcess() bool {
+	return os.Getenv(Handshake.MagicCookieKey) == Handshake.MagicCookieValue
+}
+
+// Serve runs this process as the storage plugin called name (for logs and
+// info), creating its backend with open when the node asks. It returns when
+// the node is done with the plugin. A backend's main is:
+//
+//	func main() { plugin.Serve("memory", memory.Open) }
+//
+// Serve's logger writes structured lines to stderr, which the node logs
+// with the plugin's name; the backend may use slog.Default.
+func Serve(name string, open OpenFunc) {
+	log := slog.New(newHCLogHandler(os.Stderr, slog.LevelDebug)).With("backend", name)
+	slog.SetDefault(log)
+	exitWithParent(log)
+	ctrl := &controlServer{name: name, open: open, log: log}
+	closeOnSIGTERM(ctrl, log)
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         goplugin.PluginSet{pluginName: &grpcPlugin{server: ctrl}},
+		GRPCServer:      goplugin.DefaultGRPCServer,
+		Logger:          newHCLogger(log),
+	})
+	ctrl.close()
+}
+
+// grpcPlugin is the go-plugin glue: the plugin serves the control service,
+// the node gets a client for it.
+type grpcPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	server *controlServer
+}
+
+func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	pb.RegisterStorageServer(s, p.server)
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return pb.NewStorageClient(c), nil
+}
+
+// controlServer is the plugin's side of the control service.
+type controlServer struct {
+	pb.UnimplementedStorageServer
+	name string
+	open OpenFunc
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	backend storage.Backend
+	data    *dataServer
+	ln      net.Listener
+	dir     string
+}
+
+func (s *controlServer) Open(_ context.Context, req *pb.OpenRequest) (*pb.OpenResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.backend != nil {
+		return nil, status.Error(codes.FailedPrecondition, "backend already open")
+	}
+	b, err := s.open(req.Namespace, req.Settings)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	dir, err := os.MkdirTemp("", "skiff-storage-")
+	if err != nil {
+		b.Close()
+		return nil, status.Errorf(codes.Internal, "data socket directory: %v", err)
+	}
+	path := filepath.Join(dir, "data.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		b.Close()
+		os.RemoveAll(dir)
+		return nil, status.Errorf(codes.Internal, "data socket: %v", err)
+	}
+	s.backend, s.ln, s.dir = b, ln, dir
+	s.data = newDataServer(b, s.log)
+	go s.data.accept(ln)
+	s.log.Info("backend open", "socket", path)
+	return &pb.OpenResponse{DataSockets: []string{path}, Backend: s.name}, nil
+}
+
+func (s *controlServer) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsResponse, error) {
+	b := s.current()
+	if b == nil {
+		return nil, status.Error(codes.FailedPrecondition, "backend not open")
+	}
+	st, err := b.Stats(ctx)
+	if err != nil {
+		return nil, status.Error(codeOf(err), err.Error())
+	}
+	resp := &pb.StatsResponse{Records: st.Records, DataBytes: st.DataBytes, IndexBytes: st.IndexBytes, Capacity: st.Capacity}
+	for _, set := range st.Sets {
+		resp.Sets = append(resp.Sets, &pb.SetStats{Name: set.Name, Records: set.Records, DataBytes: set.DataBytes})
+	}
+	return resp, nil
+}
+
+func (s *controlServer) Health(context.Context, *pb.HealthRequest) (*pb.HealthResponse, error) {
+	return &pb.HealthResponse{}, nil
+}
+
+func (s *controlServer) Close(context.Context, *pb.CloseRequest) (*pb.CloseResponse, error) {
+	if err := s.close(); err != nil {
+		return nil, status.Error(codeOf(err), err.Error())
+	}
+	return &pb.CloseResponse{}, nil
+}
+
+func (s *controlServer) current() storage.Backend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backend
+}
+
+// close stops the data path and closes the backend, once.
+func (s *controlServer) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.backend == nil {
+		return nil
+	}
+	s.ln.Close()
+	s.data.stop()
+	err := s.backend.Close()
+	os.RemoveAll(s.dir)
+	s.backend = nil
+	if err != nil && !errors.Is(err, storage.ErrClosed) {
+		return fmt.Errorf("close backend: %w", err)
+	}
+	return nil
+}
+
+// codeOf carries the contract's errors over gRPC.
+func codeOf(err error) codes.Code {
+	switch {
+	case errors.Is(err, storage.ErrClosed):
+		return codes.FailedPrecondition
+	case errors.Is(err, storage.ErrUnavailable):
+		return codes.Unavailable
+	}
+	return codes.Internal
+}
+
+// closeOnSIGTERM closes the backend, so that a persistent one flushes what
+// it holds, before the process exits on SIGTERM: the signal a service
+// manager sends every process of the node's group when it stops them all.
+func closeOnSIGTERM(ctrl *controlServer, log *slog.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	go func() {
+		<-ch
+		log.Info("SIGTERM: closing the backend and exiting")
+		if err := ctrl.close(); err != nil {
+			log.Error("closing the backend failed", "err", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}()
+}
+
+// exitWithParent ends the plugin within half a second of the node that
+// started it going away, even if the node was killed and could not stop its
+// plugins: the plugin is then reparented, and its parent id changes.
+// (Linux's parent-death signal is not used: it fires when the parent's
+// thread that forked exits, which in a Go node can happen while the node
+// lives.)
+func exitWithParent(log *slog.Logger) {
+	parent := os.Getppid()
+	go func() {
+		for {
+			if os.Getppid() != parent {
+				log.Warn("the node that started this plugin is gone; exiting")
+				os.Exit(1)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}()
+}

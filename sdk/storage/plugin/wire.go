@@ -1,0 +1,214 @@
+package plugin
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// The data path is a byte stream of frames on a Unix socket, requests from
+// the node and replies from the plugin:
+//
+//	length  uint32  bytes after this field
+//	id      uint32  chosen by the node; a reply carries its request's id
+//	code    uint8   the operation of a request, the status of a reply
+//	payload
+//
+// Requests are pipelined: the node writes them as they come, many per
+// write, and matches replies by id, which may come in any order. Payloads,
+// big-endian:
+//
+//	opGet, opGetMeta  digest[20]
+//	opPut             digest[20] meta keyLen:uint32 key bins
+//	opDelete          digest[20] durable:uint8
+//	opScan            partition:uint16 metaOnly:uint8
+//
+//	meta              generation:uint32 voidTime:uint32 lastUpdate:uint64 setLen:uint8 set
+//
+// A reply's status is statusOK, an error status, or, for scans only,
+// statusRecord: one record of the scan, "digest[20] meta keyLen:uint32 key
+// bins", with more frames to follow until the scan's final status. Replies
+// with statusOK carry "meta keyLen:uint32 key bins" for opGet, "meta" for
+// opGetMeta and nothing otherwise; statusError carries a message.
+const (
+	opGet     = 1
+	opGetMeta = 2
+	opPut     = 3
+	opDelete  = 4
+	opScan    = 5
+)
+
+const (
+	statusOK          = 0
+	statusNotFound    = 1
+	statusTooBig      = 2
+	statusOutOfSpace  = 3
+	statusClosed      = 4
+	statusUnavailable = 5
+	statusError       = 6
+	statusRecord      = 100
+)
+
+const (
+	frameHeaderSize = 9 // length, id, code
+	digestSize      = len(storage.Digest{})
+	// maxFrame bounds a frame either side accepts: the largest record and
+	// its metadata, with room to spare.
+	maxFrame = 256 << 20
+)
+
+var errFrameTooBig = errors.New("storage plugin: frame too big")
+
+// appendFrameHeader starts a frame; finishFrame writes its length once the
+// payload is appended.
+func appendFrameHeader(b []byte, id uint32, code uint8) ([]byte, int) {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, id)
+	return append(b, code), start
+}
+
+func finishFrame(b []byte, start int) {
+	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+}
+
+// readFrame reads one frame into buf (grown as needed) and returns its id,
+// code and payload, which alias buf.
+func readFrame(r *bufio.Reader, buf []byte) (id uint32, code uint8, payload, newBuf []byte, err error) {
+	hdr, err := r.Peek(frameHeaderSize)
+	if err != nil {
+		return 0, 0, nil, buf, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr))
+	if n < frameHeaderSize-4 || n > maxFrame {
+		return 0, 0, nil, buf, fmt.Errorf("%w: %d bytes", errFrameTooBig, n)
+	}
+	id, code = binary.BigEndian.Uint32(hdr[4:]), hdr[8]
+	r.Discard(frameHeaderSize)
+	n -= frameHeaderSize - 4
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return 0, 0, nil, buf, err
+	}
+	return id, code, buf, buf, nil
+}
+
+func appendMeta(b []byte, m *storage.Meta) []byte {
+	b = binary.BigEndian.AppendUint32(b, m.Generation)
+	b = binary.BigEndian.AppendUint32(b, m.VoidTime)
+	b = binary.BigEndian.AppendUint64(b, m.LastUpdate)
+	b = append(b, byte(len(m.Set)))
+	return append(b, m.Set...)
+}
+
+// appendRecord appends "meta keyLen key bins".
+func appendRecord(b []byte, rec *storage.Record) []byte {
+	b = appendMeta(b, &rec.Meta)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(rec.Key)))
+	b = append(b, rec.Key...)
+	return append(b, rec.Bins...)
+}
+
+var errMalformed = errors.New("storage plugin: malformed frame")
+
+// interner keeps one string per set name, so that decoding a record's meta
+// does not allocate a string per record. A namespace has few sets. It is
+// not safe for concurrent use.
+type interner map[string]string
+
+func (in interner) intern(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+// parseMeta reads a meta from p.
+func parseMeta(p []byte, in interner) (storage.Meta, []byte, error) {
+	if len(p) < 17 {
+		return storage.Meta{}, nil, errMalformed
+	}
+	m := storage.Meta{
+		Generation: binary.BigEndian.Uint32(p),
+		VoidTime:   binary.BigEndian.Uint32(p[4:]),
+		LastUpdate: binary.BigEndian.Uint64(p[8:]),
+	}
+	n := int(p[16])
+	p = p[17:]
+	if len(p) < n {
+		return storage.Meta{}, nil, errMalformed
+	}
+	m.Set = in.intern(p[:n])
+	return m, p[n:], nil
+}
+
+// parseRecord reads "meta keyLen key bins"; key and bins alias p.
+func parseRecord(p []byte, in interner) (storage.Record, error) {
+	m, p, err := parseMeta(p, in)
+	if err != nil {
+		return storage.Record{}, err
+	}
+	if len(p) < 4 {
+		return storage.Record{}, errMalformed
+	}
+	k := int(binary.BigEndian.Uint32(p))
+	p = p[4:]
+	if len(p) < k {
+		return storage.Record{}, errMalformed
+	}
+	return storage.Record{Meta: m, Key: p[:k], Bins: p[k:]}, nil
+}
+
+// statusOf maps a backend error to the status that carries it.
+func statusOf(err error) uint8 {
+	switch {
+	case err == nil:
+		return statusOK
+	case errors.Is(err, storage.ErrNotFound):
+		return statusNotFound
+	case errors.Is(err, storage.ErrRecordTooBig):
+		return statusTooBig
+	case errors.Is(err, storage.ErrOutOfSpace):
+		return statusOutOfSpace
+	case errors.Is(err, storage.ErrClosed):
+		return statusClosed
+	case errors.Is(err, storage.ErrUnavailable):
+		return statusUnavailable
+	}
+	return statusError
+}
+
+// errorOf maps a status back to the sentinel error, so that errors.Is works
+// across the process boundary; msg is the plugin's text, when it sent one.
+func errorOf(status uint8, msg []byte) error {
+	var sentinel error
+	switch status {
+	case statusOK:
+		return nil
+	case statusNotFound:
+		return storage.ErrNotFound
+	case statusTooBig:
+		sentinel = storage.ErrRecordTooBig
+	case statusOutOfSpace:
+		sentinel = storage.ErrOutOfSpace
+	case statusClosed:
+		return storage.ErrClosed
+	case statusUnavailable:
+		sentinel = storage.ErrUnavailable
+	default:
+		return fmt.Errorf("storage plugin: %s", msg)
+	}
+	if len(msg) == 0 {
+		return sentinel
+	}
+	return fmt.Errorf("%s: %w", msg, sentinel)
+}
