@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -143,6 +144,11 @@ func startAdmin(cfg *config.Config, srv *server.Server, namespaces []*record.Nam
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	// Profiles, for the operator's `go tool pprof`: the admin port listens
+	// on loopback unless configured otherwise.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	addr := net.JoinHostPort(ep.Address, strconv.Itoa(ep.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

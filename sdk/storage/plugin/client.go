@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os/exec"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +29,10 @@ type Config struct {
 	Settings  map[string]string
 	// Logger receives the plugin's logs and the node's about it.
 	Logger *slog.Logger
-	// Conns is the number of data connections; 0 means GOMAXPROCS.
+	// Conns is the number of data connections; 0 means one. One batches
+	// best: the plugin answers each connection's requests in order, on one
+	// goroutine, which keeps up with a memory backend; a backend that
+	// blocks on I/O may want more.
 	Conns int
 	// StartTimeout bounds the start and the handshake; 0 means 10 s.
 	StartTimeout time.Duration
@@ -115,7 +117,7 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 	}
 	n := cfg.Conns
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = 1
 	}
 	p := &Process{
 		path:   cfg.Path,
