@@ -13,7 +13,7 @@ import (
 	"unicode"
 )
 
-// Supported settings (REFERENCE.md has the same as a table, with defaults).
+// Supported settings (the README has the same as a table, with defaults).
 // Anything else is an error, except the network blocks noted as ignored.
 //
 //	service {
@@ -39,7 +39,15 @@ import (
 //	    allow-ttl-without-nsup BOOL
 //	    max-record-size SIZE      # 1K to 128M, at most data-size and proto-max-size
 //	    replication-factor N      # 1-256, accepted; one node keeps one copy
-//	    storage-engine memory { data-size SIZE }  # 1M and up; or just "storage-engine memory"
+//	    storage-engine memory {    # or just "storage-engine memory"
+//	        data-size SIZE        # 1M and up
+//	        mode process|in-process
+//	        path PATH             # the plugin binary
+//	    }
+//	    storage-engine plugin {
+//	        path PATH             # the plugin binary
+//	        NAME VALUE            # any other setting, passed to the plugin
+//	    }
 //	}
 //
 // LEVEL is critical, warning, info, debug or detail. Any CONTEXT name is
