@@ -48,6 +48,8 @@ func TestAdminEndpoints(t *testing.T) {
 		`aerospike_namespace_objects{ns="test"} 2`,
 		`aerospike_sets_objects{ns="test",set="` + set + `"} 2`,
 		`aerospike_node_stats_client_connections`,
+		`skiff_request_duration_seconds_count{ns="test",op="write"} 4`,
+		`skiff_request_duration_seconds_bucket{ns="test",op="read",le="+Inf"} 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

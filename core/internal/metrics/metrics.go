@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skiffdb/skiff/core/internal/backends"
+	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
 )
 
@@ -32,6 +33,8 @@ type Collector struct {
 	setObjects  *prometheus.Desc
 	setData     *prometheus.Desc
 	connections *prometheus.Desc
+
+	latency *prometheus.Desc
 
 	storageUp       *prometheus.Desc
 	storagePid      *prometheus.Desc
@@ -73,6 +76,10 @@ func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 		setData:     prometheus.NewDesc("aerospike_sets_data_used_bytes", "Bytes of record data held in a set.", []string{"ns", "set"}, nil),
 		connections: prometheus.NewDesc("aerospike_node_stats_client_connections", "Open client connections.", nil, nil),
 
+		latency: prometheus.NewDesc("skiff_request_duration_seconds",
+			"Time from a single-record request's arrival to its reply's write, by namespace and operation (read, write). The sum is estimated from bucket midpoints.",
+			[]string{"ns", "op"}, nil),
+
 		storageUp:       prometheus.NewDesc("skiff_storage_up", "1 while the namespace's storage backend serves, 0 while its plugin restarts.", storageLabels, nil),
 		storagePid:      prometheus.NewDesc("skiff_storage_plugin_pid", "Process id of the namespace's storage plugin (0: in-process or not running).", storageLabels, nil),
 		storageRestarts: prometheus.NewDesc("skiff_storage_plugin_restarts_total", "Restarts of the namespace's storage plugin.", storageLabels, nil),
@@ -91,6 +98,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.setObjects
 	ch <- c.setData
 	ch <- c.connections
+	ch <- c.latency
 	ch <- c.storageUp
 	ch <- c.storagePid
 	ch <- c.storageRestarts
@@ -119,6 +127,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.storagePid, prometheus.GaugeValue, float64(st.Pid), name, st.Backend, st.Mode)
 			ch <- prometheus.MustNewConstMetric(c.storageRestarts, prometheus.CounterValue, float64(st.Restarts), name, st.Backend, st.Mode)
 		}
+		ch <- histogram(c.latency, &ns.Latency.Read, name, "read")
+		ch <- histogram(c.latency, &ns.Latency.Write, name, "write")
 		sets, _ := ns.Sets(context.Background())
 		for _, s := range sets {
 			ch <- prometheus.MustNewConstMetric(c.setObjects, prometheus.GaugeValue, float64(s.Objects), name, s.Name)
@@ -126,4 +136,23 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.connections, prometheus.GaugeValue, float64(c.node.ClientConnections()))
+}
+
+// histogram exposes a latency histogram with cumulative buckets at its
+// power-of-two bounds.
+func histogram(desc *prometheus.Desc, h *latency.Histogram, labels ...string) prometheus.Metric {
+	snap := h.Snapshot()
+	buckets := make(map[float64]uint64, latency.Buckets-1)
+	var count uint64
+	var sum float64
+	for i := range latency.Buckets - 1 {
+		count += snap[i]
+		upper := latency.UpperBound(i).Seconds()
+		buckets[upper] = count
+		sum += float64(snap[i]) * upper * 0.75 // midpoint of [upper/2, upper)
+	}
+	last := snap[latency.Buckets-1]
+	count += last
+	sum += float64(last) * latency.UpperBound(latency.Buckets-1).Seconds()
+	return prometheus.MustNewConstHistogram(desc, count, sum, buckets, labels...)
 }

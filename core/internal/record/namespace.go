@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -41,6 +42,11 @@ type Namespace struct {
 	binNames    binNames
 
 	Stats Counters
+	// Latency is the time the node takes to serve the namespace's
+	// single-record commands, from request to reply; the server records it.
+	Latency struct {
+		Read, Write latency.Histogram
+	}
 }
 
 // Counters are a namespace's totals since start, named as Aerospike names

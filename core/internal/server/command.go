@@ -16,6 +16,7 @@ func (c *conn) handleMsg(body []byte) {
 	}
 	m := &c.msg
 	if m.Info1&proto.Info1Batch != 0 {
+		c.lat = &c.srv.batchLatency
 		c.handleBatch()
 		return
 	}
@@ -42,6 +43,11 @@ func (c *conn) handleMsg(body []byte) {
 	c.req.Generation, c.req.TTL = m.Generation, m.RecordTTL
 	c.req.Ops = m.Ops
 	res := ns.Execute(c.srv.ctx, &c.scratch, &c.req)
+	if c.req.Info2&proto.Info2Write != 0 {
+		c.lat = &ns.Latency.Write
+	} else {
+		c.lat = &ns.Latency.Read
+	}
 	c.w.BeginFrame()
 	c.writeResult(&res, 0)
 	c.w.EndFrame(proto.TypeMsg)

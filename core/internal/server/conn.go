@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
 )
@@ -26,6 +27,10 @@ type conn struct {
 	armed bool
 	// broken is set when a reply could not be written.
 	broken bool
+	// start is when the current request arrived; lat, when set, receives
+	// the time until its reply is written.
+	start time.Time
+	lat   *latency.Histogram
 
 	hdr     [proto.FrameHeaderSize]byte
 	body    []byte
@@ -64,6 +69,7 @@ func (c *conn) serve() {
 			return
 		}
 		c.idle.Store(false)
+		c.start = time.Now()
 		typ, body, err := c.readFrame()
 		if err != nil {
 			c.logFrameError(err)
@@ -77,6 +83,10 @@ func (c *conn) serve() {
 			if _, err := c.nc.Write(c.w.B); err != nil {
 				return
 			}
+		}
+		if c.lat != nil {
+			c.lat.Since(c.start)
+			c.lat = nil
 		}
 	}
 }

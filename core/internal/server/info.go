@@ -76,6 +76,7 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"statistics":         func(string) string { return s.statistics() },
 		"truncate":           s.truncate,
 		"truncate-namespace": s.truncateNamespace,
+		"latencies":          s.latenciesInfo,
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
 )
 
@@ -46,6 +47,10 @@ type Server struct {
 	info       map[string]infoHandler
 	// frameTimeout is defaultFrameTimeout; tests shorten it.
 	frameTimeout time.Duration
+	// batchLatency is the time batch requests take, from request to the
+	// last of the reply.
+	batchLatency latency.Histogram
+	latencies    latencyWindows
 	// ctx bounds background work that requests start (truncation).
 	ctx context.Context
 
@@ -112,6 +117,7 @@ func (s *Server) Serve() error {
 		return errors.New("serve: Listen was not called")
 	}
 	s.ready.Store(true)
+	go s.runLatencyWindows()
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
