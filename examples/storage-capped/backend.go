@@ -64,8 +64,9 @@ type Options struct {
 //
 // The locks are one mutex per partition, the same split as the memory
 // backend's own index locks: writes to one partition already take that
-// partition's write lock in the inner backend, so ours adds no contention
-// between calls that did not contend already. Reads and scans take no lock
+// partition's write lock in the inner backend, so ours makes no calls
+// contend that did not contend already (it is held a little longer: across
+// a lookup and the write). Reads and scans take no lock
 // of ours, so a scan callback may write to the partition it scans.
 type Backend struct {
 	inner *memory.Backend
@@ -117,7 +118,7 @@ func (b *Backend) Put(ctx context.Context, d storage.Digest, rec storage.Record)
 		return err // ErrClosed, typically
 	}
 	if !b.reserve() {
-		return fmt.Errorf("put %x: the backend holds max-records %d records: %w", d[:], b.max, storage.ErrOutOfSpace)
+		return fmt.Errorf("put %x: max-records %d reached: %w", d[:], b.max, storage.ErrOutOfSpace)
 	}
 	if err := b.inner.Put(ctx, d, rec); err != nil {
 		b.count.Add(-1)

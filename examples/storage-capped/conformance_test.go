@@ -2,7 +2,6 @@ package capped
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -82,18 +81,10 @@ func startPlugin(t *testing.T, settings map[string]string) *plugin.Process {
 		Path:      os.Args[0],
 		Namespace: "test",
 		Settings:  settings,
-		Logger:    testLogger(),
+		Logger:    storagetest.PluginLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// testLogger shows the plugins' and the node's logs only with -v.
-func testLogger() *slog.Logger {
-	if testing.Verbose() {
-		return slog.Default()
-	}
-	return slog.New(slog.DiscardHandler)
 }

@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -48,7 +47,7 @@ func TestConformanceProcess(t *testing.T) {
 				Path:      os.Args[0],
 				Namespace: "test",
 				Settings:  map[string]string{"data-size": strconv.Itoa(conformanceDataSize)},
-				Logger:    testLogger(),
+				Logger:    storagetest.PluginLogger(t),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -57,14 +56,6 @@ func TestConformanceProcess(t *testing.T) {
 		},
 		MaxRecordSize: MaxRecordSize,
 	})
-}
-
-// testLogger shows the plugins' logs only with -v.
-func testLogger() *slog.Logger {
-	if testing.Verbose() {
-		return slog.Default()
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 func TestOpenSettings(t *testing.T) {

@@ -75,7 +75,6 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		Path:      st.Path,
 		Namespace: ns.Name,
 		Settings:  st.Settings,
-		Logger:    log.With("namespace", ns.Name, "plugin", "storage-"+st.Type),
 	}
 	if st.Type == "memory" {
 		cfg.Settings = map[string]string{"data-size": strconv.FormatInt(st.DataSize, 10)}
@@ -87,6 +86,7 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 			cfg.Path = filepath.Join(dir, "skiff-storage-memory")
 		}
 	}
+	cfg.Logger = log.With("namespace", ns.Name, "storage", filepath.Base(cfg.Path))
 	if _, err := os.Stat(cfg.Path); err != nil {
 		return nil, fmt.Errorf("storage plugin binary: %w (build it with `make build`, or set the namespace's storage-engine mode to in-process)", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,9 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		timeout = 10 * time.Second
 	}
 	cmd := exec.Command(cfg.Path)
+	// A race-enabled plugin (in tests) would otherwise sleep a second
+	// before each exit; production binaries ignore the variable.
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		Plugins:          goplugin.PluginSet{pluginName: &grpcPlugin{}},

@@ -210,5 +210,15 @@ func errorOf(status uint8, msg []byte) error {
 	if len(msg) == 0 {
 		return sentinel
 	}
-	return fmt.Errorf("%s: %w", msg, sentinel)
+	return &remoteError{msg: string(msg), sentinel: sentinel}
 }
+
+// remoteError is a plugin's error: its text as the plugin wrote it (which
+// already names the sentinel), and the sentinel for errors.Is.
+type remoteError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.sentinel }
