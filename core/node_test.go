@@ -22,13 +22,7 @@ import (
 
 // TestMain serves the memory backend when a node of these tests starts
 // this test binary as its storage plugin.
-func TestMain(m *testing.M) {
-	if plugin.IsPluginProcess() {
-		plugin.Serve("memory", memory.Open)
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
 
 // usePluginBinary points the namespaces that run the memory backend as a
 // process at this test binary, which TestMain makes serve it.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"testing"
 
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
@@ -10,10 +9,4 @@ import (
 
 // TestMain serves the memory backend when a node these tests start runs
 // this test binary as its storage plugin.
-func TestMain(m *testing.M) {
-	if plugin.IsPluginProcess() {
-		plugin.Serve("memory", memory.Open)
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }

@@ -21,13 +21,7 @@ const (
 
 // TestMain lets the process-mode tests, and the node in node_test.go, start
 // this test binary as the storage plugin.
-func TestMain(m *testing.M) {
-	if plugin.IsPluginProcess() {
-		plugin.Serve("capped", Open)
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { plugin.TestMain(m, "capped", Open) }
 
 func TestConformance(t *testing.T) {
 	storagetest.RunWithOptions(t, storagetest.Options{

@@ -18,13 +18,7 @@ import (
 
 // TestMain serves the memory backend when a test starts this binary as a
 // storage plugin.
-func TestMain(m *testing.M) {
-	if plugin.IsPluginProcess() {
-		plugin.Serve("memory", memory.Open)
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
 
 func namespace(mode string) *config.Namespace {
 	ns := config.Default().Namespaces[0]

@@ -50,6 +50,19 @@ func IsPluginProcess() bool {
 	return os.Getenv(Handshake.MagicCookieKey) == Handshake.MagicCookieValue
 }
 
+// TestMain is a test binary's TestMain for tests that start the binary
+// itself as the storage plugin (with Config.Path = os.Args[0]): started by
+// a node it serves open, otherwise it runs the tests.
+//
+//	func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
+func TestMain(m interface{ Run() int }, name string, open OpenFunc) {
+	if IsPluginProcess() {
+		Serve(name, open)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 // Serve runs this process as the storage plugin called name (for logs and
 // info), creating its backend with open when the node asks. It returns when
 // the node is done with the plugin. A backend's main is:
