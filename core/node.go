@@ -131,7 +131,7 @@ func startAdmin(cfg *config.Config, srv *server.Server, namespaces []*record.Nam
 		return nil, nil, nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.New(namespaces, srv))
+	reg.MustRegister(metrics.New(namespaces, srv), metrics.NewExtras(namespaces))
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()

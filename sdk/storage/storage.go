@@ -76,6 +76,10 @@ type Stats struct {
 	// Sets are the figures of each set that holds records, in any order.
 	// Records without a set are counted in Records only.
 	Sets []SetStats
+	// Extra are the backend's own figures, by Aerospike's metric names
+	// where one exists (device_read_tps, defrag_reads, ...). The node shows
+	// them in the namespace's info and in /metrics.
+	Extra map[string]float64
 }
 
 // SetStats are one set's figures.

@@ -156,3 +156,31 @@ func histogram(desc *prometheus.Desc, h *latency.Histogram, labels ...string) pr
 	sum += float64(last) * latency.UpperBound(latency.Buckets-1).Seconds()
 	return prometheus.MustNewConstHistogram(desc, count, sum, buckets, labels...)
 }
+
+// Extras reports the storage backends' own figures (storage.Stats.Extra),
+// named aerospike_namespace_NAME. Their names are known only once a
+// backend reports them, so it is an unchecked collector: it describes
+// nothing.
+type Extras struct {
+	namespaces []*record.Namespace
+}
+
+// NewExtras returns the collector of the namespaces' backend figures.
+func NewExtras(namespaces []*record.Namespace) *Extras { return &Extras{namespaces: namespaces} }
+
+// Describe implements prometheus.Collector.
+func (e *Extras) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (e *Extras) Collect(ch chan<- prometheus.Metric) {
+	for _, ns := range e.namespaces {
+		st, err := ns.Backend().Stats(context.Background())
+		if err != nil {
+			continue
+		}
+		for name, v := range st.Extra {
+			desc := prometheus.NewDesc("aerospike_namespace_"+name, "A figure of the namespace's storage backend.", []string{"ns"}, nil)
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, ns.Name())
+		}
+	}
+}

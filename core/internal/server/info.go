@@ -1,6 +1,8 @@
 package server
 
 import (
+	"maps"
+	"slices"
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
@@ -228,6 +230,9 @@ func (s *Server) namespaceInfo(name string) string {
 	if st.Capacity > 0 {
 		k.add("data_avail_pct", 100-st.DataBytes*100/st.Capacity)
 		k.add("data_used_pct", st.DataBytes*100/st.Capacity)
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.Extra)) {
+		k.add(name, strconv.FormatFloat(st.Extra[name], 'f', -1, 64))
 	}
 	k.add("expired_objects", ns.Stats.Expired.Load())
 	k.add("evicted_objects", 0)

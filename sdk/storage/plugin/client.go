@@ -348,7 +348,7 @@ func (p *Process) Stats(ctx context.Context) (storage.Stats, error) {
 	if err != nil {
 		return storage.Stats{}, fmt.Errorf("storage plugin %s: stats: %w", p.path, grpcError(err))
 	}
-	st := storage.Stats{Records: resp.Records, DataBytes: resp.DataBytes, IndexBytes: resp.IndexBytes, Capacity: resp.Capacity}
+	st := storage.Stats{Records: resp.Records, DataBytes: resp.DataBytes, IndexBytes: resp.IndexBytes, Capacity: resp.Capacity, Extra: resp.Extra}
 	for _, s := range resp.Sets {
 		st.Sets = append(st.Sets, storage.SetStats{Name: s.Name, Records: s.Records, DataBytes: s.DataBytes})
 	}

@@ -154,7 +154,7 @@ func (s *controlServer) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.Stat
 	if err != nil {
 		return nil, status.Error(codeOf(err), err.Error())
 	}
-	resp := &pb.StatsResponse{Records: st.Records, DataBytes: st.DataBytes, IndexBytes: st.IndexBytes, Capacity: st.Capacity}
+	resp := &pb.StatsResponse{Records: st.Records, DataBytes: st.DataBytes, IndexBytes: st.IndexBytes, Capacity: st.Capacity, Extra: st.Extra}
 	for _, set := range st.Sets {
 		resp.Sets = append(resp.Sets, &pb.SetStats{Name: set.Name, Records: set.Records, DataBytes: set.DataBytes})
 	}

@@ -177,6 +177,7 @@ type StatsResponse struct {
 	IndexBytes    uint64                 `protobuf:"varint,3,opt,name=index_bytes,json=indexBytes,proto3" json:"index_bytes,omitempty"`
 	Capacity      uint64                 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	Sets          []*SetStats            `protobuf:"bytes,5,rep,name=sets,proto3" json:"sets,omitempty"`
+	Extra         map[string]float64     `protobuf:"bytes,6,rep,name=extra,proto3" json:"extra,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +243,13 @@ func (x *StatsResponse) GetCapacity() uint64 {
 func (x *StatsResponse) GetSets() []*SetStats {
 	if x != nil {
 		return x.Sets
+	}
+	return nil
+}
+
+func (x *StatsResponse) GetExtra() map[string]float64 {
+	if x != nil {
+		return x.Extra
 	}
 	return nil
 }
@@ -464,7 +472,7 @@ const file_storage_proto_rawDesc = "" +
 	"\fOpenResponse\x12!\n" +
 	"\fdata_sockets\x18\x01 \x03(\tR\vdataSockets\x12\x18\n" +
 	"\abackend\x18\x02 \x01(\tR\abackend\"\x0e\n" +
-	"\fStatsRequest\"\xb5\x01\n" +
+	"\fStatsRequest\"\xb1\x02\n" +
 	"\rStatsResponse\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x04R\arecords\x12\x1d\n" +
 	"\n" +
@@ -472,7 +480,12 @@ const file_storage_proto_rawDesc = "" +
 	"\vindex_bytes\x18\x03 \x01(\x04R\n" +
 	"indexBytes\x12\x1a\n" +
 	"\bcapacity\x18\x04 \x01(\x04R\bcapacity\x12.\n" +
-	"\x04sets\x18\x05 \x03(\v2\x1a.skiff.storage.v1.SetStatsR\x04sets\"W\n" +
+	"\x04sets\x18\x05 \x03(\v2\x1a.skiff.storage.v1.SetStatsR\x04sets\x12@\n" +
+	"\x05extra\x18\x06 \x03(\v2*.skiff.storage.v1.StatsResponse.ExtraEntryR\x05extra\x1a8\n" +
+	"\n" +
+	"ExtraEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"W\n" +
 	"\bSetStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\arecords\x18\x02 \x01(\x04R\arecords\x12\x1d\n" +
@@ -500,7 +513,7 @@ func file_storage_proto_rawDescGZIP() []byte {
 	return file_storage_proto_rawDescData
 }
 
-var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_storage_proto_goTypes = []any{
 	(*OpenRequest)(nil),    // 0: skiff.storage.v1.OpenRequest
 	(*OpenResponse)(nil),   // 1: skiff.storage.v1.OpenResponse
@@ -512,23 +525,25 @@ var file_storage_proto_goTypes = []any{
 	(*CloseRequest)(nil),   // 7: skiff.storage.v1.CloseRequest
 	(*CloseResponse)(nil),  // 8: skiff.storage.v1.CloseResponse
 	nil,                    // 9: skiff.storage.v1.OpenRequest.SettingsEntry
+	nil,                    // 10: skiff.storage.v1.StatsResponse.ExtraEntry
 }
 var file_storage_proto_depIdxs = []int32{
-	9, // 0: skiff.storage.v1.OpenRequest.settings:type_name -> skiff.storage.v1.OpenRequest.SettingsEntry
-	4, // 1: skiff.storage.v1.StatsResponse.sets:type_name -> skiff.storage.v1.SetStats
-	0, // 2: skiff.storage.v1.Storage.Open:input_type -> skiff.storage.v1.OpenRequest
-	2, // 3: skiff.storage.v1.Storage.Stats:input_type -> skiff.storage.v1.StatsRequest
-	5, // 4: skiff.storage.v1.Storage.Health:input_type -> skiff.storage.v1.HealthRequest
-	7, // 5: skiff.storage.v1.Storage.Close:input_type -> skiff.storage.v1.CloseRequest
-	1, // 6: skiff.storage.v1.Storage.Open:output_type -> skiff.storage.v1.OpenResponse
-	3, // 7: skiff.storage.v1.Storage.Stats:output_type -> skiff.storage.v1.StatsResponse
-	6, // 8: skiff.storage.v1.Storage.Health:output_type -> skiff.storage.v1.HealthResponse
-	8, // 9: skiff.storage.v1.Storage.Close:output_type -> skiff.storage.v1.CloseResponse
-	6, // [6:10] is the sub-list for method output_type
-	2, // [2:6] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	9,  // 0: skiff.storage.v1.OpenRequest.settings:type_name -> skiff.storage.v1.OpenRequest.SettingsEntry
+	4,  // 1: skiff.storage.v1.StatsResponse.sets:type_name -> skiff.storage.v1.SetStats
+	10, // 2: skiff.storage.v1.StatsResponse.extra:type_name -> skiff.storage.v1.StatsResponse.ExtraEntry
+	0,  // 3: skiff.storage.v1.Storage.Open:input_type -> skiff.storage.v1.OpenRequest
+	2,  // 4: skiff.storage.v1.Storage.Stats:input_type -> skiff.storage.v1.StatsRequest
+	5,  // 5: skiff.storage.v1.Storage.Health:input_type -> skiff.storage.v1.HealthRequest
+	7,  // 6: skiff.storage.v1.Storage.Close:input_type -> skiff.storage.v1.CloseRequest
+	1,  // 7: skiff.storage.v1.Storage.Open:output_type -> skiff.storage.v1.OpenResponse
+	3,  // 8: skiff.storage.v1.Storage.Stats:output_type -> skiff.storage.v1.StatsResponse
+	6,  // 9: skiff.storage.v1.Storage.Health:output_type -> skiff.storage.v1.HealthResponse
+	8,  // 10: skiff.storage.v1.Storage.Close:output_type -> skiff.storage.v1.CloseResponse
+	7,  // [7:11] is the sub-list for method output_type
+	3,  // [3:7] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_storage_proto_init() }
@@ -542,7 +557,7 @@ func file_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_storage_proto_rawDesc), len(file_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
