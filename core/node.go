@@ -73,6 +73,7 @@ func Run(ctx context.Context, opts Options) error {
 	var wg sync.WaitGroup
 	for _, ns := range namespaces {
 		wg.Go(func() { ns.RunNsup(bg) })
+		wg.Go(func() { ns.RunStopWrites(bg) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()

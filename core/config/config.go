@@ -77,6 +77,19 @@ type Namespace struct {
 	ReplicationFactor int
 	// Storage is the storage-engine of the namespace.
 	Storage StorageEngine
+	// EvictUsedPct: above this share of the storage in use, nsup evicts the
+	// records closest to expiry (evict-used-pct); 0 disables eviction.
+	// Records without a TTL are never evicted.
+	EvictUsedPct int
+	// StopWritesUsedPct: at this share of the storage in use, writes are
+	// refused until deletes, expiry or eviction make room
+	// (stop-writes-used-pct); 0 disables it.
+	StopWritesUsedPct int
+	// IndexType is where the primary index lives: "dram" or "flash"
+	// (index-type); flash keeps it in memory-mapped files under IndexMount.
+	IndexType            string
+	IndexMount           string
+	IndexMountsSizeLimit int64
 
 	// File and Line locate the namespace block, for messages about it.
 	File string
@@ -85,7 +98,8 @@ type Namespace struct {
 
 // StorageEngine is a namespace's storage-engine TYPE { } block.
 type StorageEngine struct {
-	// Type is the backend: "memory", or "plugin" for a third-party backend.
+	// Type is the backend: "memory", "device", or "plugin" for a
+	// third-party backend.
 	Type string
 	// DataSize is the memory for record data (data-size); writes fail with a
 	// clear error once it is used up. Memory only.
@@ -99,6 +113,38 @@ type StorageEngine struct {
 	// Settings are a plugin's other settings as written, passed to it when
 	// it opens the backend. Plugin only.
 	Settings map[string]string
+
+	// Device is the device engine's block.
+	Device Device
+}
+
+// Device is the settings of storage-engine device, Aerospike's names and
+// meanings.
+type Device struct {
+	// Devices are raw devices (device, repeatable) and Files files (file,
+	// repeatable) that records are striped across.
+	Devices, Files []string
+	// FileSize is the size of each file, created at that size (filesize).
+	FileSize int64
+	// WriteBlockSize is the unit records are written to the devices in
+	// (write-block-size).
+	WriteBlockSize int64
+	// DirectIO opens devices and files with O_DIRECT (direct-io).
+	DirectIO bool
+	// PostWriteQueue is how many recently written blocks stay in memory
+	// for reads (post-write-queue).
+	PostWriteQueue int
+	// FlushMaxMs bounds how long a partly filled write buffer waits before
+	// it is written (flush-max-ms).
+	FlushMaxMs int
+	// DefragLWMPct: blocks with less of their bytes live are defragmented
+	// (defrag-lwm-pct).
+	DefragLWMPct int
+	// CommitToDevice acknowledges a write only once it is on the device
+	// (commit-to-device).
+	CommitToDevice bool
+	// DataInMemory keeps a copy of the data in memory (data-in-memory).
+	DataInMemory bool
 }
 
 // Backend modes.

@@ -325,6 +325,8 @@ func (p *parser) namespace(b *item) error {
 		MaxRecordSize:     1 << 20,
 		ReplicationFactor: 1,
 		Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
+		StopWritesUsedPct: 90,
+		IndexType:         "dram",
 		File:              p.file,
 		Line:              b.line,
 	}
@@ -343,6 +345,12 @@ func (p *parser) namespace(b *item) error {
 			ns.ReplicationFactor, err = p.intValue(it, where, 1, maxReplicationFactor)
 		case "storage-engine":
 			err = p.storage(it, where, &ns.Storage)
+		case "evict-used-pct":
+			ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
+		case "stop-writes-used-pct":
+			ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
+		case "index-type":
+			err = p.indexType(it, where, ns)
 		case "memory-size":
 			// The most common line in files written for Aerospike 6 and older.
 			err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
@@ -361,6 +369,12 @@ func (p *parser) namespace(b *item) error {
 		return p.errorf(b.line, "namespace %s: max-record-size %s exceeds data-size %s", name,
 			formatScaled(ns.MaxRecordSize, sizeUnits), formatScaled(ns.Storage.DataSize, sizeUnits))
 	}
+	if ns.EvictUsedPct != 0 && ns.StopWritesUsedPct != 0 && ns.EvictUsedPct >= ns.StopWritesUsedPct {
+		return p.errorf(b.line, "namespace %s: evict-used-pct %d must be below stop-writes-used-pct %d", name, ns.EvictUsedPct, ns.StopWritesUsedPct)
+	}
+	if ns.IndexType == "flash" && ns.Storage.Type != "device" {
+		return p.errorf(b.line, "namespace %s: index-type flash needs storage-engine device", name)
+	}
 	if ns.DefaultTTL != 0 && ns.NsupPeriod == 0 && !ns.AllowTTLWithoutNsup {
 		return p.errorf(b.line, "namespace %s: default-ttl %s needs a non-zero nsup-period or allow-ttl-without-nsup true", name,
 			formatScaled(int64(ns.DefaultTTL/time.Second), secondUnits))
@@ -378,11 +392,11 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 	case len(b.args) > 1:
 		return p.errorf(b.line, `"storage-engine"%s takes one type, got extra %q`, in(where), b.args[1])
 	case b.args[0] == "device":
-		return p.errorf(b.line, "storage-engine device is not supported yet")
+		return p.deviceStorage(b, where+" storage-engine device", st)
 	case b.args[0] == "plugin":
 		return p.pluginStorage(b, where+" storage-engine plugin", st)
 	case b.args[0] != "memory":
-		return p.errorf(b.line, "unknown storage-engine type %q%s: want memory or plugin", b.args[0], in(where))
+		return p.errorf(b.line, "unknown storage-engine type %q%s: want memory, device or plugin", b.args[0], in(where))
 	case !b.block:
 		return nil
 	}
@@ -400,6 +414,105 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 		}
 		return err
 	})
+}
+
+// deviceStorage reads the device engine's block.
+func (p *parser) deviceStorage(b *item, where string, st *StorageEngine) error {
+	*st = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+		WriteBlockSize: 1 << 20,
+		DirectIO:       true,
+		PostWriteQueue: 256,
+		FlushMaxMs:     1000,
+		DefragLWMPct:   50,
+	}}
+	if !b.block {
+		return p.errorf(b.line, "storage-engine device needs a block with at least one device or file")
+	}
+	d := &st.Device
+	err := p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "device":
+			var v string
+			v, err = p.value(it, where)
+			d.Devices = append(d.Devices, v)
+		case "file":
+			var v string
+			v, err = p.value(it, where)
+			d.Files = append(d.Files, v)
+		case "filesize":
+			d.FileSize, err = p.sizeValue(it, where, minDataSize, 0)
+		case "write-block-size":
+			d.WriteBlockSize, err = p.sizeValue(it, where, 4<<10, 8<<20)
+			if err == nil && d.WriteBlockSize&(d.WriteBlockSize-1) != 0 {
+				err = p.bad(it, where, "a power of two from 4K to 8M")
+			}
+		case "direct-io":
+			d.DirectIO, err = p.boolValue(it, where)
+		case "post-write-queue":
+			d.PostWriteQueue, err = p.intValue(it, where, 0, 8192)
+		case "flush-max-ms":
+			d.FlushMaxMs, err = p.intValue(it, where, 1, 60000)
+		case "defrag-lwm-pct":
+			d.DefragLWMPct, err = p.intValue(it, where, 1, 99)
+		case "commit-to-device":
+			d.CommitToDevice, err = p.boolValue(it, where)
+		case "data-in-memory":
+			d.DataInMemory, err = p.boolValue(it, where)
+		case "mode":
+			st.Mode, err = p.modeValue(it, where, true)
+		case "path":
+			st.Path, err = p.value(it, where)
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(d.Devices) == 0 && len(d.Files) == 0:
+		return p.errorf(b.line, "storage-engine device%s needs at least one device or file", in(strings.TrimSuffix(where, " storage-engine device")))
+	case len(d.Files) > 0 && d.FileSize == 0:
+		return p.errorf(b.line, "storage-engine device%s: files need a filesize", in(strings.TrimSuffix(where, " storage-engine device")))
+	case len(d.Files) > 0 && d.FileSize < 8*d.WriteBlockSize:
+		return p.errorf(b.line, "storage-engine device%s: filesize %s holds fewer than 8 write blocks of %s", in(strings.TrimSuffix(where, " storage-engine device")),
+			formatScaled(d.FileSize, sizeUnits), formatScaled(d.WriteBlockSize, sizeUnits))
+	}
+	return nil
+}
+
+// indexType reads "index-type dram" or "index-type flash { mount DIR
+// mounts-size-limit SIZE }".
+func (p *parser) indexType(it *item, where string, ns *Namespace) error {
+	switch {
+	case len(it.args) != 1:
+		return p.errorf(it.line, `"index-type"%s takes one type: dram or flash`, in(where))
+	case it.args[0] == "dram" && !it.block:
+		ns.IndexType = "dram"
+		return nil
+	case it.args[0] != "flash":
+		return p.errorf(it.line, "unknown index-type %q%s: want dram or flash", it.args[0], in(where))
+	case !it.block:
+		return p.errorf(it.line, "index-type flash%s needs a block with its mount", in(where))
+	}
+	ns.IndexType = "flash"
+	where += " index-type flash"
+	err := p.each(it, where, func(s *item) (err error) {
+		switch s.name {
+		case "mount":
+			ns.IndexMount, err = p.value(s, where)
+		case "mounts-size-limit":
+			ns.IndexMountsSizeLimit, err = p.sizeValue(s, where, minDataSize, 0)
+		default:
+			err = p.unknown(s, where)
+		}
+		return err
+	})
+	if err == nil && ns.IndexMount == "" {
+		err = p.errorf(it.line, "index-type flash%s needs a mount", in(strings.TrimSuffix(where, " index-type flash")))
+	}
+	return err
 }
 
 // pluginStorage reads a third-party backend's block: its binary, and
@@ -486,7 +599,7 @@ func (p *parser) each(b *item, where string, fn func(*item) error) error {
 	first := make(map[string]int)
 	for _, it := range b.items {
 		key, label := it.name, fmt.Sprintf("%q", it.name)
-		if (it.name == "namespace" || it.name == "file" || it.name == "context") && len(it.args) > 0 {
+		if (it.name == "namespace" || it.name == "file" || it.name == "device" || it.name == "context") && len(it.args) > 0 {
 			key += " " + it.args[0]
 			label = fmt.Sprintf("%s %q", it.name, it.args[0])
 		}

@@ -30,6 +30,8 @@ func defaults(nsLine int) *Config {
 			MaxRecordSize:     1 << 20,
 			ReplicationFactor: 1,
 			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
+			StopWritesUsedPct: 90,
+			IndexType:         "dram",
 			File:              "t.conf",
 			Line:              nsLine,
 		}},
@@ -175,6 +177,18 @@ logging {
 		}},
 		{"memory plugin path", ns("storage-engine memory {", "mode process", "path /opt/skiff/skiff-storage-memory", "}"), func(c *Config) {
 			c.Namespaces[0].Storage.Path = "/opt/skiff/skiff-storage-memory"
+		}},
+		{"device", ns("storage-engine device {", "device /dev/nvme0n1", "device /dev/nvme1n1", "file /var/lib/skiff/a.dat", "filesize 16G",
+			"write-block-size 128K", "direct-io false", "post-write-queue 64", "flush-max-ms 100", "defrag-lwm-pct 40",
+			"commit-to-device true", "}", "index-type flash {", "mount /mnt/idx", "mounts-size-limit 4G", "}",
+			"evict-used-pct 70", "stop-writes-used-pct 85"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+				Devices: []string{"/dev/nvme0n1", "/dev/nvme1n1"}, Files: []string{"/var/lib/skiff/a.dat"}, FileSize: 16 << 30,
+				WriteBlockSize: 128 << 10, PostWriteQueue: 64, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
+			}}
+			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
+			n.EvictUsedPct, n.StopWritesUsedPct = 70, 85
 		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "plugin", Mode: ModeProcess, Path: "/opt/capped",
@@ -353,7 +367,16 @@ func TestParseErrors(t *testing.T) {
 		{"data-size small", ns("storage-engine memory {", "data-size 512K", "}"), `t.conf:3: bad data-size "512K" in namespace test storage-engine memory: want a size of at least 1M, such as 4G or 128K`},
 		{"data-size overflow", ns("storage-engine memory {", "data-size 8192P", "}"), `t.conf:3: bad data-size "8192P"`},
 		{"data-size unit", ns("storage-engine memory {", "data-size 4GB", "}"), `t.conf:3: bad data-size "4GB"`},
-		{"storage-engine device", ns("storage-engine device {", "file /x", "}"), `t.conf:2: storage-engine device is not supported yet`},
+		{"device file without filesize", ns("storage-engine device {", "file /x", "}"), `t.conf:2: storage-engine device in namespace test: files need a filesize`},
+		{"device without devices", ns("storage-engine device {", "filesize 1G", "}"), `t.conf:2: storage-engine device in namespace test needs at least one device or file`},
+		{"device small file", ns("storage-engine device {", "file /x", "filesize 1M", "}"), `t.conf:2: storage-engine device in namespace test: filesize 1M holds fewer than 8 write blocks of 1M`},
+		{"device block size", ns("storage-engine device {", "file /x", "filesize 1G", "write-block-size 100K", "}"), `t.conf:5: bad write-block-size "100K"`},
+		{"device duplicate file", ns("storage-engine device {", "file /x", "file /x", "filesize 1G", "}"), `t.conf:4: duplicate file "/x"`},
+		{"device without block", ns("storage-engine device"), `t.conf:2: storage-engine device needs a block`},
+		{"evict above stop-writes", ns("evict-used-pct 95", "stop-writes-used-pct 90"), `t.conf:1: namespace test: evict-used-pct 95 must be below stop-writes-used-pct 90`},
+		{"index-type flash on memory", ns("index-type flash {", "mount /mnt/idx", "}"), `t.conf:1: namespace test: index-type flash needs storage-engine device`},
+		{"index-type flash without mount", ns("index-type flash {", "}"), `t.conf:2: index-type flash in namespace test needs a mount`},
+		{"index-type pmem", ns("index-type pmem"), `t.conf:2: unknown index-type "pmem"`},
 		{"storage-engine pmem", ns("storage-engine pmem {", "}"), `t.conf:2: unknown storage-engine type "pmem" in namespace test: want memory`},
 		{"storage-engine without type", ns("storage-engine {", "}"), `t.conf:2: "storage-engine" in namespace test needs a type, such as "storage-engine memory"`},
 		{"storage-engine bare without type", ns("storage-engine"), `t.conf:2: "storage-engine" in namespace test needs a type`},
@@ -472,6 +495,8 @@ func TestDefault(t *testing.T) {
 			MaxRecordSize:     1 << 20,
 			ReplicationFactor: 1,
 			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
+			StopWritesUsedPct: 90,
+			IndexType:         "dram",
 			File:              "default.conf",
 			Line:              1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"),
 		}},

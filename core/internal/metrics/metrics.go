@@ -67,6 +67,7 @@ func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 			counter("client_delete_error", "Deletes that failed.", func(c *record.Counters) uint64 { return c.DeleteError.Load() }),
 			counter("expired_objects", "Records removed because their TTL ran out.", func(c *record.Counters) uint64 { return c.Expired.Load() }),
 			counter("truncated_records", "Records removed by truncation.", func(c *record.Counters) uint64 { return c.Truncated.Load() }),
+			counter("evicted_objects", "Records evicted above evict-used-pct.", func(c *record.Counters) uint64 { return c.Evicted.Load() }),
 		},
 		objects:     prometheus.NewDesc("aerospike_namespace_objects", "Records held.", nsLabel, nil),
 		dataUsed:    prometheus.NewDesc("aerospike_namespace_data_used_bytes", "Bytes of record data held.", nsLabel, nil),

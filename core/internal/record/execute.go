@@ -75,6 +75,10 @@ func (ns *Namespace) Execute(ctx context.Context, s *Scratch, req *Request) Resu
 		r := ns.delete(ctx, req)
 		ns.countDelete(r.Code)
 		return r
+	case ns.stopWrites.Load():
+		// Storage is full: deletes make room, other writes wait for it.
+		ns.countWrite(proto.ServerMemError)
+		return Result{Code: proto.ServerMemError}
 	default:
 		r := ns.write(ctx, s, req)
 		ns.countWrite(r.Code)

@@ -40,6 +40,8 @@ type Namespace struct {
 	truncateLUT atomic.Uint64
 	sets        setTable
 	binNames    binNames
+	// stopWrites is set while storage is too full to take writes.
+	stopWrites atomic.Bool
 
 	Stats Counters
 	// Latency is the time the node takes to serve the namespace's
@@ -61,6 +63,7 @@ type Counters struct {
 	DeleteNotFound atomic.Uint64 // client_delete_not_found
 	DeleteError    atomic.Uint64 // client_delete_error
 	Expired        atomic.Uint64 // expired_objects
+	Evicted        atomic.Uint64 // evicted_objects
 	Truncated      atomic.Uint64 // truncated_records
 }
 

@@ -9,9 +9,10 @@ import (
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
-// RunNsup removes expired and truncated records every nsup-period until ctx
-// is done. With nsup-period 0 it returns at once: expired records are then
-// removed only when a command comes across them.
+// RunNsup removes expired and truncated records, and evicts records above
+// evict-used-pct, every nsup-period until ctx is done. With nsup-period 0
+// it returns at once: expired records are then removed only when a command
+// comes across them.
 func (ns *Namespace) RunNsup(ctx context.Context) {
 	if ns.cfg.NsupPeriod <= 0 {
 		return
@@ -30,7 +31,11 @@ func (ns *Namespace) RunNsup(ctx context.Context) {
 			ns.log.Error("nsup pass failed", "err", err)
 			continue
 		}
-		ns.log.Debug("nsup pass", "removed", n, "took", time.Since(start))
+		evicted, err := ns.Evict(ctx)
+		if err != nil && ctx.Err() == nil {
+			ns.log.Error("eviction failed", "err", err)
+		}
+		ns.log.Debug("nsup pass", "removed", n, "evicted", evicted, "took", time.Since(start))
 	}
 }
 

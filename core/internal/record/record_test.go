@@ -463,3 +463,83 @@ func TestExecuteAllocations(t *testing.T) {
 		}
 	}
 }
+
+func blobOp(name string, n int) proto.Op {
+	return proto.Op{Type: proto.OpWrite, ParticleType: proto.ParticleBlob, Name: []byte(name), Value: make([]byte, n)}
+}
+
+func TestStopWrites(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) {
+		c.Storage.DataSize = 1 << 20
+		c.StopWritesUsedPct = 50
+	})
+	ctx := context.Background()
+	i := 0
+	for ; !ns.StopWrites(); i++ {
+		if i > 1000 {
+			t.Fatal("stop-writes never came on")
+		}
+		wantCode(t, exec(t, ns, write(digest(i), blobOp("b", 8<<10))), proto.OK)
+		ns.checkStopWrites(ctx)
+	}
+	wantCode(t, exec(t, ns, write(digest(i+1), blobOp("b", 10))), proto.ServerMemError)
+	wantCode(t, exec(t, ns, write(digest(0), blobOp("b", 10))), proto.ServerMemError)
+	wantCode(t, exec(t, ns, getAll(digest(0))), proto.OK)
+	for j := 0; j < i/2; j++ {
+		wantCode(t, exec(t, ns, &Request{Digest: digest(j), Info2: proto.Info2Write | proto.Info2Delete}), proto.OK)
+	}
+	ns.checkStopWrites(ctx)
+	if ns.StopWrites() {
+		t.Fatal("stop-writes still on after deleting half the records")
+	}
+	wantCode(t, exec(t, ns, write(digest(i+1), blobOp("b", 10))), proto.OK)
+}
+
+func TestEvictClosestToExpiry(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) {
+		c.Storage.DataSize = 4 << 20
+		c.EvictUsedPct = 40
+		c.StopWritesUsedPct = 0
+	})
+	ctx := context.Background()
+	const n = 300
+	for i := 0; i < n; i++ {
+		req := write(digest(i), blobOp("b", 8<<10))
+		if i%3 != 0 {
+			req.TTL = uint32(1000 + i) // later records expire later
+		}
+		wantCode(t, exec(t, ns, req), proto.OK)
+	}
+	before, _ := ns.Backend().Stats(ctx)
+	if usedPct(&before) < 40 {
+		t.Fatalf("only %d%% used; the test needs more than 40%%", usedPct(&before))
+	}
+	evicted, err := ns.Evict(ctx)
+	if err != nil || evicted == 0 {
+		t.Fatalf("evicted %d, %v", evicted, err)
+	}
+	after, _ := ns.Backend().Stats(ctx)
+	if usedPct(&after) >= 40 {
+		t.Fatalf("still %d%% used after evicting %d", usedPct(&after), evicted)
+	}
+	// Records without a TTL all stay; of the others, the earliest to expire
+	// went first.
+	lastGone, firstKept := -1, n
+	for i := 0; i < n; i++ {
+		found := exec(t, ns, getAll(digest(i))).Code == proto.OK
+		switch {
+		case i%3 == 0 && !found:
+			t.Fatalf("record %d without a TTL was evicted", i)
+		case i%3 != 0 && !found:
+			lastGone = max(lastGone, i)
+		case i%3 != 0 && found:
+			firstKept = min(firstKept, i)
+		}
+	}
+	if lastGone > firstKept {
+		t.Fatalf("record %d evicted but %d, which expires sooner, kept", lastGone, firstKept)
+	}
+	if got := ns.Stats.Evicted.Load(); got != uint64(evicted) {
+		t.Fatalf("evicted_objects %d, evicted %d", got, evicted)
+	}
+}

@@ -235,7 +235,10 @@ func (s *Server) namespaceInfo(name string) string {
 		k.add(name, strconv.FormatFloat(st.Extra[name], 'f', -1, 64))
 	}
 	k.add("expired_objects", ns.Stats.Expired.Load())
-	k.add("evicted_objects", 0)
+	k.add("evicted_objects", ns.Stats.Evicted.Load())
+	k.add("stop_writes", ns.StopWrites())
+	k.add("evict-used-pct", cfg.EvictUsedPct)
+	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
 	k.add("truncated_records", ns.Stats.Truncated.Load())
 	k.add("client_read_success", ns.Stats.ReadSuccess.Load())
 	k.add("client_read_error", ns.Stats.ReadError.Load())

@@ -1,0 +1,157 @@
+package record
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// usedPct is the share of the namespace's storage in use, in percent, or
+// -1 when the backend has no capacity limit.
+func usedPct(st *storage.Stats) int {
+	if st.Capacity == 0 {
+		return -1
+	}
+	return int(st.DataBytes * 100 / st.Capacity)
+}
+
+// RunStopWrites re-evaluates every second whether the namespace is so full
+// that writes must stop (stop-writes-used-pct), until ctx is done. Writes
+// check the flag it keeps, so that no write waits for the backend's
+// figures.
+func (ns *Namespace) RunStopWrites(ctx context.Context) {
+	if ns.cfg.StopWritesUsedPct == 0 {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		ns.checkStopWrites(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (ns *Namespace) checkStopWrites(ctx context.Context) {
+	st, err := ns.backend.Stats(ctx)
+	if err != nil {
+		return
+	}
+	stop := usedPct(&st) >= ns.cfg.StopWritesUsedPct
+	if ns.stopWrites.Swap(stop) != stop {
+		if stop {
+			ns.log.Warn("stop-writes: storage is full; writes are refused until records are deleted, expire or are evicted",
+				"used_pct", usedPct(&st), "stop-writes-used-pct", ns.cfg.StopWritesUsedPct)
+		} else {
+			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st))
+		}
+	}
+}
+
+// StopWrites reports whether writes are refused because storage is full.
+func (ns *Namespace) StopWrites() bool { return ns.stopWrites.Load() }
+
+// evictBuckets is the resolution of the void-time histogram that picks
+// which records to evict.
+const evictBuckets = 4096
+
+// Evict removes the records closest to expiry until the namespace's
+// storage is below evict-used-pct, as Aerospike does: records without a
+// TTL are never evicted. It reads metadata only. It returns the number of
+// records evicted.
+func (ns *Namespace) Evict(ctx context.Context) (int, error) {
+	if ns.cfg.EvictUsedPct == 0 {
+		return 0, nil
+	}
+	st, err := ns.backend.Stats(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("evict: %w", err)
+	}
+	used := usedPct(&st)
+	if used < 0 || used < ns.cfg.EvictUsedPct || st.Records == 0 {
+		return 0, nil
+	}
+	// Aim one percent under the threshold, so that eviction does not run
+	// again at the next write.
+	target := st.Capacity * uint64(max(ns.cfg.EvictUsedPct-1, 0)) / 100
+	avg := st.DataBytes / st.Records
+	need := (st.DataBytes - min(target, st.DataBytes) + avg - 1) / max(avg, 1)
+	cutoff, err := ns.evictCutoff(ctx, need)
+	if err != nil || cutoff == 0 {
+		return 0, err
+	}
+	evicted := 0
+	for pid := uint16(0); pid < storage.Partitions && uint64(evicted) < need; pid++ {
+		var victims []storage.Digest
+		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {
+			if rec.VoidTime != 0 && rec.VoidTime <= cutoff {
+				victims = append(victims, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return evicted, fmt.Errorf("evict: scan partition %d: %w", pid, err)
+		}
+		for _, d := range victims {
+			if ns.evictOne(ctx, d, cutoff) {
+				evicted++
+			}
+		}
+	}
+	ns.Stats.Evicted.Add(uint64(evicted))
+	ns.log.Info("evicted records closest to expiry", "records", evicted, "void_time_cutoff", cutoff, "used_pct", used)
+	return evicted, nil
+}
+
+// evictCutoff finds the void time at or before which at least need
+// records with a TTL expire, from a histogram of a metadata scan.
+func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, error) {
+	c := ns.clock()
+	var lo, hi uint32 = ^uint32(0), 0
+	collect := func(fn func(void uint32)) error {
+		for pid := uint16(0); pid < storage.Partitions; pid++ {
+			err := ns.backend.ScanPartition(ctx, pid, true, func(_ storage.Digest, rec *storage.Record) error {
+				if rec.VoidTime != 0 && ns.live(&rec.Meta, c) {
+					fn(rec.VoidTime)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("evict: scan partition %d: %w", pid, err)
+			}
+		}
+		return nil
+	}
+	if err := collect(func(v uint32) { lo, hi = min(lo, v), max(hi, v) }); err != nil || hi == 0 {
+		return 0, err
+	}
+	width := max((uint64(hi)-uint64(lo))/evictBuckets+1, 1)
+	var hist [evictBuckets]uint64
+	if err := collect(func(v uint32) { hist[min((uint64(v)-uint64(lo))/width, evictBuckets-1)]++ }); err != nil {
+		return 0, err
+	}
+	var n uint64
+	for i, count := range hist {
+		if n += count; n >= need {
+			return uint32(uint64(lo) + (uint64(i)+1)*width - 1), nil
+		}
+	}
+	return hi, nil
+}
+
+// evictOne removes a record still due for eviction, under its lock.
+func (ns *Namespace) evictOne(ctx context.Context, d storage.Digest, cutoff uint32) bool {
+	mu := ns.lock(&d)
+	mu.Lock()
+	defer mu.Unlock()
+	m, found, live, err := ns.getMeta(ctx, d, ns.clock())
+	if err != nil || !found || !live || m.VoidTime == 0 || m.VoidTime > cutoff {
+		return false
+	}
+	return ns.backend.Delete(ctx, d, false) == nil
+}
