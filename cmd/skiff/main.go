@@ -27,6 +27,8 @@ commands:
         send info commands to a node and print the replies
   bench [-h HOST] [-p PORT] [-c CONC] [-k KEYS] [-v SIZE] [-r READ%] [-d DUR] [-json] ...
         drive a node with the official client and report throughput and latency
+  shell [-h HOST] [-p PORT] [-t TIMEOUT] [-e STATEMENT]
+        run aql-style statements (INSERT, SELECT, DELETE, SHOW, TRUNCATE...)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -39,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runInfo(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "shell":
+		return runShell(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

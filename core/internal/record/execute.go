@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -22,6 +23,10 @@ type Request struct {
 	Generation          uint32
 	TTL                 uint32
 	Ops                 []proto.Op
+	// Filter, when set, is the command's filter expression: a command on
+	// an existing record that does not match it fails with FILTERED_OUT.
+	// A write that creates the record ignores it, as Aerospike's do.
+	Filter *expr.Expr
 }
 
 // Result is the outcome of a command.
@@ -44,6 +49,7 @@ type Scratch struct {
 	bins  []bins.Bin
 	out   []bins.Bin
 	arena bins.Arena
+	rec   expr.Record
 }
 
 func (s *Scratch) reset() {
@@ -72,7 +78,7 @@ func (ns *Namespace) Execute(ctx context.Context, s *Scratch, req *Request) Resu
 		ns.countRead(r.Code)
 		return r
 	case req.Info2&proto.Info2Delete != 0:
-		r := ns.delete(ctx, req)
+		r := ns.delete(ctx, s, req)
 		ns.countDelete(r.Code)
 		return r
 	case ns.stopWrites.Load():
@@ -92,15 +98,20 @@ func (ns *Namespace) countRead(c proto.ResultCode) {
 		ns.Stats.ReadSuccess.Add(1)
 	case proto.KeyNotFound:
 		ns.Stats.ReadNotFound.Add(1)
+	case proto.FilteredOut:
+		ns.Stats.ReadFilteredOut.Add(1)
 	default:
 		ns.Stats.ReadError.Add(1)
 	}
 }
 
 func (ns *Namespace) countWrite(c proto.ResultCode) {
-	if c == proto.OK {
+	switch c {
+	case proto.OK:
 		ns.Stats.WriteSuccess.Add(1)
-	} else {
+	case proto.FilteredOut:
+		ns.Stats.WriteFilteredOut.Add(1)
+	default:
 		ns.Stats.WriteError.Add(1)
 	}
 }
@@ -111,6 +122,8 @@ func (ns *Namespace) countDelete(c proto.ResultCode) {
 		ns.Stats.DeleteSuccess.Add(1)
 	case proto.KeyNotFound:
 		ns.Stats.DeleteNotFound.Add(1)
+	case proto.FilteredOut:
+		ns.Stats.DeleteFilteredOut.Add(1)
 	default:
 		ns.Stats.DeleteError.Add(1)
 	}
@@ -135,11 +148,11 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	c := ns.clock()
 	headerOnly := req.Info1&proto.Info1NoBinData != 0 && req.Info1&proto.Info1GetAll == 0
 	for i := range req.Ops {
-		if req.Ops[i].Type != proto.OpRead {
+		if t := req.Ops[i].Type; t != proto.OpRead && t != proto.OpExpRead {
 			return Result{Code: proto.UnsupportedFeature}
 		}
 	}
-	if headerOnly {
+	if headerOnly && req.Filter == nil {
 		m, found, live, err := ns.getMeta(ctx, req.Digest, c)
 		if err != nil {
 			return Result{Code: ns.storageCode("read", req.Digest, err)}
@@ -165,16 +178,49 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	if s.bins, err = bins.Decode(s.bins, rec.Bins); err != nil {
 		return Result{Code: ns.storageCode("read", req.Digest, err)}
 	}
-	if req.Info1&proto.Info1GetAll != 0 || len(req.Ops) == 0 {
+	if req.Filter != nil && !req.Filter.Filter(s.exprRecord(req.Digest, &rec, c)) {
+		return Result{Code: proto.FilteredOut}
+	}
+	res := Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime}
+	switch {
+	case headerOnly:
+	case req.Info1&proto.Info1GetAll != 0 || len(req.Ops) == 0:
 		s.out = append(s.out, s.bins...)
-	} else {
+	default:
 		for i := range req.Ops {
-			if j := bins.Find(s.bins, req.Ops[i].Name); j >= 0 {
+			op := &req.Ops[i]
+			if op.Type == proto.OpExpRead {
+				if code := s.expRead(op, req.Digest, &rec, c); code != proto.OK {
+					return Result{Code: code}
+				}
+			} else if j := bins.Find(s.bins, op.Name); j >= 0 {
 				s.out = append(s.out, s.bins[j])
 			}
 		}
 	}
-	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
+	res.Bins = s.out
+	return res
+}
+
+// exprRecord describes the record the command works on to an expression:
+// its stored form, with the bins as they stand in s.bins.
+func (s *Scratch) exprRecord(d storage.Digest, rec *storage.Record, c clock) *expr.Record {
+	s.rec = expr.Record{Digest: d, Meta: rec.Meta, Key: rec.Key, Bins: s.bins, Size: rec.Size(), Now: c.time}
+	return &s.rec
+}
+
+// expRead runs an expression read operation, adding its result to s.out
+// under the operation's name.
+func (s *Scratch) expRead(op *proto.Op, d storage.Digest, rec *storage.Record, c clock) proto.ResultCode {
+	e, flags, err := expr.ParseReadOp(op.Value)
+	if err != nil {
+		return expr.Code(err)
+	}
+	typ, val, code := expr.ApplyRead(e, flags, s.exprRecord(d, rec, c), &s.arena)
+	if code == proto.OK {
+		s.out = append(s.out, bins.Bin{Name: op.Name, Type: typ, Value: val})
+	}
+	return code
 }
 
 // checkWriteOps validates a write command's operations before any lock is
@@ -189,7 +235,7 @@ func checkWriteOps(req *Request) proto.ResultCode {
 			return proto.BinNameTooLong
 		}
 		switch op.Type {
-		case proto.OpRead, proto.OpTouch, proto.OpDelete:
+		case proto.OpRead, proto.OpTouch, proto.OpDelete, proto.OpExpRead, proto.OpExpModify:
 		case proto.OpWrite, proto.OpAdd, proto.OpAppend, proto.OpPrepend:
 			if len(op.Name) == 0 {
 				return proto.ParameterError
@@ -241,12 +287,19 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	if code := checkPolicies(req, exists, old.Generation); code != proto.OK {
 		return Result{Code: code}
 	}
-	if exists && req.Info3&(proto.Info3CreateOrReplace|proto.Info3ReplaceOnly) == 0 {
+	replace := req.Info3&(proto.Info3CreateOrReplace|proto.Info3ReplaceOnly) != 0
+	if exists && (!replace || req.Filter != nil) {
 		if s.bins, err = bins.Decode(s.bins, old.Bins); err != nil {
 			return Result{Code: ns.storageCode("read", req.Digest, err)}
 		}
+		if req.Filter != nil && !req.Filter.Filter(s.exprRecord(req.Digest, &old, c)) {
+			return Result{Code: proto.FilteredOut}
+		}
+		if replace {
+			s.bins = s.bins[:0]
+		}
 	}
-	if code := ns.applyOps(s, req, exists); code != proto.OK {
+	if code := ns.applyOps(s, req, exists, &old, c); code != proto.OK {
 		return Result{Code: code}
 	}
 	if len(s.bins) > MaxBins {
@@ -317,11 +370,20 @@ func checkPolicies(req *Request, exists bool, generation uint32) proto.ResultCod
 
 // applyOps runs a write command's operations in order on s.bins, collecting
 // read results in s.out.
-func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool) proto.ResultCode {
+func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool, old *storage.Record, c clock) proto.ResultCode {
 	respondAll := req.Info2&proto.Info2RespondAllOps != 0
 	for i := range req.Ops {
 		op := &req.Ops[i]
 		switch op.Type {
+		case proto.OpExpRead:
+			if code := s.expRead(op, req.Digest, old, c); code != proto.OK {
+				return code
+			}
+			continue
+		case proto.OpExpModify:
+			if code := s.expModify(op, req.Digest, old, c); code != proto.OK {
+				return code
+			}
 		case proto.OpRead:
 			switch {
 			case len(op.Name) > 0:
@@ -358,6 +420,24 @@ func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool) proto.Resul
 	return proto.OK
 }
 
+// expModify runs an expression write operation on its bin.
+func (s *Scratch) expModify(op *proto.Op, d storage.Digest, old *storage.Record, c clock) proto.ResultCode {
+	e, flags, err := expr.ParseModifyOp(op.Value)
+	if err != nil {
+		return expr.Code(err)
+	}
+	typ, val, del, code := expr.ApplyWrite(e, flags, s.exprRecord(d, old, c), op.Name, &s.arena)
+	switch {
+	case code != proto.OK:
+		return code
+	case del:
+		s.bins = bins.Remove(s.bins, op.Name)
+	case typ != proto.ParticleNull:
+		s.bins = bins.Set(s.bins, op.Name, typ, val)
+	}
+	return proto.OK
+}
+
 // combine applies an add, append or prepend to its bin.
 func combine(s *Scratch, op *proto.Op) proto.ResultCode {
 	var curType uint8
@@ -383,8 +463,25 @@ func combine(s *Scratch, op *proto.Op) proto.ResultCode {
 	return proto.OK
 }
 
+// filterStored reads a record whole and applies the command's filter to
+// it.
+func (ns *Namespace) filterStored(ctx context.Context, s *Scratch, req *Request, c clock) proto.ResultCode {
+	rec, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
+	if err != nil {
+		return ns.storageCode("read", req.Digest, err)
+	}
+	s.keep(&rec)
+	if s.bins, err = bins.Decode(s.bins[:0], rec.Bins); err != nil {
+		return ns.storageCode("read", req.Digest, err)
+	}
+	if !req.Filter.Filter(s.exprRecord(req.Digest, &rec, c)) {
+		return proto.FilteredOut
+	}
+	return proto.OK
+}
+
 // delete serves a command that deletes a record.
-func (ns *Namespace) delete(ctx context.Context, req *Request) Result {
+func (ns *Namespace) delete(ctx context.Context, s *Scratch, req *Request) Result {
 	mu := ns.lock(&req.Digest)
 	mu.Lock()
 	defer mu.Unlock()
@@ -399,6 +496,11 @@ func (ns *Namespace) delete(ctx context.Context, req *Request) Result {
 	}
 	if code := checkPolicies(req, true, m.Generation); code != proto.OK {
 		return Result{Code: code}
+	}
+	if req.Filter != nil {
+		if code := ns.filterStored(ctx, s, req, c); code != proto.OK {
+			return Result{Code: code}
+		}
 	}
 	if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
 		return Result{Code: ns.storageCode("delete", req.Digest, err)}

@@ -54,17 +54,20 @@ type Namespace struct {
 // Counters are a namespace's totals since start, named as Aerospike names
 // them in info and /metrics.
 type Counters struct {
-	ReadSuccess    atomic.Uint64 // client_read_success
-	ReadNotFound   atomic.Uint64 // client_read_not_found
-	ReadError      atomic.Uint64 // client_read_error
-	WriteSuccess   atomic.Uint64 // client_write_success
-	WriteError     atomic.Uint64 // client_write_error
-	DeleteSuccess  atomic.Uint64 // client_delete_success
-	DeleteNotFound atomic.Uint64 // client_delete_not_found
-	DeleteError    atomic.Uint64 // client_delete_error
-	Expired        atomic.Uint64 // expired_objects
-	Evicted        atomic.Uint64 // evicted_objects
-	Truncated      atomic.Uint64 // truncated_records
+	ReadSuccess       atomic.Uint64 // client_read_success
+	ReadNotFound      atomic.Uint64 // client_read_not_found
+	ReadError         atomic.Uint64 // client_read_error
+	ReadFilteredOut   atomic.Uint64 // client_read_filtered_out
+	WriteSuccess      atomic.Uint64 // client_write_success
+	WriteError        atomic.Uint64 // client_write_error
+	WriteFilteredOut  atomic.Uint64 // client_write_filtered_out
+	DeleteSuccess     atomic.Uint64 // client_delete_success
+	DeleteNotFound    atomic.Uint64 // client_delete_not_found
+	DeleteError       atomic.Uint64 // client_delete_error
+	DeleteFilteredOut atomic.Uint64 // client_delete_filtered_out
+	Expired           atomic.Uint64 // expired_objects
+	Evicted           atomic.Uint64 // evicted_objects
+	Truncated         atomic.Uint64 // truncated_records
 }
 
 // Options are the parts of a namespace that are not configuration.
@@ -119,13 +122,14 @@ func (ns *Namespace) lock(d *storage.Digest) *sync.Mutex {
 
 // clock is the time of one command in the units records carry.
 type clock struct {
+	time    time.Time
 	voidNow uint32 // seconds since the Aerospike epoch
 	lut     uint64 // ns since the Unix epoch
 }
 
 func (ns *Namespace) clock() clock {
 	t := ns.now()
-	return clock{voidNow: uint32(t.Unix() - storage.EpochUnix), lut: uint64(t.UnixNano())}
+	return clock{time: t, voidNow: uint32(t.Unix() - storage.EpochUnix), lut: uint64(t.UnixNano())}
 }
 
 // live reports whether a stored record is visible: not expired and not

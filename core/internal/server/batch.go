@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
 )
@@ -30,6 +31,14 @@ func (c *conn) handleBatch() {
 		c.batchEnd(code)
 		return
 	}
+	// The batch's filter applies to the entries that bring none of their
+	// own. A filter that does not compile fails the whole batch.
+	batchFilter, code := c.filter(m.Fields)
+	if code != proto.OK {
+		c.batchEnd(code)
+		return
+	}
+	c.batchFilterExpr = batchFilter
 	if err := c.batch.Reset(data); err != nil {
 		c.srv.log.Debug("malformed batch", "remote", c.nc.RemoteAddr(), "err", err)
 		c.batchEnd(proto.ParameterError)
@@ -97,6 +106,15 @@ func (c *conn) batchTemplate(t *batchTemplate, e *proto.BatchEntry) {
 	if t.ns == nil {
 		t.code = proto.InvalidNamespace
 		return
+	}
+	t.req.Filter = c.batchFilterExpr
+	if data, ok := findField(e.Fields, proto.FieldFilterExp); ok {
+		f, err := expr.CompileFilter(data)
+		if err != nil {
+			t.code = expr.Code(err)
+			return
+		}
+		t.req.Filter = f
 	}
 	t.req.Info1, t.req.Info2, t.req.Info3 = e.Info1, e.Info2, e.Info3
 	t.req.Generation, t.req.TTL = e.Generation, e.TTL

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
 )
@@ -39,6 +40,10 @@ func (c *conn) handleMsg(body []byte) {
 		c.w.Result(code, 0, 0)
 		return
 	}
+	if c.req.Filter, code = c.filter(m.Fields); code != proto.OK {
+		c.w.Result(code, 0, 0)
+		return
+	}
 	c.req.Info1, c.req.Info2, c.req.Info3 = m.Info1, m.Info2, m.Info3
 	c.req.Generation, c.req.TTL = m.Generation, m.RecordTTL
 	c.req.Ops = m.Ops
@@ -74,12 +79,42 @@ func isScan(m *proto.Msg) bool {
 func unsupportedFields(fields []proto.Field) proto.ResultCode {
 	for i := range fields {
 		switch fields[i].Type {
-		case proto.FieldFilterExp, proto.FieldMRTID, proto.FieldMRTDeadline, proto.FieldRecordVersion,
+		case proto.FieldMRTID, proto.FieldMRTDeadline, proto.FieldRecordVersion,
 			proto.FieldUDFPackage, proto.FieldUDFFunction, proto.FieldUDFArgList, proto.FieldUDFOp:
 			return proto.UnsupportedFeature
 		}
 	}
 	return proto.OK
+}
+
+// filter compiles the filter expression among fields, if there is one. The
+// connection keeps the last one it compiled: clients send the same filter
+// again and again.
+func (c *conn) filter(fields []proto.Field) (*expr.Expr, proto.ResultCode) {
+	data, ok := findField(fields, proto.FieldFilterExp)
+	if !ok {
+		return nil, proto.OK
+	}
+	if c.filterExpr != nil && string(c.filterSrc) == string(data) {
+		return c.filterExpr, proto.OK
+	}
+	e, err := expr.CompileFilter(data)
+	if err != nil {
+		c.srv.log.Debug("bad filter expression", "remote", c.nc.RemoteAddr(), "err", err)
+		return nil, expr.Code(err)
+	}
+	c.filterSrc = append(c.filterSrc[:0], data...)
+	c.filterExpr = e
+	return e, proto.OK
+}
+
+func findField(fields []proto.Field, t uint8) ([]byte, bool) {
+	for i := range fields {
+		if fields[i].Type == t {
+			return fields[i].Data, true
+		}
+	}
+	return nil, false
 }
 
 // fillRequest sets a request's namespace, digest, set and key from a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
@@ -40,9 +41,15 @@ type conn struct {
 	req     record.Request
 	scratch record.Scratch
 	w       proto.Writer
+	// filterSrc and filterExpr are the last filter expression compiled.
+	filterSrc  []byte
+	filterExpr *expr.Expr
+	// batchFilterExpr is the filter of the batch being served.
+	batchFilterExpr *expr.Expr
 	// scanBuf and scanBins serve scans.
 	scanBuf  record.ScanBuffer
 	scanBins []bins.Bin
+	scanRec  expr.Record
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

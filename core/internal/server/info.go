@@ -1,14 +1,14 @@
 package server
 
 import (
-	"maps"
-	"slices"
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -20,6 +21,8 @@ type scanState struct {
 	filter     record.ScanFilter
 	ops        []proto.Op
 	noBins     bool
+	exp        *expr.Expr
+	now        time.Time
 	maxRecords int64
 	sent       int64
 	perSecond  int
@@ -56,6 +59,12 @@ func (c *conn) handleScan() {
 			}
 		}
 	}
+	var code proto.ResultCode
+	if st.exp, code = c.filter(m.Fields); code != proto.OK {
+		c.batchEnd(code)
+		return
+	}
+	st.now = time.Now()
 	switch {
 	case st.ns == nil:
 		c.batchEnd(proto.InvalidNamespace)
@@ -102,7 +111,9 @@ func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) b
 		if st.maxRecords > 0 && st.sent >= st.maxRecords {
 			return errScanDone
 		}
-		if err := c.writeScanRecord(st, d, rec); err != nil {
+		if err := c.writeScanRecord(st, d, rec); err == errFiltered {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		st.sent++
@@ -130,18 +141,31 @@ func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) b
 	return true
 }
 
-var errBroken = errors.New("connection broken")
+var (
+	errBroken = errors.New("connection broken")
+	// errFiltered: a record the scan's filter does not match.
+	errFiltered = errors.New("filtered out")
+)
 
 // writeScanRecord appends one record of a scan: its digest, namespace, set
 // and stored key as fields, then the bins asked for.
 func (c *conn) writeScanRecord(st *scanState, d storage.Digest, rec *storage.Record) error {
 	c.scanBins = c.scanBins[:0]
-	if !st.noBins {
+	if !st.noBins || st.exp != nil {
 		all, err := bins.Decode(c.scanBins, rec.Bins)
 		if err != nil {
 			return err
 		}
-		c.scanBins = selectBins(all, st.ops)
+		if st.exp != nil {
+			c.scanRec = expr.Record{Digest: d, Meta: rec.Meta, Key: rec.Key, Bins: all, Size: rec.Size(), Now: st.now}
+			if !st.exp.Filter(&c.scanRec) {
+				return errFiltered
+			}
+		}
+		c.scanBins = all[:0]
+		if !st.noBins {
+			c.scanBins = selectBins(all, st.ops)
+		}
 	}
 	nFields := uint16(2)
 	if rec.Set != "" {
