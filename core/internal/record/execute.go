@@ -6,6 +6,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/expr"
+	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -50,6 +51,10 @@ type Scratch struct {
 	out   []bins.Bin
 	arena bins.Arena
 	rec   expr.Record
+	// oldBins, indexes and the keys keep the secondary indexes.
+	oldBins          []bins.Bin
+	indexes          []*sindex.Index
+	oldKeys, newKeys []sindex.Key
 }
 
 func (s *Scratch) reset() {
@@ -158,7 +163,7 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 			return Result{Code: ns.storageCode("read", req.Digest, err)}
 		}
 		if !live {
-			ns.expireIfDead(ctx, req.Digest, found, c)
+			ns.expireIfDead(ctx, s, req.Digest, found, c)
 			return Result{Code: proto.KeyNotFound}
 		}
 		return Result{Code: proto.OK, Generation: m.Generation, VoidTime: m.VoidTime}
@@ -172,7 +177,7 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	}
 	s.keep(&rec)
 	if !ns.live(&rec.Meta, c) {
-		ns.expireIfDead(ctx, req.Digest, true, c)
+		ns.expireIfDead(ctx, s, req.Digest, true, c)
 		return Result{Code: proto.KeyNotFound}
 	}
 	if s.bins, err = bins.Decode(s.bins, rec.Bins); err != nil {
@@ -287,6 +292,13 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	if code := checkPolicies(req, exists, old.Generation); code != proto.OK {
 		return Result{Code: code}
 	}
+	indexed := ns.indexed()
+	s.oldBins = s.oldBins[:0]
+	if indexed && found {
+		if s.oldBins, err = bins.Decode(s.oldBins, old.Bins); err != nil {
+			return Result{Code: ns.storageCode("read", req.Digest, err)}
+		}
+	}
 	replace := req.Info3&(proto.Info3CreateOrReplace|proto.Info3ReplaceOnly) != 0
 	if exists && (!replace || req.Filter != nil) {
 		if s.bins, err = bins.Decode(s.bins, old.Bins); err != nil {
@@ -321,6 +333,9 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 			if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
 				return Result{Code: ns.storageCode("delete", req.Digest, err)}
 			}
+			if indexed {
+				ns.updateIndexes(s, req.Digest, old.Set, s.oldBins, nil)
+			}
 		}
 		return Result{Code: proto.OK, Bins: s.out}
 	}
@@ -344,6 +359,9 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 		return Result{Code: ns.storageCode("write", req.Digest, err)}
 	}
 	ns.binNames.note(s.bins)
+	if indexed {
+		ns.updateIndexes(s, req.Digest, rec.Set, s.oldBins, s.bins)
+	}
 	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
 }
 
@@ -463,19 +481,22 @@ func combine(s *Scratch, op *proto.Op) proto.ResultCode {
 	return proto.OK
 }
 
-// filterStored reads a record whole and applies the command's filter to
-// it.
-func (ns *Namespace) filterStored(ctx context.Context, s *Scratch, req *Request, c clock) proto.ResultCode {
+// readStored reads a record whole, into s.oldBins, and applies the
+// command's filter to it, if it has one.
+func (ns *Namespace) readStored(ctx context.Context, s *Scratch, req *Request, c clock) proto.ResultCode {
 	rec, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
 	if err != nil {
 		return ns.storageCode("read", req.Digest, err)
 	}
 	s.keep(&rec)
-	if s.bins, err = bins.Decode(s.bins[:0], rec.Bins); err != nil {
+	if s.oldBins, err = bins.Decode(s.oldBins[:0], rec.Bins); err != nil {
 		return ns.storageCode("read", req.Digest, err)
 	}
-	if !req.Filter.Filter(s.exprRecord(req.Digest, &rec, c)) {
-		return proto.FilteredOut
+	if req.Filter != nil {
+		s.bins = append(s.bins[:0], s.oldBins...)
+		if !req.Filter.Filter(s.exprRecord(req.Digest, &rec, c)) {
+			return proto.FilteredOut
+		}
 	}
 	return proto.OK
 }
@@ -491,25 +512,29 @@ func (ns *Namespace) delete(ctx context.Context, s *Scratch, req *Request) Resul
 		return Result{Code: ns.storageCode("read", req.Digest, err)}
 	}
 	if !live {
-		ns.removeDeadLocked(ctx, req.Digest, found, &m, c)
+		ns.removeDeadLocked(ctx, s, req.Digest, found, &m, c)
 		return Result{Code: proto.KeyNotFound}
 	}
 	if code := checkPolicies(req, true, m.Generation); code != proto.OK {
 		return Result{Code: code}
 	}
-	if req.Filter != nil {
-		if code := ns.filterStored(ctx, s, req, c); code != proto.OK {
+	indexed := ns.indexed()
+	if req.Filter != nil || indexed {
+		if code := ns.readStored(ctx, s, req, c); code != proto.OK {
 			return Result{Code: code}
 		}
 	}
 	if err := ns.backend.Delete(ctx, req.Digest, req.Info2&proto.Info2DurableDelete != 0); err != nil {
 		return Result{Code: ns.storageCode("delete", req.Digest, err)}
 	}
+	if indexed {
+		ns.updateIndexes(s, req.Digest, m.Set, s.oldBins, nil)
+	}
 	return Result{Code: proto.OK}
 }
 
 // expireIfDead removes a record a read found expired, under its lock.
-func (ns *Namespace) expireIfDead(ctx context.Context, d storage.Digest, found bool, c clock) {
+func (ns *Namespace) expireIfDead(ctx context.Context, s *Scratch, d storage.Digest, found bool, c clock) {
 	if !found {
 		return
 	}
@@ -520,14 +545,17 @@ func (ns *Namespace) expireIfDead(ctx context.Context, d storage.Digest, found b
 	if err != nil || live {
 		return
 	}
-	ns.removeDeadLocked(ctx, d, found, &cur, c)
+	ns.removeDeadLocked(ctx, s, d, found, &cur, c)
 }
 
 // removeDeadLocked removes a record that is stored but no longer visible
 // (expired or truncated), counting it. The caller holds the record's lock.
-func (ns *Namespace) removeDeadLocked(ctx context.Context, d storage.Digest, found bool, m *storage.Meta, c clock) {
+func (ns *Namespace) removeDeadLocked(ctx context.Context, s *Scratch, d storage.Digest, found bool, m *storage.Meta, c clock) {
 	if !found {
 		return
+	}
+	if ns.indexed() {
+		ns.unindexStored(ctx, s, d)
 	}
 	if err := ns.backend.Delete(ctx, d, false); err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {

@@ -43,6 +43,7 @@ func (ns *Namespace) RunNsup(ctx context.Context) {
 // record that is expired or truncated. It returns how many it removed.
 func (ns *Namespace) RemoveDead(ctx context.Context) (int, error) {
 	var dead []storage.Digest
+	var s Scratch
 	removed := 0
 	for pid := uint16(0); pid < storage.Partitions; pid++ {
 		c := ns.clock()
@@ -57,7 +58,7 @@ func (ns *Namespace) RemoveDead(ctx context.Context) (int, error) {
 			return removed, fmt.Errorf("scan partition %d: %w", pid, err)
 		}
 		for _, d := range dead {
-			if ns.removeIfDead(ctx, d, c) {
+			if ns.removeIfDead(ctx, &s, d, c) {
 				removed++
 			}
 		}
@@ -67,7 +68,7 @@ func (ns *Namespace) RemoveDead(ctx context.Context) (int, error) {
 
 // removeIfDead re-reads a record under its lock and removes it if it is
 // still dead: a write may have revived it since the scan saw it.
-func (ns *Namespace) removeIfDead(ctx context.Context, d storage.Digest, c clock) bool {
+func (ns *Namespace) removeIfDead(ctx context.Context, s *Scratch, d storage.Digest, c clock) bool {
 	mu := ns.lock(&d)
 	mu.Lock()
 	defer mu.Unlock()
@@ -75,7 +76,7 @@ func (ns *Namespace) removeIfDead(ctx context.Context, d storage.Digest, c clock
 	if err != nil || !found || live {
 		return false
 	}
-	ns.removeDeadLocked(ctx, d, found, &m, c)
+	ns.removeDeadLocked(ctx, s, d, found, &m, c)
 	return true
 }
 

@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -71,4 +72,18 @@ func (ns *Namespace) ScanPartition(ctx context.Context, pid uint16, f ScanFilter
 		}
 	}
 	return nil
+}
+
+// ReadLive reads a record for a query: it returns false, with no error,
+// when the record is absent, expired or truncated. The record's Key and
+// Bins share storage with buf, as storage.Backend.Get's do.
+func (ns *Namespace) ReadLive(ctx context.Context, d storage.Digest, buf []byte) (storage.Record, bool, error) {
+	rec, err := ns.backend.Get(ctx, d, buf)
+	if errors.Is(err, storage.ErrNotFound) {
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, fmt.Errorf("read %x: %w", d, err)
+	}
+	return rec, ns.live(&rec.Meta, ns.clock()), nil
 }

@@ -26,12 +26,16 @@ func (c *conn) handleMsg(body []byte) {
 		return
 	}
 	if _, ok := m.Field(proto.FieldDigest); !ok {
-		if isScan(m) {
+		rangeField, isQuery := m.Field(proto.FieldIndexRange)
+		switch {
+		case m.Info2&proto.Info2Write != 0:
+			c.handleBackground(body)
+		case isQuery:
+			c.handleQuery(rangeField)
+		case isScan(m):
 			c.handleScan()
-		} else {
-			// Queries by secondary index and background operations come
-			// with a later release.
-			c.batchEnd(proto.UnsupportedFeature)
+		default:
+			c.batchEnd(proto.ParameterError)
 		}
 		return
 	}

@@ -50,6 +50,9 @@ type conn struct {
 	scanBuf  record.ScanBuffer
 	scanBins []bins.Bin
 	scanRec  expr.Record
+	// queryBuf and queryBins serve queries' record reads.
+	queryBuf  []byte
+	queryBins []bins.Bin
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -27,6 +27,99 @@ type scanState struct {
 	sent       int64
 	perSecond  int
 	started    time.Time
+	// pids are the partitions asked for whole; digests (with bvals, for a
+	// query) those asked for from a digest on.
+	pids    []uint16
+	digests []storage.Digest
+	bvals   []int64
+	// taskID is the id the client gave the scan; job its entry in the
+	// node's jobs.
+	taskID uint64
+	job    *job
+}
+
+// parseScan reads the fields a scan and a query share: namespace, set,
+// partitions, max-records, records-per-second and filter expression.
+func (st *scanState) parseScan(c *conn, m *proto.Msg) proto.ResultCode {
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		switch f.Type {
+		case proto.FieldNamespace:
+			st.ns = c.srv.namespaces[string(f.Data)]
+		case proto.FieldSet:
+			st.filter.Set = f.Data
+		case proto.FieldPIDArray:
+			if len(f.Data)%2 != 0 {
+				return proto.ParameterError
+			}
+			for i := 0; i < len(f.Data); i += 2 {
+				st.pids = append(st.pids, binary.LittleEndian.Uint16(f.Data[i:])&(storage.Partitions-1))
+			}
+		case proto.FieldDigestArray:
+			if len(f.Data)%20 != 0 {
+				return proto.ParameterError
+			}
+			for i := 0; i < len(f.Data); i += 20 {
+				st.digests = append(st.digests, storage.Digest(f.Data[i:i+20]))
+			}
+		case proto.FieldBValArray:
+			if len(f.Data)%8 != 0 {
+				return proto.ParameterError
+			}
+			for i := 0; i < len(f.Data); i += 8 {
+				st.bvals = append(st.bvals, int64(binary.LittleEndian.Uint64(f.Data[i:])))
+			}
+		case proto.FieldMaxRecords:
+			if len(f.Data) == 8 {
+				st.maxRecords = int64(binary.BigEndian.Uint64(f.Data))
+			}
+		case proto.FieldQueryID:
+			if len(f.Data) == 8 {
+				st.taskID = binary.BigEndian.Uint64(f.Data)
+			}
+		case proto.FieldRecordsPerSec:
+			if len(f.Data) == 4 {
+				st.perSecond = int(binary.BigEndian.Uint32(f.Data))
+			}
+		}
+	}
+	if st.ns == nil {
+		return proto.InvalidNamespace
+	}
+	var code proto.ResultCode
+	st.exp, code = c.filter(m.Fields)
+	return code
+}
+
+// partitionCount is how many partitions the scan covers.
+func (st *scanState) partitionCount() int {
+	if len(st.pids) == 0 && len(st.digests) == 0 {
+		return storage.Partitions
+	}
+	return len(st.pids) + len(st.digests)
+}
+
+// eachPartition calls fn for each partition the scan covers, with the
+// digest to resume after for those asked for from a digest on, until fn
+// returns false.
+func (st *scanState) eachPartition(fn func(pid uint16, after *storage.Digest) bool) {
+	if len(st.pids) == 0 && len(st.digests) == 0 {
+		for pid := uint16(0); pid < storage.Partitions; pid++ {
+			if !fn(pid, nil) {
+				return
+			}
+		}
+	}
+	for _, pid := range st.pids {
+		if !fn(pid, nil) {
+			return
+		}
+	}
+	for i := range st.digests {
+		if !fn(st.digests[i].Partition(), &st.digests[i]) {
+			return
+		}
+	}
 }
 
 // handleScan serves a partition scan: for each requested partition its live
@@ -36,41 +129,9 @@ func (c *conn) handleScan() {
 	m := &c.msg
 	// Records are read whole even when no bins are asked for: the stored
 	// key is part of the record's data, and scans return it.
-	st := scanState{ops: m.Ops, started: time.Now(), noBins: m.Info1&proto.Info1NoBinData != 0}
-	var pids, digests []byte
-	for i := range m.Fields {
-		f := &m.Fields[i]
-		switch f.Type {
-		case proto.FieldNamespace:
-			st.ns = c.srv.namespaces[string(f.Data)]
-		case proto.FieldSet:
-			st.filter.Set = f.Data
-		case proto.FieldPIDArray:
-			pids = f.Data
-		case proto.FieldDigestArray:
-			digests = f.Data
-		case proto.FieldMaxRecords:
-			if len(f.Data) == 8 {
-				st.maxRecords = int64(binary.BigEndian.Uint64(f.Data))
-			}
-		case proto.FieldRecordsPerSec:
-			if len(f.Data) == 4 {
-				st.perSecond = int(binary.BigEndian.Uint32(f.Data))
-			}
-		}
-	}
-	var code proto.ResultCode
-	if st.exp, code = c.filter(m.Fields); code != proto.OK {
+	st := scanState{ops: m.Ops, started: time.Now(), now: time.Now(), noBins: m.Info1&proto.Info1NoBinData != 0}
+	if code := st.parseScan(c, m); code != proto.OK {
 		c.batchEnd(code)
-		return
-	}
-	st.now = time.Now()
-	switch {
-	case st.ns == nil:
-		c.batchEnd(proto.InvalidNamespace)
-		return
-	case len(pids)%2 != 0 || len(digests)%20 != 0:
-		c.batchEnd(proto.ParameterError)
 		return
 	}
 	for i := range st.ops {
@@ -79,25 +140,16 @@ func (c *conn) handleScan() {
 			return
 		}
 	}
-
+	st.job = c.srv.startJob("scan", false, &st, st.partitionCount())
 	c.w.BeginFrame()
-	ok := true
-	if len(pids) == 0 && len(digests) == 0 {
-		for pid := uint16(0); pid < storage.Partitions && ok; pid++ {
-			ok = c.scanPartition(&st, pid, nil)
-		}
-	}
-	for i := 0; i+2 <= len(pids) && ok; i += 2 {
-		ok = c.scanPartition(&st, binary.LittleEndian.Uint16(pids[i:])&(storage.Partitions-1), nil)
-	}
-	for i := 0; i+20 <= len(digests) && ok; i += 20 {
-		var d storage.Digest
-		copy(d[:], digests[i:])
-		ok = c.scanPartition(&st, d.Partition(), &d)
-	}
+	st.eachPartition(func(pid uint16, after *storage.Digest) bool {
+		return c.scanPartition(&st, pid, after)
+	})
 	if c.broken {
+		st.job.finish(proto.ScanAbort)
 		return
 	}
+	st.job.finish(proto.OK)
 	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last})
 	c.w.EndFrame(proto.TypeMsg)
 }
@@ -111,12 +163,13 @@ func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) b
 		if st.maxRecords > 0 && st.sent >= st.maxRecords {
 			return errScanDone
 		}
-		if err := c.writeScanRecord(st, d, rec); err == errFiltered {
+		if err := c.writeRecord(st, d, rec, nil); err == errFiltered {
 			return nil
 		} else if err != nil {
 			return err
 		}
 		st.sent++
+		st.job.recs.Add(1)
 		st.throttle()
 		if c.w.FrameLen() >= batchFlushSize {
 			c.w.EndFrame(proto.TypeMsg)
@@ -138,6 +191,7 @@ func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) b
 		return true
 	}
 	c.w.Msg(proto.MsgHeader{Info3: proto.Info3PartitionDone, Generation: uint32(pid)})
+	st.job.partsDone.Add(1)
 	return true
 }
 
@@ -147,9 +201,11 @@ var (
 	errFiltered = errors.New("filtered out")
 )
 
-// writeScanRecord appends one record of a scan: its digest, namespace, set
-// and stored key as fields, then the bins asked for.
-func (c *conn) writeScanRecord(st *scanState, d storage.Digest, rec *storage.Record) error {
+// writeRecord appends one record of a scan or query: its digest,
+// namespace, set, stored key and, for a query, the index value it was
+// found by (bval, which a client resumes from) as fields, then the bins
+// asked for. It returns errFiltered for a record the filter rejects.
+func (c *conn) writeRecord(st *scanState, d storage.Digest, rec *storage.Record, bval *int64) error {
 	c.scanBins = c.scanBins[:0]
 	if !st.noBins || st.exp != nil {
 		all, err := bins.Decode(c.scanBins, rec.Bins)
@@ -174,6 +230,9 @@ func (c *conn) writeScanRecord(st *scanState, d storage.Digest, rec *storage.Rec
 	if len(rec.Key) > 0 {
 		nFields++
 	}
+	if bval != nil {
+		nFields++
+	}
 	c.w.Msg(proto.MsgHeader{Generation: rec.Generation, VoidTime: rec.VoidTime, NFields: nFields, NOps: uint16(len(c.scanBins))})
 	c.w.Field(proto.FieldDigest, d[:])
 	c.w.FieldString(proto.FieldNamespace, st.ns.Name())
@@ -182,6 +241,11 @@ func (c *conn) writeScanRecord(st *scanState, d storage.Digest, rec *storage.Rec
 	}
 	if len(rec.Key) > 0 {
 		c.w.Field(proto.FieldKey, rec.Key)
+	}
+	if bval != nil {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(*bval))
+		c.w.Field(proto.FieldBValArray, b[:])
 	}
 	for i := range c.scanBins {
 		b := &c.scanBins[i]

@@ -51,6 +51,7 @@ type Server struct {
 	// last of the reply.
 	batchLatency latency.Histogram
 	latencies    latencyWindows
+	jobs         jobTable
 	// ctx bounds background work that requests start (truncation).
 	ctx context.Context
 

@@ -513,22 +513,31 @@ func (s *Shape) covering(maxCells int) []cell {
 		}
 		level = l
 	}
-	var cells []cell
+	var all, cells []cell
 	sh := uint(MaxLevel - level)
 	for _, r := range rects {
 		for cx := r.x0 >> sh; cx <= r.x1>>sh; cx++ {
 			for cy := r.y0 >> sh; cy <= r.y1>>sh; cy++ {
-				c := cell{level, cx, cy}
-				if !slices.Contains(cells, c) && s.intersects(c) {
-					cells = append(cells, c)
+				if c := (cell{level, cx, cy}); !slices.Contains(all, c) {
+					all = append(all, c)
 				}
 			}
 		}
 	}
+	for _, c := range all {
+		if s.intersects(c) {
+			cells = append(cells, c)
+		}
+	}
+	if len(cells) == 0 {
+		// Only float slack could reject every cell of the region's own
+		// bounding box: keep them all rather than index it nowhere.
+		cells = all
+	}
 	// ...then finer levels, keeping the children that meet s, while they
 	// stay few enough.
 	next := make([]cell, 0, 4*maxCells)
-	for l := level + 1; l <= MaxLevel && len(cells) > 0; l++ {
+	for l := level + 1; l <= MaxLevel; l++ {
 		next = next[:0]
 		for _, c := range cells {
 			for _, d := range [4][2]uint32{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
@@ -538,17 +547,10 @@ func (s *Shape) covering(maxCells int) []cell {
 				}
 			}
 		}
-		if len(next) > maxCells {
+		if len(next) == 0 || len(next) > maxCells {
 			break
 		}
-		cells = append(cells[:0], next...)
-	}
-	if len(cells) == 0 {
-		// Float slack aside, a region meets the cells of its own bounding
-		// box; keep it indexed at that box's cells rather than nowhere.
-		for _, r := range rects {
-			cells = append(cells, cell{level, r.x0 >> sh, r.y0 >> sh})
-		}
+		cells = append(cells[:0:0], next...)
 	}
 	return cells
 }

@@ -1,6 +1,7 @@
 package sindex
 
 import (
+	"math"
 	"math/bits"
 	"slices"
 	"sync"
@@ -106,7 +107,39 @@ func (x *Index) Clear() {
 	x.t.clear()
 }
 
-// Stats returns the number of entries and the bytes their nodes occupy.
+// RemoveFunc removes every entry for which fn returns true and returns how
+// many it removed: for a truncate of one set from an index defined on every
+// set (fn looks up the record's set or last-update time), or any other
+// sweep. It walks the index like Range, calling fn without the lock, and
+// removes in batches; entries added meanwhile may or may not be visited.
+func (x *Index) RemoveFunc(fn func(key Key, d storage.Digest) bool) (removed int) {
+	var batch [walkBatch]entry
+	n := 0
+	flush := func() {
+		x.mu.Lock()
+		for _, e := range batch[:n] {
+			if x.t.delete(e.k, &e.d) {
+				removed++
+			}
+		}
+		x.mu.Unlock()
+		n = 0
+	}
+	x.Range(math.MinInt64, math.MaxInt64, nil, nil, func(k Key, d storage.Digest) bool {
+		if fn(k, d) {
+			batch[n] = entry{k, d}
+			if n++; n == len(batch) {
+				flush()
+			}
+		}
+		return true
+	})
+	flush()
+	return removed
+}
+
+// Stats returns the number of entries and the bytes of heap their nodes
+// take (allocation size classes included).
 func (x *Index) Stats() (entries, memoryBytes uint64) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()

@@ -92,6 +92,12 @@ func TestRange(t *testing.T) {
 				}
 				from.ResumeAfter(e.k, e.d)
 			}
+			if i%4 == 0 { // only resumed partitions: the walk starts at the smallest point
+				parts = &PartitionSet{}
+				for p := range from.after {
+					parts.Add(p)
+				}
+			}
 		}
 		got := collect(x, lo, hi, from, parts)
 		want := expect(m, lo, hi, from, parts)
@@ -231,6 +237,27 @@ func TestClearAndStats(t *testing.T) {
 	if n, _ := x.Stats(); n != 0 || len(collect(x, math.MinInt64, math.MaxInt64, nil, nil)) != 0 {
 		t.Fatal("Clear left entries")
 	}
+}
+
+func TestRemoveFunc(t *testing.T) {
+	x, m := fill(t, rand.New(rand.NewPCG(4, 4)), 100, 50)
+	odd := func(k Key, d storage.Digest) bool { return d.Partition()%2 == 1 }
+	want := 0
+	for _, e := range m {
+		if odd(e.k, e.d) {
+			want++
+		}
+	}
+	if got := x.RemoveFunc(odd); got != want {
+		t.Fatalf("RemoveFunc removed %d, want %d", got, want)
+	}
+	var rest model
+	for _, e := range m {
+		if !odd(e.k, e.d) {
+			rest = append(rest, e)
+		}
+	}
+	checkEntries(t, x, rest...)
 }
 
 // TestConcurrentUpdates runs writers that churn records while queries walk

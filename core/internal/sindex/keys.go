@@ -36,7 +36,7 @@ func HashKey(b []byte) Key {
 		z = (z ^ z>>27) * k2
 		return z ^ z>>31
 	}
-	h := uint64(len(b)) * k0
+	h := k2 ^ uint64(len(b))*k0
 	for len(b) >= 8 {
 		h = mix(h ^ binary.LittleEndian.Uint64(b) + k0)
 		b = b[8:]

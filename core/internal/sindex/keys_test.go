@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v8"
@@ -248,8 +249,10 @@ func TestHashKey(t *testing.T) {
 		in   string
 		want Key
 	}{
-		{"", HashKey(nil)},
-		{"a", HashKey([]byte("a"))},
+		{"", 2902805962516761537},
+		{"a", -3032913851857787545},
+		{"hello", 5052435518971586890},
+		{"abcdefghijklmnopq", -3224098342217729365},
 	} {
 		if got := HashKey([]byte(tc.in)); got != tc.want {
 			t.Errorf("HashKey(%q) = %d", tc.in, got)
@@ -302,5 +305,87 @@ func checkEntries(tb testing.TB, x *Index, want ...entry) {
 	}
 	if err := x.t.check(); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// TestMsgpackForms covers every header form the reader knows, with the
+// client packing the long ones (str16/str32, array16, map16).
+func TestMsgpackForms(t *testing.T) {
+	long := make([]any, 20) // array16
+	for i := range long {
+		long[i] = i
+	}
+	s300, s70k := strings.Repeat("x", 300), strings.Repeat("y", 70000)
+	long[0], long[1] = s300, s70k // str16, str32
+	bigMap := map[any]any{}       // map16
+	for i := range 20 {
+		bigMap[i] = i * 10
+	}
+	for _, tc := range []struct {
+		name string
+		typ  Type
+		coll Collection
+		pt   uint8
+		v    []byte
+		want []Key
+	}{
+		{"array16 of ints", Numeric, List, proto.ParticleList, clientPack(t, long), []Key{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}},
+		{"str16, str32", String, List, proto.ParticleList, clientPack(t, long), hashes(s300, s70k)},
+		{"map16", Numeric, MapValues, proto.ParticleMap, clientPack(t, bigMap), []Key{0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190}},
+		{"bin8/16/32 blobs", Blob, List, proto.ParticleList, []byte{0x93,
+			0xc4, 0x02, 0x04, 'a',
+			0xc5, 0x00, 0x02, 0x04, 'b',
+			0xc6, 0x00, 0x00, 0x00, 0x02, 0x04, 'c'}, []Key{HashKey([]byte("a")), HashKey([]byte("b")), HashKey([]byte("c"))}},
+		{"str8", String, List, proto.ParticleList, []byte{0x91, 0xd9, 0x02, 0x03, 'z'}, hashes("z")},
+		{"array32, map32 nested, skipped", Numeric, List, proto.ParticleList, []byte{0xdd, 0, 0, 0, 3,
+			0xdf, 0, 0, 0, 1, 0x01, 0x02, // {1: 2}
+			0xdc, 0, 1, 0x05, // [5]
+			0x07}, []Key{7}},
+		{"floats, bools, nil, exts skipped", Numeric, List, proto.ParticleList, []byte{0x9c,
+			0xca, 0, 0, 0, 0, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc2, 0xc3, 0xc0,
+			0xd5, 1, 0, 0, 0xd6, 1, 0, 0, 0, 0, 0xd7, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xd8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			0xc8, 0, 1, 1, 0, 0xc9, 0, 0, 0, 1, 1, 0, 0x01}, []Key{1}},
+		{"empty string element", String, List, proto.ParticleList, []byte{0x91, 0xa0}, nil},
+		{"reserved byte c1", Numeric, List, proto.ParticleList, []byte{0x92, 0x01, 0xc1}, nil},
+		{"map value past the end", Numeric, MapValues, proto.ParticleMap, []byte{0x81, 0x01}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := New(Def{Namespace: "t", Name: "i", Bin: "b", Type: tc.typ, Collection: tc.coll})
+			if got := x.Keys(nil, tc.pt, tc.v); !slices.Equal(got, sorted(tc.want...)) {
+				t.Fatalf("got %v, want %v", got, sorted(tc.want...))
+			}
+		})
+	}
+}
+
+func TestStringEquality(t *testing.T) {
+	x := New(Def{Namespace: "t", Name: "i", Bin: "b", Type: String})
+	a, b := digestN(1, 1), digestN(2, 2)
+	x.Insert(a, x.Keys(nil, proto.ParticleString, []byte("Go"))...)
+	x.Insert(b, x.Keys(nil, proto.ParticleString, []byte("Java"))...)
+	var got []storage.Digest
+	x.Equal(HashKey([]byte("Go")), nil, nil, func(_ Key, d storage.Digest) bool {
+		got = append(got, d)
+		return true
+	})
+	if !slices.Equal(got, []storage.Digest{a}) {
+		t.Fatalf("Equal(Go): %v", got)
+	}
+}
+
+func TestTypeParticles(t *testing.T) {
+	for _, typ := range []Type{Numeric, String, Blob, Geo2DSphere} {
+		if got, ok := TypeOfParticle(typ.ParticleType()); !ok || got != typ {
+			t.Errorf("%v: round trip gives %v, %v", typ, got, ok)
+		}
+		if p, err := ParseType(typ.String()); err != nil || p != typ {
+			t.Errorf("ParseType(%v) = %v, %v", typ, p, err)
+		}
+	}
+	if _, ok := TypeOfParticle(proto.ParticleFloat); ok {
+		t.Error("floats have an index type")
+	}
+	if Type(9).String() != "Type(9)" || Collection(9).String() != "Collection(9)" || Type(0).ParticleType() != proto.ParticleNull {
+		t.Error("out-of-range names")
 	}
 }

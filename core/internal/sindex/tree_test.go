@@ -176,36 +176,3 @@ func TestTreeSeek(t *testing.T) {
 		}
 	}
 }
-
-// TestTreeFill checks the fill factor the split policies give.
-func TestTreeFill(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		minFill float64
-		key     func(r *rand.Rand, i int) Key
-	}{
-		{"random", 0.70, func(r *rand.Rand, i int) Key { return Key(r.Uint64()) }},
-		{"ascending", 0.95, func(r *rand.Rand, i int) Key { return Key(i) }},
-		{"descending", 0.95, func(r *rand.Rand, i int) Key { return Key(-i) }},
-		{"few keys", 0.70, func(r *rand.Rand, i int) Key { return Key(r.IntN(10)) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(5, 6))
-			tr := newTree()
-			const n = 200000
-			for i := range n {
-				d := digestN(uint16(r.Uint32()), r.Uint64())
-				tr.insert(tc.key(r, i), &d)
-			}
-			if err := tr.check(); err != nil {
-				t.Fatal(err)
-			}
-			fill := float64(tr.count) / float64(tr.leaves*leafCap)
-			t.Logf("%s: %d entries, %d leaves, %d inner nodes, fill %.1f%%, %.1f bytes/entry",
-				tc.name, tr.count, tr.leaves, tr.inners, 100*fill, float64(tr.memory())/float64(tr.count))
-			if fill < tc.minFill {
-				t.Errorf("fill %.2f, want ≥ %.2f", fill, tc.minFill)
-			}
-		})
-	}
-}

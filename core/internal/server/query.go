@@ -1,0 +1,325 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/sindex"
+	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// queryFilter is a query's index filter: INDEX_RANGE's one filter.
+type queryFilter struct {
+	bin        []byte
+	typ        uint8 // particle type of the values
+	begin, end []byte
+}
+
+// parseQueryFilter reads INDEX_RANGE: a filter count (1), then bin name
+// length and name, particle type, and the begin and end values, each with
+// a 32-bit length.
+func parseQueryFilter(b []byte) (queryFilter, bool) {
+	var f queryFilter
+	if len(b) < 2 || b[0] != 1 {
+		return f, false
+	}
+	n := int(b[1])
+	b = b[2:]
+	if len(b) < n+5 {
+		return f, false
+	}
+	f.bin, f.typ = b[:n], b[n]
+	b = b[n+1:]
+	for _, v := range []*[]byte{&f.begin, &f.end} {
+		if len(b) < 4 {
+			return f, false
+		}
+		l := int(binary.BigEndian.Uint32(b))
+		if len(b) < 4+l {
+			return f, false
+		}
+		*v, b = b[4:4+l], b[4+l:]
+	}
+	return f, true
+}
+
+// queryState is one query being served.
+type queryState struct {
+	scanState
+	ix     *sindex.Index
+	filter queryFilter
+	coll   sindex.Collection
+	// exact re-checks a record's bin value against the query: the index
+	// finds candidates, stale entries and hash collisions included.
+	exact func(b *bins.Bin) bool
+	// seen drops a record a collection index yields more than once.
+	seen map[storage.Digest]struct{}
+	// parts are the partitions asked for, cursor where partly done ones
+	// resume.
+	parts  sindex.PartitionSet
+	cursor sindex.Cursor
+}
+
+// partitionSet turns the scan's partitions into an index walk's.
+func (q *queryState) partitionSet() (sindex.PartitionSet, sindex.Cursor) {
+	var parts sindex.PartitionSet
+	var cursor sindex.Cursor
+	if len(q.pids) == 0 && len(q.digests) == 0 {
+		parts.AddAll()
+	}
+	for _, pid := range q.pids {
+		parts.Add(pid)
+	}
+	for i, d := range q.digests {
+		parts.Add(d.Partition())
+		var bval int64
+		if i < len(q.bvals) {
+			bval = q.bvals[i]
+		}
+		cursor.ResumeAfter(bval, d)
+	}
+	return parts, cursor
+}
+
+var errMaxRecords = errors.New("max records reached")
+
+// handleQuery serves a query by secondary index: the index's entries in
+// the filter's range, for the partitions asked, each record re-checked and
+// sent with its index value (the bval a client resumes from), then a done
+// marker for every partition and a last message. A query stopped by
+// max-records marks no partition done: the client resumes each from its
+// last digest and bval.
+func (c *conn) handleQuery(rangeField []byte) {
+	q, code := c.parseQuery(rangeField)
+	if code != proto.OK {
+		c.batchEnd(code)
+		return
+	}
+	j := c.srv.startJob("query", false, &q.scanState, q.parts.Len())
+	c.w.BeginFrame()
+	err := q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryRecord(q, j, key, d) })
+	switch {
+	case errors.Is(err, errBroken):
+		j.finish(proto.QueryAborted)
+		return
+	case errors.Is(err, errMaxRecords):
+	case err != nil:
+		c.srv.log.Error("query failed", "namespace", q.ns.Name(), "index", q.ix.Def().Name, "err", err)
+		j.finish(proto.QueryAborted)
+		c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last, ResultCode: proto.QueryAborted})
+		c.w.EndFrame(proto.TypeMsg)
+		return
+	default:
+		for pid := uint16(0); pid < storage.Partitions; pid++ {
+			if q.parts.Has(pid) {
+				c.w.Msg(proto.MsgHeader{Info3: proto.Info3PartitionDone, Generation: uint32(pid)})
+			}
+		}
+	}
+	j.partsDone.Store(int64(q.parts.Len()))
+	j.finish(proto.OK)
+	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last})
+	c.w.EndFrame(proto.TypeMsg)
+}
+
+// parseQuery reads a query's fields and picks its index.
+func (c *conn) parseQuery(rangeField []byte) (*queryState, proto.ResultCode) {
+	m := &c.msg
+	q := &queryState{scanState: scanState{ops: m.Ops, started: time.Now(), now: time.Now(), noBins: m.Info1&proto.Info1NoBinData != 0}}
+	var ok bool
+	if q.filter, ok = parseQueryFilter(rangeField); !ok {
+		return nil, proto.ParameterError
+	}
+	code := q.parseScan(c, m)
+	if code != proto.OK {
+		return nil, code
+	}
+	var indexName []byte
+	for i := range m.Fields {
+		f := &m.Fields[i]
+		switch f.Type {
+		case proto.FieldIndexName:
+			indexName = f.Data
+		case proto.FieldIndexType:
+			if len(f.Data) == 1 {
+				q.coll = sindex.Collection(f.Data[0])
+			}
+		case proto.FieldIndexContext, proto.FieldIndexExpression:
+			return nil, proto.UnsupportedFeature
+		}
+	}
+	if code := q.plan(indexName); code != proto.OK {
+		return nil, code
+	}
+	q.parts, q.cursor = q.partitionSet()
+	if q.coll != sindex.Default {
+		q.seen = make(map[storage.Digest]struct{})
+	}
+	return q, proto.OK
+}
+
+// plan picks the index and the exact check.
+func (q *queryState) plan(indexName []byte) proto.ResultCode {
+	f := &q.filter
+	typ, ok := sindex.TypeOfParticle(f.typ)
+	if !ok {
+		return proto.ParameterError
+	}
+	if len(indexName) > 0 {
+		q.ix = q.ns.Indexes().Get(string(indexName))
+	} else {
+		q.ix = q.ns.Indexes().Find(string(q.scanState.filter.Set), string(f.bin), typ, q.coll)
+	}
+	if q.ix == nil {
+		return proto.IndexNotFound
+	}
+	switch typ {
+	case sindex.Numeric:
+		if len(f.begin) != 8 || len(f.end) != 8 {
+			return proto.ParameterError
+		}
+		lo, hi := int64(binary.BigEndian.Uint64(f.begin)), int64(binary.BigEndian.Uint64(f.end))
+		q.exact = func(b *bins.Bin) bool {
+			return anyScalar(q.coll, b, func(v sindex.Scalar) bool { return v.IntOK && v.Int >= lo && v.Int <= hi })
+		}
+	case sindex.String, sindex.Blob:
+		want := f.begin
+		q.exact = func(b *bins.Bin) bool {
+			return anyScalar(q.coll, b, func(v sindex.Scalar) bool { return v.Type == f.typ && bytes.Equal(v.Bytes, want) })
+		}
+	case sindex.Geo2DSphere:
+		// The client sends the region or point as plain JSON text.
+		text := f.begin
+		shape, err := sindex.ParseGeoJSON(text)
+		if err != nil {
+			return proto.GeoInvalidGeoJSON
+		}
+		if shape.IsRegion() {
+			// Points within the region.
+			q.exact = func(b *bins.Bin) bool {
+				return anyScalar(q.coll, b, func(v sindex.Scalar) bool {
+					in, err := sindex.PointInRegion(v.Bytes, text)
+					return err == nil && in
+				})
+			}
+		} else {
+			// Regions containing the point.
+			q.exact = func(b *bins.Bin) bool {
+				return anyScalar(q.coll, b, func(v sindex.Scalar) bool {
+					in, err := sindex.RegionContainsPoint(v.Bytes, text)
+					return err == nil && in
+				})
+			}
+		}
+	}
+	return proto.OK
+}
+
+func anyScalar(coll sindex.Collection, b *bins.Bin, match func(v sindex.Scalar) bool) bool {
+	found := false
+	sindex.Scalars(coll, b.Type, b.Value, func(v sindex.Scalar) bool {
+		found = match(v)
+		return !found
+	})
+	return found
+}
+
+// walk runs fn over the index entries the filter selects.
+func (q *queryState) walk(fn func(key sindex.Key, d storage.Digest) error) error {
+	from, parts := &q.cursor, &q.parts
+	var err error
+	visit := func(key sindex.Key, d storage.Digest) bool {
+		err = fn(key, d)
+		return err == nil
+	}
+	f := &q.filter
+	switch q.ix.Def().Type {
+	case sindex.Numeric:
+		lo, hi := int64(binary.BigEndian.Uint64(f.begin)), int64(binary.BigEndian.Uint64(f.end))
+		q.ix.Range(lo, hi, from, parts, visit)
+	case sindex.String, sindex.Blob:
+		q.ix.Equal(sindex.HashKey(f.begin), from, parts, visit)
+	case sindex.Geo2DSphere:
+		text := f.begin
+		shape, perr := sindex.ParseGeoJSON(text)
+		if perr != nil {
+			return perr
+		}
+		if shape.IsRegion() {
+			q.ix.RangeCells(shape.CellRanges(), from, parts, visit)
+		} else {
+			keys, kerr := sindex.RegionsContaining(text)
+			if kerr != nil {
+				return kerr
+			}
+			q.ix.EqualKeys(keys, from, parts, visit)
+		}
+	}
+	return err
+}
+
+// queryRecord reads a candidate record, checks it against the query and
+// sends it with its index value.
+func (c *conn) queryRecord(q *queryState, j *job, key sindex.Key, d storage.Digest) error {
+	if q.maxRecords > 0 && q.sent >= q.maxRecords {
+		return errMaxRecords
+	}
+	rec, ok, err := q.matches(c.srv.ctx, d, &c.queryBuf, &c.queryBins)
+	if err != nil || !ok {
+		return err
+	}
+	if err := c.writeRecord(&q.scanState, d, &rec, &key); err == errFiltered {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	q.sent++
+	j.recs.Add(1)
+	q.throttle()
+	if c.w.FrameLen() >= batchFlushSize {
+		c.w.EndFrame(proto.TypeMsg)
+		if !c.flush() {
+			return errBroken
+		}
+		c.w.BeginFrame()
+	}
+	return nil
+}
+
+// matches reads a candidate record and re-checks it against the query:
+// alive, in the query's set, its bin matching the filter, and not seen
+// before through another element of a collection. buf and decoded are
+// reusable buffers.
+func (q *queryState) matches(ctx context.Context, d storage.Digest, buf *[]byte, decoded *[]bins.Bin) (storage.Record, bool, error) {
+	if q.seen != nil {
+		if _, dup := q.seen[d]; dup {
+			return storage.Record{}, false, nil
+		}
+	}
+	rec, ok, err := q.ns.ReadLive(ctx, d, (*buf)[:0])
+	if err != nil {
+		return rec, false, err
+	}
+	if n := len(rec.Key) + len(rec.Bins); n > cap(*buf) {
+		*buf = make([]byte, 0, 2*n)
+	}
+	if !ok || (len(q.scanState.filter.Set) > 0 && rec.Set != string(q.scanState.filter.Set)) {
+		return rec, false, nil
+	}
+	if *decoded, err = bins.Decode((*decoded)[:0], rec.Bins); err != nil {
+		return rec, false, err
+	}
+	i := bins.Find(*decoded, q.filter.bin)
+	if i < 0 || !q.exact(&(*decoded)[i]) {
+		return rec, false, nil
+	}
+	if q.seen != nil {
+		q.seen[d] = struct{}{}
+	}
+	return rec, true, nil
+}

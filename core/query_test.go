@@ -1,0 +1,203 @@
+package core_test
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+	"github.com/aerospike/aerospike-client-go/v8/types"
+)
+
+// queryInts runs a query and returns the sorted values of bin "i" of the
+// records it returns.
+func queryInts(t *testing.T, c *as.Client, stmt *as.Statement) []int {
+	t.Helper()
+	rs, err := c.Query(nil, stmt)
+	mustOK(t, err)
+	var out []int
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		out = append(out, r.Record.Bins["i"].(int))
+	}
+	sort.Ints(out)
+	return out
+}
+
+func createIndex(t *testing.T, c *as.Client, set, name, bin string, typ as.IndexType, coll as.IndexCollectionType) {
+	t.Helper()
+	task, err := c.CreateComplexIndex(nil, "test", set, name, bin, typ, coll)
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+}
+
+func TestClientSecondaryIndexQueries(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	for i := range 100 {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{
+			"i": i, "s": fmt.Sprintf("v%d", i%10), "l": []any{i, i + 1000}, "m": map[any]any{fmt.Sprintf("k%d", i%3): i},
+		}))
+	}
+	// Built over existing records in the background, then maintained.
+	createIndex(t, c, set, set+"_i", "i", as.NUMERIC, as.ICT_DEFAULT)
+	createIndex(t, c, set, set+"_s", "s", as.STRING, as.ICT_DEFAULT)
+	createIndex(t, c, set, set+"_l", "l", as.NUMERIC, as.ICT_LIST)
+	createIndex(t, c, set, set+"_m", "m", as.STRING, as.ICT_MAPKEYS)
+
+	stmt := as.NewStatement("test", set)
+	stmt.SetFilter(as.NewRangeFilter("i", 10, 14))
+	if got := queryInts(t, c, stmt); fmt.Sprint(got) != "[10 11 12 13 14]" {
+		t.Fatalf("range: %v", got)
+	}
+	stmt.SetFilter(as.NewEqualFilter("s", "v7"))
+	if got := queryInts(t, c, stmt); len(got) != 10 || got[0] != 7 {
+		t.Fatalf("string equality: %v", got)
+	}
+	stmt.SetFilter(as.NewContainsRangeFilter("l", as.ICT_LIST, 1050, 1052))
+	if got := queryInts(t, c, stmt); fmt.Sprint(got) != "[50 51 52]" {
+		t.Fatalf("list contains range: %v", got)
+	}
+	stmt.SetFilter(as.NewContainsFilter("m", as.ICT_MAPKEYS, "k1"))
+	if got := queryInts(t, c, stmt); len(got) != 33 {
+		t.Fatalf("map keys contain: %d records", len(got))
+	}
+
+	// Updates, deletes and new records are reflected.
+	mustOK(t, c.Put(nil, key(t, set, 12), as.BinMap{"i": 500}))
+	_, err := c.Delete(nil, key(t, set, 13))
+	mustOK(t, err)
+	mustOK(t, c.Put(nil, key(t, set, 1000), as.BinMap{"i": 11}))
+	stmt.SetFilter(as.NewRangeFilter("i", 10, 14))
+	if got := queryInts(t, c, stmt); fmt.Sprint(got) != "[10 11 11 14]" {
+		t.Fatalf("range after writes: %v", got)
+	}
+
+	// A query with a filter expression, and with max records.
+	qp := as.NewQueryPolicy()
+	qp.FilterExpression = as.ExpEq(as.ExpNumMod(as.ExpIntBin("i"), as.ExpIntVal(2)), as.ExpIntVal(0))
+	stmt.SetFilter(as.NewRangeFilter("i", 0, 99))
+	rs, err := c.Query(qp, stmt)
+	mustOK(t, err)
+	count := 0
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		if r.Record.Bins["i"].(int)%2 != 0 {
+			t.Fatalf("filter expression ignored: %v", r.Record.Bins)
+		}
+		count++
+	}
+	if count != 49 {
+		t.Fatalf("even records: %d", count)
+	}
+
+	// Paginated by partition filter with max records.
+	pf := as.NewPartitionFilterAll()
+	qp = as.NewQueryPolicy()
+	qp.MaxRecords = 30
+	total := 0
+	for !pf.IsDone() {
+		rs, err := c.QueryPartitions(qp, stmt, pf)
+		mustOK(t, err)
+		for r := range rs.Results() {
+			mustOK(t, r.Err)
+			total++
+		}
+	}
+	if total != 99 {
+		t.Fatalf("paginated query: %d records, want 99", total)
+	}
+
+	// No index on the bin: the node says so.
+	stmt.SetFilter(as.NewRangeFilter("nosuchbin", 0, 1))
+	rs, err = c.Query(nil, stmt)
+	if err == nil {
+		for r := range rs.Results() {
+			err = r.Err
+		}
+	}
+	wantCode(t, err, types.INDEX_NOTFOUND)
+
+	mustOK(t, c.DropIndex(nil, "test", set, set+"_i"))
+	if got := info(t, c, "sindex-exists:ns=test;indexname="+set+"_i"); got != "false" {
+		t.Fatalf("sindex-exists after drop: %q", got)
+	}
+	if got := info(t, c, "sindex-list:ns=test"); !contains(got, "indexname="+set+"_s") || contains(got, "indexname="+set+"_i:") {
+		t.Fatalf("sindex-list: %q", got)
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) > 0 && indexOf(s, sub) >= 0 }
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestClientGeoQueries(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	for i := range 20 {
+		lng, lat := -122.0+float64(i)*0.001, 37.5+float64(i)*0.001
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{
+			"i":   i,
+			"loc": as.NewGeoJSONValue(fmt.Sprintf(`{"type":"Point","coordinates":[%f,%f]}`, lng, lat)),
+		}))
+	}
+	createIndex(t, c, set, set+"_loc", "loc", as.GEO2DSPHERE, as.ICT_DEFAULT)
+	stmt := as.NewStatement("test", set)
+	// A box around the first five points.
+	stmt.SetFilter(as.NewGeoWithinRegionFilter("loc", `{"type":"Polygon","coordinates":[[[-122.0005,37.4995],[-121.9955,37.4995],[-121.9955,37.5045],[-122.0005,37.5045],[-122.0005,37.4995]]]}`))
+	if got := queryInts(t, c, stmt); fmt.Sprint(got) != "[0 1 2 3 4]" {
+		t.Fatalf("points within a polygon: %v", got)
+	}
+	stmt.SetFilter(as.NewGeoWithinRadiusFilter("loc", -122.0, 37.5, 200))
+	if got := queryInts(t, c, stmt); len(got) < 1 || got[0] != 0 || len(got) > 3 {
+		t.Fatalf("points within 200 m: %v", got)
+	}
+}
+
+func TestClientBackgroundOperations(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	for i := range 50 {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{"i": i}))
+	}
+	mustOK(t, c.Put(nil, key(t, set+"other", 1), as.BinMap{"i": 1}))
+
+	// Over a scan of the set.
+	stmt := as.NewStatement("test", set)
+	task, err := c.QueryExecute(nil, nil, stmt, as.AddOp(as.NewBin("i", 1000)), as.PutOp(as.NewBin("touched", true)))
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+	for i := range 50 {
+		assertBins(t, c, key(t, set, i), as.BinMap{"i": i + 1000, "touched": true})
+	}
+	assertBins(t, c, key(t, set+"other", 1), as.BinMap{"i": 1})
+
+	// Over a query, with a filter expression.
+	createIndex(t, c, set, set+"_i", "i", as.NUMERIC, as.ICT_DEFAULT)
+	stmt.SetFilter(as.NewRangeFilter("i", 1000, 1009))
+	wp := as.NewWritePolicy(0, 0)
+	wp.FilterExpression = as.ExpLess(as.ExpIntBin("i"), as.ExpIntVal(1005))
+	task, err = c.QueryExecute(nil, wp, stmt, as.PutOp(as.NewBin("q", "yes")))
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+	for i := range 10 {
+		rec, err := c.Get(nil, key(t, set, i))
+		mustOK(t, err)
+		if (rec.Bins["q"] == "yes") != (i < 5) {
+			t.Fatalf("record %d: %v", i, rec.Bins)
+		}
+	}
+	if got := info(t, c, fmt.Sprintf("query-show:trid=%d", task.TaskId())); !contains(got, "status=done(ok)") || !contains(got, "recs-succeeded=5") {
+		t.Fatalf("query-show: %q", got)
+	}
+}
