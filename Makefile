@@ -17,7 +17,7 @@ help:
 
 # The node finds its storage plugin binaries beside its own.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff ./plugins/storage-memory/cmd/skiff-storage-memory
+	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff ./plugins/storage-memory/cmd/skiff-storage-memory ./plugins/storage-nvme/cmd/skiff-storage-nvme
 
 run: build
 	$(BIN)/skiffd

@@ -17,18 +17,36 @@ import (
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
+	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
 
-// TestMain serves the memory backend when a node of these tests starts
-// this test binary as its storage plugin.
-func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
+// TestMain serves the first-party backends when a node of these tests
+// starts this test binary as its storage plugin, and runs a whole node
+// when a test starts it as one (nodeProcessEnv).
+func TestMain(m *testing.M) {
+	if path := os.Getenv(nodeProcessEnv); path != "" && !plugin.IsPluginProcess() {
+		runNodeProcess(path)
+		return
+	}
+	plugin.TestMain(m, "test-backends", openTestBackend)
+}
 
-// usePluginBinary points the namespaces that run the memory backend as a
-// process at this test binary, which TestMain makes serve it.
+// openTestBackend opens the backend a namespace's settings are for: the
+// node passes data-size to the memory backend only.
+func openTestBackend(namespace string, settings map[string]string) (storage.Backend, error) {
+	if _, ok := settings["data-size"]; ok {
+		return memory.Open(namespace, settings)
+	}
+	return nvme.Open(namespace, settings)
+}
+
+// usePluginBinary points the namespaces that run a first-party backend as
+// a process at this test binary, which TestMain makes serve it.
 func usePluginBinary(cfg *config.Config) {
 	for _, ns := range cfg.Namespaces {
-		if ns.Storage.Type == "memory" && ns.Storage.Mode == config.ModeProcess && ns.Storage.Path == "" {
+		if ns.Storage.Type != "plugin" && ns.Storage.Mode == config.ModeProcess && ns.Storage.Path == "" {
 			ns.Storage.Path = os.Args[0]
 		}
 	}

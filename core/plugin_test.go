@@ -98,7 +98,7 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	}
 	// The node itself never stopped: the admin endpoint shows the restart.
 	code, body := get(t, "http://"+n.admin.String()+"/metrics")
-	if code != 200 || !strings.Contains(body, `skiff_storage_plugin_restarts_total{backend="memory",mode="process",ns="test"} 1`) {
+	if code != 200 || !strings.Contains(body, `skiff_storage_plugin_restarts_total{backend="test-backends",mode="process",ns="test"} 1`) {
 		t.Errorf("/metrics: %d, restarts missing", code)
 	}
 }

@@ -416,6 +416,10 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 	})
 }
 
+// minDeviceBlocks is the fewest write blocks a data file may hold, its
+// header region included; the device backend refuses smaller ones.
+const minDeviceBlocks = 17
+
 // deviceStorage reads the device engine's block.
 func (p *parser) deviceStorage(b *item, where string, st *StorageEngine) error {
 	*st = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
@@ -475,9 +479,14 @@ func (p *parser) deviceStorage(b *item, where string, st *StorageEngine) error {
 		return p.errorf(b.line, "storage-engine device%s needs at least one device or file", in(strings.TrimSuffix(where, " storage-engine device")))
 	case len(d.Files) > 0 && d.FileSize == 0:
 		return p.errorf(b.line, "storage-engine device%s: files need a filesize", in(strings.TrimSuffix(where, " storage-engine device")))
-	case len(d.Files) > 0 && d.FileSize < 8*d.WriteBlockSize:
-		return p.errorf(b.line, "storage-engine device%s: filesize %s holds fewer than 8 write blocks of %s", in(strings.TrimSuffix(where, " storage-engine device")),
+	case len(d.Files) > 0 && d.FileSize%d.WriteBlockSize != 0:
+		return p.errorf(b.line, "storage-engine device%s: filesize %s is not a multiple of write-block-size %s", in(strings.TrimSuffix(where, " storage-engine device")),
 			formatScaled(d.FileSize, sizeUnits), formatScaled(d.WriteBlockSize, sizeUnits))
+	case len(d.Files) > 0 && d.FileSize < minDeviceBlocks*d.WriteBlockSize:
+		// One write block of header region, and enough blocks for
+		// writing and defragmentation to make progress.
+		return p.errorf(b.line, "storage-engine device%s: filesize %s holds fewer than %d write blocks of %s", in(strings.TrimSuffix(where, " storage-engine device")),
+			formatScaled(d.FileSize, sizeUnits), minDeviceBlocks, formatScaled(d.WriteBlockSize, sizeUnits))
 	}
 	return nil
 }

@@ -78,7 +78,11 @@ type Stats struct {
 	Sets []SetStats
 	// Extra are the backend's own figures, by Aerospike's metric names
 	// where one exists (device_read_tps, defrag_reads, ...). The node shows
-	// them in the namespace's info and in /metrics.
+	// them in the namespace's info and in /metrics. The figures the node
+	// derives from the fields above (objects, data_used_bytes,
+	// data_total_bytes, data_used_pct, index_used_bytes) are the node's: an
+	// Extra of one of those names is ignored. data_avail_pct and
+	// tombstones, which the node can only guess, are taken from Extra.
 	Extra map[string]float64
 }
 

@@ -17,7 +17,7 @@ import (
 
 // nodePackages are the node and the storage plugins it starts from the
 // directory of its own binary.
-var nodePackages = []string{"./cmd/skiffd", "./plugins/storage-memory/cmd/skiff-storage-memory"}
+var nodePackages = []string{"./cmd/skiffd", "./plugins/storage-memory/cmd/skiff-storage-memory", "./plugins/storage-nvme/cmd/skiff-storage-nvme"}
 
 // buildNode compiles the node and its plugins of the repository into the
 // directory of bin, which must be named skiffd.

@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/skiffdb/skiff/core/config"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
@@ -62,35 +64,81 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 	}
 	st := ns.Storage
 	if st.Mode == config.ModeInProcess {
-		if st.Type != "memory" {
+		var b storage.Backend
+		var err error
+		switch st.Type {
+		case "memory":
+			b, err = memory.New(memory.Options{DataSize: st.DataSize})
+		case "device":
+			b, err = nvme.Open(ns.Name, deviceSettings(ns))
+		default:
 			return nil, fmt.Errorf("storage-engine %s cannot run in-process", st.Type)
 		}
-		b, err := memory.New(memory.Options{DataSize: st.DataSize})
 		if err != nil {
 			return nil, err
 		}
-		return &linked{Backend: b, status: Status{Backend: "memory", Mode: config.ModeInProcess, State: "running"}}, nil
+		return &linked{Backend: b, status: Status{Backend: st.Type, Mode: config.ModeInProcess, State: "running"}}, nil
 	}
 	cfg := plugin.Config{
 		Path:      st.Path,
 		Namespace: ns.Name,
 		Settings:  st.Settings,
 	}
-	if st.Type == "memory" {
+	firstParty := ""
+	switch st.Type {
+	case "memory":
 		cfg.Settings = map[string]string{"data-size": strconv.FormatInt(st.DataSize, 10)}
-		if cfg.Path == "" {
-			dir, err := pluginDir(opts.PluginDir)
-			if err != nil {
-				return nil, err
-			}
-			cfg.Path = filepath.Join(dir, "skiff-storage-memory")
+		firstParty = "skiff-storage-memory"
+	case "device":
+		cfg.Settings = deviceSettings(ns)
+		firstParty = "skiff-storage-nvme"
+	}
+	if cfg.Path == "" && firstParty != "" {
+		dir, err := pluginDir(opts.PluginDir)
+		if err != nil {
+			return nil, err
 		}
+		cfg.Path = filepath.Join(dir, firstParty)
 	}
 	cfg.Logger = log.With("namespace", ns.Name, "storage", filepath.Base(cfg.Path))
 	if _, err := os.Stat(cfg.Path); err != nil {
 		return nil, fmt.Errorf("storage plugin binary: %w (build it with `make build`, or set the namespace's storage-engine mode to in-process)", err)
 	}
 	return startSupervised(ctx, cfg, log)
+}
+
+// deviceSettings are the device backend's settings for namespace ns, in the
+// form nvme.Open takes them in both modes: plain numbers, lists joined with
+// commas.
+func deviceSettings(ns *config.Namespace) map[string]string {
+	d := ns.Storage.Device
+	s := map[string]string{
+		"write-block-size": strconv.FormatInt(d.WriteBlockSize, 10),
+		"direct-io":        strconv.FormatBool(d.DirectIO),
+		"post-write-queue": strconv.Itoa(d.PostWriteQueue),
+		"flush-max-ms":     strconv.Itoa(d.FlushMaxMs),
+		"defrag-lwm-pct":   strconv.Itoa(d.DefragLWMPct),
+		"commit-to-device": strconv.FormatBool(d.CommitToDevice),
+		"data-in-memory":   strconv.FormatBool(d.DataInMemory),
+	}
+	if len(d.Devices) > 0 {
+		s["devices"] = strings.Join(d.Devices, ",")
+	}
+	if len(d.Files) > 0 {
+		s["files"] = strings.Join(d.Files, ",")
+		s["filesize"] = strconv.FormatInt(d.FileSize, 10)
+	}
+	if ns.MaxRecordSize > 0 {
+		s["max-record-size"] = strconv.FormatInt(min(ns.MaxRecordSize, int64(nvme.MaxRecordSizeFor(int(d.WriteBlockSize)))), 10)
+	}
+	if ns.IndexType == "flash" {
+		s["index-type"] = "flash"
+		s["index-mount"] = ns.IndexMount
+		if ns.IndexMountsSizeLimit > 0 {
+			s["index-mount-size-limit"] = strconv.FormatInt(ns.IndexMountsSizeLimit, 10)
+		}
+	}
+	return s
 }
 
 func pluginDir(dir string) (string, error) {

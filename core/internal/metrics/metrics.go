@@ -179,9 +179,9 @@ func (e *Extras) Collect(ch chan<- prometheus.Metric) {
 		if err != nil {
 			continue
 		}
-		for name, v := range st.Extra {
+		for _, name := range record.BackendFigures(&st) {
 			desc := prometheus.NewDesc("aerospike_namespace_"+name, "A figure of the namespace's storage backend.", []string{"ns"}, nil)
-			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, ns.Name())
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, st.Extra[name], ns.Name())
 		}
 	}
 }

@@ -17,15 +17,20 @@ func usedPct(st *storage.Stats) int {
 	return int(st.DataBytes * 100 / st.Capacity)
 }
 
-// RunStopWrites re-evaluates every second whether the namespace is so full
-// that writes must stop (stop-writes-used-pct), until ctx is done. Writes
-// check the flag it keeps, so that no write waits for the backend's
-// figures.
+// stopWritesPeriod is how often RunStopWrites asks the backend for its
+// figures: the namespace may fill past stop-writes-used-pct by what clients
+// write in that time (about 10 MB at 100 MB/s).
+const stopWritesPeriod = 100 * time.Millisecond
+
+// RunStopWrites re-evaluates every stopWritesPeriod whether the namespace
+// is so full that writes must stop (stop-writes-used-pct), until ctx is
+// done. Writes check the flag it keeps, so that no write waits for the
+// backend's figures.
 func (ns *Namespace) RunStopWrites(ctx context.Context) {
 	if ns.cfg.StopWritesUsedPct == 0 {
 		return
 	}
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(stopWritesPeriod)
 	defer t.Stop()
 	for {
 		ns.checkStopWrites(ctx)
@@ -86,6 +91,7 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	evicted := 0
+	var s Scratch
 	for pid := uint16(0); pid < storage.Partitions && uint64(evicted) < need; pid++ {
 		var victims []storage.Digest
 		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {
@@ -98,7 +104,7 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 			return evicted, fmt.Errorf("evict: scan partition %d: %w", pid, err)
 		}
 		for _, d := range victims {
-			if ns.evictOne(ctx, d, cutoff) {
+			if ns.evictOne(ctx, &s, d, cutoff) {
 				evicted++
 			}
 		}
@@ -145,13 +151,16 @@ func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, erro
 }
 
 // evictOne removes a record still due for eviction, under its lock.
-func (ns *Namespace) evictOne(ctx context.Context, d storage.Digest, cutoff uint32) bool {
+func (ns *Namespace) evictOne(ctx context.Context, s *Scratch, d storage.Digest, cutoff uint32) bool {
 	mu := ns.lock(&d)
 	mu.Lock()
 	defer mu.Unlock()
 	m, found, live, err := ns.getMeta(ctx, d, ns.clock())
 	if err != nil || !found || !live || m.VoidTime == 0 || m.VoidTime > cutoff {
 		return false
+	}
+	if ns.indexed() {
+		ns.unindexStored(ctx, s, d)
 	}
 	return ns.backend.Delete(ctx, d, false) == nil
 }

@@ -5,6 +5,7 @@
 package record
 
 import (
+	"slices"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/internal/latency"
+	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -42,6 +44,7 @@ type Namespace struct {
 	binNames    binNames
 	// stopWrites is set while storage is too full to take writes.
 	stopWrites atomic.Bool
+	idx        indexer
 
 	Stats Counters
 	// Latency is the time the node takes to serve the namespace's
@@ -96,6 +99,7 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 		ns.now = time.Now
 	}
 	ns.sets.init()
+	ns.idx.catalog = sindex.NewCatalog()
 	return ns
 }
 
@@ -107,6 +111,22 @@ func (ns *Namespace) Config() *config.Namespace { return &ns.cfg }
 
 // Backend returns the namespace's storage backend.
 func (ns *Namespace) Backend() storage.Backend { return ns.backend }
+
+// BackendFigures returns the names of st.Extra in order, less those the
+// node derives from st's other fields (see storage.Stats.Extra): info and
+// /metrics must not show one name twice.
+func BackendFigures(st *storage.Stats) []string {
+	names := make([]string, 0, len(st.Extra))
+	for name := range st.Extra {
+		switch name {
+		case "objects", "data_used_bytes", "data_total_bytes", "data_used_pct", "index_used_bytes":
+			continue
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
 
 // Close closes the namespace's backend.
 func (ns *Namespace) Close() error {

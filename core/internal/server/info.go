@@ -4,11 +4,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"net"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +43,7 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"edition":              static(Edition),
 		"version":              static(Edition + " build " + Build),
 		"release":              static("ee=false;version=" + Build + ";os=" + runtime.GOOS + ";arch=" + runtime.GOARCH),
-		"features":             static("batch-any;batch-index;float;peers;replicas;replicas-all;replicas-master;truncate-namespace"),
+		"features":             static("batch-any;batch-index;float;geo;peers;pquery;pscans;query-show;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"),
 		"partition-generation": static("1"),
 		"peers-generation":     static("1"),
 		"cluster-generation":   static("1"),
@@ -79,6 +77,15 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"truncate":           s.truncate,
 		"truncate-namespace": s.truncateNamespace,
 		"latencies":          s.latenciesInfo,
+		"sindex-create":      s.sindexCreate,
+		"sindex-delete":      s.sindexDelete,
+		"sindex-exists":      s.sindexExists,
+		"sindex-list":        s.sindexList,
+		"sindex":             s.sindexInfo,
+		"sindex-stat":        s.sindexStat,
+		"query-show":         s.jobsInfo("query"),
+		"scan-show":          s.jobsInfo("scan"),
+		"jobs":               s.jobsInfo(""),
 	}
 }
 
@@ -221,17 +228,21 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("ns_cluster_size", 1)
 	k.add("effective_replication_factor", 1)
 	k.add("objects", st.Records)
-	k.add("tombstones", 0)
+	if _, ok := st.Extra["tombstones"]; !ok {
+		k.add("tombstones", 0)
+	}
 	k.add("master_objects", st.Records)
 	k.add("prole_objects", 0)
 	k.add("index_used_bytes", st.IndexBytes)
 	k.add("data_used_bytes", st.DataBytes)
 	k.add("data_total_bytes", st.Capacity)
 	if st.Capacity > 0 {
-		k.add("data_avail_pct", 100-st.DataBytes*100/st.Capacity)
+		if _, ok := st.Extra["data_avail_pct"]; !ok {
+			k.add("data_avail_pct", 100-st.DataBytes*100/st.Capacity)
+		}
 		k.add("data_used_pct", st.DataBytes*100/st.Capacity)
 	}
-	for _, name := range slices.Sorted(maps.Keys(st.Extra)) {
+	for _, name := range record.BackendFigures(&st) {
 		k.add(name, strconv.FormatFloat(st.Extra[name], 'f', -1, 64))
 	}
 	k.add("expired_objects", ns.Stats.Expired.Load())

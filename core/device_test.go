@@ -1,0 +1,404 @@
+package core_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+	"github.com/aerospike/aerospike-client-go/v8/types"
+
+	"github.com/skiffdb/skiff/core"
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// nodeProcessEnv, set to a configuration file, makes this test binary run
+// a node from it (TestMain), printing "listening PORT" once it serves.
+const nodeProcessEnv = "SKIFF_TEST_NODE_CONFIG"
+
+func runNodeProcess(path string) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	err = core.Run(ctx, core.Options{
+		Config: cfg,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		OnListen: func(s, _ net.Addr) {
+			fmt.Printf("listening %d\n", s.(*net.TCPAddr).Port)
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// deviceConfig is a node with namespace test on one data file in dir,
+// served by this test binary as its plugin process (or linked in), with
+// extra lines added to the namespace.
+func deviceConfig(t testing.TB, dir, mode string, port int, storageLines, nsLines string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := ""
+	if mode == config.ModeProcess {
+		path = "path " + exe
+	}
+	text := fmt.Sprintf(`
+logging {
+	console {
+		context any warning
+	}
+}
+network {
+	service {
+		address 127.0.0.1
+		port %d
+	}
+	admin {
+		port 0
+	}
+}
+namespace test {
+	nsup-period 1
+	%s
+	storage-engine device {
+		file %s
+		filesize 64M
+		write-block-size 128K
+		flush-max-ms 100
+		mode %s
+		%s
+		%s
+	}
+}
+`, port, nsLines, filepath.Join(dir, "test.dat"), mode, path, storageLines)
+	file := filepath.Join(dir, "skiffd.conf")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// nodeProcess is a node running as a child process of the test.
+type nodeProcess struct {
+	cmd  *exec.Cmd
+	port int
+	done chan struct{}
+}
+
+// startNodeProcess runs a node from the configuration file and waits until
+// it serves; the node is killed when the test ends if it still runs.
+func startNodeProcess(t testing.TB, conf string) *nodeProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), nodeProcessEnv+"="+conf)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &nodeProcess{cmd: cmd, done: make(chan struct{})}
+	ports := make(chan int, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if p, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				port, _ := strconv.Atoi(p)
+				ports <- port
+			}
+		}
+	}()
+	go func() {
+		cmd.Wait()
+		close(n.done)
+	}()
+	t.Cleanup(func() { n.kill(t) })
+	select {
+	case n.port = <-ports:
+	case <-n.done:
+		t.Fatal("node process exited before it served")
+	case <-time.After(60 * time.Second):
+		t.Fatal("node process did not serve within 60s")
+	}
+	return n
+}
+
+// kill stops the node with SIGKILL: no shutdown, no flush.
+func (n *nodeProcess) kill(t testing.TB) {
+	n.cmd.Process.Kill()
+	select {
+	case <-n.done:
+	case <-time.After(10 * time.Second):
+		t.Error("killed node process did not exit")
+	}
+}
+
+// stop stops the node with SIGTERM, as an orchestrator does.
+func (n *nodeProcess) stop(t testing.TB) {
+	t.Helper()
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.done:
+	case <-time.After(core.ShutdownTimeout + 10*time.Second):
+		t.Fatal("node did not stop after SIGTERM")
+	}
+	if code := n.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("node exited with %d after SIGTERM", code)
+	}
+}
+
+func (n *nodeProcess) connect(t testing.TB) *as.Client {
+	t.Helper()
+	p := as.NewClientPolicy()
+	p.Timeout = 5 * time.Second
+	c, err := as.NewClientWithPolicy(p, "127.0.0.1", n.port)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestDeviceNamespace runs a device namespace in both modes through the
+// official client: records and their metadata survive a restart, and the
+// device figures show in info.
+func TestDeviceNamespace(t *testing.T) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			conf := deviceConfig(t, dir, mode, freePort(t), "", "")
+			n := startNodeProcess(t, conf)
+			c := n.connect(t)
+			if got := nsInfo(t, c, "test", "storage-mode"); got != mode {
+				t.Fatalf("storage-mode %q, want %s", got, mode)
+			}
+			wp := as.NewWritePolicy(0, 0)
+			wp.SendKey = true
+			for i := range 500 {
+				mustOK(t, c.Put(wp, key(t, "users", i), as.BinMap{"i": i, "name": fmt.Sprintf("user-%d", i), "l": []any{i, "x"}}))
+			}
+			// As in Aerospike, a delete survives a cold start only when
+			// durable: it leaves a tombstone on the device.
+			durable := as.NewWritePolicy(0, 0)
+			durable.DurableDelete = true
+			for i := range 100 {
+				_, err := c.Delete(durable, key(t, "users", i))
+				mustOK(t, err)
+			}
+			ttlPolicy := as.NewWritePolicy(0, 3600)
+			mustOK(t, c.Put(ttlPolicy, key(t, "users", "ttl"), as.BinMap{"v": 1}))
+			for _, field := range []string{"device_write_tps", "device_read_tps", "data_avail_pct", "data_used_bytes", "defrag_reads", "cache_read_pct"} {
+				if nsInfo(t, c, "test", field) == "" {
+					t.Errorf("namespace info lacks %s", field)
+				}
+			}
+			if got := nsInfo(t, c, "test", "objects"); got != "401" {
+				t.Errorf("objects %s, want 401", got)
+			}
+			c.Close()
+			n.stop(t)
+
+			n = startNodeProcess(t, conf)
+			c = n.connect(t)
+			for i := range 500 {
+				r, err := c.Get(nil, key(t, "users", i))
+				if i < 100 {
+					wantCode(t, err, types.KEY_NOT_FOUND_ERROR)
+					continue
+				}
+				mustOK(t, err)
+				if r.Bins["i"] != i || r.Bins["name"] != fmt.Sprintf("user-%d", i) || !equalValue(r.Bins["l"], []any{i, "x"}) {
+					t.Fatalf("record %d after restart: %v", i, r.Bins)
+				}
+				if r.Key.Value().GetObject() != i {
+					t.Fatalf("record %d: stored key %v", i, r.Key.Value())
+				}
+			}
+			r, err := c.Get(nil, key(t, "users", "ttl"))
+			mustOK(t, err)
+			if r.Expiration < 3500 || r.Expiration > 3600 {
+				t.Errorf("expiration after restart %d, want about 3600", r.Expiration)
+			}
+			if got := nsInfo(t, c, "test", "objects"); got != "401" {
+				t.Errorf("objects after restart %s, want 401", got)
+			}
+		})
+	}
+}
+
+// TestDeviceNodeKilled writes through the official client and kills the
+// node (and its plugin) with SIGKILL mid-stream; after a restart every
+// acknowledged write and durable delete is there, with commit-to-device,
+// and without it every one acknowledged more than flush-max-ms before the
+// kill.
+func TestDeviceNodeKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts node processes")
+	}
+	for _, commit := range []bool{true, false} {
+		t.Run(fmt.Sprintf("commit-to-device=%v", commit), func(t *testing.T) {
+			dir := t.TempDir()
+			conf := deviceConfig(t, dir, config.ModeProcess, freePort(t), fmt.Sprintf("commit-to-device %v", commit), "")
+			n := startNodeProcess(t, conf)
+			c := n.connect(t)
+			pid, _ := strconv.Atoi(nsInfo(t, c, "test", "storage-pid"))
+			if pid == 0 {
+				t.Fatal("no storage-pid")
+			}
+
+			// Each writer owns its keys; an ack is kept with its time.
+			type ack struct {
+				value   int // -1: deleted
+				at      time.Time
+				written bool
+			}
+			const writers, keysPerWriter = 8, 400
+			acks := make([][keysPerWriter]ack, writers)
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					wp := as.NewWritePolicy(0, 0)
+					wp.DurableDelete = true
+					wp.MaxRetries = 0
+					wp.TotalTimeout = 2 * time.Second
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						k := i % keysPerWriter
+						kk := key(t, "crash", w*keysPerWriter+k)
+						var err error
+						v := i
+						if i%5 == 4 {
+							v = -1
+							_, err = c.Delete(wp, kk)
+						} else {
+							err = c.Put(wp, kk, as.BinMap{"v": v})
+						}
+						if err != nil {
+							return // the node is gone
+						}
+						acks[w][k] = ack{value: v, at: time.Now(), written: true}
+					}
+				})
+			}
+			time.Sleep(1500 * time.Millisecond)
+			syscall.Kill(pid, syscall.SIGKILL)
+			n.kill(t)
+			killed := time.Now()
+			close(stop)
+			wg.Wait()
+			c.Close()
+
+			n = startNodeProcess(t, conf)
+			c = n.connect(t)
+			window := 100*time.Millisecond + 50*time.Millisecond // flush-max-ms and scheduling slack
+			var checked, lost int
+			for w := range writers {
+				for k := range keysPerWriter {
+					a := acks[w][k]
+					if !a.written {
+						continue
+					}
+					checked++
+					r, err := c.Get(nil, key(t, "crash", w*keysPerWriter+k))
+					var got int
+					switch {
+					case err == nil:
+						got = r.Bins["v"].(int)
+					case err.(as.Error).Matches(types.KEY_NOT_FOUND_ERROR):
+						got = -1
+					default:
+						t.Fatal(err)
+					}
+					// A write in flight at the kill may have landed after
+					// the last ack: only values at or past the ack count.
+					if got == a.value || got > a.value && a.value >= 0 {
+						continue
+					}
+					if got == -1 && a.value > 0 || got >= 0 && got < a.value || a.value == -1 && got >= 0 {
+						if commit || killed.Sub(a.at) > window {
+							t.Errorf("key %d: acknowledged %d at kill-%v, found %d", w*keysPerWriter+k, a.value, killed.Sub(a.at), got)
+						}
+						lost++
+					}
+				}
+			}
+			if checked == 0 {
+				t.Fatal("no write was acknowledged")
+			}
+			t.Logf("%d keys acknowledged before the kill, %d with an older state after restart", checked, lost)
+		})
+	}
+}
+
+// TestDeviceStopWrites fills a small device namespace to its
+// stop-writes-used-pct: writes are refused with the device-full code while
+// reads go on, and deletes make room again.
+func TestDeviceStopWrites(t *testing.T) {
+	dir := t.TempDir()
+	conf := deviceConfig(t, dir, config.ModeInProcess, freePort(t), "", "stop-writes-used-pct 30")
+	n := startNodeProcess(t, conf)
+	c := n.connect(t)
+	wp := as.NewWritePolicy(0, 0)
+	wp.MaxRetries = 0
+	value := strings.Repeat("x", 8000)
+	var written int
+	deadline := time.Now().Add(60 * time.Second)
+	for ; ; written++ {
+		err := c.Put(wp, key(t, "fill", written), as.BinMap{"v": value})
+		if err == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("writes never stopped")
+			}
+			continue
+		}
+		wantCode(t, err, types.SERVER_MEM_ERROR)
+		break
+	}
+	if written < 1000 {
+		t.Fatalf("writes stopped after %d records", written)
+	}
+	if _, err := c.Get(nil, key(t, "fill", 0)); err != nil {
+		t.Fatalf("read during stop-writes: %v", err)
+	}
+	if nsInfo(t, c, "test", "stop_writes") != "true" {
+		t.Errorf("stop_writes not reported after %d records: %s", written, info(t, c, "namespace/test"))
+	}
+	for i := range written / 2 {
+		_, err := c.Delete(wp, key(t, "fill", i))
+		mustOK(t, err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for c.Put(wp, key(t, "fill", "after"), as.BinMap{"v": value}) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("writes still refused after deletes freed half the data")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,464 @@
+package nvme
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// Backend is a namespace's storage on devices and files: records in
+// log-structured write blocks, the index in DRAM or on a flash mount. It
+// implements storage.Backend; all its methods are safe for concurrent use.
+//
+// # Index
+//
+// 4096 partition tables, each under its own RWMutex, of 48-byte entries
+// that hold no Go pointer (index.go): digest, set id, generation, void
+// time, last-update time and the record's location (device, block, offset,
+// size). Tombstones of durable deletes are entries too, flagged, invisible
+// to reads and scans.
+//
+// # Writes
+//
+// Put encodes the record (layout.go) straight into the write buffer of the
+// device its digest stripes to, under its partition's lock, so that the
+// write sequence it stamps on the record follows the order of writes to a
+// digest; then it re-points the entry. The old copy's bytes become dead
+// space in their block. The flusher (flush.go) writes buffers; with
+// commit-to-device, Put waits for its record to be synced (group commit).
+//
+// # Space
+//
+// A block is free, or holds one incarnation of records, identified by its
+// block sequence. Blocks whose live bytes fall under defrag-lwm-pct are
+// defragmented (defrag.go); empty ones are released once every write that
+// superseded their records is on the device (device.go). User writes may
+// not take the last few free blocks (the reserve), which the defragmenter
+// needs to make progress; when they would, Put returns ErrOutOfSpace.
+//
+// # Restart
+//
+// Nothing but the records is persisted: cold start (coldstart.go) reads
+// every block and rebuilds the index, keeping each digest's copy with the
+// highest write sequence. See README.md for the guarantees.
+type Backend struct {
+	opts     Options
+	log      *slog.Logger
+	parts    [storage.Partitions]partition
+	hashSeed uint64 // mixed into index hashes
+	slots    slotAlloc
+	sets     setTable
+	devs     []*device
+
+	instance uint64 // shared by the devices, in every header
+	seed     uint32 // checksum seed derived from instance
+	lwm      int32  // defrag threshold in live bytes
+	// maxWriteQ is how many sealed buffers a device may have waiting for
+	// the flusher before writers wait.
+	maxWriteQ int32
+
+	nextSeq atomic.Uint64 // block sequences: the last one handed out
+	wseq    atomic.Uint64 // write sequences: the last one handed out
+
+	// The release barrier (device.go).
+	pmu      sync.Mutex
+	pending  []pendingFree
+	npending atomic.Int64
+	ticket   atomic.Uint64
+
+	floorMu  sync.Mutex
+	floorVal diskFloor
+	floorAt  time.Time
+
+	// Figures.
+	records           atomic.Int64
+	tombstones        atomic.Int64
+	dataBytes         atomic.Int64 // records' encoded bytes
+	reads             atomic.Int64
+	cacheHits         atomic.Int64
+	devReads          atomic.Int64
+	writes            atomic.Int64
+	syncs             atomic.Int64
+	defragReads       atomic.Int64
+	defragWrites      atomic.Int64
+	defragMoved       atomic.Int64
+	corrupt           atomic.Int64
+	torn              atomic.Int64
+	tombstonesDropped atomic.Int64
+	rates             rateWindow
+	coldStart         time.Duration
+
+	closed     atomic.Bool
+	stop       chan struct{} // closed by Close to stop the goroutines
+	flushStop  chan struct{}
+	defragDone chan struct{}
+	sampleDone chan struct{}
+}
+
+// partition is one partition's share of the index.
+type partition struct {
+	mu    sync.RWMutex
+	table table
+	tombs int // tombstones in the table
+	_     [64 - unsafe.Sizeof(partitionFields{})%64]byte
+}
+
+type partitionFields struct {
+	mu    sync.RWMutex
+	table table
+	tombs int
+}
+
+var _ storage.Backend = (*Backend)(nil)
+
+// New opens the devices and files of opts, formatting those without a
+// header, rebuilds the index from what they hold, and starts the flushers
+// and defragmenters.
+func New(opts Options) (*Backend, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	b := &Backend{
+		opts:       opts,
+		log:        opts.Logger,
+		hashSeed:   rand.Uint64(),
+		lwm:        int32(int64(opts.WriteBlockSize) * int64(opts.DefragLWMPct) / 100),
+		maxWriteQ:  int32(max(8, (64<<20)/opts.WriteBlockSize)),
+		stop:       make(chan struct{}),
+		flushStop:  make(chan struct{}),
+		defragDone: make(chan struct{}, 1),
+		sampleDone: make(chan struct{}),
+	}
+	b.sets.init()
+	if opts.IndexType == IndexFlash {
+		fs, err := newFlashSlots(opts.IndexMount, opts.IndexMountSizeLimit)
+		if err != nil {
+			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
+		}
+		b.slots = fs
+	} else {
+		b.slots = &heapSlots{}
+	}
+	ms, instance, err := openMedia(&b.opts)
+	if err != nil {
+		return nil, err
+	}
+	b.instance, b.seed = instance, seedOf(instance)
+	for i, m := range ms {
+		b.devs = append(b.devs, newDevice(b, i, m, opts.WriteBlockSize))
+	}
+	b.defragDone = make(chan struct{}, len(b.devs)+1)
+	start := time.Now()
+	if err := b.load(ms); err != nil {
+		b.releaseIndex()
+		for _, m := range ms {
+			m.f.Close()
+		}
+		return nil, err
+	}
+	b.coldStart = time.Since(start)
+	b.log.Info("nvme: started", "namespace", opts.Namespace, "devices", len(b.devs), "records", b.records.Load(),
+		"tombstones", b.tombstones.Load(), "cold-start", b.coldStart.Round(time.Millisecond))
+	for _, dv := range b.devs {
+		go dv.flusher(b.flushStop)
+		go dv.defragger(b.stop, b.defragDone)
+	}
+	go b.tombRaider(opts.TombRaiderPeriod, b.defragDone)
+	go b.sample()
+	return b, nil
+}
+
+// Path returns the backend's devices and files, in configured order.
+func (b *Backend) Path() []string {
+	paths := make([]string, len(b.devs))
+	for i, dv := range b.devs {
+		paths[i] = dv.path
+	}
+	return paths
+}
+
+// Options returns the options the backend was opened with.
+func (b *Backend) Options() Options { return b.opts }
+
+func (b *Backend) partition(d *storage.Digest) *partition { return &b.parts[d.Partition()] }
+
+// stripe returns the device that d's records are written to.
+func (b *Backend) stripe(d *storage.Digest) *device {
+	return b.devs[binary.LittleEndian.Uint32(d[12:16])%uint32(len(b.devs))]
+}
+
+// Get returns the record with digest d; see storage.Backend. It reads the
+// device unless the record's block is in memory.
+func (b *Backend) Get(_ context.Context, d storage.Digest, buf []byte) (storage.Record, error) {
+	rec, _, err := b.get(&d, buf)
+	return rec, err
+}
+
+// GetMeta returns the metadata of the record with digest d from the index.
+func (b *Backend) GetMeta(_ context.Context, d storage.Digest) (storage.Meta, error) {
+	e, _, err := b.lookup(&d)
+	if err != nil {
+		return storage.Meta{}, err
+	}
+	return b.meta(&e), nil
+}
+
+// Put stores rec under digest d; see storage.Backend and Backend.
+func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) error {
+	if rec.Size() > b.opts.MaxRecordSize {
+		return fmt.Errorf("nvme: put %x: record of %d bytes exceeds max-record-size %d: %w", d[:], rec.Size(), b.opts.MaxRecordSize, storage.ErrRecordTooBig)
+	}
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	setID, err := b.sets.id(rec.Set)
+	if err != nil {
+		return fmt.Errorf("nvme: put %x: %w", d[:], err)
+	}
+	dv := b.stripe(&d)
+	if err := dv.throttle(); err != nil {
+		return err
+	}
+	n := encodedSize(len(rec.Set) + len(rec.Key) + len(rec.Bins))
+	for {
+		wb, seq, end, err := b.put(dv, &d, setID, &rec, n)
+		if errors.Is(err, errNoBlock) {
+			if b.waitSpace(dv) {
+				continue
+			}
+			return fmt.Errorf("nvme: put %x: %s has no free block left for writes: %w", d[:], dv.path, storage.ErrOutOfSpace)
+		}
+		if err != nil || !b.opts.CommitToDevice {
+			return err
+		}
+		return dv.waitDurable(wb, seq, end)
+	}
+}
+
+// put appends the record to dv's write buffer and points the index at it.
+// It returns the buffer, its incarnation and the end of the record, for
+// waitDurable.
+func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.Record, n int) (*wbuf, uint64, int64, error) {
+	p := b.partition(d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b.closed.Load() {
+		return nil, 0, 0, storage.ErrClosed
+	}
+	if err := dv.failure(); err != nil {
+		return nil, 0, 0, err
+	}
+	i := p.table.find(d, b.hashSeed)
+	if i < 0 {
+		// Make room in the table first, so that nothing is written
+		// for a record the index could not take.
+		if err := p.table.ensure(b.hashSeed, b.slots); err != nil {
+			return nil, 0, 0, fmt.Errorf("nvme: put %x: %w", d[:], err)
+		}
+	}
+	dv.wmu.Lock()
+	wb, off, err := dv.reserveLocked(n, allocUser)
+	if err != nil {
+		dv.wmu.Unlock()
+		return nil, 0, 0, err
+	}
+	seq := wb.seq.Load()
+	h := recHeader{kind: kindRecord, bseq: seq, wseq: b.wseq.Add(1), digest: *d,
+		gen: rec.Generation, void: rec.VoidTime, lut: rec.LastUpdate}
+	encodeRecord(wb.buf[off:off+n], b.seed, &h, rec.Set, rec.Key, rec.Bins)
+	wb.appended(off, n)
+	dv.addLive(wb.block, n)
+	dv.wmu.Unlock()
+
+	e := makeEntry(d, setID, rec.Generation, rec.VoidTime, rec.LastUpdate,
+		location{dev: dv.idx, block: wb.block, off: uint32(off), size: uint32(n)})
+	b.dataBytes.Add(int64(n))
+	b.sets.add(setID, 1, int64(n))
+	b.records.Add(1)
+	if i >= 0 {
+		b.forgetBytes(p, &p.table.slots[i])
+		p.table.slots[i] = e
+	} else {
+		p.table.insertReserved(e, b.hashSeed)
+	}
+	return wb, seq, int64(off + n), nil
+}
+
+// forgetBytes takes the record or tombstone of entry e of p out of the
+// figures and its block's live bytes. Called under p's lock.
+func (b *Backend) forgetBytes(p *partition, e *entry) {
+	l := e.loc()
+	b.devs[l.dev].addLive(l.block, -int(l.size))
+	if e.tombstone() {
+		b.tombstones.Add(-1)
+		p.tombs--
+		return
+	}
+	b.dataBytes.Add(-int64(l.size))
+	b.sets.add(e.setID(), -1, -int64(l.size))
+	b.records.Add(-1)
+}
+
+// forget removes the entry in slot i of p. Called under p's lock.
+func (b *Backend) forget(p *partition, i int) {
+	b.forgetBytes(p, &p.table.slots[i])
+	p.table.remove(i, b.hashSeed, b.slots)
+}
+
+// waitSpace waits a little for blocks released but not yet free (waiting
+// for the flush barrier), and reports whether dv has free blocks for user
+// writes now.
+func (b *Backend) waitSpace(dv *device) bool {
+	for range 2000 {
+		if free, _ := dv.counts(); free > dv.reserve {
+			return true
+		}
+		if b.npending.Load() == 0 || b.closed.Load() {
+			return false
+		}
+		b.kickFlushers()
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
+// Delete removes the record with digest d. A durable delete writes a
+// tombstone, so that cold start does not bring back an older version of
+// the record; a non-durable one only drops the index entry, and an older
+// version may come back at the next start (as in Aerospike).
+func (b *Backend) Delete(_ context.Context, d storage.Digest, durable bool) error {
+	if !durable {
+		return b.deleteEntry(&d)
+	}
+	dv := b.stripe(&d)
+	if err := dv.throttle(); err != nil {
+		return err
+	}
+	for {
+		wb, seq, end, err := b.tombstone(dv, &d)
+		if errors.Is(err, errNoBlock) {
+			if b.waitSpace(dv) {
+				continue
+			}
+			return fmt.Errorf("nvme: durable delete %x: %s has no free block for the tombstone: %w", d[:], dv.path, storage.ErrOutOfSpace)
+		}
+		if err != nil || !b.opts.CommitToDevice {
+			return err
+		}
+		return dv.waitDurable(wb, seq, end)
+	}
+}
+
+// deleteEntry removes d's entry.
+func (b *Backend) deleteEntry(d *storage.Digest) error {
+	p := b.partition(d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b.closed.Load() {
+		return storage.ErrClosed
+	}
+	i := p.table.find(d, b.hashSeed)
+	if i < 0 || p.table.slots[i].tombstone() {
+		return storage.ErrNotFound
+	}
+	b.forget(p, i)
+	return nil
+}
+
+// tombstone writes a tombstone for d and turns its entry into one.
+func (b *Backend) tombstone(dv *device, d *storage.Digest) (*wbuf, uint64, int64, error) {
+	p := b.partition(d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b.closed.Load() {
+		return nil, 0, 0, storage.ErrClosed
+	}
+	i := p.table.find(d, b.hashSeed)
+	if i < 0 || p.table.slots[i].tombstone() {
+		return nil, 0, 0, storage.ErrNotFound
+	}
+	if err := dv.failure(); err != nil {
+		return nil, 0, 0, err
+	}
+	old := &p.table.slots[i]
+	n := encodedSize(tombstoneBodySize)
+	dv.wmu.Lock()
+	wb, off, err := dv.reserveLocked(n, allocTombstone)
+	if err != nil {
+		dv.wmu.Unlock()
+		return nil, 0, 0, err
+	}
+	seq := wb.seq.Load()
+	// Older versions of the record lie in blocks opened so far.
+	below := b.nextSeq.Load()
+	var body [tombstoneBodySize]byte
+	binary.LittleEndian.PutUint64(body[:], below)
+	h := recHeader{kind: kindTombstone, bseq: seq, wseq: b.wseq.Add(1), digest: *d,
+		gen: old.generation(), lut: old.lastUpdate()}
+	encodeRecord(wb.buf[off:off+n], b.seed, &h, "", nil, body[:])
+	wb.appended(off, n)
+	dv.addLive(wb.block, n)
+	dv.wmu.Unlock()
+
+	b.forgetBytes(p, old)
+	*old = makeTombstone(d, below, location{dev: dv.idx, block: wb.block, off: uint32(off), size: uint32(n)})
+	b.tombstones.Add(1)
+	p.tombs++
+	return wb, seq, int64(off + n), nil
+}
+
+// Close writes what the write buffers hold, syncs the devices and releases
+// everything. Later calls return storage.ErrClosed.
+func (b *Backend) Close() error {
+	if b.closed.Swap(true) {
+		return storage.ErrClosed
+	}
+	// Wait out the point operations in progress: later ones see closed
+	// under their partition's lock.
+	for i := range b.parts {
+		b.parts[i].mu.Lock()
+		b.parts[i].mu.Unlock() //nolint:staticcheck // waits for holders
+
+	}
+	close(b.stop)
+	for range len(b.devs) + 1 { // defragmenters and the tomb raider
+		<-b.defragDone
+	}
+	<-b.sampleDone
+	// The final flush round writes the open buffers and syncs.
+	close(b.flushStop)
+	var errs []error
+	for _, dv := range b.devs {
+		<-dv.done
+		if err := dv.failure(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, dv := range b.devs {
+		dv.releaseBuffers()
+		if err := dv.f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("nvme: close %s: %w", dv.path, err))
+		}
+	}
+	b.releaseIndex()
+	return errors.Join(errs...)
+}
+
+// releaseIndex frees the partition tables.
+func (b *Backend) releaseIndex() {
+	for i := range b.parts {
+		p := &b.parts[i]
+		p.mu.Lock()
+		p.table.release(b.slots)
+		p.mu.Unlock()
+	}
+}

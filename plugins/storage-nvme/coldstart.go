@@ -1,0 +1,305 @@
+package nvme
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// Cold start rebuilds the index from the devices. Every block of every
+// device that was not formatted by this start is read, in chunks of a few
+// MiB, by one reader per device, and parsed by a pool of goroutines:
+//
+//   - A block whose header verifies (magic, instance-seeded checksum) holds
+//     incarnation seq of the block. A block whose header does not verify
+//     but whose first page holds verifying records is taken to hold the
+//     highest block sequence among them (its header was damaged), and
+//     counted as corrupt; otherwise it is empty.
+//   - Each record of the incarnation that verifies (walkBlock) competes for
+//     its digest's entry: the copy with the highest write sequence wins,
+//     and between copies of one write (the defragmenter's), the one in the
+//     newer block. Versions are compared by write sequence, not by
+//     last-update time: the core's writes to a digest are serialised, so
+//     their order is the truth, and last-update times are the client's to
+//     set. While the scan runs, each table keeps its entries' write
+//     sequences beside them (table.aux).
+//   - A winning tombstone stays in the index unless no block content on
+//     the devices is old enough to hold an older version of its record
+//     (see defrag.go); then it is dropped.
+//
+// Then the figures and each block's live bytes are computed from the
+// index, blocks without live bytes are free (those whose content is oldest
+// first, so that old versions are overwritten soonest), and blocks under
+// the defrag threshold are queued for defrag. Block and write sequences
+// restart above the highest seen.
+
+// coldChunk is the size of the cold start's reads.
+const coldChunk = 8 << 20
+
+// load rebuilds the index from the media, then sets up the blocks.
+func (b *Backend) load(ms []*medium) error {
+	for i := range b.parts {
+		b.parts[i].table.aux = []uint64{}
+	}
+	defer func() {
+		for i := range b.parts {
+			b.parts[i].table.aux = nil
+		}
+	}()
+	cs := &coldState{b: b}
+	var wg sync.WaitGroup
+	errs := make([]error, len(b.devs))
+	for i, dv := range b.devs {
+		if ms[i].fresh {
+			continue
+		}
+		wg.Go(func() { errs[i] = cs.scanDevice(dv) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	b.nextSeq.Store(cs.maxSeq.Load())
+	b.wseq.Store(cs.maxWseq.Load())
+	if n := cs.corrupt.Load(); n > 0 {
+		b.corrupt.Add(n)
+		b.log.Warn("nvme: cold start skipped corrupt records", "namespace", b.opts.Namespace, "count", n)
+	}
+	if err := b.settle(); err != nil {
+		return err
+	}
+	for _, dv := range b.devs {
+		dv.settleBlocks()
+	}
+	return nil
+}
+
+// coldState is the cold start's shared state.
+type coldState struct {
+	b       *Backend
+	maxSeq  atomicMax
+	maxWseq atomicMax
+	corrupt atomic.Int64
+	failed  atomic.Pointer[error]
+}
+
+// atomicMax is a uint64 that only grows.
+type atomicMax struct{ atomic.Uint64 }
+
+func (m *atomicMax) see(v uint64) {
+	for {
+		old := m.Load()
+		if v <= old || m.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// chunk is a run of blocks read in one go.
+type chunk struct {
+	first uint32
+	n     int
+	buf   []byte
+}
+
+// scanDevice reads every block of dv and feeds its records to the index.
+func (cs *coldState) scanDevice(dv *device) error {
+	wbs := dv.wbs
+	per := max(coldChunk/wbs, 1)
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	spare := make(chan []byte, workers+2)
+	for range workers + 2 {
+		buf, err := allocBuffer(per * wbs)
+		if err != nil {
+			return err
+		}
+		defer freeBuffer(buf)
+		spare <- buf
+	}
+	work := make(chan chunk, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range work {
+				for i := range c.n {
+					cs.parseBlock(dv, c.first+uint32(i), c.buf[i*wbs:(i+1)*wbs])
+				}
+				spare <- c.buf
+			}
+		})
+	}
+	var err error
+	for first := uint32(0); first < dv.nblocks && cs.failed.Load() == nil; first += uint32(per) {
+		n := min(per, int(dv.nblocks-first))
+		buf := <-spare
+		if _, err = dv.f.ReadAt(buf[:n*wbs], dv.blockOffset(first)); err != nil {
+			err = fmt.Errorf("nvme: cold start: read %s blocks %d-%d: %w", dv.path, first, first+uint32(n)-1, err)
+			break
+		}
+		work <- chunk{first, n, buf}
+	}
+	close(work)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if p := cs.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// parseBlock finds blk's incarnation and indexes its records.
+func (cs *coldState) parseBlock(dv *device, blk uint32, data []byte) {
+	b := cs.b
+	var seq uint64
+	if h, ok := decodeBlockHeader(data, b.seed); ok && h.instance == b.instance {
+		seq = h.seq
+	} else if seq = guessSeq(data[:pageSize], b.seed); seq == 0 {
+		return // never written
+	} else {
+		cs.corrupt.Add(1)
+		b.log.Warn("nvme: cold start: damaged block header; reading the block's records", "path", dv.path, "block", blk)
+	}
+	dv.seq[blk].Store(seq)
+	dv.diskSeq[blk] = seq
+	cs.maxSeq.see(seq)
+	w := walkBlock(data, b.seed, seq, func(off int, h *recHeader, rec []byte) {
+		cs.maxWseq.see(h.wseq)
+		l := location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(padded(int(h.length)))}
+		if err := cs.offer(h, rec, l, seq); err != nil {
+			cs.failed.CompareAndSwap(nil, &err)
+		}
+	})
+	cs.b.torn.Add(int64(w.torn))
+	if w.corrupt > 0 {
+		cs.corrupt.Add(int64(w.corrupt))
+		b.log.Warn("nvme: cold start: corrupt records skipped", "path", dv.path, "block", blk, "count", w.corrupt)
+	}
+}
+
+// guessSeq returns the highest block sequence of the records that verify
+// in page, the first page of a block whose header does not, or 0.
+func guessSeq(page []byte, seed uint32) uint64 {
+	var seq uint64
+	for off := blockHeaderSize; off+recHeaderSize <= len(page); off += recAlign {
+		if h, ok := decodeHeader(page[off:], seed); ok {
+			seq = max(seq, h.bseq)
+		}
+	}
+	return seq
+}
+
+// offer makes the record at l the entry of its digest if it is the newest
+// copy seen so far.
+func (cs *coldState) offer(h *recHeader, rec []byte, l location, bseq uint64) error {
+	b := cs.b
+	var e entry
+	if h.kind == kindTombstone {
+		e = makeTombstone(&h.digest, tombstoneBelow(rec), l)
+	} else {
+		set, _, _ := recordParts(rec, h)
+		id, err := b.sets.idOfBytes(set)
+		if err != nil {
+			return fmt.Errorf("nvme: cold start: %w", err)
+		}
+		e = makeEntry(&h.digest, id, h.gen, h.void, h.lut, l)
+	}
+	p := b.partition(&h.digest)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := &p.table
+	i := t.find(&h.digest, b.hashSeed)
+	if i < 0 {
+		if err := t.insert(e, h.wseq, b.hashSeed, b.slots); err != nil {
+			return fmt.Errorf("nvme: cold start: %w", err)
+		}
+		return nil
+	}
+	if w := t.aux[i]; h.wseq > w || h.wseq == w && bseq > b.seqOf(&t.slots[i]) {
+		t.slots[i] = e
+		t.aux[i] = h.wseq
+	}
+	return nil
+}
+
+// seqOf returns the block sequence of the block an entry points into.
+func (b *Backend) seqOf(e *entry) uint64 {
+	l := e.loc()
+	return b.devs[l.dev].seq[l.block].Load()
+}
+
+// settle computes the figures and blocks' live bytes from the rebuilt
+// index, dropping the tombstones no longer needed.
+func (b *Backend) settle() error {
+	floor := b.computeFloor()
+	var drop []storage.Digest
+	for pid := range b.parts {
+		t := &b.parts[pid].table
+		drop = drop[:0]
+		for i := range t.slots {
+			e := &t.slots[i]
+			if !e.used() {
+				continue
+			}
+			l := e.loc()
+			if e.tombstone() && floor.allows(e.below(), l) {
+				drop = append(drop, e.digest())
+				continue
+			}
+			b.devs[l.dev].live[l.block].Add(int32(l.size))
+			if e.tombstone() {
+				b.tombstones.Add(1)
+				b.parts[pid].tombs++
+				continue
+			}
+			b.records.Add(1)
+			b.dataBytes.Add(int64(l.size))
+			b.sets.add(e.setID(), 1, int64(l.size))
+		}
+		for _, d := range drop {
+			t.remove(t.find(&d, b.hashSeed), b.hashSeed, b.slots)
+			b.tombstonesDropped.Add(1)
+		}
+	}
+	return nil
+}
+
+// settleBlocks sets each block's state from its live bytes: written (and
+// queued for defrag under the threshold) or free.
+func (dv *device) settleBlocks() {
+	dv.bmu.Lock()
+	defer dv.bmu.Unlock()
+	var free []uint32
+	for blk := range dv.nblocks {
+		switch v := dv.live[blk].Load(); {
+		case v == 0:
+			dv.state[blk] = blockFree
+			free = append(free, blk)
+		case v < dv.b.lwm:
+			dv.enqueueLocked(blk)
+		default:
+			dv.state[blk] = blockWritten
+		}
+	}
+	// Oldest content first, never-written blocks last.
+	slices.SortStableFunc(free, func(x, y uint32) int {
+		sx, sy := dv.diskSeq[x], dv.diskSeq[y]
+		if (sx == 0) != (sy == 0) {
+			if sx == 0 {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(sx, sy)
+	})
+	for _, blk := range free {
+		dv.free.push(blk)
+	}
+}

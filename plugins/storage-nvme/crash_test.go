@@ -1,0 +1,237 @@
+package nvme
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
+)
+
+// The crash tests run this test binary as a writer (crashChild), which
+// prints "put i" or "del i" to stdout once operation i has returned, and
+// kill it with SIGKILL while it writes. Then the test opens the files and
+// checks every acknowledged operation against what cold start rebuilt.
+
+const (
+	crashChildEnv  = "NVME_CRASH_CHILD"  // the files' directory
+	crashCommitEnv = "NVME_CRASH_COMMIT" // "1" for commit-to-device
+	crashStartEnv  = "NVME_CRASH_START"  // the first operation's number
+	crashKeys      = 4000
+	crashFlushMax  = 100 * time.Millisecond
+)
+
+func crashOptions(dir string, commit bool) Options {
+	o := testOptions(dir, 32<<20)
+	o.WriteBlockSize = 128 << 10
+	o.CommitToDevice = commit
+	o.FlushMax = crashFlushMax
+	o.Logger = testLogger()
+	return o
+}
+
+// crashOp is operation i: a durable delete of its key every seventh, else
+// a put of a record derived from i.
+func crashOp(i int) (d storage.Digest, r storage.Record, del bool) {
+	k := i % crashKeys
+	d = storagetest.DigestIn(uint16(k), uint64(k))
+	if i%7 == 3 {
+		return d, storage.Record{}, true
+	}
+	return d, rec(uint64(i), 100+i%900), false
+}
+
+// crashChild writes until it is killed.
+func crashChild() {
+	testing.Init() // testLogger asks testing.Verbose
+	flag.Parse()
+	dir := os.Getenv(crashChildEnv)
+	start, _ := strconv.Atoi(os.Getenv(crashStartEnv))
+	b, err := New(crashOptions(dir, os.Getenv(crashCommitEnv) == "1"))
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	w := bufio.NewWriter(os.Stdout)
+	for i := start; ; i++ {
+		d, r, del := crashOp(i)
+		op := "put"
+		if del {
+			op = "del"
+			err = b.Delete(ctx, d, true)
+			if errors.Is(err, storage.ErrNotFound) {
+				err = nil
+			}
+		} else {
+			err = b.Put(ctx, d, r)
+		}
+		if err != nil {
+			fmt.Fprintln(w, "error", err)
+			w.Flush()
+			os.Exit(1)
+		}
+		fmt.Fprintf(w, "%s %d\n", op, i)
+		w.Flush()
+	}
+}
+
+// ack is an acknowledged operation and when the test saw it.
+type ack struct {
+	op int
+	at time.Time
+}
+
+// runCrashChild starts a writer from operation start, lets it run for d,
+// kills it and returns its acknowledgements and the kill time.
+func runCrashChild(t *testing.T, dir string, commit bool, start int, d time.Duration) ([]ack, time.Time) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	c := "0"
+	if commit {
+		c = "1"
+	}
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashCommitEnv+"="+c, crashStartEnv+"="+strconv.Itoa(start), "GORACE=atexit_sleep_ms=0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acks := make(chan ack, 1<<16)
+	lines := make(chan string, 1)
+	go func() {
+		defer close(acks)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 2 && (f[0] == "put" || f[0] == "del") {
+				n, _ := strconv.Atoi(f[1])
+				acks <- ack{n, time.Now()}
+				continue
+			}
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	// Start counting once the writer has written something: its cold
+	// start may take a while under the race detector.
+	var got []ack
+	var deadline <-chan time.Time
+	for killed := false; !killed; {
+		select {
+		case a, ok := <-acks:
+			if !ok {
+				cmd.Wait()
+				t.Fatalf("the writer exited (%v) after %d acknowledgements", cmd.ProcessState, len(got))
+			}
+			got = append(got, a)
+			if deadline == nil {
+				deadline = time.After(d)
+			}
+		case <-deadline:
+			killed = true
+		case l := <-lines:
+			t.Fatalf("writer: %s", l)
+		}
+	}
+	killedAt := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for a := range acks {
+		got = append(got, a)
+	}
+	cmd.Wait()
+	return got, killedAt
+}
+
+// checkCrash checks the records in dir after a crash: each key holds the
+// state of one of its operations from the last that must have survived on:
+// with commit-to-device, the last acknowledged; without, the last
+// acknowledged before the kill less flush-max-ms and some slack (any later
+// one may have been lost, or may have made it, unacknowledged included).
+func checkCrash(t *testing.T, dir string, commit bool, acks []ack, killedAt time.Time) {
+	t.Helper()
+	cutoff := killedAt
+	if !commit {
+		cutoff = killedAt.Add(-crashFlushMax - flushTick(crashFlushMax) - 500*time.Millisecond)
+	}
+	last := acks[len(acks)-1].op
+	// durable[k] is the key's last operation that must have survived.
+	durable := map[int]int{}
+	for _, a := range acks {
+		if !a.at.After(cutoff) {
+			durable[a.op%crashKeys] = a.op
+		}
+	}
+	b := mustNew(t, crashOptions(dir, commit))
+	defer b.Close()
+	checked := 0
+	for k := range crashKeys {
+		d := storagetest.DigestIn(uint16(k), uint64(k))
+		got, err := b.Get(ctx, d, nil)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.Fatal(err)
+		}
+		from, ok := durable[k]
+		if !ok {
+			continue // nothing that had to survive
+		}
+		// Accept the state after from or after any later operation on k,
+		// including the one in flight when the writer died.
+		match := false
+		for op := from; op <= last+1; op += crashKeys {
+			_, r, del := crashOp(op)
+			if del && errors.Is(err, storage.ErrNotFound) || !del && err == nil && same(got, r) {
+				match = true
+				break
+			}
+		}
+		if !match {
+			t.Fatalf("key %d: got %+v (err %v); want the state after operation %d or a later one (last acknowledged %d)", k, got.Meta, err, from, last)
+		}
+		checked++
+	}
+	st := stat(t, b)
+	if st.Extra["device_corrupt_records"] != 0 {
+		t.Fatalf("corrupt records after a crash: %v (a torn write is not corruption)", st.Extra["device_corrupt_records"])
+	}
+	t.Logf("commit-to-device %v: %d operations acknowledged, %d keys checked; cold start %v ms; torn tails %v",
+		commit, len(acks), checked, st.Extra["cold_start_ms"], st.Extra["device_torn_tails"])
+}
+
+func TestCrashCommitToDevice(t *testing.T) { crashLoop(t, true) }
+func TestCrashBuffered(t *testing.T)       { crashLoop(t, false) }
+
+// crashLoop kills a writer once, or NVME_LONG=1: twenty times over the same
+// files, each writer continuing where the last one's acknowledgements
+// stopped.
+func crashLoop(t *testing.T, commit bool) {
+	dir := t.TempDir()
+	rounds := 1
+	if os.Getenv("NVME_LONG") == "1" {
+		rounds = 20
+	}
+	next := 0
+	for round := range rounds {
+		acks, killedAt := runCrashChild(t, dir, commit, next, 700*time.Millisecond)
+		if len(acks) == 0 {
+			t.Fatalf("round %d: no acknowledgements", round)
+		}
+		checkCrash(t, dir, commit, acks, killedAt)
+		next = acks[len(acks)-1].op + 2
+	}
+}

@@ -1,0 +1,115 @@
+package nvme
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// osFile is a device or file opened for direct I/O.
+type osFile struct {
+	f  *os.File
+	fd int
+}
+
+func (o *osFile) ReadAt(p []byte, off int64) (int, error)  { return o.f.ReadAt(p, off) }
+func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.f.WriteAt(p, off) }
+func (o *osFile) Sync() error                              { return unix.Fdatasync(o.fd) }
+func (o *osFile) Close() error                             { return o.f.Close() }
+
+// errDirectIO is wrapped by the error of a file system that refuses
+// O_DIRECT.
+var errDirectIO = errors.New("the file system does not support direct I/O (O_DIRECT); set direct-io false to use the page cache")
+
+// createFile creates a data file of size bytes, its space allocated.
+func createFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := allocate(f, size); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// allocate grows f to size bytes, reserving the space where the file
+// system can, so that writes do not fail for want of it later.
+func allocate(f *os.File, size int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		err = f.Truncate(size)
+	}
+	if err != nil {
+		return fmt.Errorf("allocate %d bytes: %w", size, err)
+	}
+	return nil
+}
+
+// openFile opens a device or data file for reading and writing, with
+// O_DIRECT when direct is set, and returns it with its size in bytes and
+// whether it is a block device.
+func openFile(path string, direct bool) (devFile, int64, bool, error) {
+	flags := os.O_RDWR | unix.O_CLOEXEC
+	if direct {
+		flags |= unix.O_DIRECT
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if err != nil {
+		if direct && errors.Is(err, unix.EINVAL) {
+			return nil, 0, false, errDirectIO
+		}
+		return nil, 0, false, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, 0, false, err
+	}
+	size, blockDev := st.Size, st.Mode&unix.S_IFMT == unix.S_IFBLK
+	switch {
+	case blockDev:
+		n, err := blockDeviceSize(int(f.Fd()))
+		if err != nil {
+			f.Close()
+			return nil, 0, false, fmt.Errorf("size of block device: %w", err)
+		}
+		size = int64(n)
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		f.Close()
+		return nil, 0, false, errors.New("neither a block device nor a regular file")
+	}
+	return &osFile{f: f, fd: int(f.Fd())}, size, blockDev, nil
+}
+
+// isDirectIOError reports whether err from a read or write means the file
+// system refused direct I/O (some accept O_DIRECT at open and fail reads).
+func isDirectIOError(err error) bool { return errors.Is(err, unix.EINVAL) }
+
+// growFile grows a data file to size bytes.
+func growFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return allocate(f, size)
+}
+
+// blockDeviceSize returns a block device's size (ioctl BLKGETSIZE64).
+func blockDeviceSize(fd int) (uint64, error) {
+	var n uint64
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&n))); errno != 0 {
+		return 0, errno
+	}
+	return n, nil
+}

@@ -1,0 +1,296 @@
+package nvme
+
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// entry is a record's index entry: 48 bytes, no Go pointer, so that the
+// garbage collector never scans the index and it can live in a memory-
+// mapped file (index-type flash).
+//
+//	0   20  digest
+//	20  2   set id (bits 0..11) | flags (bit 15: tombstone)
+//	22  4   generation
+//	26  4   void time
+//	30  8   last-update time, Unix ns; for a tombstone, the block sequence
+//	        below which older versions of the record may lie (see tombstones
+//	        in Backend)
+//	38  10  location, 80 bits: device+1 (8) | block (32) | offset/8 (20) |
+//	        encoded size/8 (20); device+1 = 0 marks an empty slot
+//
+// Offsets and sizes are in units of 8 bytes, the record alignment, so a
+// block (and a record) may be up to 8 MiB.
+type entry [entrySize]byte
+
+const entrySize = 48
+
+const (
+	setIDMask    = 0x0fff
+	tombstoneBit = 0x8000
+)
+
+// location is where a record's encoded bytes are.
+type location struct {
+	dev   int
+	block uint32
+	off   uint32 // bytes from the block's start
+	size  uint32 // encoded (padded) size in bytes
+}
+
+func (e *entry) used() bool                { return e[38] != 0 }
+func (e *entry) digest() storage.Digest    { return storage.Digest(e[0:20]) }
+func (e *entry) is(d *storage.Digest) bool { return [20]byte(e[0:20]) == *d }
+func (e *entry) setID() uint16             { return binary.LittleEndian.Uint16(e[20:]) & setIDMask }
+func (e *entry) tombstone() bool           { return binary.LittleEndian.Uint16(e[20:])&tombstoneBit != 0 }
+func (e *entry) generation() uint32        { return binary.LittleEndian.Uint32(e[22:]) }
+func (e *entry) voidTime() uint32          { return binary.LittleEndian.Uint32(e[26:]) }
+func (e *entry) lastUpdate() uint64        { return binary.LittleEndian.Uint64(e[30:]) }
+
+// below is a tombstone's block sequence bound (kept where a record keeps
+// its last-update time).
+func (e *entry) below() uint64 { return e.lastUpdate() }
+
+func (e *entry) loc() location {
+	lo := binary.LittleEndian.Uint64(e[38:])
+	hi := uint64(binary.LittleEndian.Uint16(e[46:]))
+	return location{
+		dev:   int(lo&0xff) - 1,
+		block: uint32(lo >> 8),
+		off:   uint32(lo>>40&0xfffff) * recAlign,
+		size:  uint32(lo>>60|hi<<4) * recAlign,
+	}
+}
+
+func (e *entry) setLoc(l location) {
+	off, size := uint64(l.off/recAlign), uint64(l.size/recAlign)
+	lo := uint64(l.dev+1) | uint64(l.block)<<8 | off<<40 | size<<60
+	binary.LittleEndian.PutUint64(e[38:], lo)
+	binary.LittleEndian.PutUint16(e[46:], uint16(size>>4))
+}
+
+// makeEntry builds the entry of a record.
+func makeEntry(d *storage.Digest, setID uint16, gen, void uint32, lut uint64, l location) entry {
+	var e entry
+	copy(e[0:20], d[:])
+	binary.LittleEndian.PutUint16(e[20:], setID)
+	binary.LittleEndian.PutUint32(e[22:], gen)
+	binary.LittleEndian.PutUint32(e[26:], void)
+	binary.LittleEndian.PutUint64(e[30:], lut)
+	e.setLoc(l)
+	return e
+}
+
+// makeTombstone builds the entry of a tombstone.
+func makeTombstone(d *storage.Digest, below uint64, l location) entry {
+	e := makeEntry(d, 0, 0, 0, below, l)
+	binary.LittleEndian.PutUint16(e[20:], tombstoneBit)
+	return e
+}
+
+// Table load limits. A table grows by 1/8 past 9/10 full, so it stays
+// between 80% and 90% full while it grows, and shrinks back to 80% under
+// 35%. Robin Hood probing keeps lookups short at these loads, misses
+// included: a probe stops as soon as it meets an entry closer to its home
+// than the probe is to its own. At 48 bytes an entry, that is 53 to 60
+// bytes per record (BenchmarkIndexBytesPerRecord measures it).
+const (
+	maxLoadNum, maxLoadDen = 9, 10
+	growNum, growDen       = 9, 8
+	shrinkNum, shrinkDen   = 35, 100
+	minTableLen            = 8
+)
+
+// table is one partition's index: an open-addressing hash table with
+// Robin Hood linear probing and backward-shift deletion. Its slots come
+// from a slotAlloc: the Go heap (index-type dram) or a mapped file
+// (index-type flash).
+//
+// aux, when not nil, holds one uint64 per slot that moves with its entry:
+// cold start keeps each entry's write sequence there while it decides
+// which version of a record wins, and drops it after.
+type table struct {
+	slots []entry
+	aux   []uint64
+	count int
+}
+
+// home returns the slot where the probe for d starts, in a table of n slots.
+func home(d []byte, seed uint64, n int) int {
+	h := mix(binary.LittleEndian.Uint64(d[4:12]) ^ seed)
+	hi, _ := bits.Mul64(h, uint64(n))
+	return int(hi)
+}
+
+// mix is SplitMix64's finalizer.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// dist returns how far slot i is from the home of the entry in it.
+func (t *table) dist(i int, seed uint64) int {
+	n := len(t.slots)
+	h := home(t.slots[i][:], seed, n)
+	if i >= h {
+		return i - h
+	}
+	return i + n - h
+}
+
+// find returns the slot holding d, or -1.
+func (t *table) find(d *storage.Digest, seed uint64) int {
+	n := len(t.slots)
+	if n == 0 {
+		return -1
+	}
+	i := home(d[:], seed, n)
+	for dist := 0; ; dist++ {
+		e := &t.slots[i]
+		if !e.used() {
+			return -1
+		}
+		if e.is(d) {
+			return i
+		}
+		if t.dist(i, seed) < dist {
+			return -1
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// insert adds e, whose digest is absent, with aux value a (ignored without
+// aux). It fails only when the slot allocator cannot grow the table.
+func (t *table) insert(e entry, a uint64, seed uint64, alloc slotAlloc) error {
+	if err := t.ensure(seed, alloc); err != nil {
+		return err
+	}
+	t.place(e, a, seed)
+	t.count++
+	return nil
+}
+
+// ensure grows the table if one more entry would take it past its load
+// limit.
+func (t *table) ensure(seed uint64, alloc slotAlloc) error {
+	if (t.count+1)*maxLoadDen > len(t.slots)*maxLoadNum {
+		return t.resize(max(minTableLen, len(t.slots)*growNum/growDen+1), seed, alloc)
+	}
+	return nil
+}
+
+// insertReserved adds e, whose digest is absent, after ensure succeeded.
+func (t *table) insertReserved(e entry, seed uint64) {
+	t.place(e, 0, seed)
+	t.count++
+}
+
+// place puts e into the table, which has room, displacing entries closer
+// to their homes (Robin Hood).
+func (t *table) place(e entry, a uint64, seed uint64) {
+	n := len(t.slots)
+	i := home(e[:], seed, n)
+	for dist := 0; ; dist++ {
+		s := &t.slots[i]
+		if !s.used() {
+			*s = e
+			if t.aux != nil {
+				t.aux[i] = a
+			}
+			return
+		}
+		if d := t.dist(i, seed); d < dist {
+			*s, e = e, *s
+			if t.aux != nil {
+				t.aux[i], a = a, t.aux[i]
+			}
+			dist = d
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// remove empties slot i, shifting back the entries after it in its run.
+func (t *table) remove(i int, seed uint64, alloc slotAlloc) {
+	n := len(t.slots)
+	for {
+		j := i + 1
+		if j == n {
+			j = 0
+		}
+		if !t.slots[j].used() || t.dist(j, seed) == 0 {
+			break
+		}
+		t.slots[i] = t.slots[j]
+		if t.aux != nil {
+			t.aux[i] = t.aux[j]
+		}
+		i = j
+	}
+	t.slots[i] = entry{}
+	t.count--
+	switch {
+	case t.count == 0 && t.aux == nil:
+		alloc.free(t.slots)
+		t.slots = nil
+	case len(t.slots) > minTableLen && t.count*shrinkDen < len(t.slots)*shrinkNum:
+		// Shrinking is an optimisation: if the allocator refuses, keep
+		// the larger table.
+		_ = t.resize(max(minTableLen, t.count*growNum/growDen+1), seed, alloc)
+	}
+}
+
+// resize rehashes the table into at least n slots.
+func (t *table) resize(n int, seed uint64, alloc slotAlloc) error {
+	slots, err := alloc.alloc(n)
+	if err != nil {
+		return err
+	}
+	old, oldAux := t.slots, t.aux
+	t.slots = slots
+	if oldAux != nil {
+		t.aux = make([]uint64, len(slots))
+	}
+	for i := range old {
+		if old[i].used() {
+			var a uint64
+			if oldAux != nil {
+				a = oldAux[i]
+			}
+			t.place(old[i], a, seed)
+		}
+	}
+	if old != nil {
+		alloc.free(old)
+	}
+	return nil
+}
+
+// appendLive appends the table's entries to dst, tombstones excepted.
+func (t *table) appendLive(dst []entry) []entry {
+	for i := range t.slots {
+		if e := &t.slots[i]; e.used() && !e.tombstone() {
+			dst = append(dst, *e)
+		}
+	}
+	return dst
+}
+
+// release returns the table's slots to alloc.
+func (t *table) release(alloc slotAlloc) {
+	if t.slots != nil {
+		alloc.free(t.slots)
+	}
+	*t = table{}
+}

@@ -1,0 +1,92 @@
+package nvme
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
+)
+
+func TestEntryLayout(t *testing.T) {
+	d := storagetest.DigestIn(77, 5)
+	for _, l := range []location{
+		{dev: 0, block: 0, off: 64, size: 88},
+		{dev: 127, block: 1<<32 - 1, off: 8<<20 - 8, size: 8<<20 - blockHeaderSize},
+		{dev: 5, block: 123456, off: 1 << 19, size: 1<<20 - 8},
+	} {
+		e := makeEntry(&d, 4095, 1<<32-1, 7, 1<<63+5, l)
+		if got := e.loc(); got != l {
+			t.Errorf("loc %+v came back %+v", l, got)
+		}
+		if e.digest() != d || e.setID() != 4095 || e.generation() != 1<<32-1 || e.voidTime() != 7 || e.lastUpdate() != 1<<63+5 || e.tombstone() || !e.used() {
+			t.Errorf("fields did not survive: %x", e)
+		}
+		ts := makeTombstone(&d, 99, l)
+		if !ts.tombstone() || ts.below() != 99 || ts.loc() != l || ts.setID() != 0 {
+			t.Errorf("tombstone fields did not survive: %x", ts)
+		}
+	}
+}
+
+// TestTableModel runs random inserts, updates and removes against a map.
+func TestTableModel(t *testing.T) {
+	var alloc heapSlots
+	var tb table
+	seed := rand.Uint64()
+	model := map[storage.Digest]uint32{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ops := 200_000
+	if testing.Short() {
+		ops = 20_000
+	}
+	for i := range ops {
+		d := storagetest.DigestIn(0, uint64(rng.IntN(3000)))
+		slot := tb.find(&d, seed)
+		v, present := model[d]
+		if (slot >= 0) != present {
+			t.Fatalf("op %d: find = %d, present %v", i, slot, present)
+		}
+		if present && tb.slots[slot].generation() != v {
+			t.Fatalf("op %d: generation %d, want %d", i, tb.slots[slot].generation(), v)
+		}
+		switch {
+		case rng.IntN(3) == 0 && present:
+			tb.remove(slot, seed, &alloc)
+			delete(model, d)
+		case present:
+			tb.slots[slot] = makeEntry(&d, 0, uint32(i), 0, 0, location{size: 8})
+			model[d] = uint32(i)
+		default:
+			if err := tb.insert(makeEntry(&d, 0, uint32(i), 0, 0, location{size: 8}), 0, seed, &alloc); err != nil {
+				t.Fatal(err)
+			}
+			model[d] = uint32(i)
+		}
+		if tb.count != len(model) {
+			t.Fatalf("op %d: count %d, model %d", i, tb.count, len(model))
+		}
+	}
+	checkRobinHood(t, &tb, seed)
+	if want := int64(len(tb.slots) * entrySize); alloc.bytes() != want {
+		t.Fatalf("allocator counts %d bytes, table holds %d", alloc.bytes(), want)
+	}
+}
+
+// checkRobinHood checks that every entry is reachable from its home slot.
+func checkRobinHood(t *testing.T, tb *table, seed uint64) {
+	t.Helper()
+	n := 0
+	for i := range tb.slots {
+		if e := &tb.slots[i]; e.used() {
+			n++
+			d := e.digest()
+			if tb.find(&d, seed) != i {
+				t.Fatalf("entry in slot %d not found from its home", i)
+			}
+		}
+	}
+	if n != tb.count {
+		t.Fatalf("%d entries in slots, count %d", n, tb.count)
+	}
+}

@@ -1,0 +1,23 @@
+//go:build !linux
+
+package nvme
+
+import (
+	"errors"
+	"unsafe"
+)
+
+// allocBuffer returns n bytes of zeroed, page-aligned memory.
+func allocBuffer(n int) ([]byte, error) {
+	b := make([]byte, n+pageSize)
+	skip := (pageSize - int(uintptr(unsafe.Pointer(&b[0]))%pageSize)) % pageSize
+	return b[skip : skip+n : skip+n], nil
+}
+
+func freeBuffer([]byte) {}
+
+type flashSlots struct{ heapSlots }
+
+func newFlashSlots(string, int64) (*flashSlots, error) {
+	return nil, errors.New("index-type flash is supported on Linux only")
+}

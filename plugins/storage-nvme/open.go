@@ -1,0 +1,160 @@
+package nvme
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// Open creates a device backend from the settings of a namespace's
+// storage-engine block, as the node passes them: numbers are plain bytes or
+// milliseconds (the node's config parser has already turned 128K or 16G
+// into bytes), lists are comma-separated. It is the backend's
+// plugin.OpenFunc. The settings, with Aerospike's names:
+//
+//	devices                 raw devices, comma-separated
+//	files                   data files, comma-separated
+//	filesize                bytes of each file (required with files)
+//	write-block-size        bytes, a power of two, 4096 to 8388608; default 1048576
+//	direct-io               true (default) or false, for file systems without O_DIRECT
+//	post-write-queue        blocks kept in memory per device after writing; default 256
+//	flush-max-ms            bound on a record's wait in a partial buffer; default 1000
+//	defrag-lwm-pct          defragment blocks under this % live; default 50
+//	defrag-sleep            microseconds of pause after each defragmented block; default 1000
+//	commit-to-device        true: writes return once synced to the device; default false
+//	tomb-raider-period      seconds between sweeps for unneeded tombstones; default 60
+//	data-in-memory          false only: a copy of the data in memory is not supported yet
+//	index-type              dram (default) or flash
+//	index-mount             directory of the index files, with index-type flash
+//	index-mount-size-limit  bytes the index files may take; default no limit
+//	max-record-size         bytes; default the most a write block holds
+//
+// An unknown setting, or a value it cannot use, is an error naming it.
+func Open(namespace string, settings map[string]string) (storage.Backend, error) {
+	opts, err := ParseSettings(namespace, settings)
+	if err != nil {
+		return nil, err
+	}
+	return New(opts)
+}
+
+// ParseSettings turns a namespace's settings into Options; see Open.
+func ParseSettings(namespace string, settings map[string]string) (Options, error) {
+	opts := DefaultOptions()
+	opts.Namespace = namespace
+	var errs []error
+	for _, k := range sortedKeys(settings) {
+		if err := opts.set(k, strings.TrimSpace(settings[k])); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return opts, fmt.Errorf("nvme: namespace %s: %w", namespace, errors.Join(errs...))
+	}
+	return opts, nil
+}
+
+// set applies one setting.
+func (o *Options) set(k, v string) error {
+	var err error
+	switch k {
+	case "devices":
+		o.Devices = splitList(v)
+	case "files":
+		o.Files = splitList(v)
+	case "filesize":
+		o.FileSize, err = parseBytes(k, v)
+	case "write-block-size":
+		var n int64
+		n, err = parseBytes(k, v)
+		o.WriteBlockSize = int(min(n, 1<<30))
+	case "direct-io":
+		o.DirectIO, err = parseBool(k, v)
+	case "post-write-queue":
+		o.PostWriteQueue, err = parseInt(k, v, "a number of blocks")
+	case "flush-max-ms":
+		var n int
+		n, err = parseInt(k, v, "milliseconds")
+		o.FlushMax = time.Duration(n) * time.Millisecond
+	case "defrag-lwm-pct":
+		o.DefragLWMPct, err = parseInt(k, v, "a percentage")
+	case "defrag-sleep":
+		var n int
+		n, err = parseInt(k, v, "microseconds")
+		o.DefragSleep = time.Duration(n) * time.Microsecond
+	case "commit-to-device":
+		o.CommitToDevice, err = parseBool(k, v)
+	case "tomb-raider-period":
+		var n int
+		n, err = parseInt(k, v, "seconds")
+		o.TombRaiderPeriod = time.Duration(n) * time.Second
+	case "data-in-memory":
+		var on bool
+		if on, err = parseBool(k, v); err == nil && on {
+			err = fmt.Errorf("data-in-memory true is not supported by the device backend yet: the post-write-queue caches recent writes; use storage-engine memory to keep all data in memory")
+		}
+	case "index-type":
+		o.IndexType = IndexType(v)
+	case "index-mount":
+		o.IndexMount = v
+	case "index-mount-size-limit":
+		o.IndexMountSizeLimit, err = parseBytes(k, v)
+	case "max-record-size":
+		var n int64
+		n, err = parseBytes(k, v)
+		o.MaxRecordSize = int(min(n, 1<<31))
+	default:
+		err = fmt.Errorf("unknown setting %q for the device backend", k)
+	}
+	return err
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func parseBytes(k, v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s %q: want a number of bytes", k, v)
+	}
+	return n, nil
+}
+
+func parseInt(k, v, what string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s %q: want %s", k, v, what)
+	}
+	return n, nil
+}
+
+func parseBool(k, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on":
+		return true, nil
+	case "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s %q: want true or false", k, v)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,189 @@
+package nvme
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Limits of the settings.
+const (
+	MinWriteBlockSize = 4 << 10
+	MaxWriteBlockSize = 8 << 20
+	// maxDevices is the most devices and files of one namespace.
+	maxDevices = 128
+	// minBlocks is the fewest blocks a device or file may have.
+	minBlocks = 16
+)
+
+// Options configures a Backend. Start from DefaultOptions: the zero value
+// is not valid (New reports what is missing).
+type Options struct {
+	// Namespace is the namespace's name, written in each device's header
+	// so that a device of another namespace is refused.
+	Namespace string
+	// Devices are raw block devices, used whole.
+	Devices []string
+	// Files are data files. A file that does not exist is created with
+	// FileSize bytes; one that is smaller is grown to FileSize.
+	Files []string
+	// FileSize is the size of each data file, a multiple of WriteBlockSize.
+	FileSize int64
+	// WriteBlockSize is the unit of writes and of defragmentation: a power
+	// of two from 4 KiB to 8 MiB. A device keeps the write-block-size it
+	// was formatted with; changing it needs new devices.
+	WriteBlockSize int
+	// DirectIO opens devices and files with O_DIRECT. Turn it off only
+	// for file systems that refuse O_DIRECT, such as tmpfs.
+	DirectIO bool
+	// PostWriteQueue is how many written blocks per device stay in memory
+	// to serve reads of recent writes; 0 keeps none.
+	PostWriteQueue int
+	// FlushMax bounds how long a record may wait in a partly filled write
+	// buffer before it is written to the device.
+	FlushMax time.Duration
+	// DefragLWMPct: a block whose live bytes fall under this percentage of
+	// the block is defragmented. 1 to 99.
+	DefragLWMPct int
+	// DefragSleep is the pause after each block the defragmenter handles,
+	// bounding the device bandwidth it takes from foreground requests. It
+	// does not pause while free blocks are scarce.
+	DefragSleep time.Duration
+	// TombRaiderPeriod is how often the index is swept for tombstones no
+	// longer needed (tombraid.go).
+	TombRaiderPeriod time.Duration
+	// CommitToDevice makes Put and a durable Delete return only once the
+	// record is on the device (written and synced); writes waiting at once
+	// share one write and one sync (group commit).
+	CommitToDevice bool
+	// IndexType is IndexDRAM or IndexFlash.
+	IndexType IndexType
+	// IndexMount is the directory of the index's files with IndexFlash, on
+	// a flash file system; IndexMountSizeLimit bounds their size (0: no
+	// limit).
+	IndexMount          string
+	IndexMountSizeLimit int64
+	// MaxRecordSize is the largest storage.Record.Size accepted; 0 means
+	// the largest that fits a write block (see MaxRecordSizeFor).
+	MaxRecordSize int
+	// Logger receives the backend's log lines; nil means slog.Default().
+	Logger *slog.Logger
+
+	// wrapFile, set by tests, wraps each opened device to inject faults.
+	wrapFile func(dev int, f devFile) devFile
+}
+
+// IndexType is where the primary index lives.
+type IndexType string
+
+const (
+	IndexDRAM  IndexType = "dram"
+	IndexFlash IndexType = "flash"
+)
+
+// DefaultOptions returns the defaults, Aerospike's where it has one: 1 MiB
+// write blocks, direct I/O, 256 blocks of post-write queue per device, a
+// one-second flush bound, defragmentation under 50% live, index in DRAM.
+func DefaultOptions() Options {
+	return Options{
+		WriteBlockSize:   1 << 20,
+		DirectIO:         true,
+		PostWriteQueue:   256,
+		FlushMax:         time.Second,
+		DefragLWMPct:     50,
+		DefragSleep:      time.Millisecond,
+		IndexType:        IndexDRAM,
+		TombRaiderPeriod: time.Minute,
+	}
+}
+
+// MaxRecordSizeFor is the largest record (storage.Record.Size) that fits a
+// write block of wbs bytes: the block less its header and one record
+// header, with room for padding.
+func MaxRecordSizeFor(wbs int) int {
+	return wbs - blockHeaderSize - recHeaderSize - recAlign
+}
+
+// validate checks the options and fills in the derived ones.
+func (o *Options) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if o.Namespace == "" || len(o.Namespace) > maxNamespaceLen {
+		bad("namespace name %q: want 1 to %d bytes", o.Namespace, maxNamespaceLen)
+	}
+	n := len(o.Devices) + len(o.Files)
+	switch {
+	case n == 0:
+		bad("no devices or files: set devices or files")
+	case n > maxDevices:
+		bad("%d devices and files: at most %d", n, maxDevices)
+	}
+	seen := map[string]bool{}
+	for _, p := range append(append([]string(nil), o.Devices...), o.Files...) {
+		if p == "" {
+			bad("empty device or file path")
+		}
+		if seen[p] {
+			bad("%s is listed twice", p)
+		}
+		seen[p] = true
+	}
+	wbs := o.WriteBlockSize
+	if wbs < MinWriteBlockSize || wbs > MaxWriteBlockSize || wbs&(wbs-1) != 0 {
+		bad("write-block-size %d: want a power of two from %d to %d", wbs, MinWriteBlockSize, MaxWriteBlockSize)
+	} else if len(o.Files) > 0 {
+		switch min := int64(wbs) * (minBlocks + 1); {
+		case o.FileSize <= 0:
+			bad("filesize: required with files")
+		case o.FileSize%int64(wbs) != 0:
+			bad("filesize %d is not a multiple of write-block-size %d", o.FileSize, wbs)
+		case o.FileSize < min:
+			bad("filesize %d is too small: at least %d (%d blocks of write-block-size %d and a header)", o.FileSize, min, minBlocks, wbs)
+		}
+	}
+	if o.PostWriteQueue < 0 || o.PostWriteQueue > 1<<16 {
+		bad("post-write-queue %d: want 0 to %d blocks", o.PostWriteQueue, 1<<16)
+	}
+	if o.FlushMax < time.Millisecond {
+		bad("flush-max-ms %v: want at least 1 ms", o.FlushMax)
+	}
+	if o.DefragLWMPct < 1 || o.DefragLWMPct > 99 {
+		bad("defrag-lwm-pct %d: want 1 to 99", o.DefragLWMPct)
+	}
+	if o.DefragSleep < 0 {
+		bad("defrag-sleep %v is negative", o.DefragSleep)
+	}
+	if o.TombRaiderPeriod <= 0 {
+		bad("tomb-raider-period %v: want at least 1 s", o.TombRaiderPeriod)
+	}
+	switch o.IndexType {
+	case IndexDRAM:
+		if o.IndexMount != "" {
+			bad("index-mount is set but index-type is dram")
+		}
+	case IndexFlash:
+		if o.IndexMount == "" {
+			bad("index-type flash needs index-mount")
+		}
+	default:
+		bad("index-type %q: want dram or flash", o.IndexType)
+	}
+	if o.IndexMountSizeLimit < 0 {
+		bad("index-mount-size-limit %d is negative", o.IndexMountSizeLimit)
+	}
+	if wbs >= MinWriteBlockSize {
+		if largest := MaxRecordSizeFor(wbs); o.MaxRecordSize < 0 || o.MaxRecordSize > largest {
+			bad("max-record-size %d: want at most %d for write-block-size %d", o.MaxRecordSize, largest, wbs)
+		} else if o.MaxRecordSize == 0 {
+			o.MaxRecordSize = largest
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("nvme: namespace %s: %w", o.Namespace, errors.Join(errs...))
+	}
+	return nil
+}

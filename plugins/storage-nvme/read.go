@@ -1,0 +1,191 @@
+package nvme
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+	"unsafe"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// The read path. A record is read by the location its index entry gives,
+// from its block's write buffer while the block is in memory (open, waiting
+// for the flusher, or in the post-write queue), else from the device with
+// one aligned read of the pages that hold it. What is read must verify: a
+// record header of the right block incarnation and digest, and a body that
+// matches its checksum.
+//
+// A record that fails while the index still points at it is corrupt: the
+// read returns storage.ErrNotFound, the entry is removed (so scans, Stats
+// and Get keep agreeing), device_corrupt_records counts it, and a warning
+// names the device, block and digest. One that fails because it moved
+// (overwritten, defragmented, deleted) between the index lookup and the
+// read is simply looked up again.
+
+// maxReadTries bounds the lookups of one Get racing with writers that keep
+// moving its record.
+const maxReadTries = 100
+
+// readScratch pools page-aligned read buffers by power-of-two size, from 4
+// KiB up. They are Go heap memory: a dropped one is collected.
+var readScratch [16]sync.Pool
+
+func scratchClass(n int) int {
+	if n <= pageSize {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - 12
+}
+
+// getScratch returns an aligned buffer of at least n bytes.
+func getScratch(n int) *[]byte {
+	c := scratchClass(n)
+	if c < len(readScratch) {
+		if p, ok := readScratch[c].Get().(*[]byte); ok {
+			return p
+		}
+	}
+	size := pageSize << c
+	b := make([]byte, size+pageSize)
+	skip := (pageSize - int(uintptr(unsafe.Pointer(&b[0]))%pageSize)) % pageSize
+	b = b[skip : skip+size : skip+size]
+	return &b
+}
+
+func putScratch(p *[]byte) {
+	if c := scratchClass(len(*p)); c < len(readScratch) {
+		readScratch[c].Put(p)
+	}
+}
+
+// lookup returns a copy of d's entry and the sequence of the block
+// incarnation it points into. Tombstones are not found.
+func (b *Backend) lookup(d *storage.Digest) (entry, uint64, error) {
+	p := b.partition(d)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if b.closed.Load() {
+		return entry{}, 0, storage.ErrClosed
+	}
+	i := p.table.find(d, b.hashSeed)
+	if i < 0 || p.table.slots[i].tombstone() {
+		return entry{}, 0, storage.ErrNotFound
+	}
+	e := p.table.slots[i]
+	l := e.loc()
+	return e, b.devs[l.dev].seq[l.block].Load(), nil
+}
+
+// get reads d's record into buf; see storage.Backend.Get. It returns the
+// buffer it used, buf or a larger one.
+func (b *Backend) get(d *storage.Digest, buf []byte) (storage.Record, []byte, error) {
+	for range maxReadTries {
+		e, seq, err := b.lookup(d)
+		if err != nil {
+			return storage.Record{}, buf, err
+		}
+		rec, nbuf, ok, err := b.readEntry(d, &e, seq, buf)
+		if err != nil || ok {
+			return rec, nbuf, err
+		}
+		if b.dropCorrupt(d, &e, "read") {
+			return storage.Record{}, buf, storage.ErrNotFound
+		}
+	}
+	return storage.Record{}, buf, fmt.Errorf("nvme: get %x: the record kept moving during %d reads: %w", d[:], maxReadTries, storage.ErrUnavailable)
+}
+
+// readEntry reads the record e points at, in block incarnation seq, into
+// buf (grown if too small). ok is false when what is there does not verify.
+func (b *Backend) readEntry(d *storage.Digest, e *entry, seq uint64, buf []byte) (rec storage.Record, out []byte, ok bool, err error) {
+	l := e.loc()
+	dv := b.devs[l.dev]
+	b.reads.Add(1)
+	if wb := dv.cachedLocked(l.block, seq); wb != nil {
+		rec, out, ok = b.decodeInto(d, seq, wb.buf[l.off:l.off+l.size], buf)
+		dv.cmu.RUnlock()
+		if ok {
+			b.cacheHits.Add(1)
+			rec.Meta = b.meta(e)
+		}
+		return rec, out, ok, nil
+	}
+	start := dv.blockOffset(l.block) + int64(l.off)
+	from, to := alignDown(start), alignUp(start+int64(l.size))
+	sp := getScratch(int(to - from))
+	defer putScratch(sp)
+	page := (*sp)[:to-from]
+	if _, err := dv.f.ReadAt(page, from); err != nil {
+		return rec, buf, false, fmt.Errorf("nvme: read %s block %d: %w", dv.path, l.block, err)
+	}
+	b.devReads.Add(1)
+	rec, out, ok = b.decodeInto(d, seq, page[start-from:start-from+int64(l.size)], buf)
+	if ok {
+		rec.Meta = b.meta(e)
+	}
+	return rec, out, ok, nil
+}
+
+// decodeInto verifies the encoded record src (digest d, block incarnation
+// seq) and copies its key and bins into buf, growing it if needed.
+func (b *Backend) decodeInto(d *storage.Digest, seq uint64, src []byte, buf []byte) (storage.Record, []byte, bool) {
+	h, ok := decodeHeader(src, b.seed)
+	if !ok || h.kind != kindRecord || h.digest != *d || h.bseq != seq || padded(int(h.length)) != len(src) || !bodyOK(src, &h) {
+		return storage.Record{}, buf, false
+	}
+	_, key, bins := recordParts(src, &h)
+	n := len(key) + len(bins)
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	copy(buf, key)
+	copy(buf[len(key):], bins)
+	return storage.Record{Key: buf[:len(key):len(key)], Bins: buf[len(key):n:n]}, buf, true
+}
+
+// meta returns the metadata of an entry.
+func (b *Backend) meta(e *entry) storage.Meta {
+	return storage.Meta{
+		Generation: e.generation(),
+		VoidTime:   e.voidTime(),
+		LastUpdate: e.lastUpdate(),
+		Set:        b.sets.name(e.setID()),
+	}
+}
+
+// dropCorrupt removes d's entry if it is still e, after a read of what e
+// points at failed to verify, and reports whether it did: the record is
+// corrupt on the device. If the entry changed, the record moved meanwhile.
+func (b *Backend) dropCorrupt(d *storage.Digest, e *entry, what string) bool {
+	p := b.partition(d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := p.table.find(d, b.hashSeed)
+	if i < 0 || p.table.slots[i] != *e {
+		return false
+	}
+	l := e.loc()
+	b.forget(p, i)
+	dv := b.devs[l.dev]
+	b.corrupt.Add(1)
+	b.log.Warn("nvme: corrupt record removed: it fails its checksum on the device", "op", what, "path", dv.path, "block", l.block, "offset", l.off, "digest", fmt.Sprintf("%x", d[:]))
+	return true
+}
+
+// readBlock reads incarnation seq of blk whole into buf, from memory if the
+// block is still there.
+func (dv *device) readBlock(blk uint32, seq uint64, buf []byte) error {
+	if wb := dv.cachedLocked(blk, seq); wb != nil {
+		n := copy(buf, wb.buf[:wb.used.Load()])
+		dv.cmu.RUnlock()
+		clear(buf[n:])
+		return nil
+	}
+	if _, err := dv.f.ReadAt(buf[:dv.wbs], dv.blockOffset(blk)); err != nil {
+		return fmt.Errorf("read block %d: %w", blk, err)
+	}
+	dv.b.devReads.Add(1)
+	return nil
+}
