@@ -70,7 +70,11 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		case "memory":
 			b, err = memory.New(memory.Options{DataSize: st.DataSize})
 		case "device":
-			b, err = nvme.Open(ns.Name, deviceSettings(ns))
+			var o nvme.Options
+			if o, err = nvme.ParseSettings(ns.Name, deviceSettings(ns)); err == nil {
+				o.Logger = log.With("namespace", ns.Name, "storage", "device")
+				b, err = nvme.New(o)
+			}
 		default:
 			return nil, fmt.Errorf("storage-engine %s cannot run in-process", st.Type)
 		}
