@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/skiffdb/skiff/core/internal/geo"
+	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -259,72 +261,72 @@ func (c *compiler) expr() (*node, error) {
 	c.depth++
 	defer func() { c.depth-- }()
 
-	h, ok := mpParse(c.b[c.off:])
-	if !ok {
+	var h msgpack.Head
+	if !h.Parse(c.b[c.off:]) {
 		return nil, malformed("bad msgpack at offset %d", c.off)
 	}
-	if h.typ != mpList {
+	if h.Type != msgpack.List {
 		return c.literal(h)
 	}
-	if h.n == 0 {
+	if h.N == 0 {
 		return nil, malformed("empty instruction at offset %d", c.off)
 	}
-	c.off += h.size
-	code, n, ok := mpUint(c.b[c.off:])
+	c.off += h.Size
+	code, n, ok := msgpack.Uint(c.b[c.off:])
 	if !ok {
 		return nil, malformed("instruction at offset %d without an op code", c.off)
 	}
 	c.off += n
-	return c.instr(code, h.n-1)
+	return c.instr(code, h.N-1)
 }
 
 // literal compiles a non-array element, whose header is h.
-func (c *compiler) literal(h mpHead) (*node, error) {
+func (c *compiler) literal(h msgpack.Head) (*node, error) {
 	start := c.off
 	nd := &node{op: opValue}
-	switch h.typ {
-	case mpNil:
+	switch h.Type {
+	case msgpack.Nil:
 		nd.typ, nd.val = tNil, Value{kind: Nil}
-	case mpFalse, mpTrue:
-		nd.typ, nd.val = tBool, boolValue(h.typ == mpTrue)
-	case mpInt, mpNegInt:
-		nd.typ, nd.val = tInt, intValue(h.int())
-	case mpDouble:
-		nd.typ, nd.val = tFloat, floatValue(h.float())
-	case mpString:
-		nd.typ, nd.val = tStr, bytesValue(String, h.data[1:])
-	case mpBytes:
-		if len(h.data) == 0 {
+	case msgpack.False, msgpack.True:
+		nd.typ, nd.val = tBool, boolValue(h.Type == msgpack.True)
+	case msgpack.Int, msgpack.NegInt:
+		nd.typ, nd.val = tInt, intValue(h.Int())
+	case msgpack.Double:
+		nd.typ, nd.val = tFloat, floatValue(h.Float())
+	case msgpack.String:
+		nd.typ, nd.val = tStr, bytesValue(String, h.Data[1:])
+	case msgpack.Bytes:
+		if len(h.Data) == 0 {
 			return nil, malformed("empty blob at offset %d", start)
 		}
-		switch h.data[0] {
+		switch h.Data[0] {
 		case proto.ParticleBlob:
-			nd.typ, nd.val = tBlob, bytesValue(Blob, h.data[1:])
+			nd.typ, nd.val = tBlob, bytesValue(Blob, h.Data[1:])
 		case proto.ParticleHLL:
-			nd.typ, nd.val = tHLL, bytesValue(HLL, h.data[1:])
+			nd.typ, nd.val = tHLL, bytesValue(HLL, h.Data[1:])
 		default:
-			return nil, malformed("blob of particle type %d at offset %d", h.data[0], start)
+			return nil, malformed("blob of particle type %d at offset %d", h.Data[0], start)
 		}
-	case mpGeoJSON:
-		text := h.data[1:]
-		s, err := parseGeoJSON(text)
+	case msgpack.GeoJSON:
+		text := h.Data[1:]
+		s, err := geo.Parse(text)
 		if err != nil {
 			return nil, malformed("GeoJSON at offset %d: %v", start, err)
 		}
 		nd.typ, nd.val = tGeo, Value{kind: GeoJSON, b: text, geo: s}
-	case mpMap:
-		size, ok := mpSkip(c.b[start:])
+	case msgpack.Map:
+		size, ok := msgpack.Skip(c.b[start:])
 		if !ok {
 			return nil, malformed("bad map at offset %d", start)
 		}
-		h.size = size
+		h.Size = size
 		nd.typ, nd.val = tMap, bytesValue(Map, c.b[start:start+size])
-	case mpExt, mpWildcard, mpInf:
-		nd.typ, nd.val = tAny, bytesValue(Ext, c.b[start:start+h.size])
+	case msgpack.Ext, msgpack.Wildcard, msgpack.Inf:
+		nd.typ, nd.val = tAny, bytesValue(Ext, c.b[start:start+h.Size])
 	default:
 		return nil, malformed("unexpected msgpack at offset %d", start)
 	}
-	c.off += h.size
+	c.off += h.Size
 	return nd, nil
 }
 
@@ -624,7 +626,7 @@ func (c *compiler) numeric(nd *node, name string, n int) error {
 
 // uint reads a static integer parameter.
 func (c *compiler) uint(name string) (uint64, error) {
-	v, n, ok := mpUint(c.b[c.off:])
+	v, n, ok := msgpack.Uint(c.b[c.off:])
 	if !ok {
 		return 0, malformed("%s: integer parameter expected at offset %d", name, c.off)
 	}
@@ -634,7 +636,7 @@ func (c *compiler) uint(name string) (uint64, error) {
 
 // raw reads a static string parameter.
 func (c *compiler) raw(name string) ([]byte, error) {
-	s, n, ok := mpRaw(c.b[c.off:])
+	s, n, ok := msgpack.Raw(c.b[c.off:])
 	if !ok {
 		return nil, malformed("%s: string parameter expected at offset %d", name, c.off)
 	}
@@ -819,11 +821,11 @@ func validVarName(s []byte) bool {
 
 // quote compiles the list of [126, list].
 func (c *compiler) quote(nd *node) error {
-	h, ok := mpParse(c.b[c.off:])
-	if !ok || h.typ != mpList {
+	var h msgpack.Head
+	if !h.Parse(c.b[c.off:]) || h.Type != msgpack.List {
 		return malformed("quote of a non-list at offset %d", c.off)
 	}
-	size, ok := mpSkip(c.b[c.off:])
+	size, ok := msgpack.Skip(c.b[c.off:])
 	if !ok {
 		return malformed("bad list at offset %d", c.off)
 	}
@@ -898,16 +900,16 @@ func (c *compiler) call(nd *node) error {
 
 // callParams checks a call's [op, params...].
 func (c *compiler) callParams() error {
-	h, ok := mpParse(c.b[c.off:])
-	if !ok || h.typ != mpList || h.n == 0 {
+	var h msgpack.Head
+	if !h.Parse(c.b[c.off:]) || h.Type != msgpack.List || h.N == 0 {
 		return malformed("call parameters at offset %d are not a list", c.off)
 	}
-	c.off += h.size
+	c.off += h.Size
 	op, err := c.uint("call")
 	if err != nil {
 		return err
 	}
-	n := h.n
+	n := h.N
 	switch op {
 	case cdtContextEval: // [0xff, context, [op, params...]]
 		if n != 3 {
@@ -916,20 +918,20 @@ func (c *compiler) callParams() error {
 		if err := c.skip(); err != nil {
 			return err
 		}
-		h, ok := mpParse(c.b[c.off:])
-		if !ok || h.typ != mpList || h.n == 0 {
+		var h msgpack.Head
+		if !h.Parse(c.b[c.off:]) || h.Type != msgpack.List || h.N == 0 {
 			return malformed("call parameters at offset %d are not a list", c.off)
 		}
-		c.off += h.size
+		c.off += h.Size
 		if _, err := c.uint("call"); err != nil {
 			return err
 		}
-		n = h.n
+		n = h.N
 	case cdtSelect: // [0xfe, context, flags, modify-expr?]
 		if n < 3 || n > 4 {
 			return malformed("select of %d elements", n)
 		}
-		if h, ok := mpParse(c.b[c.off:]); !ok || h.typ != mpList {
+		if !h.Parse(c.b[c.off:]) || h.Type != msgpack.List {
 			return malformed("select context at offset %d is not a list", c.off)
 		}
 		if err := c.skip(); err != nil {
@@ -946,11 +948,11 @@ func (c *compiler) callParams() error {
 		return nil
 	}
 	for i := 1; i < n; i++ {
-		h, ok := mpParse(c.b[c.off:])
-		if !ok {
+		var h msgpack.Head
+		if !h.Parse(c.b[c.off:]) {
 			return malformed("bad call parameter at offset %d", c.off)
 		}
-		if h.typ == mpList {
+		if h.Type == msgpack.List {
 			if _, err := c.expr(); err != nil {
 				return err
 			}
@@ -965,7 +967,7 @@ func (c *compiler) callParams() error {
 
 // skip steps over one raw msgpack element.
 func (c *compiler) skip() error {
-	n, ok := mpSkip(c.b[c.off:])
+	n, ok := msgpack.Skip(c.b[c.off:])
 	if !ok {
 		return malformed("bad msgpack at offset %d", c.off)
 	}

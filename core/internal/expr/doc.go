@@ -63,7 +63,8 @@
 // 102) and builtin variables (122) compile to ErrUnsupported, after the
 // rest of the expression has been type checked (a mistyped call is still a
 // PARAMETER_ERROR). GeoJSON regions are checked with plain spherical
-// geometry (see geo.go), not the server's S2 cell coverings; POSIX regular
+// geometry (package geo, which geo indexes share, so a filter and an index
+// query agree), not the server's S2 cell coverings; POSIX regular
 // expressions are translated to Go's RE2 syntax, which has no
 // back-references.
 //

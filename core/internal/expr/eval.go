@@ -2,6 +2,7 @@ package expr
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -9,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/geo"
+	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -359,18 +362,18 @@ func compare(op uint8, a, b *Value) Value {
 	switch a.kind {
 	case Nil:
 	case Bool, Int:
-		c = order(int64(a.num), int64(b.num))
+		c = cmp.Compare(int64(a.num), int64(b.num))
 	case Float:
 		x, y := a.Float(), b.Float()
 		if x != x || y != y {
 			return boolValue(op == opNe) // NaN: only ne holds, as in C
 		}
-		c = order(x, y)
+		c = cmp.Compare(x, y)
 	case String, Blob:
 		c = bytes.Compare(a.b, b.b)
 	case List, Map, Ext:
 		var unordered, ok bool
-		c, unordered, ok = mpCompare(a.b, b.b)
+		c, unordered, ok = msgpack.Compare(a.b, b.b)
 		if !ok || unordered {
 			return unknown
 		}
@@ -431,18 +434,18 @@ func (s *state) geo(n *node) Value {
 	if sa == nil || sb == nil {
 		return unknown
 	}
-	return boolValue(geoMatch(sa, sb))
+	return boolValue(geo.Match(sa, sb))
 }
 
 // geoShape returns the shape of a GeoJSON value, parsing a bin's JSON.
-func geoShape(v Value) *shape {
+func geoShape(v Value) *geo.Shape {
 	if v.kind != GeoJSON {
 		return nil
 	}
 	if v.geo != nil {
 		return v.geo
 	}
-	sh, err := parseGeoJSON(v.Bytes())
+	sh, err := geo.Parse(v.Bytes())
 	if err != nil {
 		return nil
 	}

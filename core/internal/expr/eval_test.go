@@ -505,57 +505,6 @@ func TestGeo(t *testing.T) {
 	runEval(t, bad, []evalCase{{"invalid stored GeoJSON", geo("g", square), unk}})
 }
 
-func TestGeoGeodesicEdges(t *testing.T) {
-	// The top edge runs along a great circle from (-120, 40) to (-100,
-	// 40), which bulges north to about 40.43°: (-110, 40.3) is inside, as
-	// in S2, though a lat/lng rectangle would not hold it.
-	poly, err := parseGeoJSON([]byte(`{"type":"Polygon","coordinates":[[[-120,30],[-100,30],[-100,40],[-120,40],[-120,30]]]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		p    latLng
-		want bool
-	}{
-		{latLng{lat: 40.3, lng: -110}, true},
-		{latLng{lat: 40.5, lng: -110}, false},
-		{latLng{lat: 35, lng: -110}, true},
-		{latLng{lat: 35, lng: -99}, false},
-		{latLng{lat: 29.9, lng: -119.9}, false},
-	} {
-		if got := poly.contains(tc.p); got != tc.want {
-			t.Errorf("%v: %v, want %v", tc.p, got, tc.want)
-		}
-	}
-	// A loop wider than the point's hemisphere falls back to lat/lng.
-	wide, err := parseGeoJSON([]byte(`{"type":"Polygon","coordinates":[[[-170,-10],[170,-10],[170,10],[-170,10],[-170,-10]]]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !wide.contains(latLng{lat: 0, lng: 0}) {
-		t.Error("wide loop")
-	}
-}
-
-func TestParseGeoJSON(t *testing.T) {
-	for _, bad := range []string{
-		``, `null`, `[]`, `{"type":"Point"}`, `{"type":"Point","coordinates":[1]}`,
-		`{"type":"Point","coordinates":[1,"2"]}`, `{"type":"Point","coordinates":[1,null]}`,
-		`{"type":"Point","coordinates":[181,0]}`, `{"type":"Point","coordinates":[0,91]}`,
-		`{"type":"LineString","coordinates":[[0,0],[1,1]]}`, `{"type":1}`,
-		`{"type":"Polygon","coordinates":[[[0,0],[1,0],[0,0]]]}`,
-		`{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}`,
-		`{"type":"AeroCircle","coordinates":[[0,0]]}`,
-		`{"type":"AeroCircle","coordinates":[[0,0],"5"]}`,
-		`{"type":"Feature","geometry":{"type":"Feature","geometry":{}}}`,
-		`{"type":"Point","coordinates":[0,0]} x`,
-	} {
-		if _, err := parseGeoJSON([]byte(bad)); err == nil {
-			t.Errorf("%s: parsed", bad)
-		}
-	}
-}
-
 func TestFilterMeta(t *testing.T) {
 	rec := testRecord(t)
 	for _, tc := range []struct {

@@ -85,20 +85,3 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
-
-// FuzzCompare checks that the msgpack comparison never panics and is
-// antisymmetric.
-func FuzzCompare(f *testing.F) {
-	for _, e := range seedExpressions() {
-		b := wire(f, e)
-		f.Add(b, b)
-	}
-	f.Add([]byte{0x92, 0x01, 0x81, 0xa1, 'a', 0x01}, []byte{0x92, 0x01, 0xd4, 0xff, 0x00})
-	f.Fuzz(func(t *testing.T, a, b []byte) {
-		ab, _, okAB := mpCompare(a, b)
-		ba, _, okBA := mpCompare(b, a)
-		if okAB != okBA || okAB && ab != -ba {
-			t.Fatalf("compare(a, b) = %d %v, compare(b, a) = %d %v", ab, okAB, ba, okBA)
-		}
-	})
-}

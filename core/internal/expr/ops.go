@@ -2,6 +2,7 @@ package expr
 
 import (
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -39,20 +40,20 @@ func ParseModifyOp(value []byte) (e *Expr, flags uint64, err error) {
 }
 
 func parseOp(value []byte, valid uint64) (*Expr, uint64, error) {
-	h, ok := mpParse(value)
-	if !ok || h.typ != mpList || h.n < 1 || h.n > 2 {
+	var h msgpack.Head
+	if !h.Parse(value) || h.Type != msgpack.List || h.N < 1 || h.N > 2 {
 		return nil, 0, malformed("expression operation is not [expression, flags]")
 	}
-	off := h.size
-	n, ok := mpSkip(value[off:])
+	off := h.Size
+	n, ok := msgpack.Skip(value[off:])
 	if !ok {
 		return nil, 0, malformed("bad expression in operation")
 	}
 	exp := value[off : off+n]
 	var flags uint64
-	if h.n == 2 {
+	if h.N == 2 {
 		// Flags that are not an integer are ignored, as by the server.
-		flags, _, _ = mpUint(value[off+n:])
+		flags, _, _ = msgpack.Uint(value[off+n:])
 	}
 	if flags&^valid != 0 {
 		return nil, 0, malformed("invalid expression operation flags %#x", flags)

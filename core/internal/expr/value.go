@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/geo"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -51,7 +52,7 @@ type Value struct {
 	// and the particle (num > 0) or JSON text (num == 0) of GeoJSON.
 	b []byte
 	// geo is the parsed shape of a GeoJSON literal.
-	geo *shape
+	geo *geo.Shape
 }
 
 // Kind returns v's kind.
@@ -163,15 +164,11 @@ func binValue(b *bins.Bin, want uint8) Value {
 	case proto.ParticleMap:
 		return bytesValue(Map, b.Value)
 	case proto.ParticleGeoJSON:
-		// flags(1), cell count(2), cells(8 each), then the JSON text.
-		if len(b.Value) < 3 {
+		text, ok := geo.ParticleText(b.Value)
+		if !ok {
 			return Value{}
 		}
-		hdr := 3 + 8*int(binary.BigEndian.Uint16(b.Value[1:]))
-		if len(b.Value) < hdr {
-			return Value{}
-		}
-		return Value{kind: GeoJSON, num: uint64(hdr), b: b.Value}
+		return Value{kind: GeoJSON, num: uint64(len(b.Value) - len(text)), b: b.Value}
 	}
 	return Value{}
 }

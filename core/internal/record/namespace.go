@@ -5,12 +5,12 @@
 package record
 
 import (
-	"slices"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"

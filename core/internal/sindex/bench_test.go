@@ -192,6 +192,13 @@ func BenchmarkKeys(b *testing.B) {
 			x.Keys(nil, proto.ParticleGeoJSON, v)
 		}
 	})
+	b.Run("geo-polygon", func(b *testing.B) {
+		x := New(Def{Namespace: "t", Name: "i", Bin: "b", Type: Geo2DSphere})
+		v := geoBin(clientRegion)
+		for range b.N {
+			x.Keys(nil, proto.ParticleGeoJSON, v)
+		}
+	})
 	b.Run("geo-circle", func(b *testing.B) {
 		x := New(Def{Namespace: "t", Name: "i", Bin: "b", Type: Geo2DSphere})
 		v := geoBin(clientCircle(-122, 37.5, 50000))

@@ -42,8 +42,8 @@
 //
 //   - Results are candidates. A string key is a hash and a geo key a cell:
 //     the node re-reads each record and checks its bin against the query
-//     (Scalars, Shape.ContainsPoint); this also catches a bin that changed
-//     after the entry was read, and a record deleted since.
+//     (Scalars, PointInRegion, RegionContainsPoint); this also catches a bin
+//     that changed after the entry was read, and a record deleted since.
 //   - A collection index finds a record once per matching key: a list
 //     [1, 2, 3] matches a range [1, 3] three times. The node drops repeats
 //     if it wants each record once.
@@ -55,7 +55,8 @@
 //     digest 20). No node holds a pointer per entry, and leaves none at
 //     all, so the garbage collector does not scan entries.
 //   - Not supported yet: indexes on a CDT context (context=) and expression
-//     indexes (exp=), which ParseCreate refuses with ErrUnsupported. Geo
-//     polygons have straight edges in longitude/latitude, not geodesics,
-//     and may not cross the antimeridian (see geo.go).
+//     indexes (exp=), which ParseCreate refuses with ErrUnsupported.
+//   - Geometry is package geo's, shared with filter expressions (see its
+//     caveats): a loop across the antimeridian or spanning tens of degrees
+//     may be covered by many more cells than its area needs.
 package sindex

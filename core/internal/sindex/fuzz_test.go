@@ -1,11 +1,13 @@
 package sindex
 
 import (
+	"math"
 	"slices"
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v8"
 
+	"github.com/skiffdb/skiff/core/internal/geo"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -63,25 +65,38 @@ func FuzzParseCreate(f *testing.F) {
 	})
 }
 
-// FuzzGeo: GeoJSON parsing, coverings and predicates never panic, and
-// coverings stay within their size.
+// FuzzGeo: GeoJSON parsing, coverings and predicates never panic,
+// coverings stay within their size, and a point a region contains is
+// under its covering and in its query ranges.
 func FuzzGeo(f *testing.F) {
 	f.Add([]byte(clientRegion), 1.5, 2.5)
 	f.Add([]byte(clientCircle(179.9, 89.9, 3e6)), -179.0, 89.0)
-	f.Add([]byte(`{"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1]]], [[[5, 5], [6, 5], [6, 6]]]]}`), 0.5, 0.2)
+	f.Add([]byte(`{"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 1], [0, 0]]], [[[5, 5], [6, 5], [6, 6], [5, 5]]]]}`), 0.5, 0.2)
+	f.Add([]byte(`{"type": "Polygon", "coordinates": [[[-120, 30], [-100, 30], [-100, 40], [-120, 40], [-120, 30]]]}`), -110.0, 40.3)
 	f.Add([]byte(pointA), 0.0, 0.0)
 	f.Fuzz(func(t *testing.T, text []byte, lon, lat float64) {
 		s, err := ParseGeoJSON(text)
 		if err != nil {
 			return
 		}
-		if keys := s.appendCovering(nil, MaxCovering); len(keys) == 0 || len(keys) > MaxCovering {
+		if keys := appendCovering(nil, s.Shape, MaxCovering); len(keys) == 0 || len(keys) > MaxCovering {
 			t.Fatalf("covering of %d cells", len(keys))
 		}
 		if rs := s.CellRanges(); s.IsRegion() && len(rs) == 0 {
 			t.Fatal("no query ranges")
 		}
-		s.ContainsPoint(lon, lat)
+		valid := math.Abs(lat) <= 90 && math.Abs(lon) <= 180 // and not NaN
+		if valid && s.IsRegion() && s.Contains(geo.LatLng{Lat: lat, Lng: lon}) {
+			// A contained point is found both ways.
+			leaf := PointCell(lon, lat)
+			if !slices.ContainsFunc(s.CellRanges(), func(r CellRange) bool { return leaf >= r.Lo && leaf <= r.Hi }) {
+				t.Fatalf("contained point [%v, %v] outside the query ranges", lon, lat)
+			}
+			anc := PointAncestors(lon, lat)
+			if !slices.ContainsFunc(appendCovering(nil, s.Shape, MaxCovering), func(k Key) bool { return slices.Contains(anc, k) }) {
+				t.Fatalf("contained point [%v, %v] under no covering cell", lon, lat)
+			}
+		}
 		PointCell(lon, lat)
 	})
 }

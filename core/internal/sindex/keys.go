@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"slices"
 
+	"github.com/skiffdb/skiff/core/internal/geo"
+	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -67,7 +69,7 @@ func HashKey(b []byte) Key {
 //
 // The appended keys are sorted and unique: a list holding a value twice
 // yields one entry. Keys allocates nothing, except for GeoJSON values,
-// which it parses with encoding/json. It does not lock the index.
+// which it parses and covers. It does not lock the index.
 func (x *Index) Keys(dst []Key, pt uint8, value []byte) []Key {
 	start := len(dst)
 	Scalars(x.def.Collection, pt, value, func(v Scalar) bool {
@@ -90,11 +92,11 @@ func appendKeys(dst []Key, t Type, v Scalar) []Key {
 	case t == String && v.Type == proto.ParticleString, t == Blob && v.Type == proto.ParticleBlob:
 		return append(dst, HashKey(v.Bytes))
 	case t == Geo2DSphere && v.Type == proto.ParticleGeoJSON:
-		s, err := ParseGeoJSON(v.Bytes)
+		s, err := geo.Parse(v.Bytes)
 		if err != nil {
 			return dst
 		}
-		return s.appendCovering(dst, MaxCovering)
+		return appendCovering(dst, s, MaxCovering)
 	}
 	return dst
 }
@@ -135,7 +137,7 @@ func Scalars(c Collection, pt uint8, value []byte, fn func(v Scalar) bool) bool 
 			}
 			v.Int, v.IntOK = int64(binary.BigEndian.Uint64(value)), true
 		case proto.ParticleGeoJSON:
-			text, ok := GeoJSONText(value)
+			text, ok := geo.ParticleText(value)
 			if !ok {
 				return false
 			}
@@ -154,73 +156,61 @@ func Scalars(c Collection, pt uint8, value []byte, fn func(v Scalar) bool) bool 
 	default:
 		return true
 	}
-	r := mpReader{b: value}
-	if !r.skip(1) {
+	if _, ok := msgpack.Skip(value); !ok {
 		return false
 	}
-	r.off = 0
-	k, _, _, n := r.next()
+	// The value is whole: nothing below can fail.
+	t, _, size, n, _, _ := msgpack.Header(value)
+	b := value[size:]
 	switch {
-	case c == List && k == mpArray:
+	case c == List && t == msgpack.List:
 		for range n {
-			if !elem(&r, fn) {
+			size, more := elem(b, fn)
+			if !more {
 				break
 			}
+			b = b[size:]
 		}
-	case c != List && k == mpMap:
-		for range n {
-			at := r.off
-			kk, _, _, kn := r.next()
-			if kk == mpExt { // an order header: skip its (nil) value
-				r.skip(1)
+	case c != List && t == msgpack.Map:
+		for range n / 2 {
+			if k, _, _, _, _, _ := msgpack.Header(b); k.IsExt() { // an order header: skip it and its (nil) value
+				size, _ := msgpack.SkipN(b, 2)
+				b = b[size:]
 				continue
 			}
+			if c == MapValues {
+				size, _ := msgpack.Skip(b)
+				b = b[size:]
+			}
+			size, more := elem(b, fn)
+			if !more {
+				break
+			}
+			b = b[size:]
 			if c == MapKeys {
-				r.off = at
-				if !elem(&r, fn) {
-					break
-				}
-				r.skip(1)
-			} else {
-				r.skipContents(kk, kn)
-				if !elem(&r, fn) {
-					break
-				}
+				size, _ := msgpack.Skip(b)
+				b = b[size:]
 			}
 		}
 	}
 	return true
 }
 
-// elem reads one element and passes it to fn if it is an integer or a
-// str/bin with a particle-type byte; it skips others, containers whole. It
-// returns fn's answer (true when fn was not called).
-func elem(r *mpReader, fn func(v Scalar) bool) bool {
-	k, i, s, n := r.next()
-	switch k {
-	case mpInt:
-		return fn(Scalar{Type: proto.ParticleInteger, Int: i, IntOK: true})
-	case mpBytes:
-		if len(s) == 0 {
-			return true
+// elem reads the element at the start of b, which must be whole, and
+// passes it to fn if it is an integer or a str/bin with a particle-type
+// byte; it skips others, containers whole. It returns the element's length
+// and fn's answer (true when fn was not called).
+func elem(b []byte, fn func(v Scalar) bool) (int, bool) {
+	t, payload, size, _, u, _ := msgpack.Header(b)
+	switch t {
+	case msgpack.Int, msgpack.NegInt:
+		return size, fn(Scalar{Type: proto.ParticleInteger, Int: int64(u), IntOK: true})
+	case msgpack.String, msgpack.Bytes, msgpack.GeoJSON:
+		if size == payload { // empty: no particle type
+			return size, true
 		}
-		return fn(Scalar{Type: s[0], Bytes: s[1:]})
-	case mpArray, mpMap:
-		r.skipContents(k, n)
+		return size, fn(Scalar{Type: b[payload], Bytes: b[payload+1 : size]})
 	}
-	return true
-}
-
-// GeoJSONText returns the JSON text of a GeoJSON bin value: the value
-// without its header, flags(1) ncells(2 big-endian) cells(8×ncells). ok is
-// false when the header does not fit.
-func GeoJSONText(value []byte) (text []byte, ok bool) {
-	if len(value) < 3 {
-		return nil, false
-	}
-	skip := 3 + 8*int(binary.BigEndian.Uint16(value[1:3]))
-	if skip > len(value) {
-		return nil, false
-	}
-	return value[skip:], true
+	size, _ = msgpack.Skip(b)
+	return size, true
 }

@@ -90,7 +90,7 @@ func TestKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqKeys := sq.appendCovering(nil, MaxCovering)
+	sqKeys := appendCovering(nil, sq.Shape, MaxCovering)
 
 	tests := []struct {
 		name  string
