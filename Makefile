@@ -3,8 +3,9 @@
 GO      ?= go
 BIN     := bin
 FUZZTIME ?= 30s
+QUERY_RECORDS ?= 10000000
 
-.PHONY: help build run test unit lint fuzz conformance bench clean
+.PHONY: help build run test unit lint fuzz conformance bench bench-device bench-query clean
 
 help:
 	@echo "make run          build the node and its plugins; start it with the embedded default config (127.0.0.1:3000)"
@@ -14,6 +15,9 @@ help:
 	@echo "make fuzz         run each fuzz target for FUZZTIME ($(FUZZTIME))"
 	@echo "make conformance  the official Go client's specs against a node"
 	@echo "make bench        Skiff vs redis-server, side by side (installs redis if missing)"
+	@echo "make bench-device the device backend vs fio on one file of the root disk: node reads/writes,"
+	@echo "                  skiff device-test, DRAM per record, cold start (installs fio and jq if missing)"
+	@echo "make bench-query  index build, equality queries and full scans over QUERY_RECORDS ($(QUERY_RECORDS)) records"
 
 # The node finds its storage plugin binaries beside its own.
 build:
@@ -36,7 +40,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/config
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/internal/bins
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./core/internal/expr
-	$(GO) test -run '^$$' -fuzz '^FuzzCompare$$' -fuzztime $(FUZZTIME) ./core/internal/expr
+	$(GO) test -run '^$$' -fuzz '^FuzzCompare$$' -fuzztime $(FUZZTIME) ./core/internal/msgpack
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/internal/geo
+	$(GO) test -run '^$$' -fuzz '^FuzzGeo$$' -fuzztime $(FUZZTIME) ./core/internal/geo
+	$(GO) test -run '^$$' -fuzz '^FuzzKeys$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
+	$(GO) test -run '^$$' -fuzz '^FuzzGeo$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 
 # Built, not `go run`, so that a signal to make reaches the tool, which
 # stops the node and the suite it started.
@@ -46,6 +55,14 @@ conformance:
 
 bench:
 	bash bench/run.sh
+
+bench-device:
+	bash bench/device.sh
+
+# Loads QUERY_RECORDS records through the official client first (about a
+# minute at 10M), then runs each benchmark; see bench/README.md.
+bench-query:
+	SKIFF_BENCH_RECORDS=$(QUERY_RECORDS) $(GO) test ./core -run '^$$' -bench '^BenchmarkQuery$$' -benchtime 2s -timeout 60m
 
 clean:
 	rm -rf $(BIN) .cache

@@ -201,3 +201,77 @@ func TestClientBackgroundOperations(t *testing.T) {
 		t.Fatalf("query-show: %q", got)
 	}
 }
+
+// TestClientExpressionIndexes indexes values computed by expressions
+// (CreateIndexWithExpression) and queries them by expression and by index
+// name, through writes, updates and deletes after the build.
+func TestClientExpressionIndexes(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	for i := range 60 {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{"i": i, "age": i, "tags": []any{fmt.Sprintf("t%d", i%4), i % 7}}))
+	}
+	// 1 for adults (age >= 18) of even i, unknown (not indexed) otherwise.
+	adult := as.ExpCond(
+		as.ExpAnd(
+			as.ExpGreaterEq(as.ExpIntBin("age"), as.ExpIntVal(18)),
+			as.ExpEq(as.ExpNumMod(as.ExpIntBin("i"), as.ExpIntVal(2)), as.ExpIntVal(0)),
+		),
+		as.ExpIntVal(1),
+		as.ExpUnknown(),
+	)
+	task, err := c.CreateIndexWithExpression(nil, "test", set, "adult_even", as.NUMERIC, as.ICT_DEFAULT, adult)
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+	task, err = c.CreateIndexWithExpression(nil, "test", set, "tags_exp", as.STRING, as.ICT_LIST, as.ExpListBin("tags"))
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+
+	var want []int
+	for i := 18; i < 60; i += 2 {
+		want = append(want, i)
+	}
+	byExp := as.NewStatement("test", set)
+	mustOK(t, byExp.SetFilter(as.NewEqualWithExpressionFilter(adult, 1)))
+	if got := queryInts(t, c, byExp); !equalValue(got, want) {
+		t.Fatalf("by expression: %v, want %v", got, want)
+	}
+	byName := as.NewStatement("test", set)
+	mustOK(t, byName.SetFilter(as.NewRangeWithIndexNameFilter("adult_even", 1, 1)))
+	if got := queryInts(t, c, byName); !equalValue(got, want) {
+		t.Fatalf("by index name: %v, want %v", got, want)
+	}
+
+	// Writes after the build move records in and out of the index.
+	mustOK(t, c.Put(nil, key(t, set, 20), as.BinMap{"age": 5}))
+	_, err = c.Delete(nil, key(t, set, 22))
+	mustOK(t, err)
+	mustOK(t, c.Put(nil, key(t, set, 3), as.BinMap{"i": 4, "age": 40}))
+	want = append([]int{4, 18}, want[3:]...)
+	if got := queryInts(t, c, byExp); !equalValue(got, want) {
+		t.Fatalf("after writes: %v, want %v", got, want)
+	}
+
+	tags := as.NewStatement("test", set)
+	mustOK(t, tags.SetFilter(as.NewContainsWithExpressionFilter(as.ExpListBin("tags"), as.ICT_LIST, "t1")))
+	if got := queryInts(t, c, tags); len(got) != 15 {
+		t.Fatalf("list expression index: %d records %v, want 15", len(got), got)
+	}
+
+	if s := info(t, c, "sindex-list:ns=test"); !contains(s, "indexname=adult_even") || !contains(s, "exp=") {
+		t.Errorf("sindex-list: %s", s)
+	}
+	// An expression that does not compile is refused with a parameter
+	// error; a query on an expression without an index finds none.
+	_, err = c.CreateIndexWithExpression(nil, "test", set, "bad", as.NUMERIC, as.ICT_DEFAULT, as.ExpNumAdd(as.ExpIntVal(1), as.ExpStringVal("x")))
+	wantCode(t, err, types.PARAMETER_ERROR)
+	none := as.NewStatement("test", set)
+	mustOK(t, none.SetFilter(as.NewEqualWithExpressionFilter(as.ExpIntBin("i"), 3)))
+	rs, err := c.Query(nil, none)
+	mustOK(t, err)
+	for r := range rs.Results() {
+		wantCode(t, r.Err, types.INDEX_NOTFOUND)
+		break
+	}
+}

@@ -334,7 +334,7 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 				return Result{Code: ns.storageCode("delete", req.Digest, err)}
 			}
 			if indexed {
-				ns.updateIndexes(s, req.Digest, old.Set, s.oldBins, nil)
+				ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, nil, nil)
 			}
 		}
 		return Result{Code: proto.OK, Bins: s.out}
@@ -360,7 +360,7 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	}
 	ns.binNames.note(s.bins)
 	if indexed {
-		ns.updateIndexes(s, req.Digest, rec.Set, s.oldBins, s.bins)
+		ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, &rec.Meta, s.bins)
 	}
 	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
 }
@@ -528,7 +528,7 @@ func (ns *Namespace) delete(ctx context.Context, s *Scratch, req *Request) Resul
 		return Result{Code: ns.storageCode("delete", req.Digest, err)}
 	}
 	if indexed {
-		ns.updateIndexes(s, req.Digest, m.Set, s.oldBins, nil)
+		ns.updateIndexes(s, req.Digest, &m, s.oldBins, nil, nil)
 	}
 	return Result{Code: proto.OK}
 }

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/sindex"
+	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -26,6 +28,11 @@ type indexer struct {
 	catalog    *sindex.Catalog
 	// loads holds each index's build progress in percent, by name.
 	loads sync.Map
+	// exps holds the compiled expression of each expression index, by
+	// *sindex.Index. A write that finds an index before its expression is
+	// stored adds no keys; the build, which starts after, indexes the
+	// record.
+	exps sync.Map
 }
 
 // IndexLoadPct is how much of an index's background build is done, in
@@ -47,10 +54,24 @@ func (ns *Namespace) indexed() bool { return ns.idx.hasIndexes.Load() }
 // CreateIndex defines a secondary index and builds it in the background
 // from the records already stored (IndexLoadPct tells how far); writes
 // maintain it from the moment it is defined. ctx bounds the build.
+//
+// An expression index holds the keys of the value its expression
+// evaluates to on each record (its digest, metadata and bins); a record on
+// which it evaluates to unknown or nil is not indexed.
 func (ns *Namespace) CreateIndex(ctx context.Context, def sindex.Def) (*sindex.Index, error) {
+	var e *expr.Expr
+	if len(def.Exp) > 0 {
+		var err error
+		if e, err = expr.Compile(def.Exp); err != nil {
+			return nil, fmt.Errorf("%w: index expression: %v", sindex.ErrParam, err)
+		}
+	}
 	ix, err := ns.idx.catalog.Create(def)
 	if err != nil {
 		return nil, err
+	}
+	if e != nil {
+		ns.idx.exps.Store(ix, e)
 	}
 	ns.idx.hasIndexes.Store(true)
 	load := new(atomic.Int32)
@@ -76,6 +97,7 @@ func (ns *Namespace) DropIndex(name string) error {
 	}
 	ix.Clear()
 	ns.idx.loads.Delete(name)
+	ns.idx.exps.Delete(ix)
 	ns.idx.hasIndexes.Store(ns.idx.catalog.Len() > 0)
 	return nil
 }
@@ -90,15 +112,16 @@ func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress 
 	var buf ScanBuffer
 	var decoded []bins.Bin
 	var keys []sindex.Key
-	name := []byte(def.Bin)
+	var arena bins.Arena
 	for pid := uint16(0); pid < storage.Partitions; pid++ {
 		err := ns.ScanPartition(ctx, pid, filter, &buf, func(d storage.Digest, rec *storage.Record) error {
 			var err error
 			if decoded, err = bins.Decode(decoded[:0], rec.Bins); err != nil {
 				return err
 			}
-			if i := bins.Find(decoded, name); i >= 0 {
-				keys = ix.Keys(keys[:0], decoded[i].Type, decoded[i].Value)
+			arena.Reset()
+			if v, ok := ns.IndexedValue(ix, &arena, d, &rec.Meta, decoded); ok {
+				keys = ix.Keys(keys[:0], v.Type, v.Value)
 				ix.Insert(d, keys...)
 			}
 			return nil
@@ -113,10 +136,39 @@ func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress 
 	return nil
 }
 
-// updateIndexes replaces a record's index entries: those its old bins
-// yielded by those of its new bins (either may be empty, for a created or
-// a deleted record). The caller holds the record's lock.
-func (ns *Namespace) updateIndexes(s *Scratch, d storage.Digest, set string, old, new []bins.Bin) {
+// IndexedValue is the value a record yields to index ix: its bin's for a
+// bin index, its expression's result for an expression index. ok is false
+// when the record has none (no such bin; unknown or nil). New bytes come
+// from a.
+func (ns *Namespace) IndexedValue(ix *sindex.Index, a *bins.Arena, d storage.Digest, m *storage.Meta, bs []bins.Bin) (v bins.Bin, ok bool) {
+	def := ix.Def()
+	if len(def.Exp) == 0 {
+		if i := bins.Find(bs, []byte(def.Bin)); i >= 0 {
+			return bs[i], true
+		}
+		return v, false
+	}
+	e, found := ns.idx.exps.Load(ix)
+	if !found || len(bs) == 0 {
+		return v, false
+	}
+	r := expr.Record{Digest: d, Meta: *m, Bins: bs}
+	typ, val, ok := e.(*expr.Expr).Eval(&r).Particle(a)
+	if !ok || typ == proto.ParticleNull {
+		return v, false
+	}
+	return bins.Bin{Type: typ, Value: val}, true
+}
+
+// updateIndexes replaces a record's index entries: those its old version
+// yielded by those of its new version (either may have no bins, for a
+// created or a deleted record; newMeta is nil for a deleted one). The
+// caller holds the record's lock.
+func (ns *Namespace) updateIndexes(s *Scratch, d storage.Digest, oldMeta *storage.Meta, old []bins.Bin, newMeta *storage.Meta, new []bins.Bin) {
+	set := oldMeta.Set
+	if newMeta != nil {
+		set = newMeta.Set
+	}
 	s.indexes = s.indexes[:0]
 	seen := func(name []byte) bool {
 		for _, ix := range s.indexes {
@@ -133,14 +185,16 @@ func (ns *Namespace) updateIndexes(s *Scratch, d storage.Digest, set string, old
 			}
 		}
 	}
+	s.indexes = ns.idx.catalog.ForExpressions(s.indexes, []byte(set))
 	for _, ix := range s.indexes {
-		name := []byte(ix.Def().Bin)
 		s.oldKeys, s.newKeys = s.oldKeys[:0], s.newKeys[:0]
-		if i := bins.Find(old, name); i >= 0 {
-			s.oldKeys = ix.Keys(s.oldKeys, old[i].Type, old[i].Value)
+		if v, ok := ns.IndexedValue(ix, &s.arena, d, oldMeta, old); ok {
+			s.oldKeys = ix.Keys(s.oldKeys, v.Type, v.Value)
 		}
-		if i := bins.Find(new, name); i >= 0 {
-			s.newKeys = ix.Keys(s.newKeys, new[i].Type, new[i].Value)
+		if newMeta != nil {
+			if v, ok := ns.IndexedValue(ix, &s.arena, d, newMeta, new); ok {
+				s.newKeys = ix.Keys(s.newKeys, v.Type, v.Value)
+			}
 		}
 		ix.Update(d, s.oldKeys, s.newKeys)
 	}
@@ -157,5 +211,5 @@ func (ns *Namespace) unindexStored(ctx context.Context, s *Scratch, d storage.Di
 	if s.oldBins, err = bins.Decode(s.oldBins[:0], rec.Bins); err != nil {
 		return
 	}
-	ns.updateIndexes(s, d, rec.Set, s.oldBins, nil)
+	ns.updateIndexes(s, d, &rec.Meta, s.oldBins, nil, nil)
 }

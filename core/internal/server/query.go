@@ -59,6 +59,9 @@ type queryState struct {
 	exact func(b *bins.Bin) bool
 	// seen drops a record a collection index yields more than once.
 	seen map[storage.Digest]struct{}
+	// arena holds the values expression indexes compute while checking
+	// candidates.
+	arena bins.Arena
 	// parts are the partitions asked for, cursor where partly done ones
 	// resume.
 	parts  sindex.PartitionSet
@@ -140,21 +143,23 @@ func (c *conn) parseQuery(rangeField []byte) (*queryState, proto.ResultCode) {
 	if code != proto.OK {
 		return nil, code
 	}
-	var indexName []byte
+	var indexName, exp []byte
 	for i := range m.Fields {
 		f := &m.Fields[i]
 		switch f.Type {
 		case proto.FieldIndexName:
 			indexName = f.Data
+		case proto.FieldIndexExpression:
+			exp = f.Data
 		case proto.FieldIndexType:
 			if len(f.Data) == 1 {
 				q.coll = sindex.Collection(f.Data[0])
 			}
-		case proto.FieldIndexContext, proto.FieldIndexExpression:
+		case proto.FieldIndexContext:
 			return nil, proto.UnsupportedFeature
 		}
 	}
-	if code := q.plan(indexName); code != proto.OK {
+	if code := q.plan(indexName, exp); code != proto.OK {
 		return nil, code
 	}
 	q.parts, q.cursor = q.partitionSet()
@@ -164,19 +169,27 @@ func (c *conn) parseQuery(rangeField []byte) (*queryState, proto.ResultCode) {
 	return q, proto.OK
 }
 
-// plan picks the index and the exact check.
-func (q *queryState) plan(indexName []byte) proto.ResultCode {
+// plan picks the index, by name, by expression or by bin, and the exact
+// check.
+func (q *queryState) plan(indexName, exp []byte) proto.ResultCode {
 	f := &q.filter
 	typ, ok := sindex.TypeOfParticle(f.typ)
 	if !ok {
 		return proto.ParameterError
 	}
-	if len(indexName) > 0 {
+	switch {
+	case len(indexName) > 0:
 		q.ix = q.ns.Indexes().Get(string(indexName))
-	} else {
+	case len(exp) > 0:
+		q.ix = q.ns.Indexes().FindExpression(string(q.scanState.filter.Set), exp, typ, q.coll)
+	default:
 		q.ix = q.ns.Indexes().Find(string(q.scanState.filter.Set), string(f.bin), typ, q.coll)
 	}
 	if q.ix == nil {
+		return proto.IndexNotFound
+	}
+	if def := q.ix.Def(); def.Type != typ {
+		// An index asked for by name holds other values than the filter's.
 		return proto.IndexNotFound
 	}
 	switch typ {
@@ -315,8 +328,9 @@ func (q *queryState) matches(ctx context.Context, d storage.Digest, buf *[]byte,
 	if *decoded, err = bins.Decode((*decoded)[:0], rec.Bins); err != nil {
 		return rec, false, err
 	}
-	i := bins.Find(*decoded, q.filter.bin)
-	if i < 0 || !q.exact(&(*decoded)[i]) {
+	q.arena.Reset()
+	v, ok := q.ns.IndexedValue(q.ix, &q.arena, d, &rec.Meta, *decoded)
+	if !ok || !q.exact(&v) {
 		return rec, false, nil
 	}
 	if q.seen != nil {

@@ -1,6 +1,7 @@
 package sindex
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +18,9 @@ type Catalog struct {
 	mu      sync.RWMutex
 	byName  map[string]*Index
 	ordered []*Index // by name, for listings
+	// expressions counts the expression indexes, so that writes to
+	// namespaces without one skip looking for them.
+	expressions int
 }
 
 // NewCatalog returns an empty catalog.
@@ -48,6 +52,9 @@ func (c *Catalog) Create(def Def) (*Index, error) {
 	}
 	x := New(def)
 	c.byName[def.Name] = x
+	if len(def.Exp) > 0 {
+		c.expressions++
+	}
 	i, _ := slices.BinarySearchFunc(c.ordered, def.Name, func(x *Index, name string) int {
 		return strings.Compare(x.def.Name, name)
 	})
@@ -66,6 +73,9 @@ func (c *Catalog) Drop(name string) (*Index, error) {
 		return nil, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
 	}
 	delete(c.byName, name)
+	if len(x.def.Exp) > 0 {
+		c.expressions--
+	}
 	c.ordered = slices.DeleteFunc(c.ordered, func(y *Index) bool { return y == x })
 	return x, nil
 }
@@ -86,7 +96,7 @@ func (c *Catalog) Find(set, bin string, t Type, coll Collection) *Index {
 	var anySet *Index
 	for _, x := range c.ordered {
 		d := &x.def
-		if d.Bin != bin || d.Type != t || d.Collection != coll {
+		if d.Bin != bin || len(d.Exp) > 0 || d.Type != t || d.Collection != coll {
 			continue
 		}
 		if d.Set == set {
@@ -112,11 +122,48 @@ func (c *Catalog) ForBin(dst []*Index, set, bin []byte) []*Index {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, x := range c.ordered {
-		if x.def.Bin == string(bin) && (x.def.Set == "" || x.def.Set == string(set)) {
+		if x.def.Bin == string(bin) && len(x.def.Exp) == 0 && (x.def.Set == "" || x.def.Set == string(set)) {
 			dst = append(dst, x)
 		}
 	}
 	return dst
+}
+
+// ForExpressions appends to dst the expression indexes a change of a
+// record of set concerns: any change may change an expression's value.
+func (c *Catalog) ForExpressions(dst []*Index, set []byte) []*Index {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.expressions == 0 {
+		return dst
+	}
+	for _, x := range c.ordered {
+		if len(x.def.Exp) > 0 && (x.def.Set == "" || x.def.Set == string(set)) {
+			dst = append(dst, x)
+		}
+	}
+	return dst
+}
+
+// FindExpression is Find for a query filter on an expression: the index
+// on exactly that expression (as encoded), type and collection.
+func (c *Catalog) FindExpression(set string, exp []byte, t Type, coll Collection) *Index {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var anySet *Index
+	for _, x := range c.ordered {
+		d := &x.def
+		if !bytes.Equal(d.Exp, exp) || d.Type != t || d.Collection != coll {
+			continue
+		}
+		if d.Set == set {
+			return x
+		}
+		if d.Set == "" {
+			anySet = x
+		}
+	}
+	return anySet
 }
 
 // Len is the number of indexes.

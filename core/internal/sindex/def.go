@@ -1,6 +1,8 @@
 package sindex
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,7 +16,7 @@ var (
 	// ErrParam reports a malformed command or definition: PARAMETER_ERROR (4).
 	ErrParam = errors.New("bad parameter")
 	// ErrUnsupported reports an index kind Skiff does not implement yet
-	// (CDT context, expression indexes): UNSUPPORTED_FEATURE (16).
+	// (CDT context): UNSUPPORTED_FEATURE (16).
 	ErrUnsupported = errors.New("unsupported")
 	// ErrIndexFound reports an index whose name or definition already
 	// exists: INDEX_FOUND (200).
@@ -163,13 +165,18 @@ func ParseCollection(s string) (Collection, error) {
 	return 0, fmt.Errorf("%w: unknown index collection type %q", ErrParam, s)
 }
 
-// Def is an index definition: which records (namespace, set), which bin and
-// which of its values (collection), kept as what (type).
+// Def is an index definition: which records (namespace, set), which bin,
+// or which expression computed from the record, and which of its values
+// (collection), kept as what (type).
 type Def struct {
-	Namespace  string
-	Name       string
-	Set        string // "" indexes records of every set
-	Bin        string
+	Namespace string
+	Name      string
+	Set       string // "" indexes records of every set
+	Bin       string // "" for an expression index
+	// Exp is an expression index's expression, as the client's exp
+	// package encodes it (msgpack); nil for a bin index. The index holds
+	// the keys of the value it evaluates to on each record.
+	Exp        []byte
 	Type       Type
 	Collection Collection
 }
@@ -178,7 +185,7 @@ type Def struct {
 // refuses a second index on the same set, bin, type and collection, whatever
 // its name.
 func (d Def) SameTarget(o Def) bool {
-	return d.Namespace == o.Namespace && d.Set == o.Set && d.Bin == o.Bin &&
+	return d.Namespace == o.Namespace && d.Set == o.Set && d.Bin == o.Bin && bytes.Equal(d.Exp, o.Exp) &&
 		d.Type == o.Type && d.Collection == o.Collection
 }
 
@@ -195,8 +202,10 @@ func (d Def) Validate() error {
 		return fmt.Errorf("%w: index name %q contains one of ;:=", ErrParam, d.Name)
 	case len(d.Set) > MaxSetNameLen:
 		return fmt.Errorf("%w: set name %q is longer than %d bytes", ErrParam, d.Set, MaxSetNameLen)
-	case d.Bin == "":
+	case d.Bin == "" && len(d.Exp) == 0:
 		return fmt.Errorf("%w: missing bin name", ErrParam)
+	case d.Bin != "" && len(d.Exp) > 0:
+		return fmt.Errorf("%w: an index has a bin or an expression, not both", ErrParam)
 	case len(d.Bin) > MaxBinNameLen:
 		return fmt.Errorf("%w: bin name %q is longer than %d bytes", ErrParam, d.Bin, MaxBinNameLen)
 	case d.Type < Numeric || d.Type > Geo2DSphere:
@@ -208,14 +217,23 @@ func (d Def) Validate() error {
 }
 
 // String is the definition in the form of the sindex-list info reply's
-// fields: "ns=NS:indexname=N:set=S:bin=B:type=NUMERIC:indextype=DEFAULT".
+// fields: "ns=NS:indexname=N:set=S:bin=B:type=NUMERIC:indextype=DEFAULT",
+// with bin=NULL and the expression in base64 (exp=...) for an expression
+// index.
 func (d Def) String() string {
-	set := d.Set
+	set, bin := d.Set, d.Bin
 	if set == "" {
 		set = "NULL"
 	}
-	return "ns=" + d.Namespace + ":indexname=" + d.Name + ":set=" + set + ":bin=" + d.Bin +
+	if bin == "" {
+		bin = "NULL"
+	}
+	s := "ns=" + d.Namespace + ":indexname=" + d.Name + ":set=" + set + ":bin=" + bin +
 		":type=" + d.Type.String() + ":indextype=" + d.Collection.String()
+	if len(d.Exp) > 0 {
+		s += ":exp=" + base64.StdEncoding.EncodeToString(d.Exp)
+	}
+	return s
 }
 
 // ParseCreate parses the parameters of a sindex-create info command. cmd is
@@ -225,8 +243,9 @@ func (d Def) String() string {
 //	ns=NS;set=S;indexname=N;indextype=LIST;indexdata=BIN,NUMERIC        (server < 8.1)
 //	namespace=NS;set=S;indexname=N;indextype=LIST;bin=BIN;type=NUMERIC  (server ≥ 8.1)
 //
-// set and indextype are optional. An index on a CDT context (context=) or
-// an expression (exp=) is refused with ErrUnsupported. Legacy parameters
+// set and indextype are optional; an expression index has exp=BASE64 (the
+// expression's msgpack) instead of a bin. An index on a CDT context
+// (context=) is refused with ErrUnsupported. Legacy parameters
 // older clients send (numbins, priority) are ignored; other unknown
 // parameters are an ErrParam, as are missing or repeated ones.
 func ParseCreate(cmd string) (Def, error) {
@@ -266,10 +285,18 @@ func ParseCreate(cmd string) (Def, error) {
 			err := setOnce(&typeName, k, v, haveType)
 			haveType = true
 			return err
-		case "context", "exp":
-			if unsupported == "" {
-				unsupported = k
+		case "exp":
+			if d.Exp != nil {
+				return fmt.Errorf("%w: exp given twice", ErrParam)
 			}
+			exp, err := base64.StdEncoding.DecodeString(v)
+			if err != nil || len(exp) == 0 {
+				return fmt.Errorf("%w: exp is not a base64 expression", ErrParam)
+			}
+			d.Exp = exp
+			return nil
+		case "context":
+			unsupported = k
 			return nil
 		case "numbins", "priority":
 			return nil
@@ -279,11 +306,8 @@ func ParseCreate(cmd string) (Def, error) {
 	if err != nil {
 		return Def{}, fmt.Errorf("sindex-create: %w", err)
 	}
-	switch unsupported {
-	case "context":
+	if unsupported != "" {
 		return Def{}, fmt.Errorf("sindex-create: %w: indexes on a CDT context (context=)", ErrUnsupported)
-	case "exp":
-		return Def{}, fmt.Errorf("sindex-create: %w: expression indexes (exp=)", ErrUnsupported)
 	}
 	if !haveType {
 		return Def{}, fmt.Errorf("sindex-create: %w: missing type (indexdata=BIN,TYPE or type=TYPE)", ErrParam)

@@ -3,6 +3,7 @@ package sindex
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -42,7 +43,14 @@ func TestParseCreate(t *testing.T) {
 			want: Def{Namespace: "test", Name: "i", Bin: "b", Type: Numeric},
 		},
 		{"context", "sindex-create:ns=test;set=s;indexname=i;context=kgGh;indextype=LIST;indexdata=b,NUMERIC", Def{}, ErrUnsupported},
-		{"expression", "sindex-create:namespace=test;set=s;indexname=i;exp=kwFRAqNhZ2U=;type=NUMERIC", Def{}, ErrUnsupported},
+		{
+			name: "expression",
+			cmd:  "sindex-create:namespace=test;set=s;indexname=i;exp=kwFRAqNhZ2U=;type=NUMERIC",
+			want: Def{Namespace: "test", Name: "i", Set: "s", Exp: []byte{0x93, 0x01, 0x51, 0x02, 0xa3, 'a', 'g', 'e'}, Type: Numeric},
+		},
+		{"expression and bin", "sindex-create:ns=test;indexname=i;exp=kwFRAqNhZ2U=;indexdata=b,NUMERIC", Def{}, ErrParam},
+		{"expression not base64", "sindex-create:ns=test;indexname=i;exp=!!;type=NUMERIC", Def{}, ErrParam},
+		{"expression twice", "sindex-create:ns=test;indexname=i;exp=kwFRAqNhZ2U=;exp=kwFRAqNhZ2U=;type=NUMERIC", Def{}, ErrParam},
 		{"no type", "sindex-create:ns=test;indexname=i;bin=b", Def{}, ErrParam},
 		{"no bin", "sindex-create:ns=test;indexname=i;type=NUMERIC", Def{}, ErrParam},
 		{"no name", "sindex-create:ns=test;indexdata=b,NUMERIC", Def{}, ErrParam},
@@ -69,7 +77,7 @@ func TestParseCreate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseCreate: %v", err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("ParseCreate:\n got %+v\nwant %+v", got, tc.want)
 			}
 		})
@@ -100,7 +108,7 @@ func TestParseCreateClientForms(t *testing.T) {
 				b.WriteString(typ.String())
 				got, err := ParseCreate(b.String())
 				want := Def{Namespace: "test", Set: "demo", Name: "idx", Bin: "bin", Type: typ, Collection: coll}
-				if err != nil || got != want {
+				if err != nil || !reflect.DeepEqual(got, want) {
 					t.Errorf("ParseCreate(%q) = %+v, %v; want %+v", b.String(), got, err, want)
 				}
 			}

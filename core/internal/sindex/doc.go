@@ -54,8 +54,10 @@
 //     order, 29 in ascending order; an entry itself is 28 bytes (key 8,
 //     digest 20). No node holds a pointer per entry, and leaves none at
 //     all, so the garbage collector does not scan entries.
-//   - Not supported yet: indexes on a CDT context (context=) and expression
-//     indexes (exp=), which ParseCreate refuses with ErrUnsupported.
+//   - Expression indexes (exp=) index the value an expression computes
+//     from each record; this package keeps their definition (Def.Exp) and
+//     the node evaluates them. Not supported yet: indexes on a CDT context
+//     (context=), which ParseCreate refuses with ErrUnsupported.
 //   - Geometry is package geo's, shared with filter expressions (see its
 //     caveats): a loop across the antimeridian or spanning tens of degrees
 //     may be covered by many more cells than its area needs.
