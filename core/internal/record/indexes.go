@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -102,35 +103,82 @@ func (ns *Namespace) DropIndex(name string) error {
 	return nil
 }
 
-// buildIndex indexes the records stored when the index was defined. It
-// works from scan copies without record locks: a record written meanwhile
-// has its new keys added by the write, and may keep a stale entry from the
-// copy, which queries filter out.
+// buildIndex indexes the records stored when the index was defined, from
+// scan copies taken without record locks. Workers each take a run of
+// partitions, collect its entries, sort them and add them in the index's
+// order (several times faster than in scan order, where each insert
+// misses the cache). A record a write changes meanwhile gets its entries
+// from the write, and the build drops its copy (sindex.Index.AddBuilt).
 func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress func(pct int)) error {
-	def := ix.Def()
-	filter := ScanFilter{Set: []byte(def.Set)}
-	var buf ScanBuffer
-	var decoded []bins.Bin
-	var keys []sindex.Key
-	var arena bins.Arena
-	for pid := uint16(0); pid < storage.Partitions; pid++ {
-		err := ns.ScanPartition(ctx, pid, filter, &buf, func(d storage.Digest, rec *storage.Record) error {
+	ix.StartBuild()
+	defer ix.FinishBuild()
+	var next, done atomic.Int32
+	var wg sync.WaitGroup
+	errs := make([]error, buildWorkers)
+	for w := range buildWorkers {
+		wg.Go(func() {
+			var b indexBuild
+			for {
+				first := int(next.Add(buildRun)) - buildRun
+				if first >= storage.Partitions || ctx.Err() != nil {
+					return
+				}
+				if errs[w] = ns.collectEntries(ctx, ix, &b, uint16(first)); errs[w] != nil {
+					return
+				}
+				sindex.SortEntries(b.entries)
+				ix.AddBuilt(b.entries)
+				if progress != nil {
+					progress(int(done.Add(buildRun)) * 100 / storage.Partitions)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("build index %s: %w", ix.Def().Name, err)
+	}
+	return ctx.Err()
+}
+
+// Index builds work in runs of buildRun partitions (about 2.4k records of
+// 10M, 20 MB of entries, a partition), with buildWorkers at once.
+const (
+	buildRun     = 256
+	buildWorkers = 2
+)
+
+// indexBuild is a build worker's reusable state.
+type indexBuild struct {
+	buf     ScanBuffer
+	decoded []bins.Bin
+	keys    []sindex.Key
+	arena   bins.Arena
+	entries []sindex.Entry
+}
+
+// collectEntries sets b.entries to the entries of the records of the run
+// of partitions from first.
+func (ns *Namespace) collectEntries(ctx context.Context, ix *sindex.Index, b *indexBuild, first uint16) error {
+	filter := ScanFilter{Set: []byte(ix.Def().Set)}
+	b.entries = b.entries[:0]
+	for pid := first; pid < first+buildRun; pid++ {
+		err := ns.ScanPartition(ctx, pid, filter, &b.buf, func(d storage.Digest, rec *storage.Record) error {
 			var err error
-			if decoded, err = bins.Decode(decoded[:0], rec.Bins); err != nil {
+			if b.decoded, err = bins.Decode(b.decoded[:0], rec.Bins); err != nil {
 				return err
 			}
-			arena.Reset()
-			if v, ok := ns.IndexedValue(ix, &arena, d, &rec.Meta, decoded); ok {
-				keys = ix.Keys(keys[:0], v.Type, v.Value)
-				ix.Insert(d, keys...)
+			b.arena.Reset()
+			if v, ok := ns.IndexedValue(ix, &b.arena, d, &rec.Meta, b.decoded); ok {
+				b.keys = ix.Keys(b.keys[:0], v.Type, v.Value)
+				for _, k := range b.keys {
+					b.entries = append(b.entries, sindex.Entry{Key: k, Digest: d})
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("build index %s: %w", def.Name, err)
-		}
-		if progress != nil {
-			progress(int(pid+1) * 100 / storage.Partitions)
+			return err
 		}
 	}
 	return nil

@@ -27,6 +27,62 @@ type Index struct {
 	def Def
 	mu  sync.RWMutex
 	t   tree
+	// touched, while a build runs (StartBuild), holds the records whose
+	// entries a write changed: the write's entries are current, and the
+	// build's copies of those records are not added.
+	touched map[storage.Digest]struct{}
+}
+
+// Entry is one index entry, as a build collects them.
+type Entry struct {
+	Key    Key
+	Digest storage.Digest
+}
+
+// SortEntries sorts entries in the index's order: by key, then digest.
+// AddBuilt adds entries in that order fastest: each insert lands next to
+// the previous one.
+func SortEntries(es []Entry) {
+	slices.SortFunc(es, func(a, b Entry) int { return cmpEntry(a.Key, &a.Digest, b.Key, &b.Digest) })
+}
+
+// StartBuild starts a background build of the index from copies of the
+// stored records: until FinishBuild, the index notes the records whose
+// entries writes change, and AddBuilt skips them.
+func (x *Index) StartBuild() {
+	x.mu.Lock()
+	x.touched = make(map[storage.Digest]struct{})
+	x.mu.Unlock()
+}
+
+// FinishBuild ends the build StartBuild started.
+func (x *Index) FinishBuild() {
+	x.mu.Lock()
+	x.touched = nil
+	x.mu.Unlock()
+}
+
+// buildBatch bounds how many entries AddBuilt adds under one hold of the
+// lock, so that writes and queries wait for it briefly.
+const buildBatch = 4096
+
+// AddBuilt adds entries a build collected from record copies, best sorted
+// with SortEntries, except those of records a write changed since
+// StartBuild: the write already put their current entries, and a copy may
+// be older. So a build leaves no entry of a deleted or changed record.
+func (x *Index) AddBuilt(es []Entry) {
+	for len(es) > 0 {
+		n := min(buildBatch, len(es))
+		x.mu.Lock()
+		for i := range es[:n] {
+			e := &es[i]
+			if _, changed := x.touched[e.Digest]; !changed {
+				x.t.insert(e.Key, &e.Digest)
+			}
+		}
+		x.mu.Unlock()
+		es = es[n:]
+	}
 }
 
 // New returns an empty index for def. Catalog.Create is the usual way.
@@ -73,6 +129,9 @@ func (x *Index) Update(d storage.Digest, old, new []Key) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.touched != nil {
+		x.touched[d] = struct{}{}
+	}
 	i, j := 0, 0
 	for i < len(old) || j < len(new) {
 		switch {

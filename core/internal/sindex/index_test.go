@@ -335,3 +335,31 @@ func TestRangeAllocs(t *testing.T) {
 		t.Fatalf("Range: %v allocations", a)
 	}
 }
+
+// TestAddBuilt checks that a build's copies of records that writes changed
+// during the build are dropped, and the others added.
+func TestAddBuilt(t *testing.T) {
+	x := New(Def{Namespace: "t", Name: "i", Bin: "b", Type: Numeric})
+	d1, d2, d3 := digestN(1, 1), digestN(2, 2), digestN(3, 3)
+	x.StartBuild()
+	x.Update(d1, nil, []Key{5})              // written during the build
+	x.Update(d3, []Key{7}, nil)              // deleted during the build
+	x.Update(d2, []Key{4}, []Key{4})         // rewritten, its value unchanged
+	es := []Entry{{7, d3}, {3, d1}, {4, d2}} // the build's copies
+	SortEntries(es)
+	if es[0].Key != 3 || es[2].Key != 7 {
+		t.Fatalf("SortEntries: %v", es)
+	}
+	x.AddBuilt(es)
+	x.FinishBuild()
+	got := collect(x, math.MinInt64, math.MaxInt64, nil, nil)
+	want := []entry{{4, d2}, {5, d1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("entries %v, want %v", got, want)
+	}
+	// After the build, updates no longer note records.
+	x.Update(d1, []Key{5}, []Key{6})
+	if x.touched != nil {
+		t.Fatal("FinishBuild left the index noting writes")
+	}
+}

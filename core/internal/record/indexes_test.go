@@ -1,0 +1,76 @@
+package record
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/core/internal/sindex"
+	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// TestIndexBuildWithWrites builds an index while other goroutines update
+// and delete records: when the build is done, the index holds exactly the
+// entries of the records as they are, none left from copies the build
+// took before a write.
+func TestIndexBuildWithWrites(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	const n = 20000
+	for i := range n {
+		wantCode(t, exec(t, ns, write(digest(i), intOp(proto.OpWrite, "v", int64(i)))), proto.OK)
+	}
+	ix, err := ns.CreateIndex(context.Background(), sindex.Def{Namespace: "test", Name: "v_idx", Bin: "v", Type: sindex.Numeric})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Writers: even records deleted, records divisible by 3 moved to
+	// value -i, while the build runs.
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := w; i < n; i += 2 {
+				switch {
+				case i%2 == 0:
+					wantCode(t, exec(t, ns, &Request{Digest: digest(i), Info2: proto.Info2Write | proto.Info2Delete}), proto.OK)
+				case i%3 == 0:
+					wantCode(t, exec(t, ns, write(digest(i), intOp(proto.OpWrite, "v", -int64(i)))), proto.OK)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for ns.IndexLoadPct("v_idx") < 100 {
+		if time.Now().After(deadline) {
+			t.Fatal("build did not finish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	want := map[storage.Digest]int64{}
+	for i := 1; i < n; i += 2 {
+		v := int64(i)
+		if i%3 == 0 {
+			v = -v
+		}
+		want[digest(i)] = v
+	}
+	got := map[storage.Digest]int64{}
+	ix.Range(math.MinInt64, math.MaxInt64, nil, nil, func(k sindex.Key, d storage.Digest) bool {
+		if _, dup := got[d]; dup {
+			t.Errorf("record %x indexed twice", d[:4])
+		}
+		got[d] = k
+		return true
+	})
+	if len(got) != len(want) {
+		t.Errorf("%d entries, want %d", len(got), len(want))
+	}
+	for d, v := range want {
+		if got[d] != v {
+			t.Fatalf("record %x: entry %d, want %d", d[:4], got[d], v)
+		}
+	}
+}
