@@ -42,6 +42,7 @@ const shellHelp = `Statements (keywords in any case, ';' optional):
   SELECT * | bin, ... FROM ns[.set] WHERE bin BETWEEN low AND high [LIMIT n]
   DELETE FROM ns[.set] WHERE PK = key
   SHOW NAMESPACES | SETS [ns] | BINS [ns] | INDEXES [ns]
+  SHOW SCANS | QUERIES | JOBS   (running and recent ones, with job-progress)
   CREATE INDEX name ON ns[.set] (bin) NUMERIC | STRING | GEO2DSPHERE
   DROP INDEX ns[.set] name
   TRUNCATE ns[.set]
@@ -428,6 +429,13 @@ func (sh *shell) show(c *as.Client, st *showStmt) (*table, error) {
 		}
 		if st.What == "bins" {
 			return binsTable(reply), nil
+		}
+		return infoTable(reply, ";", ":"), nil
+	case "scans", "queries", "jobs":
+		cmd := map[string]string{"scans": "scan-show", "queries": "query-show", "jobs": "jobs"}[st.What]
+		reply, err := sh.info(c, cmd)
+		if err != nil {
+			return nil, err
 		}
 		return infoTable(reply, ";", ":"), nil
 	}

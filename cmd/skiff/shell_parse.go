@@ -21,7 +21,7 @@ import (
 //	SELECT * | bin, ... FROM ns[.set] [WHERE PK = key | WHERE bin = value
 //	       | WHERE bin BETWEEN low AND high] [LIMIT n]
 //	DELETE FROM ns[.set] WHERE PK = key
-//	SHOW NAMESPACES | SETS [ns] | BINS [ns] | INDEXES [ns]
+//	SHOW NAMESPACES | SETS [ns] | BINS [ns] | INDEXES [ns] | SCANS | QUERIES | JOBS
 //	CREATE INDEX name ON ns[.set] (bin) NUMERIC | STRING | GEO2DSPHERE
 //	DROP INDEX ns[.set] name
 //	TRUNCATE ns[.set]
@@ -71,9 +71,10 @@ type deleteStmt struct {
 	Key     any
 }
 
-// showStmt is SHOW NAMESPACES | SETS | BINS | INDEXES [ns].
+// showStmt is SHOW NAMESPACES | SETS [ns] | BINS [ns] | INDEXES [ns] |
+// SCANS | QUERIES | JOBS.
 type showStmt struct {
-	What string // "namespaces", "sets", "bins" or "indexes"
+	What string // "namespaces", "sets", "bins", "indexes", "scans", "queries" or "jobs"
 	NS   string // optional
 }
 
@@ -707,12 +708,12 @@ func (p *parser) delete() (any, error) {
 }
 
 func (p *parser) show() (any, error) {
-	what, err := p.oneOf("NAMESPACES", "SETS", "BINS", "INDEXES")
+	what, err := p.oneOf("NAMESPACES", "SETS", "BINS", "INDEXES", "SCANS", "QUERIES", "JOBS")
 	if err != nil {
 		return nil, err
 	}
 	st := &showStmt{What: strings.ToLower(what)}
-	if p.peek().kind == tokIdent && what != "NAMESPACES" {
+	if p.peek().kind == tokIdent && (what == "SETS" || what == "BINS" || what == "INDEXES") {
 		st.NS = p.next().text
 	}
 	return st, nil

@@ -96,7 +96,7 @@ func TestShellParseErrors(t *testing.T) {
 		{"bad hex", `INSERT INTO test.s (PK, b) VALUES (1, BLOB('xyz'))`, `syntax error at column 44: BLOB(): encoding/hex: invalid byte: U+0078 'x'`, ""},
 		{"unknown value", `INSERT INTO test.s (PK, b) VALUES (1, bob)`, `syntax error at column 39: expected a value (a number, a 'string', TRUE, FALSE, NULL, JSON(), LIST(), MAP(), GEOJSON() or BLOB()), found "bob"`, ""},
 		{"unterminated string", `INSERT INTO test.s (PK, b) VALUES (1, 'abc)`, `syntax error at column 39: unterminated string`, ""},
-		{"show what", `SHOW TABLES`, `syntax error at column 6: expected NAMESPACES, SETS, BINS or INDEXES, found "TABLES"`, ""},
+		{"show what", `SHOW TABLES`, `syntax error at column 6: expected NAMESPACES, SETS, BINS, INDEXES, SCANS, QUERIES or JOBS, found "TABLES"`, ""},
 		{"index type", `CREATE INDEX i ON test.s (b) TEXT`, `syntax error at column 30: expected NUMERIC, STRING or GEO2DSPHERE, found "TEXT"`, ""},
 		{"drop index name", `DROP INDEX test`, `syntax error at column 16: expected an index name, found end of statement`, ""},
 		{"second line", "INSERT INTO test.s (PK, a) VALUES (1, 'x\ny') junk",

@@ -337,6 +337,13 @@ INSERT INTO test.query (PK, age, name) VALUES (3, 50, 'Carol')
 				golden(t, sortTableRows(out), c.want)
 			}
 		}
+		// The queries above are listed, done, with their progress.
+		code, out = sh(t, "", "-e", "SHOW QUERIES")
+		if !failed("SHOW QUERIES", code, out) && created {
+			if row := findRow(parseTable(t, out), "module", "query"); row == nil || row["job-progress"] != "100" || row["status"] != "done(ok)" {
+				t.Errorf("SHOW QUERIES: %v:\n%s", row, out)
+			}
+		}
 		if created {
 			if code, out := sh(t, "", "-e", "DROP INDEX test query_age"); code != 0 || out != "OK, 1 index removed.\n" {
 				t.Errorf("DROP INDEX: exit %d, %q", code, out)

@@ -191,6 +191,10 @@ func (q *queryState) plan(indexName, exp []byte) proto.ResultCode {
 	if def := q.ix.Def(); def.Type != typ {
 		// An index asked for by name holds other values than the filter's.
 		return proto.IndexNotFound
+	} else if q.ns.IndexLoadPct(def.Name) < 100 {
+		// As Aerospike: an index still being built answers no query
+		// rather than part of one.
+		return proto.IndexNotReadable
 	}
 	switch typ {
 	case sindex.Numeric:
