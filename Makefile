@@ -49,9 +49,13 @@ fuzz:
 
 # Built, not `go run`, so that a signal to make reaches the tool, which
 # stops the node and the suite it started.
+# CONFORMANCE_SKIP leaves out specs that need a type Skiff does not have yet
+# and stand first in an ordered container, where their failure would skip
+# (fail) the specs after them; see conformance/README.md.
+CONFORMANCE_SKIP ?= ExpMapReturnType must work
 conformance:
 	$(GO) build -o .cache/conformance/conformance ./tools/conformance
-	.cache/conformance/conformance
+	.cache/conformance/conformance -skip '$(CONFORMANCE_SKIP)'
 
 bench:
 	bash bench/run.sh

@@ -76,7 +76,7 @@ func TestAddConcat(t *testing.T) {
 	}{
 		{proto.ParticleInteger, proto.ParticleFloat, ErrTypeMismatch},
 		{proto.ParticleString, proto.ParticleInteger, ErrTypeMismatch},
-		{proto.ParticleNull, proto.ParticleString, ErrTypeMismatch},
+		{proto.ParticleString, proto.ParticleString, ErrTypeMismatch},
 	} {
 		if _, _, err := Add(&a, tc.cur, i64(0), tc.op, i64(1)); !errors.Is(err, tc.want) {
 			t.Errorf("add %d to %d: %v", tc.op, tc.cur, err)

@@ -148,7 +148,8 @@ func TestOperations(t *testing.T) {
 		{"add append prepend", []proto.Op{intOp(proto.OpAdd, "n", 41), strOp(proto.OpAppend, "s", "c"), strOp(proto.OpPrepend, "s", "a"), readOp("n"), readOp("s")}, proto.OK, `n=42 s="abc" `},
 		{"add to string", []proto.Op{intOp(proto.OpAdd, "s", 1)}, proto.BinTypeError, ""},
 		{"append to integer", []proto.Op{strOp(proto.OpAppend, "n", "x")}, proto.BinTypeError, ""},
-		{"add string operand", []proto.Op{strOp(proto.OpAdd, "new", "x")}, proto.ParameterError, ""},
+		{"add string operand to a new bin", []proto.Op{strOp(proto.OpAdd, "new", "x"), readOp("new"), {Type: proto.OpWrite, Name: []byte("new")}}, proto.OK, `new="x" `},
+		{"add string operand to a string bin", []proto.Op{strOp(proto.OpAdd, "s", "x")}, proto.BinTypeError, ""},
 		{"bin name too long", []proto.Op{intOp(proto.OpWrite, "sixteen-chars-xx", 1)}, proto.BinNameTooLong, ""},
 		{"empty bin name", []proto.Op{intOp(proto.OpWrite, "", 1)}, proto.ParameterError, ""},
 		{"bad integer", []proto.Op{{Type: proto.OpWrite, ParticleType: proto.ParticleInteger, Name: []byte("n"), Value: []byte{1}}}, proto.ParameterError, ""},
@@ -170,8 +171,8 @@ func TestOperations(t *testing.T) {
 		})
 	}
 	res := exec(t, ns, getAll(d))
-	if res.Generation != 5 {
-		t.Fatalf("generation %d after 5 successful writes", res.Generation)
+	if res.Generation != 6 {
+		t.Fatalf("generation %d after 6 successful writes", res.Generation)
 	}
 
 	// Respond-all-ops gives each write an empty result, in order.
