@@ -47,12 +47,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 	$(GO) test -run '^$$' -fuzz '^FuzzGeo$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 
-# Built, not `go run`, so that a signal to make reaches the tool, which
-# stops the node and the suite it started.
 # CONFORMANCE_SKIP leaves out specs that need a type Skiff does not have yet
 # and stand first in an ordered container, where their failure would skip
 # (fail) the specs after them; see conformance/README.md.
 CONFORMANCE_SKIP ?= ExpMapReturnType must work
+
+# Built, not `go run`, so that a signal to make reaches the tool, which
+# stops the node and the suite it started.
 conformance:
 	$(GO) build -o .cache/conformance/conformance ./tools/conformance
 	.cache/conformance/conformance -skip '$(CONFORMANCE_SKIP)'
