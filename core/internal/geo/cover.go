@@ -13,12 +13,10 @@ type Rect struct{ Lng0, Lat0, Lng1, Lat1 float64 }
 // queries agree with Contains once their candidates are checked with it.
 //
 // A polygon's loop contains a point by one of two rules (see loopContains):
-// within the geodesic loop, for points whose hemisphere holds every vertex,
-// else within the loop drawn straight in longitude/latitude. Cover bounds
-// the union of both regions. The geodesic one is tested in the gnomonic
-// projection centred on the loop's centroid, which gives the same answer as
-// the point's own projection wherever that applies; a loop whose centroid
-// does not see all its vertices is taken to be anywhere.
+// within the geodesic loop, for a loop whose center sees every vertex, else
+// within the loop drawn straight in longitude/latitude. Cover bounds the
+// union of both regions, which holds whichever rule applies; a loop whose
+// centroid does not see all its vertices is taken to be anywhere.
 //
 // A Cover is immutable and safe for concurrent use.
 type Cover struct {

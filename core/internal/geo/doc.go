@@ -40,14 +40,12 @@
 //
 // # Caveats
 //
-//   - A loop that reaches 90° or more from the point being tested (beyond
-//     its hemisphere) cannot be projected; the point is then tested by ray
-//     casting in longitude/latitude instead, with straight edges there.
-//     That happens for points far from a loop, or in a loop spanning tens
-//     of degrees, and there the two rules can disagree: a loop across the
-//     antimeridian, drawn straight in longitude/latitude, runs the long way
-//     round, so points on the far side of the world are inside it. S2
-//     would use the geodesic loop throughout. Coverings hold both regions.
+//   - A loop is tested in the gnomonic projection around its center, the
+//     same whichever point is asked about, so a loop across the
+//     antimeridian is the small one there. A loop too large for the
+//     hemisphere around its center (some vertex 90° or more away) is tested
+//     in longitude/latitude with straight edges instead, where S2 would
+//     keep the geodesic loop. Coverings hold both regions.
 //   - Points on an edge or vertex may be classified either way, as with
 //     any floating-point ray casting; S2 decides them by its own rules.
 //   - Shapes are immutable once parsed and safe for concurrent use.

@@ -123,9 +123,23 @@ func (t *tangent) project(w vec3, d float64) [2]float64 {
 }
 
 // loopContains reports whether loop contains p, by counting the crossings
-// of a ray from p with the loop's edges.
+// of a ray from p with the loop's edges in the gnomonic projection around
+// the loop's center, where its geodesic edges are straight. The projection
+// is the loop's, whatever p, so a point sees the same loop from anywhere:
+// one outside the loop's hemisphere is outside it (a loop's interior is
+// its smaller side). Only a loop too large for any hemisphere around its
+// center falls back to longitude/latitude.
 func loopContains(loop []LatLng, p LatLng) bool {
-	c := p.vec()
+	var sum vec3
+	for _, v := range loop {
+		w := v.vec()
+		sum = vec3{sum.x + w.x, sum.y + w.y, sum.z + w.z}
+	}
+	n := sum.norm()
+	if n < 1e-12 {
+		return planarContains(loop, p)
+	}
+	c := vec3{sum.x / n, sum.y / n, sum.z / n}
 	t := newTangent(c)
 	var ring [64][2]float64
 	pts := ring[:0]
@@ -137,7 +151,13 @@ func loopContains(loop []LatLng, p LatLng) bool {
 		}
 		pts = append(pts, t.project(w, d))
 	}
-	return crossings(pts, 0, 0)
+	w := p.vec()
+	d := dot(w, c)
+	if d <= visible {
+		return false
+	}
+	q := t.project(w, d)
+	return crossings(pts, q[0], q[1])
 }
 
 // planarContains casts the ray in longitude/latitude, for loops too large to

@@ -105,10 +105,23 @@ func TestGeodesicEdges(t *testing.T) {
 			t.Errorf("%v: %v, want %v", tc.p, got, tc.want)
 		}
 	}
-	// A loop wider than the point's hemisphere falls back to lat/lng.
-	wide := mustParse(t, `{"type":"Polygon","coordinates":[[[-170,-10],[170,-10],[170,10],[-170,10],[-170,-10]]]}`)
-	if !wide.Contains(LatLng{Lat: 0, Lng: 0}) {
-		t.Error("wide loop")
+	// A loop across the antimeridian is the small one around 180°, seen
+	// the same from every point: (0, 0), on the far side, is outside.
+	across := mustParse(t, `{"type":"Polygon","coordinates":[[[-170,-10],[170,-10],[170,10],[-170,10],[-170,-10]]]}`)
+	for _, tc := range []struct {
+		p    LatLng
+		want bool
+	}{
+		{LatLng{Lat: 0, Lng: 180}, true},
+		{LatLng{Lat: 5, Lng: -175}, true},
+		{LatLng{Lat: 5, Lng: 175}, true},
+		{LatLng{Lat: 0, Lng: 0}, false},
+		{LatLng{Lat: 0, Lng: 160}, false},
+		{LatLng{Lat: 0, Lng: -90}, false},
+	} {
+		if got := across.Contains(tc.p); got != tc.want {
+			t.Errorf("across the antimeridian, %v: %v, want %v", tc.p, got, tc.want)
+		}
 	}
 }
 
