@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/geo"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -217,22 +218,13 @@ func (q *queryState) plan(indexName, exp []byte) proto.ResultCode {
 		if err != nil {
 			return proto.GeoInvalidGeoJSON
 		}
-		if shape.IsRegion() {
-			// Points within the region.
-			q.exact = func(b *bins.Bin) bool {
-				return anyScalar(q.coll, b, func(v sindex.Scalar) bool {
-					in, err := sindex.PointInRegion(v.Bytes, text)
-					return err == nil && in
-				})
-			}
-		} else {
-			// Regions containing the point.
-			q.exact = func(b *bins.Bin) bool {
-				return anyScalar(q.coll, b, func(v sindex.Scalar) bool {
-					in, err := sindex.RegionContainsPoint(v.Bytes, text)
-					return err == nil && in
-				})
-			}
+		// Points within a region, or regions containing a point: the
+		// query's shape is parsed once, each candidate's as it comes.
+		q.exact = func(b *bins.Bin) bool {
+			return anyScalar(q.coll, b, func(v sindex.Scalar) bool {
+				cand, err := geo.Parse(v.Bytes)
+				return err == nil && geo.Match(cand, shape.Shape)
+			})
 		}
 	}
 	return proto.OK

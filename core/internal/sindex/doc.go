@@ -42,7 +42,7 @@
 //
 //   - Results are candidates. A string key is a hash and a geo key a cell:
 //     the node re-reads each record and checks its bin against the query
-//     (Scalars, PointInRegion, RegionContainsPoint); this also catches a bin
+//     (Scalars, and geo.Match for GeoJSON); this also catches a bin
 //     that changed after the entry was read, and a record deleted since.
 //   - A collection index finds a record once per matching key: a list
 //     [1, 2, 3] matches a range [1, 3] three times. The node drops repeats

@@ -69,28 +69,6 @@ func ParseGeoJSON(text []byte) (*Shape, error) {
 	return &Shape{s}, nil
 }
 
-// PointInRegion reports whether the GeoJSON point lies in the GeoJSON
-// region (Polygon, MultiPolygon, AeroCircle). It is false, without error,
-// when the first is not a point or the second not a region.
-func PointInRegion(pointJSON, regionJSON []byte) (bool, error) {
-	p, err := geo.Parse(pointJSON)
-	if err != nil {
-		return false, err
-	}
-	r, err := geo.Parse(regionJSON)
-	if err != nil {
-		return false, err
-	}
-	return p.Kind == geo.Point && r.Contains(p.Pos), nil
-}
-
-// RegionContainsPoint is PointInRegion with its arguments the other way
-// round, as a regions-containing-point query has them (the record holds
-// the region).
-func RegionContainsPoint(regionJSON, pointJSON []byte) (bool, error) {
-	return PointInRegion(pointJSON, regionJSON)
-}
-
 // leafCoord maps v ∈ [0, 1] to a leaf cell coordinate in [0, 2^30).
 func leafCoord(v float64) uint32 {
 	f := v * (1 << MaxLevel)

@@ -370,3 +370,25 @@ func TestCoveringPrecision(t *testing.T) {
 		}
 	}
 }
+
+// PointInRegion, the test's reference, reports whether the GeoJSON point lies in the GeoJSON
+// region (Polygon, MultiPolygon, AeroCircle). It is false, without error,
+// when the first is not a point or the second not a region.
+func PointInRegion(pointJSON, regionJSON []byte) (bool, error) {
+	p, err := geo.Parse(pointJSON)
+	if err != nil {
+		return false, err
+	}
+	r, err := geo.Parse(regionJSON)
+	if err != nil {
+		return false, err
+	}
+	return p.Kind == geo.Point && r.Contains(p.Pos), nil
+}
+
+// RegionContainsPoint is PointInRegion with its arguments the other way
+// round, as a regions-containing-point query has them (the record holds
+// the region).
+func RegionContainsPoint(regionJSON, pointJSON []byte) (bool, error) {
+	return PointInRegion(pointJSON, regionJSON)
+}
