@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
 
 // MaxRecordSize is the largest record (storage.Record.Size) the backend
@@ -70,7 +71,7 @@ type Backend struct {
 	seed     uint64 // mixed into index hashes
 	capacity int64
 	used     atomic.Int64 // bytes of slots in use
-	sets     setTable
+	sets     sets.Table
 	alloc    allocator
 	closed   atomic.Bool
 }
@@ -97,7 +98,6 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
 	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
-	b.sets.init()
 	b.alloc.init()
 	return b, nil
 }
@@ -169,7 +169,7 @@ func (b *Backend) meta(e *entry) storage.Meta {
 		Generation: e.generation,
 		VoidTime:   e.voidTime,
 		LastUpdate: e.lastUpdate,
-		Set:        b.sets.name(e.setID),
+		Set:        b.sets.Name(e.setID),
 	}
 }
 
@@ -181,7 +181,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		return fmt.Errorf("memory: put %x: record of %d bytes (%d stored) exceeds the limit of %d or capacity of %d: %w",
 			d, rec.Size(), size, MaxRecordSize, b.capacity, storage.ErrRecordTooBig)
 	}
-	setID, err := b.sets.id(rec.Set)
+	setID, err := b.sets.ID(rec.Set)
 	if err != nil {
 		return fmt.Errorf("memory: put %x: %w", d, err)
 	}
@@ -226,7 +226,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		p.table.slots[i] = e
 		b.alloc.free(old)
 	} else {
-		b.sets.add(setID, 1, int64(size))
+		b.sets.Add(setID, 1, int64(size))
 		p.table.insert(i, e, b.seed)
 	}
 	return nil
@@ -237,12 +237,12 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 func (b *Backend) recount(oldSet uint16, oldSize int, newSet uint16, newSize int) {
 	if oldSet == newSet {
 		if oldSize != newSize {
-			b.sets.add(newSet, 0, int64(newSize-oldSize))
+			b.sets.Add(newSet, 0, int64(newSize-oldSize))
 		}
 		return
 	}
-	b.sets.add(oldSet, -1, -int64(oldSize))
-	b.sets.add(newSet, 1, int64(newSize))
+	b.sets.Add(oldSet, -1, -int64(oldSize))
+	b.sets.Add(newSet, 1, int64(newSize))
 }
 
 // charge adds n bytes to the data in use, or fails with ErrOutOfSpace if
@@ -279,7 +279,7 @@ func (b *Backend) Delete(_ context.Context, d storage.Digest, _ bool) error {
 	}
 	loc := p.table.slots[i].loc
 	size := b.alloc.slotSize(loc)
-	b.sets.add(p.table.slots[i].setID, -1, -int64(size))
+	b.sets.Add(p.table.slots[i].setID, -1, -int64(size))
 	p.table.remove(i, b.seed)
 	b.used.Add(int64(-size))
 	b.alloc.free(loc)
@@ -307,7 +307,7 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		DataBytes:  uint64(b.used.Load()),
 		IndexBytes: uint64(slots*entrySize + int(unsafe.Sizeof(b.parts))),
 		Capacity:   uint64(b.capacity),
-		Sets:       b.sets.stats(),
+		Sets:       b.sets.Stats(),
 	}, nil
 }
 

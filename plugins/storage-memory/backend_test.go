@@ -5,9 +5,12 @@ import (
 	"errors"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sets"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -142,6 +145,26 @@ func TestRecordTooBig(t *testing.T) {
 	err = small.Put(ctx, storagetest.DigestIn(0, 0), storage.Record{Bins: make([]byte, 1001)})
 	if !errors.Is(err, storage.ErrRecordTooBig) {
 		t.Fatalf("Put larger than the capacity: err = %v, want ErrRecordTooBig", err)
+	}
+}
+
+// TestTooManySets checks that a Put naming one set more than a namespace
+// may have fails with ErrOutOfSpace, and says which backend refused it.
+func TestTooManySets(t *testing.T) {
+	ctx := context.Background()
+	b := newTestBackend(t, 0)
+	for i := range sets.Max {
+		rec := record(1, 10)
+		rec.Set = "set" + strconv.Itoa(i)
+		if err := b.Put(ctx, storagetest.DigestIn(uint16(i), uint64(i)), rec); err != nil {
+			t.Fatalf("set %d of %d: %v", i+1, sets.Max, err)
+		}
+	}
+	rec := record(1, 10)
+	rec.Set = "one-too-many"
+	err := b.Put(ctx, storagetest.DigestIn(0, 1<<40), rec)
+	if !errors.Is(err, storage.ErrOutOfSpace) || !strings.HasPrefix(err.Error(), "memory: ") {
+		t.Fatalf("set %d: err = %v, want a memory backend's ErrOutOfSpace", sets.Max+1, err)
 	}
 }
 

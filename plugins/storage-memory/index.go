@@ -1,12 +1,11 @@
 package memory
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"slices"
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/indexhash"
 )
 
 // entry is a record's index entry. It holds no Go pointer, so the garbage
@@ -44,29 +43,11 @@ const (
 // these loads; growing one partition at a time bounds the cost of a resize
 // to that partition's records.
 //
-// The slot of a digest comes from 8 of its bytes mixed with a per-backend
-// random seed: digests are RIPEMD-160 outputs and already uniform, but the
-// seed keeps a client from choosing keys that collide.
+// A digest's probe starts at indexhash.Home, keyed by the backend's random
+// seed.
 type table struct {
 	slots []entry
 	count int
-}
-
-// home returns the slot where the probe for d starts, in a table of n slots.
-func home(d *storage.Digest, seed uint64, n int) int {
-	h := mix(binary.LittleEndian.Uint64(d[4:12]) ^ seed)
-	hi, _ := bits.Mul64(h, uint64(n)) // maps h to [0, n) without a modulo
-	return int(hi)
-}
-
-// mix is SplitMix64's finalizer.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }
 
 // find returns the slot holding d and true, or the empty slot where d would
@@ -76,7 +57,7 @@ func (t *table) find(d *storage.Digest, seed uint64) (int, bool) {
 	if n == 0 {
 		return -1, false
 	}
-	for i := home(d, seed, n); ; {
+	for i := indexhash.Home(d, seed, n); ; {
 		e := &t.slots[i]
 		if e.loc == 0 {
 			return i, false
@@ -114,7 +95,7 @@ func (t *table) remove(i int, seed uint64) {
 		}
 		// e may move to the hole at i unless its home lies in the cyclic
 		// interval (i, j]: then it would move before its home.
-		h := home(&e.digest, seed, n)
+		h := indexhash.Home(&e.digest, seed, n)
 		if i < j && (h <= i || h > j) || i > j && h <= i && h > j {
 			t.slots[i] = *e
 			i = j

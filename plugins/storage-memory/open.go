@@ -2,10 +2,11 @@ package memory
 
 import (
 	"fmt"
-	"sort"
-	"strconv"
+	"maps"
+	"slices"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/setting"
 )
 
 // Open creates a memory backend from the settings the node passes a
@@ -13,13 +14,12 @@ import (
 // unbounded). It is the backend's plugin.OpenFunc.
 func Open(namespace string, settings map[string]string) (storage.Backend, error) {
 	var opts Options
-	for _, k := range sortedKeys(settings) {
-		v := settings[k]
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		switch k {
 		case "data-size":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("namespace %s: data-size %q: want a number of bytes", namespace, v)
+			n, err := setting.Bytes(k, settings[k])
+			if err != nil {
+				return nil, fmt.Errorf("namespace %s: %w", namespace, err)
 			}
 			opts.DataSize = n
 		default:
@@ -27,13 +27,4 @@ func Open(namespace string, settings map[string]string) (storage.Backend, error)
 		}
 	}
 	return New(opts)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

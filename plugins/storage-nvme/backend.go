@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
 
 // Backend is a namespace's storage on devices and files: records in
@@ -56,7 +57,7 @@ type Backend struct {
 	parts    [storage.Partitions]partition
 	hashSeed uint64 // mixed into index hashes
 	slots    slotAlloc
-	sets     setTable
+	sets     sets.Table
 	devs     []*device
 
 	instance uint64 // shared by the devices, in every header
@@ -138,7 +139,6 @@ func New(opts Options) (*Backend, error) {
 		defragDone: make(chan struct{}, 1),
 		sampleDone: make(chan struct{}),
 	}
-	b.sets.init()
 	if opts.IndexType == IndexFlash {
 		fs, err := newFlashSlots(opts.IndexMount, opts.IndexMountSizeLimit)
 		if err != nil {
@@ -220,7 +220,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	if b.closed.Load() {
 		return storage.ErrClosed
 	}
-	setID, err := b.sets.id(rec.Set)
+	setID, err := b.sets.ID(rec.Set)
 	if err != nil {
 		return fmt.Errorf("nvme: put %x: %w", d[:], err)
 	}
@@ -282,7 +282,7 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 	e := makeEntry(d, setID, rec.Generation, rec.VoidTime, rec.LastUpdate,
 		location{dev: dv.idx, block: wb.block, off: uint32(off), size: uint32(n)})
 	b.dataBytes.Add(int64(n))
-	b.sets.add(setID, 1, int64(n))
+	b.sets.Add(setID, 1, int64(n))
 	b.records.Add(1)
 	if i >= 0 {
 		b.forgetBytes(p, &p.table.slots[i])
@@ -304,7 +304,7 @@ func (b *Backend) forgetBytes(p *partition, e *entry) {
 		return
 	}
 	b.dataBytes.Add(-int64(l.size))
-	b.sets.add(e.setID(), -1, -int64(l.size))
+	b.sets.Add(e.setID(), -1, -int64(l.size))
 	b.records.Add(-1)
 }
 

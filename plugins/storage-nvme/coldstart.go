@@ -205,7 +205,7 @@ func (cs *coldState) offer(h *recHeader, rec []byte, l location, bseq uint64) er
 		e = makeTombstone(&h.digest, tombstoneBelow(rec), l)
 	} else {
 		set, _, _ := recordParts(rec, h)
-		id, err := b.sets.idOfBytes(set)
+		id, err := b.sets.IDOfBytes(set)
 		if err != nil {
 			return fmt.Errorf("nvme: cold start: %w", err)
 		}
@@ -261,7 +261,7 @@ func (b *Backend) settle() error {
 			}
 			b.records.Add(1)
 			b.dataBytes.Add(int64(l.size))
-			b.sets.add(e.setID(), 1, int64(l.size))
+			b.sets.Add(e.setID(), 1, int64(l.size))
 		}
 		for _, d := range drop {
 			t.remove(t.find(&d, b.hashSeed), b.hashSeed, b.slots)

@@ -2,9 +2,10 @@ package nvme
 
 import (
 	"encoding/binary"
-	"math/bits"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/indexhash"
+	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
 
 // entry is a record's index entry: 48 bytes, no Go pointer, so that the
@@ -32,6 +33,9 @@ const (
 	tombstoneBit = 0x8000
 )
 
+// Every set id fits setIDMask: this fails to compile otherwise.
+const _ uint16 = setIDMask - sets.Max
+
 // location is where a record's encoded bytes are.
 type location struct {
 	dev   int
@@ -48,6 +52,12 @@ func (e *entry) tombstone() bool           { return binary.LittleEndian.Uint16(e
 func (e *entry) generation() uint32        { return binary.LittleEndian.Uint32(e[22:]) }
 func (e *entry) voidTime() uint32          { return binary.LittleEndian.Uint32(e[26:]) }
 func (e *entry) lastUpdate() uint64        { return binary.LittleEndian.Uint64(e[30:]) }
+
+// home returns the slot where the probe for e's digest starts, in a table
+// of n slots.
+func (e *entry) home(seed uint64, n int) int {
+	return indexhash.Home((*storage.Digest)(e[0:20]), seed, n)
+}
 
 // below is a tombstone's block sequence bound (kept where a record keeps
 // its last-update time).
@@ -117,27 +127,10 @@ type table struct {
 	count int
 }
 
-// home returns the slot where the probe for d starts, in a table of n slots.
-func home(d []byte, seed uint64, n int) int {
-	h := mix(binary.LittleEndian.Uint64(d[4:12]) ^ seed)
-	hi, _ := bits.Mul64(h, uint64(n))
-	return int(hi)
-}
-
-// mix is SplitMix64's finalizer.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
 // dist returns how far slot i is from the home of the entry in it.
 func (t *table) dist(i int, seed uint64) int {
 	n := len(t.slots)
-	h := home(t.slots[i][:], seed, n)
+	h := t.slots[i].home(seed, n)
 	if i >= h {
 		return i - h
 	}
@@ -150,7 +143,7 @@ func (t *table) find(d *storage.Digest, seed uint64) int {
 	if n == 0 {
 		return -1
 	}
-	i := home(d[:], seed, n)
+	i := indexhash.Home(d, seed, n)
 	for dist := 0; ; dist++ {
 		e := &t.slots[i]
 		if !e.used() {
@@ -198,7 +191,7 @@ func (t *table) insertReserved(e entry, seed uint64) {
 // to their homes (Robin Hood).
 func (t *table) place(e entry, a uint64, seed uint64) {
 	n := len(t.slots)
-	i := home(e[:], seed, n)
+	i := e.home(seed, n)
 	for dist := 0; ; dist++ {
 		s := &t.slots[i]
 		if !s.used() {

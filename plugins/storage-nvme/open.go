@@ -3,12 +3,13 @@ package nvme
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/setting"
 )
 
 // Open creates a device backend from the settings of a namespace's
@@ -48,7 +49,7 @@ func ParseSettings(namespace string, settings map[string]string) (Options, error
 	opts := DefaultOptions()
 	opts.Namespace = namespace
 	var errs []error
-	for _, k := range sortedKeys(settings) {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		if err := opts.set(k, strings.TrimSpace(settings[k])); err != nil {
 			errs = append(errs, err)
 		}
@@ -64,38 +65,38 @@ func (o *Options) set(k, v string) error {
 	var err error
 	switch k {
 	case "devices":
-		o.Devices = splitList(v)
+		o.Devices = setting.List(v)
 	case "files":
-		o.Files = splitList(v)
+		o.Files = setting.List(v)
 	case "filesize":
-		o.FileSize, err = parseBytes(k, v)
+		o.FileSize, err = setting.Bytes(k, v)
 	case "write-block-size":
 		var n int64
-		n, err = parseBytes(k, v)
+		n, err = setting.Bytes(k, v)
 		o.WriteBlockSize = int(min(n, 1<<30))
 	case "direct-io":
-		o.DirectIO, err = parseBool(k, v)
+		o.DirectIO, err = setting.Bool(k, v)
 	case "post-write-queue":
-		o.PostWriteQueue, err = parseInt(k, v, "a number of blocks")
+		o.PostWriteQueue, err = setting.Int(k, v, "a number of blocks")
 	case "flush-max-ms":
 		var n int
-		n, err = parseInt(k, v, "milliseconds")
+		n, err = setting.Int(k, v, "milliseconds")
 		o.FlushMax = time.Duration(n) * time.Millisecond
 	case "defrag-lwm-pct":
-		o.DefragLWMPct, err = parseInt(k, v, "a percentage")
+		o.DefragLWMPct, err = setting.Int(k, v, "a percentage")
 	case "defrag-sleep":
 		var n int
-		n, err = parseInt(k, v, "microseconds")
+		n, err = setting.Int(k, v, "microseconds")
 		o.DefragSleep = time.Duration(n) * time.Microsecond
 	case "commit-to-device":
-		o.CommitToDevice, err = parseBool(k, v)
+		o.CommitToDevice, err = setting.Bool(k, v)
 	case "tomb-raider-period":
 		var n int
-		n, err = parseInt(k, v, "seconds")
+		n, err = setting.Int(k, v, "seconds")
 		o.TombRaiderPeriod = time.Duration(n) * time.Second
 	case "data-in-memory":
 		var on bool
-		if on, err = parseBool(k, v); err == nil && on {
+		if on, err = setting.Bool(k, v); err == nil && on {
 			err = fmt.Errorf("data-in-memory true is not supported by the device backend yet: the post-write-queue caches recent writes; use storage-engine memory to keep all data in memory")
 		}
 	case "index-type":
@@ -103,58 +104,13 @@ func (o *Options) set(k, v string) error {
 	case "index-mount":
 		o.IndexMount = v
 	case "index-mount-size-limit":
-		o.IndexMountSizeLimit, err = parseBytes(k, v)
+		o.IndexMountSizeLimit, err = setting.Bytes(k, v)
 	case "max-record-size":
 		var n int64
-		n, err = parseBytes(k, v)
+		n, err = setting.Bytes(k, v)
 		o.MaxRecordSize = int(min(n, 1<<31))
 	default:
 		err = fmt.Errorf("unknown setting %q for the device backend", k)
 	}
 	return err
-}
-
-func splitList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func parseBytes(k, v string) (int64, error) {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s %q: want a number of bytes", k, v)
-	}
-	return n, nil
-}
-
-func parseInt(k, v, what string) (int, error) {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s %q: want %s", k, v, what)
-	}
-	return n, nil
-}
-
-func parseBool(k, v string) (bool, error) {
-	switch strings.ToLower(v) {
-	case "true", "yes", "on":
-		return true, nil
-	case "false", "no", "off":
-		return false, nil
-	}
-	return false, fmt.Errorf("%s %q: want true or false", k, v)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

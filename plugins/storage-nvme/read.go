@@ -151,7 +151,7 @@ func (b *Backend) meta(e *entry) storage.Meta {
 		Generation: e.generation(),
 		VoidTime:   e.voidTime(),
 		LastUpdate: e.lastUpdate(),
-		Set:        b.sets.name(e.setID()),
+		Set:        b.sets.Name(e.setID()),
 	}
 }
 

@@ -136,7 +136,7 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		DataBytes:  uint64(b.dataBytes.Load()),
 		IndexBytes: uint64(indexBytes),
 		Capacity:   uint64(capacity),
-		Sets:       b.sets.stats(),
+		Sets:       b.sets.Stats(),
 		Extra:      extra,
 	}, nil
 }
