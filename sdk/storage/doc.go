@@ -87,5 +87,14 @@ ErrNotFound unwrapped so that a miss does not allocate.
   - ErrClosed: any call after Close.
   - ErrUnavailable: the backend cannot serve now (its process is restarting);
     the call may succeed later.
+
+# Building blocks
+
+The first-party backends share small packages a backend author may use too:
+sets (interned set names with small ids and per-set figures, for an index
+entry without a Go pointer), indexhash (the slot a digest's lookup starts
+at) and setting (parsers for the settings Open receives, with errors that
+name the setting). The plugin package serves a backend as a process, and
+storagetest checks it against this contract.
 */
 package storage
