@@ -91,12 +91,20 @@ func (c *Catalog) Get(name string) *Index {
 // uses: one defined on that set, else one defined on no set (the caller
 // must then check the set of the records it finds). nil if there is none.
 func (c *Catalog) Find(set, bin string, t Type, coll Collection) *Index {
+	return c.find(set, func(d *Def) bool {
+		return d.Bin == bin && len(d.Exp) == 0 && d.Type == t && d.Collection == coll
+	})
+}
+
+// find returns the index whose definition matches, preferring one on set
+// to one on no set.
+func (c *Catalog) find(set string, match func(d *Def) bool) *Index {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var anySet *Index
 	for _, x := range c.ordered {
 		d := &x.def
-		if d.Bin != bin || len(d.Exp) > 0 || d.Type != t || d.Collection != coll {
+		if !match(d) {
 			continue
 		}
 		if d.Set == set {
@@ -148,22 +156,9 @@ func (c *Catalog) ForExpressions(dst []*Index, set []byte) []*Index {
 // FindExpression is Find for a query filter on an expression: the index
 // on exactly that expression (as encoded), type and collection.
 func (c *Catalog) FindExpression(set string, exp []byte, t Type, coll Collection) *Index {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var anySet *Index
-	for _, x := range c.ordered {
-		d := &x.def
-		if !bytes.Equal(d.Exp, exp) || d.Type != t || d.Collection != coll {
-			continue
-		}
-		if d.Set == set {
-			return x
-		}
-		if d.Set == "" {
-			anySet = x
-		}
-	}
-	return anySet
+	return c.find(set, func(d *Def) bool {
+		return bytes.Equal(d.Exp, exp) && d.Type == t && d.Collection == coll
+	})
 }
 
 // Len is the number of indexes.
