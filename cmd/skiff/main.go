@@ -29,6 +29,9 @@ commands:
         drive a node with the official client and report throughput and latency
   shell [-h HOST] [-p PORT] [-t TIMEOUT] [-e STATEMENT]
         run aql-style statements (INSERT, SELECT, DELETE, SHOW, TRUNCATE...)
+  device-test [-d DUR] [-read-rate N] [-write-rate N] [-record-bytes N] ... PATH
+        certify a device or file (ACT's role): random reads and sequential
+        block writes with O_DIRECT; latency histogram and PASS/FAIL
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -43,6 +46,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBench(args[1:], stdout, stderr)
 	case "shell":
 		return runShell(args[1:], os.Stdin, stdout, stderr)
+	case "device-test":
+		return runDeviceTest(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,9 +1,17 @@
 package nvme
 
 import (
+	"bufio"
+	"errors"
+	"flag"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,8 +26,20 @@ import (
 // caches hold what is asked next.
 //
 //	go test -run '^$' -bench . -benchtime 200000x ./plugins/storage-nvme/
+//
+// BenchmarkIndexBytesPerRecord and BenchmarkColdStart take their record
+// count from -nvme.records, and BenchmarkColdStart keeps its files in
+// -nvme.dir, for bench/device.sh (10M records, then fio on the files):
+//
+//	go test -run '^$' -bench 'IndexBytesPerRecord|ColdStart' -benchtime 1x ./plugins/storage-nvme/ \
+//		-args -nvme.records 10000000 -nvme.dir /var/tmp/coldstart
 
 const benchRecords = 1_000_000
+
+var (
+	benchRecordsFlag = flag.Int("nvme.records", 0, "records of BenchmarkIndexBytesPerRecord and BenchmarkColdStart (0: 1M and 4M, and 1M)")
+	benchDirFlag     = flag.String("nvme.dir", "", "directory for BenchmarkColdStart's files (a.dat, b.dat), kept after it (default: a temporary directory)")
+)
 
 func benchOptions(dir string, fileSize int64) Options {
 	o := DefaultOptions()
@@ -157,37 +177,143 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-// BenchmarkIndexBytesPerRecord fills a backend with 1M and 4M records and
-// reports the index's bytes per record (Stats.IndexBytes, which is all the
-// DRAM the index takes: tables and partition headers) and the Go heap's
-// growth per record (the index plus per-block state; write buffers are
-// outside the heap).
+// BenchmarkIndexBytesPerRecord fills a backend with 1M and 4M records (or
+// -nvme.records) of 8 bytes of bins, with the index in DRAM and on flash
+// (index-type flash, its files in a temporary directory: on the disk
+// unless TMPDIR says otherwise), and reports, per record:
+//
+//	index-B/record  Stats.IndexBytes: the index's tables, in DRAM with dram,
+//	                in the mapped files of the mount with flash
+//	heap-B/record   the Go heap's growth
+//	anon-B/record   the growth of the process's anonymous resident memory
+//	                (RssAnon, Linux): DRAM the kernel cannot page out to
+//	                the index's files (the heap, write buffers)
+//	file-B/record   the growth of its file-backed resident memory (RssFile):
+//	                with flash, the index's pages the kernel keeps cached,
+//	                which it evicts under memory pressure
+//
+// The post-write queue is 8 blocks a file (16 MiB for the two files, 1.7
+// bytes a record at 10M), so that write buffers weigh little in anon-B.
+// Resident memory is read after debug.FreeOSMemory, so that garbage left
+// by the fill is not counted.
 func BenchmarkIndexBytesPerRecord(b *testing.B) {
-	for _, n := range []int{1_000_000, 4_000_000} {
-		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				runtime.GC()
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				o := benchOptions(b.TempDir(), (int64(n)*64/(1<<20)+64)<<20)
-				be := filled(b, o, benchDigests(n), 8)
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				st, _ := be.Stats(ctx)
-				b.ReportMetric(float64(st.IndexBytes)/float64(st.Records), "index-B/record")
-				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(st.Records), "heap-B/record")
-				be.Close()
-			}
-		})
+	counts := []int{1_000_000, 4_000_000}
+	if *benchRecordsFlag > 0 {
+		counts = []int{*benchRecordsFlag}
+	}
+	for _, it := range []IndexType{IndexDRAM, IndexFlash} {
+		for _, n := range counts {
+			b.Run(fmt.Sprintf("index=%s/records=%d", it, n), func(b *testing.B) {
+				ds := benchDigests(n)
+				for b.Loop() {
+					dir := b.TempDir()
+					o := benchOptions(dir, (int64(n)*64/(1<<20)+64)<<20)
+					o.PostWriteQueue = 8
+					if it == IndexFlash {
+						o.IndexType, o.IndexMount = IndexFlash, dir
+					}
+					debug.FreeOSMemory()
+					var before, after runtime.MemStats
+					runtime.ReadMemStats(&before)
+					rss0 := residentMemory()
+					be := filled(b, o, ds, 8)
+					debug.FreeOSMemory()
+					runtime.ReadMemStats(&after)
+					rss1 := residentMemory()
+					st, _ := be.Stats(ctx)
+					if st.Records != uint64(n) {
+						b.Fatalf("%d records, want %d", st.Records, n)
+					}
+					recs := float64(st.Records)
+					b.ReportMetric(float64(st.IndexBytes)/recs, "index-B/record")
+					b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/recs, "heap-B/record")
+					if rss0.ok && rss1.ok {
+						b.ReportMetric(float64(rss1.anon-rss0.anon)/recs, "anon-B/record")
+						b.ReportMetric(float64(rss1.file-rss0.file)/recs, "file-B/record")
+					}
+					be.Close()
+				}
+			})
+		}
 	}
 }
 
-// BenchmarkColdStart measures rebuilding the index of 1M records of 100
-// bytes of bins from two files.
+// rss is the process's resident memory by kind, in bytes.
+type rss struct {
+	anon, file int64
+	ok         bool
+}
+
+// residentMemory reads RssAnon and RssFile from /proc/self/status; ok is
+// false where there is none.
+func residentMemory() rss {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return rss{}
+	}
+	defer f.Close()
+	var r rss
+	var found int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		var dst *int64
+		switch k {
+		case "RssAnon":
+			dst = &r.anon
+		case "RssFile":
+			dst = &r.file
+		default:
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return rss{}
+		}
+		*dst = kb << 10
+		found++
+	}
+	r.ok = found == 2
+	return r
+}
+
+// BenchmarkColdStart measures rebuilding the index of 1M (or
+// -nvme.records) records of 100 bytes of bins from two files, sized for
+// them with about 10% to spare. The cold start reads every block of each
+// file, one reader per file, 8 MiB at a time; scan-MB/s is the files' bytes
+// over its time. With -nvme.dir the files are made there (replacing any
+// left by an earlier run) and kept, so that bench/device.sh can read them
+// with fio and set that figure against the disk's sequential read
+// bandwidth.
 func BenchmarkColdStart(b *testing.B) {
-	o := benchOptions(b.TempDir(), 256<<20)
-	be := filled(b, o, benchDigests(benchRecords), 100)
+	n := benchRecords
+	if *benchRecordsFlag > 0 {
+		n = *benchRecordsFlag
+	}
+	dir := *benchDirFlag
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	// 184 bytes a record on the device (a 76-byte header, set "users", a
+	// 3-byte key, 100 bytes of bins), half of them in each file.
+	o := benchOptions(dir, (int64(n/2+1)*200/(1<<20)+64)<<20)
+	for _, f := range o.Files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			b.Fatal(err)
+		}
+	}
+	ds := benchDigests(n)
+	be := filled(b, o, ds, 100)
 	be.Close()
+	ds = nil
+	var fileBytes int64
+	for _, f := range o.Files {
+		st, err := os.Stat(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fileBytes += st.Size()
+	}
 	for b.Loop() {
 		start := time.Now()
 		be, err := New(o)
@@ -196,11 +322,14 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		el := time.Since(start)
 		st, _ := be.Stats(ctx)
-		if st.Records != benchRecords {
-			b.Fatalf("%d records after cold start", st.Records)
+		if st.Records != uint64(n) {
+			b.Fatalf("%d records after cold start, want %d", st.Records, n)
 		}
 		b.ReportMetric(el.Seconds()*1e3*1e6/float64(st.Records), "ms/1M-records")
 		b.ReportMetric(float64(st.Records)/el.Seconds(), "records/s")
+		b.ReportMetric(float64(fileBytes)/1e6/el.Seconds(), "scan-MB/s")
+		b.ReportMetric(float64(fileBytes)/1e6, "files-MB")
 		be.Close()
 	}
+	b.Logf("files %s (%d bytes in all)", strings.Join(o.Files, ", "), fileBytes)
 }
