@@ -96,6 +96,10 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 	case "device":
 		cfg.Settings = deviceSettings(ns)
 		firstParty = "skiff-storage-nvme"
+		// The plugin answers each data connection's requests in order, and
+		// a device read blocks in pread for tens of µs: with one
+		// connection, reads would reach the device one at a time.
+		cfg.Conns = deviceConns
 	}
 	if cfg.Path == "" && firstParty != "" {
 		dir, err := pluginDir(opts.PluginDir)
@@ -110,6 +114,11 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 	}
 	return startSupervised(ctx, cfg, log)
 }
+
+// deviceConns is how many data connections a device plugin gets: enough
+// reads in flight for an NVMe device to overlap them (bench/RESULTS.md,
+// "Device backend").
+const deviceConns = 16
 
 // deviceSettings are the device backend's settings for namespace ns, in the
 // form nvme.Open takes them in both modes: plain numbers, lists joined with
