@@ -76,12 +76,11 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/skiff-bench-device.XXXXXX)}
 
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 START=$SECONDS
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench/device.sh: %s\n' "$*" >&2; exit 1; }
 
 # bytes SIZE turns 8G, 1M, 4096 into bytes.
 bytes() {
@@ -126,18 +125,6 @@ AVAIL=$(($(df --output=avail -B1 "$WORK" | tail -n 1)))
 FILE="$WORK/data.dat"
 
 NODE_PID= PLUGIN_PID= NODE_PORT= TIMEOUT_PID=
-stop_pid() { # PID NAME: SIGTERM, wait up to 30 s, then SIGKILL
-	local pid=$1 name=$2
-	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-		sleep 0.1
-	done
-	log "$name ($pid) did not stop on SIGTERM; killing it"
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 stop_node() {
 	stop_pid "$NODE_PID" skiffd
 	NODE_PID=
@@ -163,26 +150,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a TCP port nobody listens on at 127.0.0.1, below the
-# kernel's range of ephemeral ports when it can.
-free_port() {
-	local p lo=32768 base=20000 span=40000
-	[[ -r /proc/sys/net/ipv4/ip_local_port_range ]] && read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	if ((lo > 11024)); then base=10000 span=$((lo - 10000)); fi
-	for _ in $(seq 100); do
-		p=$((base + RANDOM % span))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found"
-}
 
-# CPU: ticks of a process (user + system, its threads included), of the
-# whole machine (all but idle and iowait).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 io_bytes() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/io"; } # PID read_bytes|write_bytes
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
@@ -466,7 +434,6 @@ fi
 
 # --------------------------------------------------------------- report --
 fig() { sed -n "s/^$3=//p" "$OUT/node-$1-$2.txt.figures"; } # MODE KIND NAME
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 mbs() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
 # bench_metric NAME UNIT prints a metric of a benchmark line of nvme-bench.txt.
 bench_metric() {

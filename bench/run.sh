@@ -68,30 +68,17 @@ fi
 [[ $SKIFF_ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: SKIFF_ROUNDS must be a positive integer" >&2; exit 2; }
 
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 START=$SECONDS
 
-log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # The two Skiff nodes, by mode; Redis. Servers started by this script are
 # stopped on any exit.
 MODES=(in-process process)
 declare -A NODE_PID=() NODE_PORT=() PLUGIN_PID=()
 REDIS_PID=
-stop_pid() { # PID NAME: SIGTERM, wait up to 30 s, then SIGKILL
-	local pid=$1 name=$2
-	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-		sleep 0.1
-	done
-	log "$name ($pid) did not stop on SIGTERM; killing it"
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 # stop_node MODE stops a node; its plugin exits with it (else it is
 # stopped too).
 stop_node() {
@@ -115,28 +102,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a TCP port nobody listens on at 127.0.0.1, below the
-# kernel's range of ephemeral ports when it can (a port that is the local end
-# of some client's connection accepts no connection, but cannot be bound).
-free_port() {
-	local p lo=32768 base=20000 span=40000
-	[[ -r /proc/sys/net/ipv4/ip_local_port_range ]] && read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
-	if ((lo > 11024)); then base=10000 span=$((lo - 10000)); fi
-	for _ in $(seq 100); do
-		p=$((base + RANDOM % span))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-	die "no free port found"
-}
 
-# cpu_ticks PID prints the user+system CPU time of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# machine_ticks prints the busy CPU time of the whole machine (all but idle
-# and iowait), in clock ticks.
-machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 # syscalls PID prints how many read- and write-type system calls a process
 # has made.
 syscalls() { awk '$1 == "syscr:" || $1 == "syscw:" { n += $2 } END { print n }' "/proc/$1/io"; }
@@ -413,7 +379,6 @@ for k in get_rps set_rps get_p99 set_p99; do [[ -n ${R[$k]:-} ]] || die "no $k i
 # SETs complete when each runs at its measured rate.
 REDIS_MIX=$(awk -v r="$READ_PCT" -v g="${R[get_rps]}" -v s="${R[set_rps]}" \
 	'BEGIN { printf "%.0f", 1 / ((r / 100) / g + (1 - r / 100) / s) }')
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 # diff_us A B: A - B, both in ms, in µs with its sign.
 diff_us() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.0f us", 1000 * (a - b) }'; }
 # Goal: process mode keeps >= 85% of in-process throughput and adds less
