@@ -435,14 +435,17 @@ func (p *parser) deviceStorage(b *item, where string, st *StorageEngine) error {
 	d := &st.Device
 	err := p.each(b, where, func(it *item) (err error) {
 		switch it.name {
-		case "device":
+		case "device", "file":
 			var v string
-			v, err = p.value(it, where)
-			d.Devices = append(d.Devices, v)
-		case "file":
-			var v string
-			v, err = p.value(it, where)
-			d.Files = append(d.Files, v)
+			if v, err = p.value(it, where); err == nil && strings.Contains(v, ",") {
+				// The backend receives its paths as one comma-separated list.
+				err = p.bad(it, where, "a path without a comma")
+			}
+			if it.name == "device" {
+				d.Devices = append(d.Devices, v)
+			} else {
+				d.Files = append(d.Files, v)
+			}
 		case "filesize":
 			d.FileSize, err = p.sizeValue(it, where, minDataSize, 0)
 		case "write-block-size":

@@ -370,6 +370,7 @@ func TestParseErrors(t *testing.T) {
 		{"device file without filesize", ns("storage-engine device {", "file /x", "}"), `t.conf:2: storage-engine device in namespace test: files need a filesize`},
 		{"device without devices", ns("storage-engine device {", "filesize 1G", "}"), `t.conf:2: storage-engine device in namespace test needs at least one device or file`},
 		{"device small file", ns("storage-engine device {", "file /x", "filesize 1M", "}"), `t.conf:2: storage-engine device in namespace test: filesize 1M holds fewer than 17 write blocks of 1M`},
+		{"device path with a comma", ns("storage-engine device {", "file /x,y", "filesize 17M", "}"), `t.conf:3: bad file "/x,y" in namespace test storage-engine device: want a path without a comma`},
 		{"device unaligned file", ns("storage-engine device {", "file /x", "filesize 17M", "write-block-size 2M", "}"), `t.conf:2: storage-engine device in namespace test: filesize 17M is not a multiple of write-block-size 2M`},
 		{"device block size", ns("storage-engine device {", "file /x", "filesize 1G", "write-block-size 100K", "}"), `t.conf:5: bad write-block-size "100K"`},
 		{"device duplicate file", ns("storage-engine device {", "file /x", "file /x", "filesize 1G", "}"), `t.conf:4: duplicate file "/x"`},
