@@ -262,6 +262,17 @@ func TestClientExpressionIndexes(t *testing.T) {
 	if s := info(t, c, "sindex-list:ns=test"); !contains(s, "indexname=adult_even") || !contains(s, "exp=") {
 		t.Errorf("sindex-list: %s", s)
 	}
+	// Each index's figures are in /metrics too.
+	_, body := get(t, "http://"+n.admin.String()+"/metrics")
+	for _, want := range []string{
+		`aerospike_sindex_entries{ns="test",sindex="adult_even"} 20`,
+		`aerospike_sindex_load_pct{ns="test",sindex="adult_even"} 100`,
+		`aerospike_sindex_used_bytes{ns="test",sindex="tags_exp"}`,
+	} {
+		if !contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	// An expression that does not compile is refused with a parameter
 	// error; a query on an expression without an index finds none.
 	_, err = c.CreateIndexWithExpression(nil, "test", set, "bad", as.NUMERIC, as.ICT_DEFAULT, as.ExpNumAdd(as.ExpIntVal(1), as.ExpStringVal("x")))

@@ -33,6 +33,9 @@ type Collector struct {
 	setObjects  *prometheus.Desc
 	setData     *prometheus.Desc
 	connections *prometheus.Desc
+	// sindexEntries, sindexUsed and sindexLoad are each secondary index's
+	// entries, memory and build progress, as sindex/NS/NAME reports them.
+	sindexEntries, sindexUsed, sindexLoad *prometheus.Desc
 
 	latency *prometheus.Desc
 
@@ -69,13 +72,16 @@ func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 			counter("truncated_records", "Records removed by truncation.", func(c *record.Counters) uint64 { return c.Truncated.Load() }),
 			counter("evicted_objects", "Records evicted above evict-used-pct.", func(c *record.Counters) uint64 { return c.Evicted.Load() }),
 		},
-		objects:     prometheus.NewDesc("aerospike_namespace_objects", "Records held.", nsLabel, nil),
-		dataUsed:    prometheus.NewDesc("aerospike_namespace_data_used_bytes", "Bytes of record data held.", nsLabel, nil),
-		dataTotal:   prometheus.NewDesc("aerospike_namespace_data_total_bytes", "Configured data capacity in bytes (0: unbounded).", nsLabel, nil),
-		indexUsed:   prometheus.NewDesc("aerospike_namespace_index_used_bytes", "Bytes of memory the primary index takes.", nsLabel, nil),
-		setObjects:  prometheus.NewDesc("aerospike_sets_objects", "Records held in a set.", []string{"ns", "set"}, nil),
-		setData:     prometheus.NewDesc("aerospike_sets_data_used_bytes", "Bytes of record data held in a set.", []string{"ns", "set"}, nil),
-		connections: prometheus.NewDesc("aerospike_node_stats_client_connections", "Open client connections.", nil, nil),
+		objects:       prometheus.NewDesc("aerospike_namespace_objects", "Records held.", nsLabel, nil),
+		dataUsed:      prometheus.NewDesc("aerospike_namespace_data_used_bytes", "Bytes of record data held.", nsLabel, nil),
+		dataTotal:     prometheus.NewDesc("aerospike_namespace_data_total_bytes", "Configured data capacity in bytes (0: unbounded).", nsLabel, nil),
+		indexUsed:     prometheus.NewDesc("aerospike_namespace_index_used_bytes", "Bytes of memory the primary index takes.", nsLabel, nil),
+		setObjects:    prometheus.NewDesc("aerospike_sets_objects", "Records held in a set.", []string{"ns", "set"}, nil),
+		setData:       prometheus.NewDesc("aerospike_sets_data_used_bytes", "Bytes of record data held in a set.", []string{"ns", "set"}, nil),
+		connections:   prometheus.NewDesc("aerospike_node_stats_client_connections", "Open client connections.", nil, nil),
+		sindexEntries: prometheus.NewDesc("aerospike_sindex_entries", "Entries of a secondary index.", []string{"ns", "sindex"}, nil),
+		sindexUsed:    prometheus.NewDesc("aerospike_sindex_used_bytes", "Bytes of memory a secondary index takes.", []string{"ns", "sindex"}, nil),
+		sindexLoad:    prometheus.NewDesc("aerospike_sindex_load_pct", "How much of a secondary index's background build is done, in percent.", []string{"ns", "sindex"}, nil),
 
 		latency: prometheus.NewDesc("skiff_request_duration_seconds",
 			"Time from a single-record request's arrival to its reply's write, by namespace and operation (read, write). The sum is estimated from bucket midpoints.",
@@ -99,6 +105,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.setObjects
 	ch <- c.setData
 	ch <- c.connections
+	ch <- c.sindexEntries
+	ch <- c.sindexUsed
+	ch <- c.sindexLoad
 	ch <- c.latency
 	ch <- c.storageUp
 	ch <- c.storagePid
@@ -130,6 +139,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- histogram(c.latency, &ns.Latency.Read, name, "read")
 		ch <- histogram(c.latency, &ns.Latency.Write, name, "write")
+		for _, ix := range ns.Indexes().Indexes(nil) {
+			entries, used := ix.Stats()
+			ixName := ix.Def().Name
+			ch <- prometheus.MustNewConstMetric(c.sindexEntries, prometheus.GaugeValue, float64(entries), name, ixName)
+			ch <- prometheus.MustNewConstMetric(c.sindexUsed, prometheus.GaugeValue, float64(used), name, ixName)
+			ch <- prometheus.MustNewConstMetric(c.sindexLoad, prometheus.GaugeValue, float64(ns.IndexLoadPct(ixName)), name, ixName)
+		}
 		sets, _ := ns.Sets(context.Background())
 		for _, s := range sets {
 			ch <- prometheus.MustNewConstMetric(c.setObjects, prometheus.GaugeValue, float64(s.Objects), name, s.Name)
