@@ -472,7 +472,11 @@ func TestClientBatch(t *testing.T) {
 	for _, k := range many {
 		mustOK(t, c.Put(wp, k, as.BinMap{"b": big}))
 	}
-	recs, err = c.BatchGet(bp, many)
+	// 3 MB through the storage plugin: the default 1 s total timeout is
+	// for production latencies, not a machine busy with the race detector.
+	bigPolicy := as.NewBatchPolicy()
+	bigPolicy.TotalTimeout = 30 * time.Second
+	recs, err = c.BatchGet(bigPolicy, many)
 	mustOK(t, err)
 	for i, r := range recs {
 		if r == nil || !bytes.Equal(r.Bins["b"].([]byte), big) {
