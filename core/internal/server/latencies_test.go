@@ -40,10 +40,16 @@ func TestLatenciesInfo(t *testing.T) {
 	c := ts.dial(t)
 	roundTrip(t, c, putRequest(1))
 	roundTrip(t, c, getRequest(1))
-	if n := ts.namespaces["test"].Latency.Write.Snapshot().Total(); n != 1 {
+	// A request's latency is recorded once its reply is written, so just
+	// after the client has read it: wait for the get's.
+	lat := &ts.namespaces["test"].Latency
+	for deadline := time.Now().Add(5 * time.Second); lat.Read.Snapshot().Total() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if n := lat.Write.Snapshot().Total(); n != 1 {
 		t.Fatalf("%d writes recorded", n)
 	}
-	if n := ts.namespaces["test"].Latency.Read.Snapshot().Total(); n != 1 {
+	if n := lat.Read.Snapshot().Total(); n != 1 {
 		t.Fatalf("%d reads recorded", n)
 	}
 	got := ts.runInfo("latencies:")
