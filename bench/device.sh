@@ -130,13 +130,7 @@ stop_node() {
 	NODE_PID=
 	local pp=$PLUGIN_PID
 	PLUGIN_PID=
-	[[ -n $pp ]] || return 0
-	for _ in $(seq 50); do
-		kill -0 "$pp" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	log "storage plugin ($pp) outlived its node; stopping it"
-	kill -TERM "$pp" 2>/dev/null || true
+	await_plugin "$pp"
 }
 cleanup() {
 	[[ -z $TIMEOUT_PID ]] || kill -INT "$TIMEOUT_PID" 2>/dev/null || true

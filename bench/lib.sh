@@ -18,6 +18,19 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# await_plugin PID waits up to 5 s for a node's storage plugin to exit after
+# its node did (it notices its parent is gone), and stops it if it does not.
+await_plugin() {
+	local pp=$1
+	[[ -n $pp ]] || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pp" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	log "storage plugin ($pp) outlived its node; stopping it"
+	kill -TERM "$pp" 2>/dev/null || true
+}
+
 # free_port prints a TCP port nobody listens on at 127.0.0.1, below the
 # kernel's range of ephemeral ports when it can (a port that is the local end
 # of some client's connection accepts no connection, but cannot be bound).

@@ -85,14 +85,7 @@ stop_node() {
 	local mode=$1
 	stop_pid "${NODE_PID[$mode]:-}" "skiffd ($mode)"
 	NODE_PID[$mode]=
-	local pp=${PLUGIN_PID[$mode]:-}
-	[[ -n $pp ]] || return 0
-	for _ in $(seq 50); do
-		kill -0 "$pp" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	log "storage plugin ($pp) outlived its node; stopping it"
-	kill -TERM "$pp" 2>/dev/null || true
+	await_plugin "${PLUGIN_PID[$mode]:-}"
 }
 cleanup() {
 	local mode
