@@ -5,7 +5,7 @@ BIN     := bin
 FUZZTIME ?= 30s
 QUERY_RECORDS ?= 10000000
 
-.PHONY: help build run test unit lint fuzz conformance bench bench-device bench-query clean
+.PHONY: help build run test unit wabt lint fuzz conformance bench bench-device bench-query udf-examples clean
 
 help:
 	@echo "make run          build the node and its plugins; start it with the embedded default config (127.0.0.1:3000)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-device the device backend vs fio on one file of the root disk: node reads/writes,"
 	@echo "                  skiff device-test, DRAM per record, cold start (installs fio and jq if missing)"
 	@echo "make bench-query  index build, equality queries and full scans over QUERY_RECORDS ($(QUERY_RECORDS)) records"
+	@echo "make udf-examples build each WebAssembly UDF module of examples/udf into $(BIN)/udf/ (the .wat one needs wabt)"
 
 # The node finds its storage plugin binaries beside its own.
 build:
@@ -28,8 +29,14 @@ run: build
 
 test: lint unit conformance
 
-unit:
-	$(GO) test -race -timeout 15m ./...
+# The UDF tests assemble WebAssembly text with wabt's wat2wasm; with it
+# installed they must not skip.
+unit: wabt
+	SKIFF_REQUIRE_WABT=$$(command -v wat2wasm >/dev/null && echo 1) $(GO) test -race -timeout 15m ./...
+
+wabt:
+	@command -v wat2wasm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wabt; } \
+		|| echo "warning: wabt not installed (apt-get install wabt): the tests of .wat UDF modules will skip"
 
 lint:
 	$(GO) vet ./...
@@ -46,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzKeys$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 	$(GO) test -run '^$$' -fuzz '^FuzzGeo$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sdk/udf
 
 # CONFORMANCE_SKIP leaves out specs that need a type Skiff does not have yet
 # and stand first in an ordered container, where their failure would skip
@@ -68,6 +76,16 @@ bench-device:
 # minute at 10M), then runs each benchmark; see bench/README.md.
 bench-query:
 	SKIFF_BENCH_RECORDS=$(QUERY_RECORDS) $(GO) test ./core -run '^$$' -bench '^BenchmarkQuery$$' -benchtime 2s -timeout 60m
+
+# Each directory is one module, built by skiff udf build: Go with
+# GOOS=wasip1 GOARCH=wasm -buildmode=c-shared, a .wat file with wat2wasm.
+udf-examples:
+	$(GO) build -o $(BIN)/ ./cmd/skiff
+	@mkdir -p $(BIN)/udf
+	@for d in examples/udf/*/; do \
+		m=$$(basename $$d); \
+		$(BIN)/skiff udf build $$d -o $(BIN)/udf/$$m.wasm || exit 1; \
+	done
 
 clean:
 	rm -rf $(BIN) .cache

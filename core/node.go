@@ -24,6 +24,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/metrics"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/server"
+	"github.com/skiffdb/skiff/core/internal/udf"
 )
 
 // ShutdownTimeout bounds how long a stopping node waits for requests in
@@ -57,9 +58,21 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer closeNamespaces(namespaces, log)
 
+	udfHost, err := udf.New(ctx, udf.Config{
+		Dir:           cfg.UDF.UserPath,
+		MaxModuleSize: cfg.UDF.MaxModuleSize,
+		MaxMemory:     cfg.UDF.MaxMemory,
+		MaxCallTime:   cfg.UDF.MaxCallTime,
+		MaxIdle:       cfg.UDF.InstancesPerModule,
+	}, log)
+	if err != nil {
+		return err
+	}
+	defer udfHost.Close(context.Background())
+
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	srv := server.New(bg, cfg, namespaces, log)
+	srv := server.New(bg, cfg, namespaces, udfHost, log)
 	serviceAddr, err := srv.Listen()
 	if err != nil {
 		return err

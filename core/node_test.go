@@ -68,6 +68,10 @@ func startNode(t testing.TB, cfg *config.Config) *testNode {
 	}
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: freePort(t)}
+	if cfg.UDF.UserPath == config.Default().UDF.UserPath {
+		// Each node its own modules, unless a test shares a directory.
+		cfg.UDF.UserPath = t.TempDir()
+	}
 	usePluginBinary(cfg)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

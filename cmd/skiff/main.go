@@ -32,6 +32,8 @@ commands:
   device-test [-d DUR] [-read-rate N] [-write-rate N] [-record-bytes N] ... PATH
         certify a device or file (ACT's role): random reads and sequential
         block writes with O_DIRECT; latency histogram and PASS/FAIL
+  udf build DIR [-o OUT.wasm]
+        build a WebAssembly UDF module: a Go package (sdk/udf) or one .wat file
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runShell(args[1:], os.Stdin, stdout, stderr)
 	case "device-test":
 		return runDeviceTest(args[1:], stdout, stderr)
+	case "udf":
+		return runUDF(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -11,6 +11,7 @@ type Config struct {
 	Network    Network
 	Logging    []LogSink
 	Namespaces []*Namespace
+	UDF        UDF
 
 	// Warnings lists what the file says that Skiff accepts but ignores,
 	// such as the network heartbeat block, one message per item, each
@@ -31,6 +32,23 @@ type Service struct {
 	// (proto-max-size, a Skiff setting). Larger frames are refused before
 	// their body is read.
 	ProtoMaxSize int64
+}
+
+// UDF is the mod-udf { } block: where WebAssembly UDF modules live and the
+// limits they run under.
+type UDF struct {
+	// UserPath is the directory registered modules are stored in, and
+	// loaded from at startup (user-path).
+	UserPath string
+	// MaxModuleSize is the largest module registration accepts.
+	MaxModuleSize int64
+	// MaxMemory is the most linear memory one module instance may use.
+	MaxMemory int64
+	// MaxCallTime bounds one call of a UDF function (max-call-ms).
+	MaxCallTime time.Duration
+	// InstancesPerModule is how many idle instances of each module are
+	// kept for reuse.
+	InstancesPerModule int
 }
 
 // Network is the network { } block.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,14 @@ import (
 //	        NAME VALUE            # any other setting, passed to the plugin
 //	    }
 //	}
+//	mod-udf {                     # Skiff: WebAssembly UDFs
+//	    user-path DIR             # absolute; modules are stored and loaded here
+//	    max-module-size SIZE      # 1K to 1G
+//	    max-memory SIZE           # per instance, 1M to 4G
+//	    max-call-ms N             # 1 to 3600000
+//	    instances-per-module N    # idle instances kept, 1-4096
+//	}
+//	mod-lua { ... }               # ignored, with a warning
 //
 // LEVEL is critical, warning, info, debug or detail. Any CONTEXT name is
 // accepted, but only "any" sets the sink's level: Skiff logs without
@@ -117,6 +126,13 @@ func Parse(name string, src []byte) (*Config, error) {
 		// Aerospike's default when there is no logging block; a logging
 		// block replaces it with exactly the sinks it lists.
 		Logging: []LogSink{{Level: "info"}},
+		UDF: UDF{
+			UserPath:           "/var/lib/skiff/udf",
+			MaxModuleSize:      16 << 20,
+			MaxMemory:          64 << 20,
+			MaxCallTime:        100 * time.Millisecond,
+			InstancesPerModule: 16,
+		},
 	}}
 	if err := p.top(root); err != nil {
 		return nil, err
@@ -144,6 +160,11 @@ func (p *parser) top(root *item) error {
 			return p.network(it)
 		case "namespace":
 			return p.namespace(it)
+		case "mod-udf":
+			return p.modUDF(it)
+		case "mod-lua":
+			p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: mod-lua ignored: Skiff runs WebAssembly UDFs, configured in mod-udf", p.file, it.line))
+			return nil
 		}
 		return p.unknown(it, "")
 	})
@@ -175,6 +196,35 @@ func (p *parser) service(b *item) error {
 			s.ProtoFdMax, err = p.intValue(it, where, 1, math.MaxInt32)
 		case "proto-max-size":
 			s.ProtoMaxSize, err = p.sizeValue(it, where, minProtoMaxSize, 0)
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+}
+
+func (p *parser) modUDF(b *item) error {
+	if err := p.open(b, "", ""); err != nil {
+		return err
+	}
+	const where = "mod-udf"
+	u := &p.cfg.UDF
+	return p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "user-path":
+			if u.UserPath, err = p.value(it, where); err == nil && !filepath.IsAbs(u.UserPath) {
+				err = p.bad(it, where, "an absolute directory path")
+			}
+		case "max-module-size":
+			u.MaxModuleSize, err = p.sizeValue(it, where, 1<<10, 1<<30)
+		case "max-memory":
+			u.MaxMemory, err = p.sizeValue(it, where, 1<<20, 4<<30)
+		case "max-call-ms":
+			var ms int
+			ms, err = p.intValue(it, where, 1, 3600_000)
+			u.MaxCallTime = time.Duration(ms) * time.Millisecond
+		case "instances-per-module":
+			u.InstancesPerModule, err = p.intValue(it, where, 1, 4096)
 		default:
 			err = p.unknown(it, where)
 		}

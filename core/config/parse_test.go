@@ -24,6 +24,7 @@ func defaults(nsLine int) *Config {
 			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
 		},
 		Logging: []LogSink{{Level: "info"}},
+		UDF:     UDF{UserPath: "/var/lib/skiff/udf", MaxModuleSize: 16 << 20, MaxMemory: 64 << 20, MaxCallTime: 100 * time.Millisecond, InstancesPerModule: 16},
 		Namespaces: []*Namespace{{
 			Name:              "test",
 			NsupPeriod:        120 * time.Second,
@@ -278,7 +279,11 @@ func TestParseErrors(t *testing.T) {
 		{"value glued to brace", "namespace test {\ndefault-ttl 1}\n}\n", `t.conf:2: bad default-ttl "1}" in namespace test`},
 
 		// Unknown names.
-		{"unknown top block", ns() + "mod-lua {\n}", `t.conf:3: unknown block "mod-lua"`},
+		{"unknown top block", ns() + "xdr-lua {\n}", `t.conf:3: unknown block "xdr-lua"`},
+		{"udf relative path", ns() + "mod-udf {\nuser-path udf\n}", `t.conf:4: bad user-path "udf" in mod-udf: want an absolute directory path`},
+		{"udf tiny memory", ns() + "mod-udf {\nmax-memory 64K\n}", `t.conf:4: bad max-memory "64K" in mod-udf: want a size from 1M to 4G, such as 4G or 128K`},
+		{"udf zero call time", ns() + "mod-udf {\nmax-call-ms 0\n}", `t.conf:4: bad max-call-ms "0" in mod-udf: want an integer from 1 to 3600000`},
+		{"udf unknown", ns() + "mod-udf {\ncache-enabled true\n}", `t.conf:4: unknown setting "cache-enabled" in mod-udf`},
 		{"unknown top setting", ns() + "verbose true", `t.conf:3: unknown setting "verbose"`},
 		{"unknown service setting", ns() + "service {\npidfile /run/asd.pid\n}", `t.conf:4: unknown setting "pidfile" in service`},
 		{"names are case-sensitive", ns() + "Service {\n}", `t.conf:3: unknown block "Service"`},
@@ -490,6 +495,7 @@ func TestDefault(t *testing.T) {
 			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
 		},
 		Logging: []LogSink{{Level: "info"}},
+		UDF:     UDF{UserPath: "/tmp/skiff/udf", MaxModuleSize: 16 << 20, MaxMemory: 64 << 20, MaxCallTime: 100 * time.Millisecond, InstancesPerModule: 16},
 		Namespaces: []*Namespace{{
 			Name:              "test",
 			DefaultTTL:        30 * 24 * time.Hour,

@@ -68,6 +68,8 @@ func New(namespaces []*record.Namespace, node NodeStats) *Collector {
 			counter("client_delete_success", "Deletes that removed a record.", func(c *record.Counters) uint64 { return c.DeleteSuccess.Load() }),
 			counter("client_delete_not_found", "Deletes of records that do not exist.", func(c *record.Counters) uint64 { return c.DeleteNotFound.Load() }),
 			counter("client_delete_error", "Deletes that failed.", func(c *record.Counters) uint64 { return c.DeleteError.Load() }),
+			counter("client_udf_complete", "Record UDF calls that succeeded.", func(c *record.Counters) uint64 { return c.UDFComplete.Load() }),
+			counter("client_udf_error", "Record UDF calls that failed.", func(c *record.Counters) uint64 { return c.UDFError.Load() }),
 			counter("expired_objects", "Records removed because their TTL ran out.", func(c *record.Counters) uint64 { return c.Expired.Load() }),
 			counter("truncated_records", "Records removed by truncation.", func(c *record.Counters) uint64 { return c.Truncated.Load() }),
 			counter("evicted_objects", "Records evicted above evict-used-pct.", func(c *record.Counters) uint64 { return c.Evicted.Load() }),

@@ -264,15 +264,9 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	if code := checkWriteOps(req); code != proto.OK {
 		return Result{Code: code}
 	}
-	var set *setInfo
-	if len(req.Set) > 0 {
-		if len(req.Set) > MaxSetNameLen {
-			return Result{Code: proto.ParameterError}
-		}
-		var ok bool
-		if set, ok = ns.sets.getOrAdd(req.Set); !ok {
-			return Result{Code: proto.FailForbidden}
-		}
+	set, code := ns.resolveSet(req.Set)
+	if code != proto.OK {
+		return Result{Code: code}
 	}
 
 	mu := ns.lock(&req.Digest)
@@ -280,18 +274,11 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	defer mu.Unlock()
 
 	c := ns.clock()
-	old, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
-	found := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return Result{Code: ns.storageCode("read", req.Digest, err)}
-	}
-	if found {
-		s.keep(&old)
-	}
-	exists := found && ns.live(&old.Meta, c)
-	if code := checkPolicies(req, exists, old.Generation); code != proto.OK {
+	old, found, exists, code := ns.readForWrite(ctx, s, req, c)
+	if code != proto.OK {
 		return Result{Code: code}
 	}
+	var err error
 	indexed := ns.indexed()
 	s.oldBins = s.oldBins[:0]
 	if indexed && found {
@@ -314,10 +301,35 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	if code := ns.applyOps(s, req, exists, &old, c); code != proto.OK {
 		return Result{Code: code}
 	}
+	return ns.commit(ctx, s, req, set, found, exists, &old, req.TTL, c)
+}
+
+// readForWrite reads the record a write works on, under its lock, and
+// applies the command's record-exists and generation policies: found
+// reports a stored record, exists a live one.
+func (ns *Namespace) readForWrite(ctx context.Context, s *Scratch, req *Request, c clock) (old storage.Record, found, exists bool, code proto.ResultCode) {
+	old, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
+	found = err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return old, false, false, ns.storageCode("read", req.Digest, err)
+	}
+	if found {
+		s.keep(&old)
+	}
+	exists = found && ns.live(&old.Meta, c)
+	return old, found, exists, checkPolicies(req, exists, old.Generation)
+}
+
+// commit ends a write under the record's lock: s.bins become the record
+// (a record with no bin left is deleted), with the expiry ttl gives, and
+// the secondary indexes follow. old is the stored record, found whether
+// there is one, exists whether it is live; s.oldBins hold its bins when
+// the namespace has indexes.
+func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *setInfo, found, exists bool, old *storage.Record, ttl uint32, c clock) Result {
 	if len(s.bins) > MaxBins {
 		return Result{Code: proto.RecordTooBig}
 	}
-
+	indexed := ns.indexed()
 	rec := storage.Record{Key: req.Key}
 	if set != nil {
 		rec.Set = set.name
@@ -341,7 +353,7 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	}
 
 	var code proto.ResultCode
-	if rec.VoidTime, code = ns.voidTime(req.TTL, c, old.VoidTime, exists); code != proto.OK {
+	if rec.VoidTime, code = ns.voidTime(ttl, c, old.VoidTime, exists); code != proto.OK {
 		return Result{Code: code}
 	}
 	if exists {
@@ -363,6 +375,21 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 		ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, &rec.Meta, s.bins)
 	}
 	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
+}
+
+// resolveSet finds or adds the set a write names, nil for none.
+func (ns *Namespace) resolveSet(name []byte) (*setInfo, proto.ResultCode) {
+	if len(name) == 0 {
+		return nil, proto.OK
+	}
+	if len(name) > MaxSetNameLen {
+		return nil, proto.ParameterError
+	}
+	set, ok := ns.sets.getOrAdd(name)
+	if !ok {
+		return nil, proto.FailForbidden
+	}
+	return set, proto.OK
 }
 
 // checkPolicies applies the record-exists and generation policies of a

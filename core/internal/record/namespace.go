@@ -68,6 +68,8 @@ type Counters struct {
 	DeleteNotFound    atomic.Uint64 // client_delete_not_found
 	DeleteError       atomic.Uint64 // client_delete_error
 	DeleteFilteredOut atomic.Uint64 // client_delete_filtered_out
+	UDFComplete       atomic.Uint64 // client_udf_complete
+	UDFError          atomic.Uint64 // client_udf_error
 	Expired           atomic.Uint64 // expired_objects
 	Evicted           atomic.Uint64 // evicted_objects
 	Truncated         atomic.Uint64 // truncated_records

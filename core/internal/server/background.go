@@ -52,6 +52,20 @@ func (c *conn) handleBackground(body []byte) {
 			return
 		}
 	}
+	// A background UDF (client.ExecuteUDF) names its function instead of
+	// operations.
+	u := &udfCall{h: c.srv.udf, ctx: c.srv.ctx}
+	op, isUDF, code := u.parse(m.Fields)
+	switch {
+	case !isUDF:
+		u = nil
+	case code != proto.OK || op != udfOpBackground || len(m.Ops) > 0:
+		c.batchEnd(proto.ParameterError)
+		return
+	case c.srv.udf == nil:
+		c.batchEnd(proto.UDFBadResponse)
+		return
+	}
 	req := record.Request{
 		Info2:      m.Info2,
 		Info3:      m.Info3,
@@ -60,7 +74,7 @@ func (c *conn) handleBackground(body []byte) {
 		Ops:        m.Ops,
 		Filter:     st.exp,
 	}
-	if len(req.Ops) == 0 {
+	if len(req.Ops) == 0 && u == nil {
 		c.batchEnd(proto.ParameterError)
 		return
 	}
@@ -70,17 +84,29 @@ func (c *conn) handleBackground(body []byte) {
 		module, parts = "query", q.parts.Len()
 	}
 	j := c.srv.startJob(module, true, st, parts)
-	go c.srv.runBackground(j, st, q, req)
+	go c.srv.runBackground(j, st, q, req, u)
 	c.batchEnd(proto.OK)
 }
 
-// runBackground applies req to each record the job finds.
-func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.Request) {
+// runBackground applies req, or the UDF u when it is not nil, to each
+// record the job finds.
+func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.Request, u *udfCall) {
 	ctx := s.ctx
 	var scratch record.Scratch
 	apply := func(d storage.Digest) {
 		req.Digest = d
-		switch res := st.ns.Execute(ctx, &scratch, &req); res.Code {
+		var res record.Result
+		if u != nil {
+			var err error
+			res, err = u.run(st.ns, &scratch, &req)
+			st.ns.CountUDF(res.Code, err)
+			if err != nil && j.failed.Load() == 0 {
+				s.log.Warn("background UDF failed", "trid", j.id, "namespace", j.ns, "err", err)
+			}
+		} else {
+			res = st.ns.Execute(ctx, &scratch, &req)
+		}
+		switch res.Code {
 		case proto.OK:
 			j.recs.Add(1)
 		case proto.FilteredOut:

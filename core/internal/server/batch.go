@@ -12,6 +12,9 @@ type batchTemplate struct {
 	ns   *record.Namespace
 	code proto.ResultCode
 	req  record.Request
+	// isUDF marks a batch UDF entry; udf holds its call.
+	isUDF bool
+	udf   udfCall
 }
 
 // handleBatch serves a batch-index request: one command per key, each
@@ -45,7 +48,7 @@ func (c *conn) handleBatch() {
 		return
 	}
 	c.w.BeginFrame()
-	var t batchTemplate
+	t := batchTemplate{udf: udfCall{h: c.srv.udf, ctx: c.srv.ctx}}
 	for {
 		e, err := c.batch.Next()
 		if err != nil {
@@ -61,13 +64,20 @@ func (c *conn) handleBatch() {
 			c.batchTemplate(&t, e)
 		}
 		var res record.Result
-		if t.code != proto.OK {
+		switch {
+		case t.code != proto.OK:
 			res.Code = t.code
-		} else {
+			c.writeResult(&res, e.Index)
+		case t.isUDF:
+			t.req.Digest = e.Digest
+			res, err = t.udf.run(t.ns, &c.scratch, &t.req)
+			t.ns.CountUDF(res.Code, err)
+			c.writeUDFResult(&res, err, &t.udf, e.Index)
+		default:
 			t.req.Digest = e.Digest
 			res = t.ns.Execute(c.srv.ctx, &c.scratch, &t.req)
+			c.writeResult(&res, e.Index)
 		}
-		c.writeResult(&res, e.Index)
 		if c.w.FrameLen() >= batchFlushSize {
 			c.w.EndFrame(proto.TypeMsg)
 			if !c.flush() {
@@ -119,6 +129,10 @@ func (c *conn) batchTemplate(t *batchTemplate, e *proto.BatchEntry) {
 	t.req.Info1, t.req.Info2, t.req.Info3 = e.Info1, e.Info2, e.Info3
 	t.req.Generation, t.req.TTL = e.Generation, e.TTL
 	t.req.Ops = e.Ops
+	var code proto.ResultCode
+	if _, t.isUDF, code = t.udf.parse(e.Fields); t.isUDF && (code != proto.OK || len(e.Ops) > 0) {
+		t.code = proto.ParameterError
+	}
 }
 
 // batchEnd appends a frame holding only the last message of a batch reply,
@@ -127,6 +141,21 @@ func (c *conn) batchEnd(code proto.ResultCode) {
 	c.w.BeginFrame()
 	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last, ResultCode: code})
 	c.w.EndFrame(proto.TypeMsg)
+}
+
+// flushIfFull sends a multi-message reply's frame once it has grown to
+// batchFlushSize, and starts the next. It returns errBroken when the
+// connection is.
+func (c *conn) flushIfFull() error {
+	if c.w.FrameLen() < batchFlushSize {
+		return nil
+	}
+	c.w.EndFrame(proto.TypeMsg)
+	if !c.flush() {
+		return errBroken
+	}
+	c.w.BeginFrame()
+	return nil
 }
 
 // flush sends the reply written so far and empties the writer. It returns

@@ -27,8 +27,10 @@ func (c *conn) handleMsg(body []byte) {
 	}
 	if _, ok := m.Field(proto.FieldDigest); !ok {
 		rangeField, isQuery := m.Field(proto.FieldIndexRange)
+		// A background UDF (client.ExecuteUDF) comes as a read.
+		op, hasUDF, _ := c.udf.parse(m.Fields)
 		switch {
-		case m.Info2&proto.Info2Write != 0:
+		case m.Info2&proto.Info2Write != 0, hasUDF && op == udfOpBackground:
 			c.handleBackground(body)
 		case isQuery:
 			c.handleQuery(rangeField)
@@ -51,6 +53,14 @@ func (c *conn) handleMsg(body []byte) {
 	c.req.Info1, c.req.Info2, c.req.Info3 = m.Info1, m.Info2, m.Info3
 	c.req.Generation, c.req.TTL = m.Generation, m.RecordTTL
 	c.req.Ops = m.Ops
+	if _, has, code := c.udf.parse(m.Fields); has {
+		if code != proto.OK || len(m.Ops) > 0 {
+			c.w.Result(proto.ParameterError, 0, 0)
+			return
+		}
+		c.handleUDF(ns)
+		return
+	}
 	res := ns.Execute(c.srv.ctx, &c.scratch, &c.req)
 	if c.req.Info2&proto.Info2Write != 0 {
 		c.lat = &ns.Latency.Write
@@ -83,8 +93,7 @@ func isScan(m *proto.Msg) bool {
 func unsupportedFields(fields []proto.Field) proto.ResultCode {
 	for i := range fields {
 		switch fields[i].Type {
-		case proto.FieldMRTID, proto.FieldMRTDeadline, proto.FieldRecordVersion,
-			proto.FieldUDFPackage, proto.FieldUDFFunction, proto.FieldUDFArgList, proto.FieldUDFOp:
+		case proto.FieldMRTID, proto.FieldMRTDeadline, proto.FieldRecordVersion:
 			return proto.UnsupportedFeature
 		}
 	}

@@ -53,6 +53,8 @@ type conn struct {
 	// queryBuf and queryBins serve queries' record reads.
 	queryBuf  []byte
 	queryBins []bins.Bin
+	// udf is the UDF call of the current command.
+	udf udfCall
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -43,7 +43,7 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"edition":              static(Edition),
 		"version":              static(Edition + " build " + Build),
 		"release":              static("ee=false;version=" + Build + ";os=" + runtime.GOOS + ";arch=" + runtime.GOARCH),
-		"features":             static("batch-any;batch-index;float;geo;peers;pquery;pscans;query-show;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"),
+		"features":             static("batch-any;batch-index;float;geo;peers;pquery;pscans;query-show;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace;udf"),
 		"partition-generation": static("1"),
 		"peers-generation":     static("1"),
 		"cluster-generation":   static("1"),
@@ -86,6 +86,10 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"query-show":         s.jobsInfo("query"),
 		"scan-show":          s.jobsInfo("scan"),
 		"jobs":               s.jobsInfo(""),
+		"udf-put":            s.udfPut,
+		"udf-list":           s.udfList,
+		"udf-get":            s.udfGet,
+		"udf-remove":         s.udfRemove,
 	}
 }
 
@@ -259,6 +263,8 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("client_delete_success", ns.Stats.DeleteSuccess.Load())
 	k.add("client_delete_error", ns.Stats.DeleteError.Load())
 	k.add("client_delete_not_found", ns.Stats.DeleteNotFound.Load())
+	k.add("client_udf_complete", ns.Stats.UDFComplete.Load())
+	k.add("client_udf_error", ns.Stats.UDFError.Load())
 	k.add("replication-factor", cfg.ReplicationFactor)
 	k.add("default-ttl", int64(cfg.DefaultTTL/time.Second))
 	k.add("nsup-period", int64(cfg.NsupPeriod/time.Second))

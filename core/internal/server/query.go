@@ -111,6 +111,10 @@ func (c *conn) handleQuery(rangeField []byte) {
 		c.batchEnd(code)
 		return
 	}
+	if code = c.udfOfScan(&q.scanState); code != proto.OK {
+		c.batchEnd(code)
+		return
+	}
 	j := c.srv.startJob("query", false, &q.scanState, q.parts.Len())
 	c.w.BeginFrame()
 	err := q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryRecord(q, j, key, d) })
@@ -118,7 +122,7 @@ func (c *conn) handleQuery(rangeField []byte) {
 	case errors.Is(err, errBroken):
 		j.finish(proto.QueryAborted)
 		return
-	case errors.Is(err, errMaxRecords):
+	case errors.Is(err, errMaxRecords), errors.Is(err, errAggFailed):
 	case err != nil:
 		c.srv.log.Error("query failed", "namespace", q.ns.Name(), "index", q.ix.Def().Name, "err", err)
 		j.finish(proto.QueryAborted)
@@ -127,8 +131,12 @@ func (c *conn) handleQuery(rangeField []byte) {
 		return
 	}
 	j.partsDone.Store(int64(q.parts.Len()))
-	j.finish(proto.OK)
-	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last})
+	code = proto.OK
+	if q.agg != nil {
+		code = c.finishAggregate(&q.scanState)
+	}
+	j.finish(code)
+	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last, ResultCode: code})
 	c.w.EndFrame(proto.TypeMsg)
 }
 
@@ -291,14 +299,7 @@ func (c *conn) queryRecord(q *queryState, j *job, key sindex.Key, d storage.Dige
 	q.sent++
 	j.recs.Add(1)
 	q.throttle()
-	if c.w.FrameLen() >= batchFlushSize {
-		c.w.EndFrame(proto.TypeMsg)
-		if !c.flush() {
-			return errBroken
-		}
-		c.w.BeginFrame()
-	}
-	return nil
+	return c.flushIfFull()
 }
 
 // matches reads a candidate record and re-checks it against the query:

@@ -36,6 +36,8 @@ type scanState struct {
 	// node's jobs.
 	taskID uint64
 	job    *job
+	// agg, when set, takes the records instead of the client.
+	agg *aggregation
 }
 
 // parseScan reads the fields a scan and a query share: namespace, set,
@@ -140,6 +142,10 @@ func (c *conn) handleScan() {
 			return
 		}
 	}
+	if code := c.udfOfScan(&st); code != proto.OK {
+		c.batchEnd(code)
+		return
+	}
 	st.job = c.srv.startJob("scan", false, &st, st.partitionCount())
 	c.w.BeginFrame()
 	st.eachPartition(func(pid uint16, after *storage.Digest) bool {
@@ -149,8 +155,12 @@ func (c *conn) handleScan() {
 		st.job.finish(proto.ScanAbort)
 		return
 	}
-	st.job.finish(proto.OK)
-	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last})
+	code := proto.OK
+	if st.agg != nil {
+		code = c.finishAggregate(&st)
+	}
+	st.job.finish(code)
+	c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last, ResultCode: code})
 	c.w.EndFrame(proto.TypeMsg)
 }
 
@@ -171,19 +181,10 @@ func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) b
 		st.sent++
 		st.job.recs.Add(1)
 		st.throttle()
-		if c.w.FrameLen() >= batchFlushSize {
-			c.w.EndFrame(proto.TypeMsg)
-			if !c.flush() {
-				return errBroken
-			}
-			c.w.BeginFrame()
-		}
-		return nil
+		return c.flushIfFull()
 	})
 	switch {
-	case errors.Is(err, errScanDone):
-		return false
-	case errors.Is(err, errBroken):
+	case errors.Is(err, errScanDone), errors.Is(err, errBroken), errors.Is(err, errAggFailed):
 		return false
 	case err != nil:
 		c.srv.log.Error("scan failed", "namespace", st.ns.Name(), "partition", pid, "err", err)
@@ -206,6 +207,9 @@ var (
 // found by (bval, which a client resumes from) as fields, then the bins
 // asked for. It returns errFiltered for a record the filter rejects.
 func (c *conn) writeRecord(st *scanState, d storage.Digest, rec *storage.Record, bval *int64) error {
+	if st.agg != nil {
+		return c.aggregateRecord(st, d, rec)
+	}
 	c.scanBins = c.scanBins[:0]
 	if !st.noBins || st.exp != nil {
 		all, err := bins.Decode(c.scanBins, rec.Bins)

@@ -20,6 +20,7 @@ import (
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
+	"github.com/skiffdb/skiff/core/internal/udf"
 )
 
 // Limits of the connection loop.
@@ -52,6 +53,8 @@ type Server struct {
 	batchLatency latency.Histogram
 	latencies    latencyWindows
 	jobs         jobTable
+	// udf runs UDF modules; nil when the node has none.
+	udf *udf.Host
 	// ctx bounds background work that requests start (truncation).
 	ctx context.Context
 
@@ -66,9 +69,11 @@ type Server struct {
 	ready    atomic.Bool
 }
 
-// New returns a server for the namespaces, which it does not own.
-func New(ctx context.Context, cfg *config.Config, namespaces []*record.Namespace, log *slog.Logger) *Server {
+// New returns a server for the namespaces and the UDF host (nil for
+// none), which it does not own.
+func New(ctx context.Context, cfg *config.Config, namespaces []*record.Namespace, udfHost *udf.Host, log *slog.Logger) *Server {
 	s := &Server{
+		udf:        udfHost,
 		cfg:        cfg,
 		log:        log,
 		namespaces: make(map[string]*record.Namespace, len(namespaces)),

@@ -47,7 +47,7 @@ func startServer(t *testing.T, edit func(*config.Config)) *testServer {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	s := New(ctx, cfg, namespaces, log)
+	s := New(ctx, cfg, namespaces, nil, log)
 	s.frameTimeout = 300 * time.Millisecond
 	addr, err := s.Listen()
 	if err != nil {

@@ -1,0 +1,333 @@
+package core_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+	"github.com/aerospike/aerospike-client-go/v8/types"
+
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// wasmLanguage is the udf-type of Skiff's modules.
+const wasmLanguage = as.Language("WASM")
+
+var buildMu sync.Mutex
+
+// udfModule builds a module: an example of examples/udf, with the Go
+// toolchain, or a .wat file with wabt's wat2wasm (which make test installs;
+// SKIFF_REQUIRE_WABT makes its absence a failure there).
+func udfModule(t testing.TB, path string) []byte {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	out := filepath.Join(t.TempDir(), "m.wasm")
+	var cmd *exec.Cmd
+	if strings.HasSuffix(path, ".wat") {
+		tool, err := exec.LookPath("wat2wasm")
+		if err != nil {
+			if os.Getenv("SKIFF_REQUIRE_WABT") != "" {
+				t.Fatal("wat2wasm not found: apt-get install wabt")
+			}
+			t.Skip("wat2wasm not found (apt-get install wabt)")
+		}
+		cmd = exec.Command(tool, path, "-o", out)
+	} else {
+		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-o", out, path)
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", path, err, b)
+	}
+	b, err := os.ReadFile(out)
+	mustOK(t, err)
+	return b
+}
+
+func registerUDF(t testing.TB, c *as.Client, name string, content []byte) {
+	t.Helper()
+	// Compiling a Go module takes about a second, more under -race.
+	p := as.NewWritePolicy(0, 0)
+	p.TotalTimeout = time.Minute
+	task, err := c.RegisterUDF(p, content, name, wasmLanguage)
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+}
+
+func execute(t testing.TB, c *as.Client, k *as.Key, module, fn string, args ...as.Value) any {
+	t.Helper()
+	v, err := c.Execute(nil, k, module, fn, args...)
+	mustOK(t, err)
+	return v
+}
+
+// wantUDFError fails unless err is a UDF failure whose message holds want.
+func wantUDFError(t testing.TB, err error, want string) {
+	t.Helper()
+	wantCode(t, err, types.UDF_BAD_RESPONSE)
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+// TestUDF runs UDFs through the official client on one node, which
+// registers each module once: compiling a Go module takes seconds under
+// the race detector.
+func TestUDF(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	registerUDF(t, c, "counter.wasm", udfModule(t, "../examples/udf/counter"))
+	registerUDF(t, c, "conditional.wasm", udfModule(t, "../examples/udf/conditional"))
+	registerUDF(t, c, "listtrim.wasm", udfModule(t, "../examples/udf/listtrim"))
+	registerUDF(t, c, "aggregate.wasm", udfModule(t, "../examples/udf/aggregate"))
+	registerUDF(t, c, "wat.wasm", udfModule(t, "../examples/udf/wat/touch.wat"))
+	registerUDF(t, c, "basic.wasm", udfModule(t, "internal/udf/testdata/basic.wat"))
+
+	udfs, err := c.ListUDF(nil)
+	mustOK(t, err)
+	if len(udfs) != 6 || udfs[0].Filename != "aggregate.wasm" || udfs[0].Language != wasmLanguage || len(udfs[0].Hash) != 40 {
+		t.Fatalf("ListUDF = %+v", udfs)
+	}
+	t.Run("Record", func(t *testing.T) { testUDFRecord(t, c) })
+	t.Run("HandWritten", func(t *testing.T) { testUDFHandWritten(t, c) })
+	t.Run("Limits", func(t *testing.T) { testUDFLimits(t, c) })
+	t.Run("BatchAndBackground", func(t *testing.T) { testUDFBatchAndBackground(t, c) })
+	t.Run("WritesKeepIndexes", func(t *testing.T) { testUDFWritesKeepIndexes(t, c) })
+	t.Run("Aggregation", func(t *testing.T) { testUDFAggregation(t, c) })
+	t.Run("Remove", func(t *testing.T) {
+		task, err := c.RemoveUDF(nil, "listtrim.wasm")
+		mustOK(t, err)
+		mustOK(t, <-task.OnComplete())
+		_, err = c.Execute(nil, key(t, uniqueSet(t), 1), "listtrim", "push_trim", as.StringValue("events"), as.IntegerValue(9), as.IntegerValue(3))
+		wantUDFError(t, err, "no such UDF module")
+	})
+}
+
+func testUDFRecord(t *testing.T, c *as.Client) {
+
+	set := uniqueSet(t)
+	k := key(t, set, "visits")
+	// A UDF creates the record, and counts up to its cap.
+	for i, want := range []int{1, 2, 3, 3} {
+		if got := execute(t, c, k, "counter", "incr", as.StringValue("hits"), as.IntegerValue(1), as.IntegerValue(3)); got != want {
+			t.Fatalf("call %d: incr = %v, want %d", i, got, want)
+		}
+	}
+	rec, err := c.Get(nil, k)
+	mustOK(t, err)
+	if rec.Bins["hits"] != 3 || rec.Generation != 3 {
+		t.Fatalf("record after incr = %v gen %d, want hits 3 at generation 3 (a call at the cap writes nothing)", rec.Bins, rec.Generation)
+	}
+
+	// A failure comes back with its message, and writes nothing.
+	mustOK(t, c.Put(nil, k, as.BinMap{"hits": "many"}))
+	_, err = c.Execute(nil, k, "counter", "incr", as.StringValue("hits"), as.IntegerValue(1), as.IntegerValue(3))
+	wantUDFError(t, err, "not an integer")
+	assertBins(t, c, k, as.BinMap{"hits": "many"})
+
+	// Compare-and-set.
+	if got := execute(t, c, k, "conditional", "set_if", as.StringValue("hits"), as.StringValue("many"), as.IntegerValue(0)); got != true {
+		t.Fatalf("set_if = %v, want true", got)
+	}
+	if got := execute(t, c, k, "conditional", "set_if", as.StringValue("hits"), as.StringValue("many"), as.IntegerValue(9)); got != false {
+		t.Fatalf("second set_if = %v, want false", got)
+	}
+	assertBins(t, c, k, as.BinMap{"hits": 0})
+
+	// Lists cross the boundary both ways.
+	lk := key(t, set, "recent")
+	for i := range 5 {
+		execute(t, c, lk, "listtrim", "push_trim", as.StringValue("events"), as.IntegerValue(i), as.IntegerValue(3))
+	}
+	assertBins(t, c, lk, as.BinMap{"events": []any{2, 3, 4}})
+
+	// Unknown modules and functions.
+	_, err = c.Execute(nil, k, "nosuch", "f")
+	wantUDFError(t, err, "no such UDF module")
+	_, err = c.Execute(nil, k, "counter", "nosuch")
+	wantUDFError(t, err, "counter.nosuch: no such function")
+
+	// Lua is refused with a reason.
+	_, err = c.RegisterUDF(nil, []byte("function f(r) return 1 end"), "f.lua", as.LUA)
+	if err == nil || !strings.Contains(err.Error(), "WebAssembly") {
+		t.Fatalf("registering Lua: %v", err)
+	}
+
+	// udf-get returns what was registered; RemoveUDF removes it.
+	if got := info(t, c, "udf-get:filename=counter.wasm"); !strings.HasPrefix(got, "gen=") || !strings.Contains(got, ";type=WASM;content=") {
+		t.Fatalf("udf-get = %.80q", got)
+	}
+	if st := info(t, c, "namespace/test"); !strings.Contains(st, "client_udf_complete=") || strings.Contains(st, "client_udf_complete=0;") {
+		t.Fatalf("namespace stats do not count UDF calls: %s", st)
+	}
+}
+
+// TestUDFHandWritten runs a module written in WebAssembly text, without
+// sdk/udf: the ABI is language-neutral.
+func testUDFHandWritten(t *testing.T, c *as.Client) {
+	k := key(t, uniqueSet(t), 1)
+	for want := 1; want <= 3; want++ {
+		if got := execute(t, c, k, "wat", "touch_count"); got != want {
+			t.Fatalf("touch_count = %v, want %d", got, want)
+		}
+	}
+	assertBins(t, c, k, as.BinMap{"n": 3})
+	if got := execute(t, c, k, "wat", "echo", as.StringValue("hi")); got != "hi" {
+		t.Fatalf("echo = %v", got)
+	}
+}
+
+// TestUDFLimits: a UDF that loops or traps fails with a clear message and
+// the node goes on serving.
+func testUDFLimits(t *testing.T, c *as.Client) {
+	k := key(t, uniqueSet(t), 1)
+	start := time.Now()
+	_, err := c.Execute(nil, k, "basic", "loop")
+	wantUDFError(t, err, "basic.loop: interrupted after 100ms (mod-udf max-call-ms)")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the loop ran %v", d)
+	}
+	_, err = c.Execute(nil, k, "basic", "trap")
+	wantUDFError(t, err, "basic.trap:")
+	// A write the failed call made is not kept.
+	if got := execute(t, c, k, "basic", "set"); got != 7 {
+		t.Fatalf("set = %v, want 7", got)
+	}
+	assertBins(t, c, k, as.BinMap{"n": 7})
+	_, err = c.Execute(nil, k, "basic", "fail")
+	wantUDFError(t, err, "basic.fail: boom")
+	if got := execute(t, c, k, "basic", "delete"); got != nil {
+		t.Fatalf("delete = %v", got)
+	}
+	if _, err := c.Get(nil, k); err == nil {
+		t.Fatal("the record a UDF deleted is still there")
+	}
+}
+
+// TestUDFPersistence: modules outlive a restart of the node.
+func TestUDFPersistence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.UDF.UserPath = dir
+	n := startNode(t, cfg)
+	c := n.connect(t)
+	registerUDF(t, c, "counter.wasm", udfModule(t, "../examples/udf/counter"))
+	c.Close()
+	n.stop()
+
+	cfg = config.Default()
+	cfg.UDF.UserPath = dir
+	n = startNode(t, cfg)
+	c = n.connect(t)
+	if got := execute(t, c, key(t, uniqueSet(t), 1), "counter", "incr", as.StringValue("c"), as.IntegerValue(5), as.IntegerValue(10)); got != 5 {
+		t.Fatalf("incr after restart = %v", got)
+	}
+}
+
+func testUDFBatchAndBackground(t *testing.T, c *as.Client) {
+	set := uniqueSet(t)
+	var keys []*as.Key
+	for i := range 20 {
+		k := key(t, set, i)
+		keys = append(keys, k)
+		mustOK(t, c.Put(nil, k, as.BinMap{"i": i}))
+	}
+	// BatchExecute: one call per key.
+	res, err := c.BatchExecute(nil, nil, keys, "counter", "incr", as.StringValue("c"), as.IntegerValue(2), as.IntegerValue(100))
+	mustOK(t, err)
+	for i, r := range res {
+		if r.Err != nil || r.Record == nil || r.Record.Bins["SUCCESS"] != 2 {
+			t.Fatalf("batch result %d: %+v (err %v)", i, r.Record, r.Err)
+		}
+	}
+	// BatchExecute stops at a failing entry, as it does with Aerospike;
+	// BatchOperate gives each entry its own outcome and message.
+	mustOK(t, c.Put(nil, keys[0], as.BinMap{"c": "x"}))
+	_, err = c.BatchExecute(nil, nil, keys[:2], "counter", "incr", as.StringValue("c"), as.IntegerValue(2), as.IntegerValue(100))
+	wantCode(t, err, types.UDF_BAD_RESPONSE)
+	ops := []as.BatchRecordIfc{
+		as.NewBatchUDF(nil, keys[0], "counter", "incr", as.StringValue("c"), as.IntegerValue(2), as.IntegerValue(100)),
+		as.NewBatchUDF(nil, keys[1], "counter", "incr", as.StringValue("d"), as.IntegerValue(4), as.IntegerValue(100)),
+	}
+	mustOK(t, c.BatchOperate(nil, ops))
+	if e := ops[0].BatchRec().Err; e == nil || !strings.Contains(e.Error(), "not an integer") {
+		t.Fatalf("failing batch UDF entry: %v", e)
+	}
+	if r := ops[1].BatchRec(); r.Err != nil || r.Record.Bins["SUCCESS"] != 4 {
+		t.Fatalf("second batch UDF entry: %+v, %v", r.Record, r.Err)
+	}
+
+	// ExecuteUDF: in the background over the set.
+	stmt := as.NewStatement("test", set)
+	task, err := c.ExecuteUDF(nil, stmt, "counter", "incr", as.StringValue("bg"), as.IntegerValue(1), as.IntegerValue(100))
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+	for _, k := range keys {
+		rec, err := c.Get(nil, k)
+		mustOK(t, err)
+		if rec.Bins["bg"] != 1 {
+			t.Fatalf("%v after the background UDF: %v", k.Value(), rec.Bins)
+		}
+	}
+}
+
+// TestUDFWritesKeepIndexes: a UDF's write goes through the write path, so
+// secondary indexes follow it.
+func testUDFWritesKeepIndexes(t *testing.T, c *as.Client) {
+	set := uniqueSet(t)
+	createIndex(t, c, set, set+"_c", "c", as.NUMERIC, as.ICT_DEFAULT)
+	for i := range 5 {
+		execute(t, c, key(t, set, i), "counter", "incr", as.StringValue("c"), as.IntegerValue(int64(i)+1), as.IntegerValue(100))
+	}
+	stmt := as.NewStatement("test", set, "c")
+	stmt.SetFilter(as.NewRangeFilter("c", 2, 3))
+	rs, err := c.Query(nil, stmt)
+	mustOK(t, err)
+	var got []any
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		got = append(got, r.Record.Bins["c"])
+	}
+	if len(got) != 2 {
+		t.Fatalf("query after UDF writes found %v, want the records with c 2 and 3", got)
+	}
+}
+
+func testUDFAggregation(t *testing.T, c *as.Client) {
+	set := uniqueSet(t)
+	for i := range 100 {
+		status := "done"
+		if i%4 == 0 {
+			status = "pending"
+		}
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{"amount": i, "status": status}))
+	}
+	aggregate := func(fn string, args ...as.Value) []any {
+		stmt := as.NewStatement("test", set)
+		stmt.SetAggregateFunction("aggregate", fn, args, true)
+		rs, err := c.Query(nil, stmt)
+		mustOK(t, err)
+		var out []any
+		for r := range rs.Results() {
+			mustOK(t, r.Err)
+			if f, ok := r.Record.Bins["FAILURE"]; ok {
+				t.Fatalf("aggregation failed: %v", f)
+			}
+			out = append(out, r.Record.Bins["SUCCESS"])
+		}
+		return out
+	}
+	if got := aggregate("sum", as.StringValue("amount")); len(got) != 1 || got[0] != 4950 {
+		t.Fatalf("sum = %v, want [4950]", got)
+	}
+	got := aggregate("count_by", as.StringValue("status"))
+	if len(got) != 1 || !equalValue(got[0], map[any]any{"done": 75, "pending": 25}) {
+		t.Fatalf("count_by = %#v", got)
+	}
+}
