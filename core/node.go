@@ -63,7 +63,7 @@ func Run(ctx context.Context, opts Options) error {
 		MaxModuleSize: cfg.UDF.MaxModuleSize,
 		MaxMemory:     cfg.UDF.MaxMemory,
 		MaxCallTime:   cfg.UDF.MaxCallTime,
-		MaxIdle:       cfg.UDF.InstancesPerModule,
+		MaxInstances:  cfg.UDF.InstancesPerModule,
 	}, log)
 	if err != nil {
 		return err

@@ -80,7 +80,9 @@ func wantUDFError(t testing.TB, err error, want string) {
 // registers each module once: compiling a Go module takes seconds under
 // the race detector.
 func TestUDF(t *testing.T) {
-	n := startNode(t, nil)
+	cfg := config.Default()
+	cfg.UDF.MaxMemory = 16 << 20 // for Limits: hog runs out sooner than 100 ms
+	n := startNode(t, cfg)
 	c := n.connect(t)
 	registerUDF(t, c, "counter.wasm", udfModule(t, "../examples/udf/counter"))
 	registerUDF(t, c, "conditional.wasm", udfModule(t, "../examples/udf/conditional"))
@@ -88,10 +90,11 @@ func TestUDF(t *testing.T) {
 	registerUDF(t, c, "aggregate.wasm", udfModule(t, "../examples/udf/aggregate"))
 	registerUDF(t, c, "wat.wasm", udfModule(t, "../examples/udf/wat/touch.wat"))
 	registerUDF(t, c, "basic.wasm", udfModule(t, "internal/udf/testdata/basic.wat"))
+	registerUDF(t, c, "hog.wasm", udfModule(t, "./testdata/udfhog"))
 
 	udfs, err := c.ListUDF(nil)
 	mustOK(t, err)
-	if len(udfs) != 6 || udfs[0].Filename != "aggregate.wasm" || udfs[0].Language != wasmLanguage || len(udfs[0].Hash) != 40 {
+	if len(udfs) != 7 || udfs[0].Filename != "aggregate.wasm" || udfs[0].Language != wasmLanguage || len(udfs[0].Hash) != 40 {
 		t.Fatalf("ListUDF = %+v", udfs)
 	}
 	t.Run("Record", func(t *testing.T) { testUDFRecord(t, c) })
@@ -195,6 +198,13 @@ func testUDFLimits(t *testing.T, c *as.Client) {
 	}
 	_, err = c.Execute(nil, k, "basic", "trap")
 	wantUDFError(t, err, "basic.trap:")
+	// A Go module that runs out of max-memory dies; the next call gets a
+	// fresh instance.
+	_, err = c.Execute(nil, k, "hog", "hog", as.IntegerValue(200))
+	wantUDFError(t, err, "out of memory")
+	if got := execute(t, c, k, "hog", "hog", as.IntegerValue(8)); got != 8 {
+		t.Fatalf("hog(8) after running out = %v", got)
+	}
 	// A write the failed call made is not kept.
 	if got := execute(t, c, k, "basic", "set"); got != 7 {
 		t.Fatalf("set = %v, want 7", got)

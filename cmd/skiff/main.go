@@ -34,6 +34,8 @@ commands:
         block writes with O_DIRECT; latency histogram and PASS/FAIL
   udf build DIR [-o OUT.wasm]
         build a WebAssembly UDF module: a Go package (sdk/udf) or one .wat file
+  aggregate [-h HOST] [-p PORT] -n NS [-s SET] [-where COND] MODULE NAME [ARG ...]
+        run a UDF aggregation on a node and print its values as JSON
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDeviceTest(args[1:], stdout, stderr)
 	case "udf":
 		return runUDF(args[1:], stdout, stderr)
+	case "aggregate":
+		return runAggregate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -46,8 +46,8 @@ type UDF struct {
 	MaxMemory int64
 	// MaxCallTime bounds one call of a UDF function (max-call-ms).
 	MaxCallTime time.Duration
-	// InstancesPerModule is how many idle instances of each module are
-	// kept for reuse.
+	// InstancesPerModule is the most instances of a module, each serving
+	// one call at a time; a call waits for a free one.
 	InstancesPerModule int
 }
 

@@ -55,7 +55,7 @@ import (
 //	    max-module-size SIZE      # 1K to 1G
 //	    max-memory SIZE           # per instance, 1M to 4G
 //	    max-call-ms N             # 1 to 3600000
-//	    instances-per-module N    # idle instances kept, 1-4096
+//	    instances-per-module N    # most instances of a module, 1-4096
 //	}
 //	mod-lua { ... }               # ignored, with a warning
 //

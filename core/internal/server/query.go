@@ -111,8 +111,7 @@ func (c *conn) handleQuery(rangeField []byte) {
 		c.batchEnd(code)
 		return
 	}
-	if code = c.udfOfScan(&q.scanState); code != proto.OK {
-		c.batchEnd(code)
+	if !c.udfOfScan(&q.scanState) {
 		return
 	}
 	j := c.srv.startJob("query", false, &q.scanState, q.parts.Len())

@@ -142,8 +142,7 @@ func (c *conn) handleScan() {
 			return
 		}
 	}
-	if code := c.udfOfScan(&st); code != proto.OK {
-		c.batchEnd(code)
+	if !c.udfOfScan(&st) {
 		return
 	}
 	st.job = c.srv.startJob("scan", false, &st, st.partitionCount())

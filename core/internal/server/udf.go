@@ -201,26 +201,41 @@ type aggregation struct {
 }
 
 // udfOfScan prepares the aggregation a scan or query asks for, if it asks
-// for one.
-func (c *conn) udfOfScan(st *scanState) proto.ResultCode {
+// for one. It returns false when it has answered the request instead: an
+// aggregation the node cannot run, with the reason in bin FAILURE.
+func (c *conn) udfOfScan(st *scanState) bool {
 	op, has, code := c.udf.parse(c.msg.Fields)
 	switch {
 	case !has:
-		return proto.OK
+		return true
 	case code != proto.OK:
-		return code
 	case op != udfOpAggregate:
-		return proto.ParameterError
+		code = proto.ParameterError
 	case c.srv.udf == nil:
-		return proto.UDFBadResponse
+		code = proto.UDFBadResponse
+	}
+	if code != proto.OK {
+		c.batchEnd(code)
+		return false
 	}
 	a, err := c.srv.udf.NewAggregation(string(c.udf.pkg), string(c.udf.fn), append([]byte(nil), c.udf.args...))
 	if err != nil {
-		c.srv.log.Debug("aggregation refused", "err", err)
-		return proto.UDFBadResponse
+		c.w.BeginFrame()
+		c.writeFailure(err)
+		c.w.Msg(proto.MsgHeader{Info3: proto.Info3Last, ResultCode: proto.UDFBadResponse})
+		c.w.EndFrame(proto.TypeMsg)
+		return false
 	}
 	st.agg = &aggregation{agg: a}
-	return proto.OK
+	return true
+}
+
+// writeFailure appends a record holding an aggregation's failure in bin
+// FAILURE: a record, so that the client delivers the message, before the
+// last message carries the code.
+func (c *conn) writeFailure(err error) {
+	c.w.Msg(proto.MsgHeader{NOps: 1})
+	c.w.Op(proto.OpRead, proto.ParticleString, binFailure, []byte(err.Error()))
 }
 
 // aggregateRecord passes one record a scan or query found to the
@@ -271,9 +286,6 @@ func (c *conn) finishAggregate(st *scanState) proto.ResultCode {
 		return proto.OK
 	}
 	c.srv.log.Debug("aggregation failed", "namespace", st.ns.Name(), "err", a.err)
-	// A record, so that the client delivers the message, then the code in
-	// the last message.
-	c.w.Msg(proto.MsgHeader{NOps: 1})
-	c.w.Op(proto.OpRead, proto.ParticleString, binFailure, []byte(a.err.Error()))
+	c.writeFailure(a.err)
 	return proto.UDFBadResponse
 }

@@ -106,6 +106,7 @@ func (h *Host) call(ctx context.Context, pkg, fn, args []byte, rec Record, readO
 			// A trap leaves the guest's runtime in no state to go on.
 			inst.m.Close(ctx)
 		}
+		c.log.Warn("UDF call died", "function", string(fn), "err", err)
 		return dst, &CallError{Module: string(pkg), Function: string(fn), Err: describeExit(err, &inst.out, h.cfg)}
 	}
 	switch status := int32(res[0]); status {

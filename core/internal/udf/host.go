@@ -36,8 +36,9 @@ type Config struct {
 	// MaxCallTime bounds one call; a call still running then is
 	// interrupted and fails.
 	MaxCallTime time.Duration
-	// MaxIdle is how many idle instances each module keeps for reuse.
-	MaxIdle int
+	// MaxInstances is the most instances of a module, each serving one call
+	// at a time; they are kept for reuse.
+	MaxInstances int
 }
 
 // Language is the udf-type registration accepts and listings show.
@@ -85,8 +86,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Host, error) {
 	if cfg.MaxMemory < pageSize {
 		return nil, fmt.Errorf("udf: max-memory %d is under one 64 KiB page", cfg.MaxMemory)
 	}
-	if cfg.MaxIdle <= 0 {
-		cfg.MaxIdle = 1
+	if cfg.MaxInstances <= 0 {
+		cfg.MaxInstances = 1
 	}
 	h := &Host{cfg: cfg, log: log.With("module", "udf"), mods: make(map[string]*module)}
 	if _, err := os.Stat(cfg.Dir); err != nil {

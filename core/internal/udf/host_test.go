@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -36,7 +37,7 @@ func wat(t testing.TB, name string) []byte {
 }
 
 func testConfig(dir string) Config {
-	return Config{Dir: dir, MaxModuleSize: 1 << 20, MaxMemory: 1 << 20, MaxCallTime: 200 * time.Millisecond, MaxIdle: 4}
+	return Config{Dir: dir, MaxModuleSize: 1 << 20, MaxMemory: 1 << 20, MaxCallTime: 200 * time.Millisecond, MaxInstances: 4}
 }
 
 func newHost(t testing.TB, cfg Config) *Host {
@@ -248,5 +249,41 @@ func BenchmarkRegister(b *testing.B) {
 		if err := h.Put(context.Background(), "counter.wasm", "WASM", content); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestInstanceCap: however many calls run at once, a module has at most
+// MaxInstances instances; the others wait for one.
+func TestInstanceCap(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MaxInstances = 2
+	h := newHost(t, cfg)
+	ctx := context.Background()
+	if err := h.Put(ctx, "basic.wasm", "WASM", wat(t, "basic")); err != nil {
+		t.Fatal(err)
+	}
+	m := h.lookup("basic")
+	var most atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				inst, err := m.get(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				m.mu.Lock()
+				if r := int32(m.running); r > most.Load() {
+					most.Store(r)
+				}
+				m.mu.Unlock()
+				m.put(ctx, inst)
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() > 2 || len(m.idle) > 2 {
+		t.Fatalf("%d instances ran at once, %d idle; want at most 2", most.Load(), len(m.idle))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -26,6 +27,9 @@ type module struct {
 	pkg      string
 	info     Info
 	compiled wazero.CompiledModule
+
+	// slots holds a token for each instance out of the pool.
+	slots chan struct{}
 
 	mu      sync.Mutex
 	idle    []*instance
@@ -57,6 +61,7 @@ func (h *Host) compile(ctx context.Context, name string, content []byte) (*modul
 		pkg:      strings.TrimSuffix(name, Extension),
 		info:     Info{Name: name, Hash: contentHash(content), Size: len(content)},
 		compiled: compiled,
+		slots:    make(chan struct{}, h.cfg.MaxInstances),
 	}
 	inst, err := m.instantiate(ctx)
 	if err != nil {
@@ -171,8 +176,25 @@ func (m *module) instantiate(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
-// get takes an idle instance or makes one.
+// get takes an idle instance or makes one. A module has at most MaxInstances
+// instances: a call waits for one to come back rather than start another
+// Go runtime (milliseconds, megabytes) for a moment's burst, but no longer
+// than a call may run.
 func (m *module) get(ctx context.Context) (*instance, error) {
+	select {
+	case m.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(m.h.cfg.MaxCallTime)
+		select {
+		case m.slots <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			return nil, fmt.Errorf("all %d instances stayed busy for %v (mod-udf instances-per-module)", cap(m.slots), m.h.cfg.MaxCallTime)
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
 	m.mu.Lock()
 	if n := len(m.idle); n > 0 {
 		inst := m.idle[n-1]
@@ -192,9 +214,10 @@ func (m *module) get(ctx context.Context) (*instance, error) {
 
 // put returns an instance to the pool; a nil or broken one is dropped.
 func (m *module) put(ctx context.Context, inst *instance) {
+	defer func() { <-m.slots }()
 	m.mu.Lock()
 	m.running--
-	keep := inst != nil && !inst.broken() && !m.retired && len(m.idle) < m.h.cfg.MaxIdle
+	keep := inst != nil && !inst.broken() && !m.retired
 	if keep {
 		m.idle = append(m.idle, inst)
 	}
@@ -262,17 +285,22 @@ func describeExit(err error, out *guestOutput, cfg Config) error {
 		case sys.ExitCodeContextCanceled:
 			return errors.New("interrupted: the node is stopping")
 		}
-		msg := fmt.Sprintf("module exited with code %d", exit.ExitCode())
-		if len(out.first) > 0 {
-			msg += ": " + string(out.first)
-		}
-		if strings.Contains(msg, "out of memory") {
-			msg += fmt.Sprintf(" (mod-udf max-memory is %d bytes)", cfg.MaxMemory)
-		}
-		return errors.New(msg)
+		return errors.New(withOutput(fmt.Sprintf("module exited with code %d", exit.ExitCode()), out, cfg))
 	}
+	// A trap: its first line ("wasm error: unreachable"), without the
+	// stack trace, which the node logs.
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return errors.New(withOutput(msg, out, cfg))
+}
+
+// withOutput adds to a dying call's message what the guest printed first
+// (a Go runtime's "panic: ..." or "fatal error: ...").
+func withOutput(msg string, out *guestOutput, cfg Config) string {
 	if len(out.first) > 0 {
-		return fmt.Errorf("%w: %s", err, out.first)
+		msg += ": " + string(out.first)
 	}
-	return err
+	if strings.Contains(msg, "out of memory") {
+		msg += fmt.Sprintf(" (mod-udf max-memory is %d bytes)", cfg.MaxMemory)
+	}
+	return msg
 }
