@@ -210,46 +210,87 @@ func TestConcurrentCalls(t *testing.T) {
 	wg.Wait()
 }
 
+// BenchmarkCall is the host's cost of calling a trivial function without
+// a record: echo of the hand-written module, and nop of a Go module.
 func BenchmarkCall(b *testing.B) {
-	h := newHost(b, testConfig(b.TempDir()))
-	if err := h.Put(context.Background(), "basic.wasm", "WASM", wat(b, "basic")); err != nil {
+	cfg := testConfig(b.TempDir())
+	cfg.MaxModuleSize, cfg.MaxMemory = 16<<20, 64<<20
+	h := newHost(b, cfg)
+	ctx := context.Background()
+	if err := h.Put(ctx, "basic.wasm", "WASM", wat(b, "basic")); err != nil {
 		b.Fatal(err)
 	}
-	args := []byte{0x91, 0x01}
-	var out []byte
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if out, err = h.Call(context.Background(), []byte("basic"), []byte("echo"), args, nil, out[:0]); err != nil {
-			b.Fatal(err)
-		}
+	if err := h.Put(ctx, "gonop.wasm", "WASM", goModule(b, "./testdata/gonop")); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct{ name, module, fn string }{{"WAT", "basic", "echo"}, {"Go", "gonop", "nop"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			args := []byte{0x91, 0x01}
+			var out []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if out, err = h.Call(ctx, []byte(tc.module), []byte(tc.fn), args, nil, out[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// BenchmarkRegister registers the counter example, a Go module of about
-// 2.7 MB, on a host with an empty compilation cache each time.
-func BenchmarkRegister(b *testing.B) {
-	out := filepath.Join(b.TempDir(), "counter.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../../../examples/udf/counter")
+// goModule builds a Go UDF module.
+func goModule(b *testing.B, path string) []byte {
+	out := filepath.Join(b.TempDir(), "m.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, path)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, msg)
+		b.Fatalf("build %s: %v\n%s", path, err, msg)
 	}
 	content, err := os.ReadFile(out)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(content))/(1<<20), "MB")
-	for b.Loop() {
-		b.StopTimer()
-		cfg := testConfig(b.TempDir())
+	return content
+}
+
+// BenchmarkRegister registers the counter example, a Go module of about
+// 2.7 MB: Put compiles it on a host with an empty compilation cache;
+// Restart starts a host on a directory that holds it, which loads the
+// compiled code from the disk cache.
+func BenchmarkRegister(b *testing.B) {
+	content := goModule(b, "../../../examples/udf/counter")
+	newCfg := func(dir string) Config {
+		cfg := testConfig(dir)
 		cfg.MaxModuleSize, cfg.MaxMemory = 16<<20, 64<<20
-		h := newHost(b, cfg)
-		b.StartTimer()
-		if err := h.Put(context.Background(), "counter.wasm", "WASM", content); err != nil {
+		return cfg
+	}
+	ctx := context.Background()
+	b.Run("Put", func(b *testing.B) {
+		b.ReportMetric(float64(len(content))/(1<<20), "MB")
+		for b.Loop() {
+			b.StopTimer()
+			h := newHost(b, newCfg(b.TempDir()))
+			b.StartTimer()
+			if err := h.Put(ctx, "counter.wasm", "WASM", content); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Restart", func(b *testing.B) {
+		dir := b.TempDir()
+		if err := newHost(b, newCfg(dir)).Put(ctx, "counter.wasm", "WASM", content); err != nil {
 			b.Fatal(err)
 		}
-	}
+		for b.Loop() {
+			h, err := New(ctx, newCfg(dir), slog.New(slog.DiscardHandler))
+			if err != nil || len(h.List()) != 1 {
+				b.Fatal(err, h.List())
+			}
+			b.StopTimer()
+			h.Close(ctx)
+			b.StartTimer()
+		}
+	})
 }
 
 // TestInstanceCap: however many calls run at once, a module has at most
