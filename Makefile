@@ -20,9 +20,11 @@ help:
 	@echo "make bench-query  index build, equality queries and full scans over QUERY_RECORDS ($(QUERY_RECORDS)) records"
 	@echo "make udf-examples build each WebAssembly UDF module of examples/udf into $(BIN)/udf/ (the .wat one needs wabt)"
 
-# The node finds its storage plugin binaries beside its own.
+# The node finds its plugin binaries (storage backends, xdr transports)
+# beside its own.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff ./plugins/storage-memory/cmd/skiff-storage-memory ./plugins/storage-nvme/cmd/skiff-storage-nvme
+	$(GO) build -o $(BIN)/ ./cmd/skiffd ./cmd/skiff ./plugins/storage-memory/cmd/skiff-storage-memory ./plugins/storage-nvme/cmd/skiff-storage-nvme \
+		./plugins/xdr-nats/cmd/skiff-xdr-nats
 
 run: build
 	$(BIN)/skiffd
@@ -54,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCreate$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 	$(GO) test -run '^$$' -fuzz '^FuzzGeo$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sdk/udf
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChange$$' -fuzztime $(FUZZTIME) ./sdk/xdr
 
 # CONFORMANCE_SKIP leaves out specs that need a type Skiff does not have yet
 # and stand first in an ordered container, where their failure would skip

@@ -23,6 +23,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/backends"
 	"github.com/skiffdb/skiff/core/internal/metrics"
 	"github.com/skiffdb/skiff/core/internal/record"
+	"github.com/skiffdb/skiff/core/internal/replication"
 	"github.com/skiffdb/skiff/core/internal/server"
 	"github.com/skiffdb/skiff/core/internal/udf"
 )
@@ -73,11 +74,22 @@ func Run(ctx context.Context, opts Options) error {
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	srv := server.New(bg, cfg, namespaces, udfHost, log)
+	repl, err := startReplication(ctx, cfg, opts, srv, namespaces, log)
+	if err != nil {
+		return err
+	}
+	if repl != nil {
+		defer repl.Close()
+	}
 	serviceAddr, err := srv.Listen()
 	if err != nil {
 		return err
 	}
-	admin, adminAddr, err := startAdmin(cfg, srv, namespaces, log)
+	var extra []prometheus.Collector
+	if repl != nil {
+		extra = append(extra, replication.NewCollector(repl))
+	}
+	admin, adminAddr, err := startAdmin(cfg, srv, namespaces, log, extra...)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
@@ -139,13 +151,14 @@ func closeNamespaces(namespaces []*record.Namespace, log *slog.Logger) {
 
 // startAdmin serves /metrics, /healthz and /readyz, unless the admin port is
 // 0.
-func startAdmin(cfg *config.Config, srv *server.Server, namespaces []*record.Namespace, log *slog.Logger) (*http.Server, net.Addr, error) {
+func startAdmin(cfg *config.Config, srv *server.Server, namespaces []*record.Namespace, log *slog.Logger, extra ...prometheus.Collector) (*http.Server, net.Addr, error) {
 	ep := cfg.Network.Admin
 	if ep.Port == 0 {
 		return nil, nil, nil
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(metrics.New(namespaces, srv), metrics.NewExtras(namespaces))
+	reg.MustRegister(extra...)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()

@@ -18,14 +18,21 @@ import (
 	"github.com/skiffdb/skiff/core/config"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
+	xdrnats "github.com/skiffdb/skiff/plugins/xdr-nats"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	xdrplugin "github.com/skiffdb/skiff/sdk/xdr/plugin"
 )
 
 // TestMain serves the first-party backends when a node of these tests
-// starts this test binary as its storage plugin, and runs a whole node
-// when a test starts it as one (nodeProcessEnv).
+// starts this test binary as its storage plugin, the NATS transport when
+// it starts it as its xdr plugin, and runs a whole node when a test starts
+// it as one (nodeProcessEnv).
 func TestMain(m *testing.M) {
+	if xdrplugin.IsPluginProcess() {
+		xdrplugin.Serve("nats", xdrnats.Open)
+		return
+	}
 	if path := os.Getenv(nodeProcessEnv); path != "" && !plugin.IsPluginProcess() {
 		runNodeProcess(path)
 		return

@@ -36,6 +36,9 @@ commands:
         build a WebAssembly UDF module: a Go package (sdk/udf) or one .wat file
   aggregate [-h HOST] [-p PORT] -n NS [-s SET] [-where COND] MODULE NAME [ARG ...]
         run a UDF aggregation on a node and print its values as JSON
+  xdr stats|rewind [-h HOST] [-p PORT] -dc DC [-n NAMESPACE] [-s SET]
+        show a node's replication figures for a dc, or re-ship a namespace
+        (or one of its sets) to it
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runUDF(args[1:], stdout, stderr)
 	case "aggregate":
 		return runAggregate(args[1:], stdout, stderr)
+	case "xdr":
+		return runXDR(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

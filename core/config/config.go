@@ -3,7 +3,10 @@
 // line of the offending setting.
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Config is a node's whole configuration.
 type Config struct {
@@ -12,6 +15,8 @@ type Config struct {
 	Logging    []LogSink
 	Namespaces []*Namespace
 	UDF        UDF
+	// XDR lists the destinations the namespaces replicate with.
+	XDR []*DC
 
 	// Warnings lists what the file says that Skiff accepts but ignores,
 	// such as the network heartbeat block, one message per item, each
@@ -49,6 +54,45 @@ type UDF struct {
 	// InstancesPerModule is the most instances of a module, each serving
 	// one call at a time; a call waits for a free one.
 	InstancesPerModule int
+}
+
+// DC is an xdr { dc NAME { } } block: a destination (a NATS cluster, for
+// the first-party transport) that the node ships its namespaces' changes
+// to and applies its peers' changes from.
+type DC struct {
+	Name string
+	// URLs are the servers of the destination (nats-url, repeatable).
+	URLs []string
+	// Mode is how the transport runs: ModeProcess (default) or
+	// ModeInProcess; Path is its plugin binary.
+	Mode, Path string
+	// Settings are the block's other settings, passed to the transport.
+	Settings   map[string]string
+	Namespaces []*XDRNamespace
+	File       string
+	Line       int
+}
+
+// XDRNamespace is a dc block's namespace NAME { } block.
+type XDRNamespace struct {
+	Name string
+	// ShipOnlySpecifiedSets ships only the sets of ShipSets; otherwise all
+	// sets but those of IgnoreSets.
+	ShipOnlySpecifiedSets bool
+	ShipSets, IgnoreSets  []string
+	// BinPolicy is "all" (ship whole records) or "only-changed".
+	BinPolicy string
+	// ConflictResolution is "last-update-time" or "generation".
+	ConflictResolution string
+	Line               int
+}
+
+// Ships reports whether changes of set are shipped.
+func (x *XDRNamespace) Ships(set string) bool {
+	if x.ShipOnlySpecifiedSets {
+		return slices.Contains(x.ShipSets, set)
+	}
+	return !slices.Contains(x.IgnoreSets, set)
 }
 
 // Network is the network { } block.

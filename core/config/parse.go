@@ -58,6 +58,21 @@ import (
 //	    instances-per-module N    # most instances of a module, 1-4096
 //	}
 //	mod-lua { ... }               # ignored, with a warning
+//	xdr {                         # Skiff: replication over NATS JetStream
+//	    dc NAME {                 # 1-31 letters, digits, '_' or '-'; repeatable
+//	        nats-url URL          # repeatable; at least one
+//	        mode process|in-process
+//	        path PATH             # the transport's plugin binary
+//	        NAME VALUE            # other settings, passed to the transport
+//	        namespace NAME {      # a configured namespace; repeatable
+//	            ship-only-specified-sets BOOL
+//	            ship-set SET      # repeatable
+//	            ignore-set SET    # repeatable
+//	            bin-policy all|only-changed
+//	            conflict-resolution last-update-time|generation
+//	        }
+//	    }
+//	}
 //
 // LEVEL is critical, warning, info, debug or detail. Any CONTEXT name is
 // accepted, but only "any" sets the sink's level: Skiff logs without
@@ -162,6 +177,8 @@ func (p *parser) top(root *item) error {
 			return p.namespace(it)
 		case "mod-udf":
 			return p.modUDF(it)
+		case "xdr":
+			return p.xdr(it)
 		case "mod-lua":
 			p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: mod-lua ignored: Skiff runs WebAssembly UDFs, configured in mod-udf", p.file, it.line))
 			return nil
@@ -201,6 +218,120 @@ func (p *parser) service(b *item) error {
 		}
 		return err
 	})
+}
+
+func (p *parser) xdr(b *item) error {
+	if err := p.open(b, "", ""); err != nil {
+		return err
+	}
+	return p.each(b, "xdr", func(it *item) error {
+		if it.name != "dc" {
+			return p.unknown(it, "xdr")
+		}
+		return p.dc(it)
+	})
+}
+
+func (p *parser) dc(b *item) error {
+	if err := p.open(b, "xdr", "name"); err != nil {
+		return err
+	}
+	dc := &DC{Name: b.args[0], Mode: ModeProcess, Settings: map[string]string{}, File: p.file, Line: b.line}
+	if !validDCName(dc.Name) {
+		return p.errorf(b.line, "bad dc name %q: want 1 to 31 letters, digits, '_' or '-'", dc.Name)
+	}
+	where := "xdr dc " + dc.Name
+	err := p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "nats-url":
+			var u string
+			if u, err = p.value(it, where); err == nil {
+				if !strings.Contains(u, "://") {
+					return p.bad(it, where, "a URL such as nats://127.0.0.1:4222")
+				}
+				dc.URLs = append(dc.URLs, u)
+			}
+		case "mode":
+			dc.Mode, err = p.modeValue(it, where, true)
+		case "path":
+			dc.Path, err = p.value(it, where)
+		case "namespace":
+			err = p.xdrNamespace(it, where, dc)
+		default:
+			if it.block {
+				return p.unknown(it, where)
+			}
+			dc.Settings[it.name], err = p.value(it, where)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(dc.URLs) == 0 {
+		return p.errorf(b.line, "%s needs at least one nats-url", where)
+	}
+	if len(dc.Namespaces) == 0 {
+		return p.errorf(b.line, "%s ships no namespace: add a namespace NAME { } block", where)
+	}
+	p.cfg.XDR = append(p.cfg.XDR, dc)
+	return nil
+}
+
+func validDCName(s string) bool {
+	if s == "" || len(s) > 31 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) xdrNamespace(b *item, where string, dc *DC) error {
+	if err := p.open(b, where, "name"); err != nil {
+		return err
+	}
+	x := &XDRNamespace{Name: b.args[0], BinPolicy: "all", ConflictResolution: "last-update-time", Line: b.line}
+	where += " namespace " + x.Name
+	err := p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "ship-only-specified-sets":
+			x.ShipOnlySpecifiedSets, err = p.boolValue(it, where)
+		case "ship-set", "ignore-set":
+			var set string
+			if set, err = p.value(it, where); err == nil {
+				if it.name == "ship-set" {
+					x.ShipSets = append(x.ShipSets, set)
+				} else {
+					x.IgnoreSets = append(x.IgnoreSets, set)
+				}
+			}
+		case "bin-policy":
+			x.BinPolicy, err = p.oneOf(it, where, "all", "only-changed")
+		case "conflict-resolution":
+			x.ConflictResolution, err = p.oneOf(it, where, "last-update-time", "generation")
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	dc.Namespaces = append(dc.Namespaces, x)
+	return nil
+}
+
+// oneOf reads a setting whose value is one of choices.
+func (p *parser) oneOf(it *item, where string, choices ...string) (string, error) {
+	v, err := p.value(it, where)
+	if err == nil && !slices.Contains(choices, v) {
+		err = p.bad(it, where, strings.Join(choices, " or "))
+	}
+	return v, err
 }
 
 func (p *parser) modUDF(b *item) error {
@@ -635,6 +766,13 @@ func (p *parser) crossCheck(lastLine int) error {
 				formatScaled(ns.MaxRecordSize, sizeUnits), formatScaled(c.Service.ProtoMaxSize, sizeUnits))
 		}
 	}
+	for _, dc := range c.XDR {
+		for _, x := range dc.Namespaces {
+			if !slices.ContainsFunc(c.Namespaces, func(ns *Namespace) bool { return ns.Name == x.Name }) {
+				return p.errorf(x.Line, "xdr dc %s: no namespace %q is configured", dc.Name, x.Name)
+			}
+		}
+	}
 	if clash(c.Network.Service, c.Network.Admin) {
 		return p.errorf(p.networkLine, "network admin and service both listen on %s port %d",
 			c.Network.Admin.Address, c.Network.Admin.Port)
@@ -653,6 +791,13 @@ func clash(service, admin Endpoint) bool {
 	return s == a || s.IsUnspecified() || a.IsUnspecified()
 }
 
+// repeatable are the items that may appear more than once with another
+// first word.
+var repeatable = map[string]bool{
+	"namespace": true, "file": true, "device": true, "context": true,
+	"dc": true, "nats-url": true, "ship-set": true, "ignore-set": true,
+}
+
 // each calls fn on the items of block b in order, after refusing an item
 // that repeats an earlier one. Items are told apart by name, and those
 // that may repeat with another first word (namespace NAME, file PATH,
@@ -661,7 +806,7 @@ func (p *parser) each(b *item, where string, fn func(*item) error) error {
 	first := make(map[string]int)
 	for _, it := range b.items {
 		key, label := it.name, fmt.Sprintf("%q", it.name)
-		if (it.name == "namespace" || it.name == "file" || it.name == "device" || it.name == "context") && len(it.args) > 0 {
+		if repeatable[it.name] && len(it.args) > 0 {
 			key += " " + it.args[0]
 			label = fmt.Sprintf("%s %q", it.name, it.args[0])
 		}

@@ -211,6 +211,16 @@ logging {
 				c.Namespaces = append(c.Namespaces, &m)
 			}
 		}},
+		{"mod-udf and xdr", "namespace test {\n}\nmod-udf {\nuser-path /srv/udf\nmax-module-size 2M\nmax-memory 32M\nmax-call-ms 50\ninstances-per-module 4\n}\n" +
+			"mod-lua {\nuser-path /opt/lua\n}\nxdr {\ndc tokyo {\nnats-url nats://10.0.0.1:4222\nnats-url nats://10.0.0.2:4222\nmode in-process\nstream-max-age 24h\n" +
+			"namespace test {\nship-only-specified-sets true\nship-set profiles\nship-set carts\nbin-policy only-changed\nconflict-resolution generation\n}\n}\n}\n", func(c *Config) {
+			c.UDF = UDF{UserPath: "/srv/udf", MaxModuleSize: 2 << 20, MaxMemory: 32 << 20, MaxCallTime: 50 * time.Millisecond, InstancesPerModule: 4}
+			c.Warnings = []string{"t.conf:10: mod-lua ignored: Skiff runs WebAssembly UDFs, configured in mod-udf"}
+			c.XDR = []*DC{{Name: "tokyo", URLs: []string{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}, Mode: ModeInProcess,
+				Settings: map[string]string{"stream-max-age": "24h"}, File: "t.conf", Line: 14,
+				Namespaces: []*XDRNamespace{{Name: "test", ShipOnlySpecifiedSets: true, ShipSets: []string{"profiles", "carts"},
+					BinPolicy: "only-changed", ConflictResolution: "generation", Line: 19}}}}
+		}},
 		{"namespace names", "namespace a {\n}\nnamespace Ab-c_d.e$0123456789012345678901 {\n}\n", func(c *Config) {
 			a, b := *c.Namespaces[0], *c.Namespaces[0]
 			a.Name = "a"
@@ -284,6 +294,13 @@ func TestParseErrors(t *testing.T) {
 		{"udf tiny memory", ns() + "mod-udf {\nmax-memory 64K\n}", `t.conf:4: bad max-memory "64K" in mod-udf: want a size from 1M to 4G, such as 4G or 128K`},
 		{"udf zero call time", ns() + "mod-udf {\nmax-call-ms 0\n}", `t.conf:4: bad max-call-ms "0" in mod-udf: want an integer from 1 to 3600000`},
 		{"udf unknown", ns() + "mod-udf {\ncache-enabled true\n}", `t.conf:4: unknown setting "cache-enabled" in mod-udf`},
+		{"xdr no url", ns() + "xdr {\ndc a {\nnamespace test {\n}\n}\n}", `t.conf:4: xdr dc a needs at least one nats-url`},
+		{"xdr bad url", ns() + "xdr {\ndc a {\nnats-url 10.0.0.1\n}\n}", `t.conf:5: bad nats-url "10.0.0.1" in xdr dc a: want a URL such as nats://127.0.0.1:4222`},
+		{"xdr no namespace", ns() + "xdr {\ndc a {\nnats-url nats://h:1\n}\n}", `t.conf:4: xdr dc a ships no namespace: add a namespace NAME { } block`},
+		{"xdr unknown namespace", ns() + "xdr {\ndc a {\nnats-url nats://h:1\nnamespace users {\n}\n}\n}", `t.conf:6: xdr dc a: no namespace "users" is configured`},
+		{"xdr bad policy", ns() + "xdr {\ndc a {\nnats-url nats://h:1\nnamespace test {\nconflict-resolution newest\n}\n}\n}", `t.conf:7: bad conflict-resolution "newest" in xdr dc a namespace test: want last-update-time or generation`},
+		{"xdr duplicate dc", ns() + "xdr {\ndc a {\nnats-url nats://h:1\nnamespace test {\n}\n}\ndc a {\n}\n}", `t.conf:9: duplicate dc "a" in xdr (first at line 4)`},
+		{"xdr bad dc name", ns() + "xdr {\ndc a.b {\n}\n}", `t.conf:4: bad dc name "a.b": want 1 to 31 letters, digits, '_' or '-'`},
 		{"unknown top setting", ns() + "verbose true", `t.conf:3: unknown setting "verbose"`},
 		{"unknown service setting", ns() + "service {\npidfile /run/asd.pid\n}", `t.conf:4: unknown setting "pidfile" in service`},
 		{"names are case-sensitive", ns() + "Service {\n}", `t.conf:3: unknown block "Service"`},

@@ -102,7 +102,7 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		cfg.Conns = deviceConns
 	}
 	if cfg.Path == "" && firstParty != "" {
-		dir, err := pluginDir(opts.PluginDir)
+		dir, err := PluginDir(opts.PluginDir)
 		if err != nil {
 			return nil, err
 		}
@@ -154,7 +154,9 @@ func deviceSettings(ns *config.Namespace) map[string]string {
 	return s
 }
 
-func pluginDir(dir string) (string, error) {
+// PluginDir is the directory of the first-party plugin binaries: dir, or
+// the node binary's own directory when dir is empty.
+func PluginDir(dir string) (string, error) {
 	if dir != "" {
 		return dir, nil
 	}

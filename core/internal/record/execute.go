@@ -55,6 +55,10 @@ type Scratch struct {
 	oldBins          []bins.Bin
 	indexes          []*sindex.Index
 	oldKeys, newKeys []sindex.Key
+	// changed and changedEnc are the bins a write changed, for
+	// replication with bin-policy only-changed.
+	changed    []bins.Bin
+	changedEnc []byte
 }
 
 func (s *Scratch) reset() {
@@ -348,6 +352,9 @@ func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *
 			if indexed {
 				ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, nil, nil)
 			}
+			if exists && ns.replicated() {
+				ns.emitDelete(req.Digest, old.Set, old.Generation, c.lut)
+			}
 		}
 		return Result{Code: proto.OK, Bins: s.out}
 	}
@@ -373,6 +380,9 @@ func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *
 	ns.binNames.note(s.bins)
 	if indexed {
 		ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, &rec.Meta, s.bins)
+	}
+	if ns.replicated() {
+		ns.emitWrite(s, req, req.Digest, &rec)
 	}
 	return Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime, Bins: s.out}
 }
@@ -556,6 +566,9 @@ func (ns *Namespace) delete(ctx context.Context, s *Scratch, req *Request) Resul
 	}
 	if indexed {
 		ns.updateIndexes(s, req.Digest, &m, s.oldBins, nil, nil)
+	}
+	if ns.replicated() {
+		ns.emitDelete(req.Digest, m.Set, m.Generation, c.lut)
 	}
 	return Result{Code: proto.OK}
 }

@@ -45,6 +45,7 @@ type Namespace struct {
 	// stopWrites is set while storage is too full to take writes.
 	stopWrites atomic.Bool
 	idx        indexer
+	repl       replication
 
 	Stats Counters
 	// Latency is the time the node takes to serve the namespace's

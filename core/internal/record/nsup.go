@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiffdb/skiff/sdk/xdr"
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -94,18 +95,31 @@ func (ns *Namespace) Truncate(ctx context.Context, set string, before uint64) (u
 	} else if before > now {
 		return 0, ErrTruncateFuture
 	}
+	return before, ns.truncate(ctx, set, before, true)
+}
+
+// truncate is Truncate at a given point, handed to the namespace's sinks
+// when emit is set (a client's truncate, not a peer's).
+func (ns *Namespace) truncate(ctx context.Context, set string, before uint64, emit bool) error {
 	if set == "" {
 		raiseTo(&ns.truncateLUT, before)
 	} else {
 		if len(set) > MaxSetNameLen {
-			return 0, fmt.Errorf("truncate: set name %q longer than %d", set, MaxSetNameLen)
+			return fmt.Errorf("truncate: set name %q longer than %d", set, MaxSetNameLen)
 		}
 		s, ok := ns.sets.getOrAdd([]byte(set))
 		if !ok {
-			return 0, fmt.Errorf("truncate: set %q: namespace has %d sets already", set, MaxSets)
+			return fmt.Errorf("truncate: set %q: namespace has %d sets already", set, MaxSets)
 		}
 		raiseTo(&s.truncateLUT, before)
 		ns.sets.anyTruncated.Store(true)
+	}
+	if emit && ns.replicated() {
+		c := ns.getCommit()
+		c.Change = xdr.Change{Kind: xdr.Truncate, Namespace: ns.name, Set: set, LastUpdate: before}
+		c.ChangedBins = nil
+		ns.emit(c)
+		ns.repl.commitPool.Put(c)
 	}
 	go func() {
 		n, err := ns.RemoveDead(ctx)
@@ -115,7 +129,7 @@ func (ns *Namespace) Truncate(ctx context.Context, set string, before uint64) (u
 		}
 		ns.log.Info("truncated", "set", set, "removed", n)
 	}()
-	return before, nil
+	return nil
 }
 
 // raiseTo sets a to v unless it is already later.

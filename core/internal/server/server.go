@@ -21,6 +21,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/udf"
+	"github.com/skiffdb/skiff/core/proto"
 )
 
 // Limits of the connection loop.
@@ -94,6 +95,19 @@ func New(ctx context.Context, cfg *config.Config, namespaces []*record.Namespace
 
 // NodeID returns the node's id as clients see it.
 func (s *Server) NodeID() string { return s.nodeID }
+
+// HandleInfo answers info command name:k=v;k=v with h, for a part of the
+// node the server does not know; an error is a parameter error with its
+// message. It must be called before Serve.
+func (s *Server) HandleInfo(name string, h func(args map[string]string) (string, error)) {
+	s.info[name] = func(text string) string {
+		out, err := h(params(text))
+		if err != nil {
+			return infoError(proto.ParameterError, infoSafe(err.Error()))
+		}
+		return out
+	}
+}
 
 // Ready reports whether the server is accepting connections.
 func (s *Server) Ready() bool { return s.ready.Load() && !s.closing.Load() }

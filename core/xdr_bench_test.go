@@ -1,0 +1,102 @@
+package core_test
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// BenchmarkXDR measures replication through NATS JetStream (an embedded
+// server) between two nodes in this process, with the transport as a
+// plugin process as nodes run it by default, and memory namespaces linked
+// in:
+//
+//   - Lag: node A takes writes of 100-byte records at 10,000 a second from
+//     8 client goroutines for b.N writes; B applies them. Reports the p50
+//     and p99 of the lag B measured (commit on A to apply on B) over the
+//     last 16,384 changes.
+//   - Throughput/Plain and Throughput/XDR: as many writes as 16 client
+//     goroutines make, on a node without xdr and on a node shipping to a
+//     peer: the ratio of their ns/op is what shipping costs.
+//
+// go test ./core -run '^$' -bench '^BenchmarkXDR$' -benchtime 20000x
+func BenchmarkXDR(b *testing.B) {
+	url, _ := startNATS(b, b.TempDir(), 0)
+	process := func(node string) *config.Config {
+		cfg := xdrConfig(node, url, nil)
+		if os.Getenv("SKIFF_BENCH_XDR_INPROCESS") == "" {
+			cfg.XDR[0].Mode, cfg.XDR[0].Path = config.ModeProcess, os.Args[0]
+		}
+		return cfg
+	}
+	a := startNode(b, process("A1")).connect(b)
+	bc := startNode(b, process("B2")).connect(b)
+	value := make([]byte, 100)
+	set := uniqueSet(b)
+
+	b.Run("Lag", func(b *testing.B) {
+		const rate, workers = 10000, 8
+		before := xdrStats(b, bc)["applied"]
+		var next atomic.Int64
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(b.N) {
+						return
+					}
+					if d := time.Until(start.Add(time.Duration(i) * time.Second / rate)); d > 0 {
+						time.Sleep(d)
+					}
+					if err := a.Put(nil, key(b, set, int(i%100000)), as.BinMap{"v": value}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		want := before + float64(b.N)
+		eventually(b, 30*time.Second, func() error {
+			if got := xdrStats(b, bc)["applied"]; got < want {
+				return fmt.Errorf("B applied %v of %v", got, want)
+			}
+			return nil
+		})
+		st := xdrStats(b, bc)
+		b.ReportMetric(st["lag_p50_ms"], "lag-p50-ms")
+		b.ReportMetric(st["lag_p99_ms"], "lag-p99-ms")
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
+	})
+
+	throughput := func(b *testing.B, c *as.Client) {
+		var next atomic.Int64
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := c.Put(nil, key(b, set, int(next.Add(1)%100000)), as.BinMap{"v": value}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	plain := config.Default()
+	plain.Service.NodeID = "P3"
+	for _, ns := range plain.Namespaces {
+		ns.Storage.Mode = config.ModeInProcess
+	}
+	p := startNode(b, plain).connect(b)
+	b.Run("Throughput/Plain", func(b *testing.B) { throughput(b, p) })
+	b.Run("Throughput/XDR", func(b *testing.B) { throughput(b, a) })
+}

@@ -1,0 +1,149 @@
+package plugin
+
+import (
+	"context"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// This file is sdk/storage/plugin/log.go, copied: both plugin kinds bridge
+// go-plugin's hclog and slog the same way. They should share one copy (an
+// internal package both import) once sdk/storage/plugin can be changed.
+
+// go-plugin logs through hclog, in the node and in the plugin; Skiff logs
+// through slog. Two bridges join them: a plugin writes slog records to its
+// stderr in hclog's JSON form, which go-plugin in the node parses and hands
+// to the node's hclog logger with the plugin's name, which is an adapter
+// onto the node's slog logger.
+
+// newHCLogHandler returns an slog handler writing hclog's JSON lines.
+func newHCLogHandler(w io.Writer, level slog.Level) slog.Handler {
+	return slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
+			case slog.LevelKey:
+				return slog.String("@level", hclogLevel(a.Value.Any().(slog.Level)).String())
+			case slog.MessageKey:
+				return slog.String("@message", a.Value.String())
+			}
+			return a
+		},
+	})
+}
+
+func hclogLevel(l slog.Level) hclog.Level {
+	switch {
+	case l < slog.LevelDebug:
+		return hclog.Trace
+	case l < slog.LevelInfo:
+		return hclog.Debug
+	case l < slog.LevelWarn:
+		return hclog.Info
+	case l < slog.LevelError:
+		return hclog.Warn
+	}
+	return hclog.Error
+}
+
+func slogLevel(l hclog.Level) slog.Level {
+	switch l {
+	case hclog.Trace:
+		return slog.LevelDebug - 4
+	case hclog.Debug:
+		return slog.LevelDebug
+	case hclog.Warn:
+		return slog.LevelWarn
+	case hclog.Error:
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// hcLogger is an hclog.Logger that logs to an slog.Logger.
+type hcLogger struct {
+	log  *slog.Logger
+	name string
+	args []any
+}
+
+func newHCLogger(l *slog.Logger) hclog.Logger { return &hcLogger{log: l} }
+
+func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
+	if h.name != "" {
+		args = append(args, "logger", h.name)
+	}
+	h.log.Log(context.Background(), slogLevel(level), msg, args...)
+}
+
+func (h *hcLogger) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
+func (h *hcLogger) Debug(msg string, args ...any) { h.Log(hclog.Debug, msg, args...) }
+func (h *hcLogger) Info(msg string, args ...any)  { h.Log(hclog.Info, msg, args...) }
+func (h *hcLogger) Warn(msg string, args ...any)  { h.Log(hclog.Warn, msg, args...) }
+func (h *hcLogger) Error(msg string, args ...any) { h.Log(hclog.Error, msg, args...) }
+
+func (h *hcLogger) enabled(l hclog.Level) bool {
+	return h.log.Enabled(context.Background(), slogLevel(l))
+}
+
+func (h *hcLogger) IsTrace() bool { return h.enabled(hclog.Trace) }
+func (h *hcLogger) IsDebug() bool { return h.enabled(hclog.Debug) }
+func (h *hcLogger) IsInfo() bool  { return h.enabled(hclog.Info) }
+func (h *hcLogger) IsWarn() bool  { return h.enabled(hclog.Warn) }
+func (h *hcLogger) IsError() bool { return h.enabled(hclog.Error) }
+
+func (h *hcLogger) ImpliedArgs() []any { return h.args }
+
+func (h *hcLogger) With(args ...any) hclog.Logger {
+	return &hcLogger{log: h.log.With(args...), name: h.name, args: append(h.args[:len(h.args):len(h.args)], args...)}
+}
+
+func (h *hcLogger) Name() string { return h.name }
+
+func (h *hcLogger) Named(name string) hclog.Logger {
+	if h.name != "" {
+		name = h.name + "." + name
+	}
+	return &hcLogger{log: h.log, name: name, args: h.args}
+}
+
+func (h *hcLogger) ResetNamed(name string) hclog.Logger {
+	return &hcLogger{log: h.log, name: name, args: h.args}
+}
+
+// SetLevel does nothing: the slog logger's handler decides.
+func (h *hcLogger) SetLevel(hclog.Level) {}
+
+func (h *hcLogger) GetLevel() hclog.Level {
+	for _, l := range []hclog.Level{hclog.Trace, hclog.Debug, hclog.Info, hclog.Warn} {
+		if h.enabled(l) {
+			return l
+		}
+	}
+	return hclog.Error
+}
+
+func (h *hcLogger) StandardLogger(opts *hclog.StandardLoggerOptions) *log.Logger {
+	return log.New(h.StandardWriter(opts), "", 0)
+}
+
+func (h *hcLogger) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
+	return lineWriter{h}
+}
+
+// lineWriter logs each write as a line at info level.
+type lineWriter struct{ h *hcLogger }
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	w.h.Info(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
