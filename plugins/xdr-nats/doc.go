@@ -17,12 +17,19 @@
 // updates it to its settings, so the nodes of a cluster should agree on
 // them.
 //
-// A message is one change, encoded with xdr.AppendChange, with the header
-// Nats-Msg-Id: <origin>:<digest hex>:<last update>:<generation>:<kind>
-// (and :<set> for a truncate). The id is the same each time the node
-// ships the same change, so JetStream stores a change shipped again
-// within the stream's duplicate window (2 minutes, or the max age if
-// shorter) once.
+// A message holds a group of consecutive changes of one batch Ship was
+// given that share their origin and set, up to 256 changes or 256 KB
+// (message.go; a truncate travels alone): one publish, stored message,
+// delivery and ack for the group, where a message per change cost each
+// of those per change and held shipping to about half a node's write
+// rate. Its header Nats-Msg-Id is the ids of its first and last changes,
+// <origin>:<digest hex>:<last update>:<generation>:<kind> (and :<set>
+// for a truncate), and the group's length, joined by '/'. The id is the
+// same each time the node ships the same batch again, so JetStream
+// stores a retried batch within the stream's duplicate window (2
+// minutes, or the max age if shorter) once; a change shipped again in
+// another batch (a recovery scan) may arrive twice, which applying
+// tolerates.
 //
 // Each node consumes the stream with a durable pull consumer named after
 // its node id: explicit acks, all messages from the start of the stream
@@ -41,7 +48,8 @@
 // # Receive
 //
 // Receive pulls with up to 512 messages prefetched and delivers batches:
-// the changes that arrive within 2 ms of the first, at most 256. The
+// the messages that arrive within 2 ms of the first, whole, until they
+// hold 1,024 changes. The
 // node's own changes (Origin equal to its node id) are acknowledged
 // without being delivered. A batch is acknowledged when apply returns
 // nil. When apply fails, the batch and every message the client holds
@@ -98,6 +106,6 @@
 // A change larger than the server's max_payload (1 MB by default) cannot
 // be published: raise max_payload on the NATS servers for namespaces with
 // larger records. JetStream remembers every message id of the duplicate
-// window, about 100 bytes each on the server: some 120 MB at 10,000
-// changes a second.
+// window, about 200 bytes each on the server: at most that per change
+// (a group of one), far less when writes come in bursts.
 package xdrnats

@@ -1,6 +1,8 @@
 package xdrnats
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,5 +79,41 @@ func TestMsgID(t *testing.T) {
 	want = "A%3A1:0000000000000000000000000000000000000000:1767225600123456789:3:3:s"
 	if got := string(appendMsgID(nil, &c)); got != want {
 		t.Errorf("truncate id = %q, want %q", got, want)
+	}
+}
+
+func TestGroupMessages(t *testing.T) {
+	cs := changes("A", 0, 600)
+	cs[10].Set = "other"
+	var msgs [][]byte
+	for rest := cs; len(rest) > 0; {
+		n := group(rest)
+		msgs = append(msgs, appendGroup(nil, rest[:n]))
+		rest = rest[n:]
+	}
+	// 0-9, 10 (another set), 11-266, 267-522, 523-599.
+	if len(msgs) != 5 {
+		t.Fatalf("%d messages, want 5", len(msgs))
+	}
+	var got []xdr.Change
+	for _, m := range msgs {
+		var err error
+		if got, err = decodeMessage(got, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(indexes(got), seq(0, 600)) || got[10].Set != "other" {
+		t.Fatalf("decoded %d changes, in another order or altered", len(got))
+	}
+	// A message of one change alone, as AppendChange writes it, reads too.
+	one, err := decodeMessage(nil, xdr.AppendChange(nil, &cs[3]))
+	if err != nil || len(one) != 1 || one[0].Digest != cs[3].Digest {
+		t.Fatalf("single change: %v, %v", one, err)
+	}
+	// Truncated and padded groups are refused.
+	for _, bad := range [][]byte{msgs[0][:len(msgs[0])-1], append(append([]byte(nil), msgs[0]...), 0), {groupMarker}, {groupMarker, 0xff}} {
+		if _, err := decodeMessage(nil, bad); !errors.Is(err, xdr.ErrMalformed) {
+			t.Errorf("malformed group %x...: %v", bad[:min(len(bad), 8)], err)
+		}
 	}
 }

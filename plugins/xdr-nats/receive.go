@@ -16,8 +16,8 @@ import (
 // Receive tuning; see doc.go.
 const (
 	// batchMax and batchWait bound a batch: what arrived within batchWait
-	// of its first change, at most batchMax changes.
-	batchMax  = 256
+	// of its first change, whole messages up to batchMax changes.
+	batchMax  = 1024
 	batchWait = 2 * time.Millisecond
 	// prefetch is how many messages the client asks the server for ahead
 	// of apply.
@@ -153,13 +153,14 @@ type receiver struct {
 	nakd      map[uint64]struct{}
 	lastCheck time.Time
 	batch     []received   // the batch, in stream order for apply
+	n         int          // the batch's changes
 	changes   []xdr.Change // the batch's changes, for apply
 }
 
 type received struct {
 	seq uint64
 	msg jetstream.Msg
-	c   xdr.Change
+	cs  []xdr.Change
 }
 
 // next fills a batch: it waits for one message, then takes what arrives
@@ -168,7 +169,7 @@ type received struct {
 // and counted.
 func (r *receiver) next(ctx context.Context) error {
 	clear(r.batch)
-	r.batch = r.batch[:0]
+	r.batch, r.n = r.batch[:0], 0
 	for len(r.batch) == 0 {
 		m, err := r.it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -178,7 +179,7 @@ func (r *receiver) next(ctx context.Context) error {
 	}
 	bctx, cancel := context.WithTimeout(ctx, batchWait)
 	defer cancel()
-	for len(r.batch) < batchMax {
+	for r.n < batchMax {
 		m, err := r.it.Next(jetstream.NextContext(bctx))
 		if err != nil {
 			if bctx.Err() != nil {
@@ -210,7 +211,7 @@ func (r *receiver) take(m jetstream.Msg) {
 			}
 		}
 	}
-	c, err := xdr.DecodeChange(m.Data())
+	cs, err := decodeMessage(nil, m.Data())
 	if err != nil {
 		t.errors.Add(1)
 		t.log.Error("xdr: dropping a message that is not a change", "subject", m.Subject(), "err", err)
@@ -219,13 +220,15 @@ func (r *receiver) take(m jetstream.Msg) {
 		}
 		return
 	}
-	if c.Origin == t.cfg.Node {
+	// A message's changes share their origin.
+	if len(cs) == 0 || cs[0].Origin == t.cfg.Node {
 		if err := m.Ack(); err != nil {
 			t.errors.Add(1)
 		}
 		return
 	}
-	r.batch = append(r.batch, received{seq, m, c})
+	r.batch = append(r.batch, received{seq, m, cs})
+	r.n += len(cs)
 }
 
 // checkNakd sets Gap if changes Nak'd and not yet redelivered are below
@@ -265,7 +268,7 @@ func (r *receiver) deliver() error {
 	clear(r.changes)
 	r.changes = r.changes[:0]
 	for i := range r.batch {
-		r.changes = append(r.changes, r.batch[i].c)
+		r.changes = append(r.changes, r.batch[i].cs...)
 	}
 	if err := r.apply(r.changes); err != nil {
 		r.t.log.Warn("xdr: apply failed; the batch will be redelivered", "changes", len(r.changes), "err", err)
@@ -276,7 +279,7 @@ func (r *receiver) deliver() error {
 			r.t.errors.Add(1)
 		}
 	}
-	r.t.received.Add(uint64(len(r.batch)))
+	r.t.received.Add(uint64(len(r.changes)))
 	return nil
 }
 

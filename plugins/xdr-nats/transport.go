@@ -2,10 +2,12 @@ package xdrnats
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,6 +124,8 @@ type transport struct {
 	subjects map[subjectKey]string
 	futures  []jetstream.PubAckFuture
 	idBuf    []byte
+	// group is Ship's copy of its changes, grouped into messages.
+	group []xdr.Change
 
 	shipped, received, errors, pending atomic.Uint64
 	gap                                atomic.Bool
@@ -273,23 +277,38 @@ func (t *transport) ship(ctx context.Context, changes []xdr.Change) error {
 		if c.Namespace != "" && c.Namespace != t.cfg.Namespace {
 			return fmt.Errorf("change %d: of namespace %q, not %q", i, c.Namespace, t.cfg.Namespace)
 		}
-		size += xdr.EncodedSize(c) + len(t.cfg.Namespace) + len(t.cfg.Node)
+		size += xdr.EncodedSize(c) + len(t.cfg.Namespace) + len(t.cfg.Node) + 2*binary.MaxVarintLen32
 	}
-	buf := make([]byte, 0, size)
-	defer clear(t.futures) // drop the messages
-	t.futures = t.futures[:0]
-	acked := 0
-	for i := range changes {
-		c := changes[i]
+	// The changes with their origin and namespace set, in the transport's
+	// own slice.
+	t.group = append(t.group[:0], changes...)
+	for i := range t.group {
+		c := &t.group[i]
 		if c.Origin == "" {
 			c.Origin = t.cfg.Node
 		}
 		c.Namespace = t.cfg.Namespace
+	}
+	defer clear(t.group)
+	buf := make([]byte, 0, size)
+	defer clear(t.futures) // drop the messages
+	t.futures = t.futures[:0]
+	acked := 0
+	for rest := t.group; len(rest) > 0; {
+		n := group(rest)
+		g := rest[:n]
+		rest = rest[n:]
 		start := len(buf)
-		buf = xdr.AppendChange(buf, &c)
-		t.idBuf = appendMsgID(t.idBuf[:0], &c)
+		buf = appendGroup(buf, g)
+		// The group's id is its first and last changes' and its length:
+		// the same when the node ships the same batch again.
+		t.idBuf = appendMsgID(t.idBuf[:0], &g[0])
+		t.idBuf = append(t.idBuf, '/')
+		t.idBuf = appendMsgID(t.idBuf, &g[n-1])
+		t.idBuf = append(t.idBuf, '/')
+		t.idBuf = strconv.AppendInt(t.idBuf, int64(n), 10)
 		msg := &nats.Msg{
-			Subject: t.subject(c.Origin, c.Set),
+			Subject: t.subject(g[0].Origin, g[0].Set),
 			Data:    buf[start:len(buf):len(buf)],
 			Header:  nats.Header{jetstream.MsgIDHeader: []string{string(t.idBuf)}},
 		}
