@@ -2,6 +2,8 @@ package core_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -118,7 +120,8 @@ func xdrStats(t testing.TB, c *as.Client) map[string]float64 {
 
 func TestXDRReplication(t *testing.T) {
 	url, _ := startNATS(t, t.TempDir(), 0)
-	a := startNode(t, xdrConfig("A1", url, nil)).connect(t)
+	aNode := startNode(t, xdrConfig("A1", url, nil))
+	a := aNode.connect(t)
 	b := startNode(t, xdrConfig("B2", url, nil)).connect(t)
 	set := uniqueSet(t)
 
@@ -164,6 +167,28 @@ func TestXDRReplication(t *testing.T) {
 	if sb["applied"] < 12 || sa["applied"] < 3 {
 		t.Fatalf("applied A %v, B %v", sa["applied"], sb["applied"])
 	}
+	if sa["connected"] != 1 || sa["gap"] != 0 || sa["lag_p99_ms"] <= 0 {
+		t.Fatalf("A's figures: %v", sa)
+	}
+	resp, herr := http.Get("http://" + aNode.admin.String() + "/metrics")
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `aerospike_xdr_success{dc="hub",ns="test"} 12`) {
+		t.Fatalf("/metrics lacks the xdr figures:\n%s", grepLines(string(body), "aerospike_xdr_"))
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestXDRConvergence: both sides write the same records at once; every
@@ -285,6 +310,15 @@ func TestXDROutages(t *testing.T) {
 	eventually(t, 30*time.Second, all(100, 150))
 	if err := binsAre(b, key(t, set, 0), nil); err != nil {
 		t.Fatalf("a record from before B's restart was delivered again: %v", err)
+	}
+
+	// A rewind of the set on A ships every record of it again.
+	if got := info(t, a, "xdr-rewind:dc=hub;namespace=test;set="+set); got != "ok" {
+		t.Fatalf("xdr-rewind: %q", got)
+	}
+	eventually(t, 30*time.Second, all(0, 150))
+	if got := info(t, a, "xdr-rewind:dc=nowhere;namespace=test"); !strings.HasPrefix(got, "ERROR:4:") {
+		t.Fatalf("rewind of an unknown dc: %q", got)
 	}
 }
 

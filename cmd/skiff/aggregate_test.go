@@ -161,12 +161,19 @@ func TestAggregateJSON(t *testing.T) {
 func startUDFNode(t *testing.T) int {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
-	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.UDF.UserPath = t.TempDir()
 	for _, ns := range cfg.Namespaces {
 		ns.Storage.Mode = config.ModeInProcess
 	}
+	return startConfiguredNode(t, cfg)
+}
+
+// startConfiguredNode runs a node with cfg on 127.0.0.1, a free service
+// port and no admin port, until the test ends, and returns its port.
+func startConfiguredNode(t *testing.T, cfg *config.Config) int {
+	t.Helper()
+	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan int, 1)
