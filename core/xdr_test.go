@@ -56,7 +56,7 @@ func xdrConfig(node, url string, edit func(x *config.XDRNamespace)) *config.Conf
 		ns.Storage.Mode = config.ModeInProcess
 		ns.NsupPeriod = time.Second
 	}
-	x := &config.XDRNamespace{Name: "test", BinPolicy: "all", ConflictResolution: "last-update-time"}
+	x := &config.XDRNamespace{Name: "test", BinPolicy: "all", ConflictResolution: "last-update-time", QueueLimit: 64 << 10}
 	if edit != nil {
 		edit(x)
 	}
@@ -319,6 +319,39 @@ func TestXDROutages(t *testing.T) {
 	eventually(t, 30*time.Second, all(0, 150))
 	if got := info(t, a, "xdr-rewind:dc=nowhere;namespace=test"); !strings.HasPrefix(got, "ERROR:4:") {
 		t.Fatalf("rewind of an unknown dc: %q", got)
+	}
+}
+
+// TestXDRQueueOverflow: while NATS is down, a node takes more writes than
+// its queue holds; once NATS is back, a recovery scan ships the records
+// whose changes were dropped.
+func TestXDRQueueOverflow(t *testing.T) {
+	natsDir := t.TempDir()
+	url, stopNATS := startNATS(t, natsDir, 0)
+	port, _ := strconv.Atoi(url[strings.LastIndex(url, ":")+1:])
+	small := func(x *config.XDRNamespace) { x.QueueLimit = 1024 }
+	a := startNode(t, xdrConfig("A1", url, small)).connect(t)
+	b := startNode(t, xdrConfig("B2", url, small)).connect(t)
+	set := uniqueSet(t)
+	stopNATS()
+	const n = 3000
+	for i := range n {
+		mustOK(t, a.Put(nil, key(t, set, i), as.BinMap{"i": i}))
+	}
+	if st := xdrStats(t, a); st["dropped"] == 0 {
+		t.Fatalf("no change dropped: %v", st)
+	}
+	startNATS(t, natsDir, port)
+	eventually(t, 60*time.Second, func() error {
+		for i := range n {
+			if err := binsAre(b, key(t, set, i), as.BinMap{"i": i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if st := xdrStats(t, a); st["recoveries"] == 0 {
+		t.Fatalf("no recovery counted: %v", st)
 	}
 }
 

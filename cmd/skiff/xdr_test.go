@@ -28,7 +28,7 @@ func TestXDRCommand(t *testing.T) {
 		ns.Storage.Mode = config.ModeInProcess
 	}
 	cfg.XDR = []*config.DC{{Name: "hub", URLs: []string{s.ClientURL()}, Mode: config.ModeInProcess, Settings: map[string]string{},
-		Namespaces: []*config.XDRNamespace{{Name: "test", BinPolicy: "all", ConflictResolution: "last-update-time"}}}}
+		Namespaces: []*config.XDRNamespace{{Name: "test", BinPolicy: "all", ConflictResolution: "last-update-time", QueueLimit: 1024}}}}
 	port := strconv.Itoa(startConfiguredNode(t, cfg))
 
 	skiff := func(args ...string) (int, string, string) {

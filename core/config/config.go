@@ -84,7 +84,11 @@ type XDRNamespace struct {
 	BinPolicy string
 	// ConflictResolution is "last-update-time" or "generation".
 	ConflictResolution string
-	Line               int
+	// QueueLimit is how many changes wait to be shipped at most
+	// (transaction-queue-limit); past it, they are dropped and the
+	// records re-shipped by a recovery scan.
+	QueueLimit int
+	Line       int
 }
 
 // Ships reports whether changes of set are shipped.

@@ -70,6 +70,7 @@ import (
 //	            ignore-set SET    # repeatable
 //	            bin-policy all|only-changed
 //	            conflict-resolution last-update-time|generation
+//	            transaction-queue-limit N   # 1024-1048576
 //	        }
 //	    }
 //	}
@@ -294,7 +295,7 @@ func (p *parser) xdrNamespace(b *item, where string, dc *DC) error {
 	if err := p.open(b, where, "name"); err != nil {
 		return err
 	}
-	x := &XDRNamespace{Name: b.args[0], BinPolicy: "all", ConflictResolution: "last-update-time", Line: b.line}
+	x := &XDRNamespace{Name: b.args[0], BinPolicy: "all", ConflictResolution: "last-update-time", QueueLimit: 64 << 10, Line: b.line}
 	where += " namespace " + x.Name
 	err := p.each(b, where, func(it *item) (err error) {
 		switch it.name {
@@ -313,6 +314,8 @@ func (p *parser) xdrNamespace(b *item, where string, dc *DC) error {
 			x.BinPolicy, err = p.oneOf(it, where, "all", "only-changed")
 		case "conflict-resolution":
 			x.ConflictResolution, err = p.oneOf(it, where, "last-update-time", "generation")
+		case "transaction-queue-limit":
+			x.QueueLimit, err = p.intValue(it, where, 1024, 1<<20)
 		default:
 			err = p.unknown(it, where)
 		}

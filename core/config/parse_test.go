@@ -219,7 +219,7 @@ logging {
 			c.XDR = []*DC{{Name: "tokyo", URLs: []string{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}, Mode: ModeInProcess,
 				Settings: map[string]string{"stream-max-age": "24h"}, File: "t.conf", Line: 14,
 				Namespaces: []*XDRNamespace{{Name: "test", ShipOnlySpecifiedSets: true, ShipSets: []string{"profiles", "carts"},
-					BinPolicy: "only-changed", ConflictResolution: "generation", Line: 19}}}}
+					BinPolicy: "only-changed", ConflictResolution: "generation", QueueLimit: 65536, Line: 19}}}}
 		}},
 		{"namespace names", "namespace a {\n}\nnamespace Ab-c_d.e$0123456789012345678901 {\n}\n", func(c *Config) {
 			a, b := *c.Namespaces[0], *c.Namespaces[0]

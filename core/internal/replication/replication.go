@@ -4,7 +4,8 @@
 // delivers, resolving conflicts as configured.
 //
 // Shipping is asynchronous and bounded: a commit is queued without
-// blocking the write (queueSize changes per link). When the queue is full,
+// blocking the write (transaction-queue-limit changes per link). When the
+// queue is full,
 // for instance while the transport is down for long, the link drops
 // changes and remembers the oldest one's time; once it catches up, it
 // re-ships every record of the namespace updated since (a recovery scan),
@@ -30,7 +31,6 @@ import (
 
 // Limits of a link.
 const (
-	queueSize   = 64 << 10
 	batchSize   = 512
 	minBackoff  = 50 * time.Millisecond
 	maxBackoff  = 5 * time.Second
@@ -66,7 +66,7 @@ func Start(ctx context.Context, dcs []*config.DC, node string, namespaces map[st
 				m.Close()
 				return nil, fmt.Errorf("xdr dc %s namespace %s (%s:%d): %w", dc.Name, x.Name, dc.File, dc.Line, err)
 			}
-			l := &Link{dc: dc, x: x, ns: ns, node: node, open: reopen, queue: make(chan *xdr.Change, queueSize),
+			l := &Link{dc: dc, x: x, ns: ns, node: node, open: reopen, queue: make(chan *xdr.Change, x.QueueLimit),
 				log: log.With("xdr-dc", dc.Name, "namespace", x.Name)}
 			l.t.Store(&t)
 			if x.ConflictResolution == "generation" {
@@ -226,7 +226,7 @@ func (l *Link) Changed(c *record.Commit) {
 	case l.queue <- ch:
 	default:
 		if l.recoverFrom.CompareAndSwap(0, max(c.LastUpdate, 1)) {
-			l.log.Warn("xdr queue full: dropping changes; the records will be shipped again once the link catches up", "queue", queueSize)
+			l.log.Warn("xdr queue full: dropping changes; the records will be shipped again once the link catches up", "transaction-queue-limit", cap(l.queue))
 		}
 		l.Stats.Dropped.Add(1)
 	}
