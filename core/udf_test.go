@@ -91,15 +91,18 @@ func TestUDF(t *testing.T) {
 	registerUDF(t, c, "wat.wasm", udfModule(t, "../examples/udf/wat/touch.wat"))
 	registerUDF(t, c, "basic.wasm", udfModule(t, "internal/udf/testdata/basic.wat"))
 	registerUDF(t, c, "hog.wasm", udfModule(t, "./testdata/udfhog"))
+	registerUDF(t, c, "meta.wasm", udfModule(t, "./testdata/udfmeta"))
+	registerUDF(t, c, "ratelimit.wasm", udfModule(t, "../examples/udf/ratelimit"))
 
 	udfs, err := c.ListUDF(nil)
 	mustOK(t, err)
-	if len(udfs) != 7 || udfs[0].Filename != "aggregate.wasm" || udfs[0].Language != wasmLanguage || len(udfs[0].Hash) != 40 {
+	if len(udfs) != 9 || udfs[0].Filename != "aggregate.wasm" || udfs[0].Language != wasmLanguage || len(udfs[0].Hash) != 40 {
 		t.Fatalf("ListUDF = %+v", udfs)
 	}
 	t.Run("Record", func(t *testing.T) { testUDFRecord(t, c) })
 	t.Run("HandWritten", func(t *testing.T) { testUDFHandWritten(t, c) })
 	t.Run("Limits", func(t *testing.T) { testUDFLimits(t, c) })
+	t.Run("MetadataAndSandbox", func(t *testing.T) { testUDFMetadata(t, c) })
 	t.Run("BatchAndBackground", func(t *testing.T) { testUDFBatchAndBackground(t, c) })
 	t.Run("WritesKeepIndexes", func(t *testing.T) { testUDFWritesKeepIndexes(t, c) })
 	t.Run("Aggregation", func(t *testing.T) { testUDFAggregation(t, c) })
@@ -202,8 +205,8 @@ func testUDFLimits(t *testing.T, c *as.Client) {
 	// fresh instance.
 	_, err = c.Execute(nil, k, "hog", "hog", as.IntegerValue(200))
 	wantUDFError(t, err, "out of memory")
-	if got := execute(t, c, k, "hog", "hog", as.IntegerValue(8)); got != 8 {
-		t.Fatalf("hog(8) after running out = %v", got)
+	if got := execute(t, c, k, "hog", "hog", as.IntegerValue(4)); got != 4 {
+		t.Fatalf("hog(4) after running out = %v", got)
 	}
 	// A write the failed call made is not kept.
 	if got := execute(t, c, k, "basic", "set"); got != 7 {
@@ -217,6 +220,54 @@ func testUDFLimits(t *testing.T, c *as.Client) {
 	}
 	if _, err := c.Get(nil, k); err == nil {
 		t.Fatal("the record a UDF deleted is still there")
+	}
+}
+
+// testUDFMetadata: a UDF sees the record's metadata, sets its TTL, and
+// has no files, network or environment.
+func testUDFMetadata(t *testing.T, c *as.Client) {
+	set := uniqueSet(t)
+	wp := as.NewWritePolicy(0, 3600)
+	wp.SendKey = true
+	k := key(t, set, "user-7")
+	mustOK(t, c.Put(wp, k, as.BinMap{"a": 1, "b": "x"}))
+	mustOK(t, c.Put(wp, k, as.BinMap{"a": 2}))
+	got, ok := execute(t, c, k, "meta", "meta").(map[any]any)
+	if !ok {
+		t.Fatalf("meta returned %#v", got)
+	}
+	lut, _ := got["lut"].(int)
+	ttl, _ := got["ttl"].(int)
+	if got["exists"] != true || got["gen"] != 2 || ttl < 3590 || ttl > 3600 || got["key"] != "user-7" || got["set"] != set ||
+		!equalValue(got["digest"], k.Digest()) || (got["bins"] != "[a b]" && got["bins"] != "[b a]") || time.Since(time.Unix(0, int64(lut))) > time.Minute {
+		t.Fatalf("meta = %v", got)
+	}
+	// A record that does not exist; the client sends no key by default.
+	got = execute(t, c, key(t, set, "nobody"), "meta", "meta").(map[any]any)
+	if got["exists"] != false || got["gen"] != 0 || got["key"] != nil || got["ttl"] != 0 {
+		t.Fatalf("meta of a new record = %v", got)
+	}
+	if _, err := c.Get(nil, key(t, set, "nobody")); err == nil {
+		t.Fatal("a UDF that changed nothing created the record")
+	}
+
+	// SetTTL, and a rate limiter built on it: two calls in its window.
+	execute(t, c, k, "meta", "expire", as.IntegerValue(60))
+	if rec, err := c.GetHeader(nil, k); err != nil || rec.Expiration > 60 || rec.Expiration < 50 {
+		t.Fatalf("after expire(60): %v, %v", rec, err)
+	}
+	rk := key(t, set, "limiter")
+	for i, want := range []bool{true, true, false} {
+		if got := execute(t, c, rk, "ratelimit", "allow", as.IntegerValue(2), as.IntegerValue(60)); got != want {
+			t.Fatalf("allow call %d = %v, want %v", i, got, want)
+		}
+	}
+	if rec, err := c.GetHeader(nil, rk); err != nil || rec.Expiration == 0 || rec.Expiration > 120 {
+		t.Fatalf("the limiter's record: %v, %v (want a TTL of two windows)", rec, err)
+	}
+
+	if got := execute(t, c, k, "meta", "escape"); !equalValue(got, []any{"file", "network", "environment"}) {
+		t.Fatalf("escape = %v: the sandbox let something through", got)
 	}
 }
 

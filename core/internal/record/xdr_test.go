@@ -110,3 +110,29 @@ func TestApplyChange(t *testing.T) {
 	}
 	wantCode(t, exec(t, dst, getAll(d)), proto.KeyNotFound)
 }
+
+// TestApplyChangedBins: with bin-policy only-changed a write ships the
+// bins it named, and applying it merges them, a removed bin included.
+func TestApplyChangedBins(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newTestNamespace(t, nil)
+	sink := &commits{partial: true}
+	src.AddChangeSink(sink)
+	dst, _ := newTestNamespace(t, nil)
+	var s Scratch
+	d := digest(3)
+	exec(t, src, write(d, intOp(proto.OpWrite, "a", 1), intOp(proto.OpWrite, "b", 2), intOp(proto.OpWrite, "c", 3)))
+	exec(t, src, write(d, intOp(proto.OpAdd, "a", 10), proto.Op{Type: proto.OpWrite, Name: []byte("c")}))
+	first := sink.got[0]
+	if err := dst.ApplyChange(ctx, &s, &first, LastUpdateWins); err != nil {
+		t.Fatal(err)
+	}
+	second := sink.got[1]
+	second.Bins, second.Partial = sink.changed[1], true
+	if err := dst.ApplyChange(ctx, &s, &second, LastUpdateWins); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := binsOf(exec(t, dst, getAll(d))), binsOf(exec(t, src, getAll(d))); got != want || got != "a=11 b=2 " {
+		t.Fatalf("merged record %q, source %q, want a=11 b=2", got, want)
+	}
+}

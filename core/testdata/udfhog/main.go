@@ -10,7 +10,7 @@ import (
 	"github.com/skiffdb/skiff/sdk/udf"
 )
 
-var kept [][]byte
+var kept []byte
 
 func init() {
 	udf.Register("hog", func(_ *udf.Record, args []udf.Value) (udf.Value, error) {
@@ -18,10 +18,9 @@ func init() {
 		if !ok {
 			return nil, errors.New("hog(mb): mb must be an integer")
 		}
-		for range mb {
-			kept = append(kept, make([]byte, 1<<20))
-		}
-		n := len(kept)
+		// One allocation: past max-memory, the first grow fails at once.
+		kept = make([]byte, mb<<20)
+		n := len(kept) >> 20
 		kept = nil
 		return int64(n), nil
 	})
