@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/skiffdb/skiff/sdk/internal/pluginproc"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
 )
@@ -89,10 +90,10 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 		Plugins:          goplugin.PluginSet{pluginName: &grpcPlugin{}},
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Logger:           newHCLogger(log),
+		Logger:           pluginproc.NewHCLogger(log),
 		StartTimeout:     timeout,
-		SyncStdout:       lineWriter{&hcLogger{log: log, name: "stdout"}},
-		SyncStderr:       lineWriter{&hcLogger{log: log, name: "stderr"}},
+		SyncStdout:       pluginproc.OutputWriter(log, "stdout"),
+		SyncStderr:       pluginproc.OutputWriter(log, "stderr"),
 	})
 	p, err := connect(ctx, client, cfg, log)
 	if err != nil {

@@ -7,17 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
-	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/skiffdb/skiff/sdk/internal/pluginproc"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
 )
@@ -72,16 +70,16 @@ func TestMain(m interface{ Run() int }, name string, open OpenFunc) {
 // Serve's logger writes structured lines to stderr, which the node logs
 // with the plugin's name; the backend may use slog.Default.
 func Serve(name string, open OpenFunc) {
-	log := slog.New(newHCLogHandler(os.Stderr, slog.LevelDebug)).With("backend", name)
+	log := slog.New(pluginproc.NewHCLogHandler(os.Stderr, slog.LevelDebug)).With("backend", name)
 	slog.SetDefault(log)
-	exitWithParent(log)
+	pluginproc.ExitWithParent(log)
 	ctrl := &controlServer{name: name, open: open, log: log}
-	closeOnSIGTERM(ctrl, log)
+	pluginproc.CloseOnSIGTERM("the backend", ctrl.close, log)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{pluginName: &grpcPlugin{server: ctrl}},
 		GRPCServer:      goplugin.DefaultGRPCServer,
-		Logger:          newHCLogger(log),
+		Logger:          pluginproc.NewHCLogger(log),
 	})
 	ctrl.close()
 }
@@ -205,40 +203,4 @@ func codeOf(err error) codes.Code {
 		return codes.Unavailable
 	}
 	return codes.Internal
-}
-
-// closeOnSIGTERM closes the backend, so that a persistent one flushes what
-// it holds, before the process exits on SIGTERM: the signal a service
-// manager sends every process of the node's group when it stops them all.
-func closeOnSIGTERM(ctrl *controlServer, log *slog.Logger) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM)
-	go func() {
-		<-ch
-		log.Info("SIGTERM: closing the backend and exiting")
-		if err := ctrl.close(); err != nil {
-			log.Error("closing the backend failed", "err", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}()
-}
-
-// exitWithParent ends the plugin within half a second of the node that
-// started it going away, even if the node was killed and could not stop its
-// plugins: the plugin is then reparented, and its parent id changes.
-// (Linux's parent-death signal is not used: it fires when the parent's
-// thread that forked exits, which in a Go node can happen while the node
-// lives.)
-func exitWithParent(log *slog.Logger) {
-	parent := os.Getppid()
-	go func() {
-		for {
-			if os.Getppid() != parent {
-				log.Warn("the node that started this plugin is gone; exiting")
-				os.Exit(1)
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-	}()
 }

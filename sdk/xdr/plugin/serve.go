@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -16,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/skiffdb/skiff/sdk/internal/pluginproc"
 	"github.com/skiffdb/skiff/sdk/xdr"
 	"github.com/skiffdb/skiff/sdk/xdr/plugin/pb"
 )
@@ -73,18 +72,18 @@ func TestMain(m interface{ Run() int }, name string, open xdr.OpenFunc) {
 // Serve's logger writes structured lines to stderr, which the node logs
 // with the plugin's name; the transport may use slog.Default.
 func Serve(name string, open xdr.OpenFunc) {
-	log := slog.New(newHCLogHandler(os.Stderr, slog.LevelDebug)).With("transport", name)
+	log := slog.New(pluginproc.NewHCLogHandler(os.Stderr, slog.LevelDebug)).With("transport", name)
 	slog.SetDefault(log)
-	exitWithParent(log)
+	pluginproc.ExitWithParent(log)
 	srv := &server{name: name, open: open, log: log}
-	closeOnSIGTERM(srv, log)
+	pluginproc.CloseOnSIGTERM("the transport", srv.close, log)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         goplugin.PluginSet{pluginName: &grpcPlugin{server: srv}},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage))...)
 		},
-		Logger: newHCLogger(log),
+		Logger: pluginproc.NewHCLogger(log),
 	})
 	srv.close()
 }
@@ -339,41 +338,4 @@ func (r *receiver) answer(id uint64, err error) {
 	if done != nil {
 		done <- err
 	}
-}
-
-// closeOnSIGTERM closes the transport, so that it finishes what it holds,
-// before the process exits on SIGTERM: the signal a service manager sends
-// every process of the node's group when it stops them all. (As
-// sdk/storage/plugin does for backends.)
-func closeOnSIGTERM(srv *server, log *slog.Logger) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM)
-	go func() {
-		<-ch
-		log.Info("SIGTERM: closing the transport and exiting")
-		if err := srv.close(); err != nil {
-			log.Error("closing the transport failed", "err", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}()
-}
-
-// exitWithParent ends the plugin within half a second of the node that
-// started it going away, even if the node was killed and could not stop its
-// plugins: the plugin is then reparented, and its parent id changes.
-// (Linux's parent-death signal is not used: it fires when the parent's
-// thread that forked exits, which in a Go node can happen while the node
-// lives.) Copied from sdk/storage/plugin, which does not export it.
-func exitWithParent(log *slog.Logger) {
-	parent := os.Getppid()
-	go func() {
-		for {
-			if os.Getppid() != parent {
-				log.Warn("the node that started this plugin is gone; exiting")
-				os.Exit(1)
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-	}()
 }

@@ -1,4 +1,4 @@
-package plugin
+package pluginproc
 
 import (
 	"context"
@@ -16,8 +16,9 @@ import (
 // to the node's hclog logger with the plugin's name, which is an adapter
 // onto the node's slog logger.
 
-// newHCLogHandler returns an slog handler writing hclog's JSON lines.
-func newHCLogHandler(w io.Writer, level slog.Level) slog.Handler {
+// NewHCLogHandler returns an slog handler writing hclog's JSON lines:
+// a plugin process's logger.
+func NewHCLogHandler(w io.Writer, level slog.Level) slog.Handler {
 	return slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -72,7 +73,15 @@ type hcLogger struct {
 	args []any
 }
 
-func newHCLogger(l *slog.Logger) hclog.Logger { return &hcLogger{log: l} }
+// NewHCLogger returns the node side's go-plugin logger: an hclog.Logger
+// onto l.
+func NewHCLogger(l *slog.Logger) hclog.Logger { return &hcLogger{log: l} }
+
+// OutputWriter is where a plugin's stdout or stderr (stream) goes in the
+// node: a line at info level in l, marked with the stream's name.
+func OutputWriter(l *slog.Logger, stream string) io.Writer {
+	return lineWriter{&hcLogger{log: l, name: stream}}
+}
 
 func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
 	if h.name != "" {
