@@ -3,9 +3,12 @@ package pluginproc
 import (
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
 )
 
 // CloseOnSIGTERM calls close (which closes what the plugin serves, so that
@@ -43,4 +46,27 @@ func ExitWithParent(log *slog.Logger) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}()
+}
+
+// NewClient is the node side's go-plugin client for the plugin binary at
+// path, speaking gRPC with the given handshake and plugin set, logging to
+// log, given timeout to start (10 s when 0).
+func NewClient(path string, handshake goplugin.HandshakeConfig, plugins goplugin.PluginSet, log *slog.Logger, timeout time.Duration) *goplugin.Client {
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	cmd := exec.Command(path)
+	// A race-enabled plugin (in tests) would otherwise sleep a second
+	// before each exit; production binaries ignore the variable.
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	return goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  handshake,
+		Plugins:          plugins,
+		Cmd:              cmd,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		Logger:           NewHCLogger(log),
+		StartTimeout:     timeout,
+		SyncStdout:       OutputWriter(log, "stdout"),
+		SyncStderr:       OutputWriter(log, "stderr"),
+	})
 }

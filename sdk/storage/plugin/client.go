@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,24 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	timeout := cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	cmd := exec.Command(cfg.Path)
-	// A race-enabled plugin (in tests) would otherwise sleep a second
-	// before each exit; production binaries ignore the variable.
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
-	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  Handshake,
-		Plugins:          goplugin.PluginSet{pluginName: &grpcPlugin{}},
-		Cmd:              cmd,
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Logger:           pluginproc.NewHCLogger(log),
-		StartTimeout:     timeout,
-		SyncStdout:       pluginproc.OutputWriter(log, "stdout"),
-		SyncStderr:       pluginproc.OutputWriter(log, "stderr"),
-	})
+	client := pluginproc.NewClient(cfg.Path, Handshake, goplugin.PluginSet{pluginName: &grpcPlugin{}}, log, cfg.StartTimeout)
 	p, err := connect(ctx, client, cfg, log)
 	if err != nil {
 		client.Kill()
