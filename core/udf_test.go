@@ -336,6 +336,25 @@ func testUDFBatchAndBackground(t *testing.T, c *as.Client) {
 			t.Fatalf("%v after the background UDF: %v", k.Value(), rec.Bins)
 		}
 	}
+
+	// And over a query: only the records the index finds.
+	createIndex(t, c, set, set+"_i", "i", as.NUMERIC, as.ICT_DEFAULT)
+	stmt = as.NewStatement("test", set)
+	stmt.SetFilter(as.NewRangeFilter("i", 5, 9))
+	task, err = c.ExecuteUDF(nil, stmt, "counter", "incr", as.StringValue("q"), as.IntegerValue(1), as.IntegerValue(100))
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+	for i, k := range keys {
+		rec, err := c.Get(nil, k)
+		mustOK(t, err)
+		want := any(nil)
+		if i >= 5 && i <= 9 {
+			want = 1
+		}
+		if rec.Bins["q"] != want {
+			t.Fatalf("record %d after the background UDF over a query: %v", i, rec.Bins)
+		}
+	}
 }
 
 // TestUDFWritesKeepIndexes: a UDF's write goes through the write path, so

@@ -97,6 +97,46 @@ func TestCalls(t *testing.T) {
 	}
 }
 
+// TestLog: a module's log lines reach the node's log with the module and
+// the function.
+func TestLog(t *testing.T) {
+	var buf syncBuffer
+	h, err := New(context.Background(), testConfig(t.TempDir()), slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	if err := h.Put(context.Background(), "basic.wasm", "WASM", wat(t, "basic")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(t, h, "print", []byte{0x90}); err != nil {
+		t.Fatal(err)
+	}
+	line := buf.String()
+	for _, want := range []string{"msg=\"hello from wat\"", "udf=basic.wasm", "function=print"} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("log %q lacks %s", line, want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestMemoryCap(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.MaxMemory = 1 << 20
