@@ -31,8 +31,8 @@
 // the client sees the error's message. A panic fails the call likewise,
 // with a message naming the function and the panic's value; the instance
 // lives on (a fatal runtime error, such as running out of memory, still
-// ends it, and the node reports that failure itself). Aggregations register their filter, map and reduce stages
-// with RegisterAggregate.
+// ends it, and the node reports that failure itself). Aggregations
+// register their filter, map and reduce stages with RegisterAggregate.
 //
 // Arguments, results and bin values are Values: nil, bool, int64,
 // float64, string, []byte, GeoJSON, lists ([]Value) and maps
