@@ -2,18 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
 	"math"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
 )
 
@@ -70,35 +65,8 @@ func TestBenchAgainstNode(t *testing.T) {
 func startBenchNode(t *testing.T) int {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
-	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Namespaces[0].Storage.Path = os.Args[0] // TestMain serves the plugin
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan int, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(s, _ net.Addr) {
-			listening <- s.(*net.TCPAddr).Port
-		}})
-	}()
-	select {
-	case port := <-listening:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("node stopped with error: %v", err)
-			}
-		})
-		return port
-	case err := <-done:
-		cancel()
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("node did not start within 10s")
-	}
-	return 0
+	return startConfiguredNode(t, cfg)
 }
 
 // TestBenchWorkerAllocs pins the hot loop's own cost: a worker's get and

@@ -312,16 +312,25 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 // applies the command's record-exists and generation policies: found
 // reports a stored record, exists a live one.
 func (ns *Namespace) readForWrite(ctx context.Context, s *Scratch, req *Request, c clock) (old storage.Record, found, exists bool, code proto.ResultCode) {
-	old, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
-	found = err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	old, found, exists, err := ns.readLocked(ctx, s, req.Digest, c)
+	if err != nil {
 		return old, false, false, ns.storageCode("read", req.Digest, err)
 	}
-	if found {
-		s.keep(&old)
-	}
-	exists = found && ns.live(&old.Meta, c)
 	return old, found, exists, checkPolicies(req, exists, old.Generation)
+}
+
+// readLocked reads a record whose lock the caller holds, into s: found
+// reports a stored record, exists a live one. Not found is no error.
+func (ns *Namespace) readLocked(ctx context.Context, s *Scratch, d storage.Digest, c clock) (old storage.Record, found, exists bool, err error) {
+	old, err = ns.backend.Get(ctx, d, s.get[:0])
+	if errors.Is(err, storage.ErrNotFound) {
+		return old, false, false, nil
+	}
+	if err != nil {
+		return old, false, false, err
+	}
+	s.keep(&old)
+	return old, true, ns.live(&old.Meta, c), nil
 }
 
 // commit ends a write under the record's lock: s.bins become the record

@@ -168,15 +168,10 @@ func (ns *Namespace) ApplyChange(ctx context.Context, s *Scratch, ch *xdr.Change
 	mu.Lock()
 	defer mu.Unlock()
 
-	old, err := ns.backend.Get(ctx, d, s.get[:0])
-	found := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	old, found, exists, err := ns.readLocked(ctx, s, d, ns.clock())
+	if err != nil {
 		return err
 	}
-	if found {
-		s.keep(&old)
-	}
-	exists := found && ns.live(&old.Meta, ns.clock())
 	switch {
 	case exists:
 		if !wins(ch, &old, rule) {

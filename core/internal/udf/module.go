@@ -253,7 +253,7 @@ func (m *module) retire(ctx context.Context) {
 
 // minStartTime bounds an instance's start (a Go module's runtime
 // initialization) even when calls are limited to less.
-const minStartTime = 5e9
+const minStartTime = 5 * time.Second
 
 // guestOutput is a module's stdout and stderr: each write is a line in the
 // node's log, and the first of a call (a Go runtime's "panic: ..." or
