@@ -154,6 +154,16 @@ type Backend interface {
 	Close() error
 }
 
+// IOBound is implemented by a backend whose point operations wait for I/O:
+// a device read, a write acknowledged once durable. MaxInFlight is how many
+// point requests a plugin process serving it has in progress at once, each
+// on its own goroutine, whatever data connection they came on. A backend
+// that does not implement it has each connection's requests answered one
+// after another, which costs less when they never wait.
+type IOBound interface {
+	MaxInFlight() int
+}
+
 // The sentinel errors of the contract. Backends return them, wrapped with
 // context if they like; callers test with errors.Is.
 var (

@@ -31,8 +31,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Conns is the number of data connections; 0 means one. One batches
 	// best: the plugin answers each connection's requests in order, on one
-	// goroutine, which keeps up with a memory backend; a backend that
-	// blocks on I/O may want more.
+	// goroutine, which keeps up with a memory backend, and an IOBound
+	// backend's concurrently.
 	Conns int
 	// StartTimeout bounds the start and the handshake; 0 means 10 s.
 	StartTimeout time.Duration

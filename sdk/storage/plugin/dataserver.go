@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -21,13 +22,32 @@ type dataServer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// slots bounds the point requests in progress when the backend is
+	// storage.IOBound; nil otherwise, and requests are answered in order.
+	slots chan struct{}
+	reqs  sync.Pool // of *request
+
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 }
 
+// request is a point request answered on its own goroutine: a copy of its
+// payload, since the connection's read buffer moves on, and the buffers the
+// answer needs.
+type request struct {
+	p      []byte
+	getBuf []byte
+	sets   interner
+}
+
 func newDataServer(b storage.Backend, log *slog.Logger) *dataServer {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{})}
+	s := &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{})}
+	if io, ok := b.(storage.IOBound); ok {
+		s.slots = make(chan struct{}, max(io.MaxInFlight(), 1))
+		s.reqs.New = func() any { return &request{sets: interner{}} }
+	}
+	return s
 }
 
 // accept serves every connection of ln until it is closed.
@@ -65,37 +85,56 @@ func (s *dataServer) stop() {
 	s.wg.Wait()
 }
 
-// serveConn answers one connection's requests in order, writing the replies
-// of all requests that arrived together in one write. Scans run on their own
-// goroutines, so a long scan does not hold up point requests.
+// serveConn answers one connection's requests. Point requests are answered
+// in order, and the replies of all requests that arrived together go out in
+// one write; for an IOBound backend they run concurrently instead (see
+// answer). Scans run on their own goroutines, so a long scan does not hold
+// up point requests.
 func (s *dataServer) serveConn(nc net.Conn) {
 	defer nc.Close()
 	w := &replyWriter{nc: nc}
 	br := bufio.NewReaderSize(nc, 64<<10)
 	var buf, getBuf []byte
 	sets := interner{}
-	var scans sync.WaitGroup
-	defer scans.Wait()
+	var running sync.WaitGroup
+	defer running.Wait()
 	for {
 		id, op, p, nb, err := readFrame(br, buf)
 		buf = nb
 		if err != nil {
 			return
 		}
-		if op == opScan {
+		switch {
+		case op == opScan:
 			if len(p) != 3 {
 				w.status(id, statusError, []byte("malformed scan request"))
-				continue
+				break
 			}
 			pid, metaOnly := binary.BigEndian.Uint16(p), p[2] != 0
-			scans.Go(func() { s.scan(w, id, pid, metaOnly) })
-		} else {
+			running.Go(func() { s.scan(w, id, pid, metaOnly) })
+		case s.slots != nil:
+			s.slots <- struct{}{}
+			r := s.reqs.Get().(*request)
+			r.p = append(r.p[:0], p...)
+			running.Go(func() { s.answer(w, id, op, r) })
+			continue
+		default:
 			getBuf = s.handle(w, id, op, p, getBuf, sets)
 		}
 		if (br.Buffered() == 0 || w.size() >= scanFlushSize) && !w.flush() {
 			return
 		}
 	}
+}
+
+// answer serves a point request of an IOBound backend on its own goroutine,
+// holding one of the in-flight slots. Its reply goes out with those of the
+// requests that complete about the same time.
+func (s *dataServer) answer(w *replyWriter, id uint32, op uint8, r *request) {
+	r.getBuf = s.handle(w, id, op, r.p, r.getBuf, r.sets)
+	s.reqs.Put(r)
+	<-s.slots
+	w.flushSoon()
 }
 
 // handle answers a point request, appending the reply to w. It returns the
@@ -175,6 +214,8 @@ type replyWriter struct {
 	mu     sync.Mutex
 	buf    []byte
 	broken bool
+	// pending is set while a goroutine is about to flush (flushSoon).
+	pending bool
 }
 
 func (w *replyWriter) status(id uint32, status uint8, msg []byte) {
@@ -228,11 +269,29 @@ func (w *replyWriter) size() int {
 	return len(w.buf)
 }
 
-// flush writes what has gathered. It returns false once the connection is
-// broken.
+// flushSoon flushes what has gathered, unless another goroutine is about
+// to. The one that flushes first lets the other runnable goroutines go, so
+// that replies completing about the same time share one write.
+func (w *replyWriter) flushSoon() {
+	w.mu.Lock()
+	if w.pending {
+		w.mu.Unlock()
+		return
+	}
+	w.pending = true
+	w.mu.Unlock()
+	runtime.Gosched()
+	w.flush()
+}
+
+// flush writes what has gathered, holding the lock while it writes so that
+// frames reach the socket in the order they were added. It returns false
+// once the connection is broken.
 func (w *replyWriter) flush() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Whatever a flushSoon was waiting to send goes now.
+	w.pending = false
 	if w.broken {
 		return false
 	}

@@ -33,7 +33,9 @@
 // plugin answers them in order and writes the replies that are ready in one
 // write, and the node matches replies to requests by id, so a record costs
 // a few hundred bytes of copying and a share of a system call, not a gRPC
-// round trip.
+// round trip. A backend that waits for I/O implements storage.IOBound, and
+// its requests are answered concurrently instead, each on its own
+// goroutine, their replies sharing writes as they complete.
 //
 // # Failure
 //

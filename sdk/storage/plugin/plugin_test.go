@@ -33,13 +33,53 @@ func TestMain(m *testing.M) {
 		}
 		plugin.Serve("memory", func(ns string, settings map[string]string) (storage.Backend, error) {
 			slog.Info("opening the test backend", "namespace", ns)
-			return memory.Open(ns, settings)
+			_, gated := settings["test-gated"]
+			delete(settings, "test-gated")
+			b, err := memory.Open(ns, settings)
+			if err != nil || !gated {
+				return b, err
+			}
+			return &gatedBackend{Backend: b, open: make(chan struct{})}, nil
 		})
 	case os.Getenv("TEST_AS_NODE") == "1":
 		actAsNode()
 	default:
 		os.Exit(m.Run())
 	}
+}
+
+// gateDigest is the record whose Get waits, in a gatedBackend, until it
+// is deleted.
+var gateDigest = storage.Digest{19: 0xff}
+
+// gatedBackend is an IOBound memory backend whose Get of gateDigest waits
+// for a Delete of it, as a device read waits for the device: answering
+// requests in order, the plugin would never reach the Delete.
+type gatedBackend struct {
+	storage.Backend
+	once sync.Once
+	open chan struct{}
+}
+
+func (b *gatedBackend) MaxInFlight() int { return 4 }
+
+func (b *gatedBackend) Get(ctx context.Context, d storage.Digest, buf []byte) (storage.Record, error) {
+	if d == gateDigest {
+		select {
+		case <-b.open:
+		case <-time.After(20 * time.Second):
+			return storage.Record{}, fmt.Errorf("gate never opened: %w", storage.ErrUnavailable)
+		}
+	}
+	return b.Backend.Get(ctx, d, buf)
+}
+
+func (b *gatedBackend) Delete(ctx context.Context, d storage.Digest, durable bool) error {
+	if d == gateDigest {
+		b.once.Do(func() { close(b.open) })
+		return nil
+	}
+	return b.Backend.Delete(ctx, d, durable)
 }
 
 // actAsNode starts a plugin, prints its pid and waits to be killed.
@@ -73,12 +113,17 @@ func (l *logBuffer) String() string {
 
 func start(t *testing.T, logs *logBuffer) *plugin.Process {
 	t.Helper()
+	return startWith(t, logs, map[string]string{"data-size": "67108864"})
+}
+
+func startWith(t *testing.T, logs *logBuffer, settings map[string]string) *plugin.Process {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
 		log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	p, err := plugin.Start(context.Background(), plugin.Config{
-		Path: os.Args[0], Namespace: "test", Settings: map[string]string{"data-size": "67108864"}, Logger: log,
+		Path: os.Args[0], Namespace: "test", Settings: settings, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -256,6 +301,36 @@ func TestConcurrentCallsShareTheDataPath(t *testing.T) {
 	st, err := p.Stats(ctx)
 	if err != nil || st.Records != 16*500 || len(st.Sets) != 1 || st.Sets[0].Records != 16*500 {
 		t.Fatalf("stats %+v %v", st, err)
+	}
+}
+
+// An IOBound backend's requests on one connection run concurrently: a
+// request that waits does not hold up those behind it.
+func TestIOBoundRequestsRunConcurrently(t *testing.T) {
+	p := startWith(t, nil, map[string]string{"test-gated": ""})
+	ctx := context.Background()
+	got := make(chan error, 1)
+	go func() {
+		_, err := p.Get(ctx, gateDigest, nil)
+		got <- err
+	}()
+	// The Get is on its way, or already waiting, when the writes go.
+	time.Sleep(50 * time.Millisecond)
+	for i := range 20 {
+		if err := p.Put(ctx, digest(i), record(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Delete(ctx, gateDigest, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the waiting Get: %v, want not found", err)
+	}
+	for i := range 20 {
+		if rec, err := p.Get(ctx, digest(i), nil); err != nil || !bytes.Equal(rec.Bins, record(i).Bins) {
+			t.Fatalf("get %d: %v", i, err)
+		}
 	}
 }
 
