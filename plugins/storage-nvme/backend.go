@@ -189,6 +189,15 @@ func (b *Backend) Path() []string {
 // Options returns the options the backend was opened with.
 func (b *Backend) Options() Options { return b.opts }
 
+// inFlightPerDevice is how many requests per device a process serving the
+// backend keeps in progress: enough reads in flight for an NVMe device to
+// overlap them (bench/RESULTS.md, "Device backend").
+const inFlightPerDevice = 16
+
+// MaxInFlight makes the backend storage.IOBound: its reads wait for the
+// device, and writes with commit-to-device for their block's flush.
+func (b *Backend) MaxInFlight() int { return inFlightPerDevice * len(b.devs) }
+
 func (b *Backend) partition(d *storage.Digest) *partition { return &b.parts[d.Partition()] }
 
 // stripe returns the device that d's records are written to.

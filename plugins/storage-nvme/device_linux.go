@@ -3,22 +3,40 @@ package nvme
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffdb/skiff/plugins/storage-nvme/internal/uring"
 )
 
-// osFile is a device or file opened for direct I/O.
+// osFile is a device or file opened for direct I/O. Reads go through an
+// io_uring where the system allows one (see package uring), else through
+// pread.
 type osFile struct {
-	f  *os.File
-	fd int
+	f    *os.File
+	fd   int
+	ring *uring.Ring
 }
 
-func (o *osFile) ReadAt(p []byte, off int64) (int, error)  { return o.f.ReadAt(p, off) }
+func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
+	if o.ring != nil {
+		return o.ring.ReadAt(o.fd, p, off)
+	}
+	return o.f.ReadAt(p, off)
+}
+
 func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.f.WriteAt(p, off) }
 func (o *osFile) Sync() error                              { return unix.Fdatasync(o.fd) }
-func (o *osFile) Close() error                             { return o.f.Close() }
+
+func (o *osFile) Close() error {
+	if o.ring != nil {
+		o.ring.Close()
+	}
+	return o.f.Close()
+}
 
 // errDirectIO is wrapped by the error of a file system that refuses
 // O_DIRECT.
@@ -58,7 +76,7 @@ func allocate(f *os.File, size int64) error {
 // openFile opens a device or data file for reading and writing, with
 // O_DIRECT when direct is set, and returns it with its size in bytes and
 // whether it is a block device.
-func openFile(path string, direct bool) (devFile, int64, bool, error) {
+func openFile(path string, direct bool, log *slog.Logger) (devFile, int64, bool, error) {
 	flags := os.O_RDWR | unix.O_CLOEXEC
 	if direct {
 		flags |= unix.O_DIRECT
@@ -88,7 +106,11 @@ func openFile(path string, direct bool) (devFile, int64, bool, error) {
 		f.Close()
 		return nil, 0, false, errors.New("neither a block device nor a regular file")
 	}
-	return &osFile{f: f, fd: int(f.Fd())}, size, blockDev, nil
+	ring, err := uring.New(0)
+	if err != nil {
+		log.Warn("nvme: io_uring unavailable, reads block a thread each (slower)", "path", path, "err", err)
+	}
+	return &osFile{f: f, fd: int(f.Fd()), ring: ring}, size, blockDev, nil
 }
 
 // isDirectIOError reports whether err from a read or write means the file

@@ -4,6 +4,7 @@ package nvme
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 )
 
@@ -26,7 +27,7 @@ func createFile(path string, size int64) error {
 	return f.Close()
 }
 
-func openFile(path string, direct bool) (devFile, int64, bool, error) {
+func openFile(path string, direct bool, _ *slog.Logger) (devFile, int64, bool, error) {
 	if direct {
 		return nil, 0, false, errDirectIO
 	}
