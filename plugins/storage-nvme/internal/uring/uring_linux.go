@@ -85,9 +85,10 @@ type Ring struct {
 	slots []chan int32
 	free  chan uint32
 
-	mu      sync.Mutex // submission, closed
-	closed  bool
-	closing chan struct{}
+	mu         sync.Mutex // submission, closed
+	submitting bool       // a goroutine will submit what is queued
+	closed     bool
+	closing    chan struct{}
 }
 
 // New sets up a ring for reads. entries bounds the reads in flight; 0
@@ -202,11 +203,18 @@ func (r *Ring) read(fd int, p []byte, off int64) (int, error) {
 		userData: uint64(i),
 	}
 	atomic.StoreUint32(r.sqTail, tail+1)
-	err := r.submit(tail)
-	r.mu.Unlock()
-	if err != nil {
-		return 0, err
+	if !r.submitting {
+		// This goroutine submits. It first lets the other runnable
+		// goroutines queue their reads, so that one system call, and
+		// one notification of the device, carries them all.
+		r.submitting = true
+		r.mu.Unlock()
+		runtime.Gosched()
+		r.mu.Lock()
+		r.submit()
+		r.submitting = false
 	}
+	r.mu.Unlock()
 	res := <-r.slots[i]
 	runtime.KeepAlive(p)
 	if res < 0 {
@@ -215,25 +223,30 @@ func (r *Ring) read(fd int, p []byte, off int64) (int, error) {
 	return int(res), nil
 }
 
-// submit hands the kernel the entry queued at tail. The kernel copies an
-// entry when it is submitted, so the slot may be reused once this returns.
-// r.mu is held.
-func (r *Ring) submit(tail uint32) error {
+// submit hands the kernel the entries queued since the last submission.
+// The kernel copies an entry when it is submitted, so its slot may be
+// reused once this returns. Entries the kernel refuses complete at once
+// with the error. r.mu is held.
+func (r *Ring) submit() {
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 1, 0, 0, 0, 0)
-		switch {
-		case errno == unix.EINTR || errno == unix.EAGAIN:
-			continue
-		case errno != 0:
-			if atomic.LoadUint32(r.sqHead) == tail {
-				// Not consumed: take it back, so that no completion
-				// comes for a read nobody waits for.
-				atomic.StoreUint32(r.sqTail, tail)
-			}
-			return fmt.Errorf("io_uring_enter: %w", errno)
-		case n == 1:
-			return nil
+		head, tail := atomic.LoadUint32(r.sqHead), *r.sqTail
+		if head == tail {
+			return
 		}
+		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(tail-head), 0, 0, 0, 0)
+		if errno == unix.EINTR || errno == 0 && n > 0 {
+			continue
+		}
+		if errno == 0 {
+			errno = unix.EBUSY
+		}
+		// Take back what the kernel did not consume, and fail those reads.
+		head = atomic.LoadUint32(r.sqHead)
+		for ; head != tail; head++ {
+			r.slots[r.sqes[head&r.sqMask].userData] <- -int32(errno)
+		}
+		atomic.StoreUint32(r.sqTail, atomic.LoadUint32(r.sqHead))
+		return
 	}
 }
 
