@@ -74,9 +74,9 @@ func allocate(f *os.File, size int64) error {
 }
 
 // openFile opens a device or data file for reading and writing, with
-// O_DIRECT when direct is set, and returns it with its size in bytes and
-// whether it is a block device.
-func openFile(path string, direct bool, log *slog.Logger) (devFile, int64, bool, error) {
+// O_DIRECT when direct is set and reads through an io_uring when ring is,
+// and returns it with its size in bytes and whether it is a block device.
+func openFile(path string, direct, ring bool, log *slog.Logger) (devFile, int64, bool, error) {
 	flags := os.O_RDWR | unix.O_CLOEXEC
 	if direct {
 		flags |= unix.O_DIRECT
@@ -106,11 +106,13 @@ func openFile(path string, direct bool, log *slog.Logger) (devFile, int64, bool,
 		f.Close()
 		return nil, 0, false, errors.New("neither a block device nor a regular file")
 	}
-	ring, err := uring.New(0)
-	if err != nil {
-		log.Warn("nvme: io_uring unavailable, reads block a thread each (slower)", "path", path, "err", err)
+	o := &osFile{f: f, fd: int(f.Fd())}
+	if ring {
+		if o.ring, err = uring.New(0); err != nil {
+			log.Warn("nvme: io_uring unavailable, reads block a thread each (slower)", "path", path, "err", err)
+		}
 	}
-	return &osFile{f: f, fd: int(f.Fd()), ring: ring}, size, blockDev, nil
+	return o, size, blockDev, nil
 }
 
 // isDirectIOError reports whether err from a read or write means the file

@@ -72,6 +72,8 @@ type Options struct {
 
 	// wrapFile, set by tests, wraps each opened device to inject faults.
 	wrapFile func(dev int, f devFile) devFile
+	// noRing, set by tests, reads with pread as where io_uring is refused.
+	noRing bool
 }
 
 // IndexType is where the primary index lives.

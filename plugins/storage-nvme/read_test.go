@@ -1,0 +1,47 @@
+//go:build linux
+
+package nvme
+
+import (
+	"testing"
+
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
+)
+
+// TestDeviceReads reads records back from the files after a restart, when
+// none is in memory any more, through io_uring and through pread (the path
+// where io_uring is refused).
+func TestDeviceReads(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		noRing bool
+	}{{"io_uring", false}, {"pread", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testOptions(t.TempDir(), 16<<20)
+			o.noRing = tc.noRing
+			// No defragmentation, which would move records into write
+			// buffers in memory after the restart.
+			o.DefragLWMPct = 1
+			b := mustNew(t, o)
+			const n = 3000
+			for i := range n {
+				d := storagetest.DigestIn(uint16(i), uint64(i))
+				if err := b.Put(ctx, d, rec(uint64(i), 100+i%1500)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b = reopen(t, b)
+			for _, dv := range b.devs {
+				if ring := dv.f.(*osFile).ring != nil; ring == tc.noRing {
+					t.Fatalf("%s: io_uring %v", dv.path, ring)
+				}
+			}
+			for i := range n {
+				expectRecord(t, b, storagetest.DigestIn(uint16(i), uint64(i)), rec(uint64(i), 100+i%1500))
+			}
+			if reads := b.devReads.Load(); reads != n {
+				t.Errorf("%d reads from the files for %d records", reads, n)
+			}
+		})
+	}
+}
