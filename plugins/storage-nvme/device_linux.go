@@ -28,6 +28,9 @@ func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
 	return o.f.ReadAt(p, off)
 }
 
+// usesRing reports whether reads go through an io_uring.
+func (o *osFile) usesRing() bool { return o.ring != nil }
+
 func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.f.WriteAt(p, off) }
 func (o *osFile) Sync() error                              { return unix.Fdatasync(o.fd) }
 

@@ -12,6 +12,9 @@ type osFile struct{ *os.File }
 
 func (o *osFile) Sync() error { return o.File.Sync() }
 
+// usesRing is false: io_uring is Linux's.
+func (o *osFile) usesRing() bool { return false }
+
 var errDirectIO = errors.New("direct I/O is supported on Linux only; set direct-io false")
 
 func createFile(path string, size int64) error {

@@ -28,6 +28,7 @@ type medium struct {
 	blocks uint32
 	header deviceHeader
 	fresh  bool // no Skiff header: formatted by this start
+	ring   bool // reads go through an io_uring
 }
 
 // openMedia opens the configured devices and files, checks their sizes and
@@ -106,10 +107,11 @@ func openMedium(o *Options, i int, kind, path string) (*medium, error) {
 		// setups), but its size is whatever it is.
 		o.Logger.Warn("nvme: a device that is a regular file", "namespace", o.Namespace, "path", path)
 	}
+	ring := f.(*osFile).usesRing()
 	if o.wrapFile != nil {
 		f = o.wrapFile(i, f)
 	}
-	m := &medium{path: path, kind: kind, f: f}
+	m := &medium{path: path, kind: kind, f: f, ring: ring}
 	if err := m.check(o, size, blockDev); err != nil {
 		f.Close()
 		return nil, err

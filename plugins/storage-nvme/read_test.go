@@ -31,10 +31,12 @@ func TestDeviceReads(t *testing.T) {
 				}
 			}
 			b = reopen(t, b)
-			for _, dv := range b.devs {
-				if ring := dv.f.(*osFile).ring != nil; ring == tc.noRing {
-					t.Fatalf("%s: io_uring %v", dv.path, ring)
-				}
+			want := float64(len(o.Files))
+			if tc.noRing {
+				want = 0
+			}
+			if got := stat(t, b).Extra["device_io_uring"]; got != want {
+				t.Fatalf("device_io_uring %v, want %v", got, want)
 			}
 			for i := range n {
 				expectRecord(t, b, storagetest.DigestIn(uint16(i), uint64(i)), rec(uint64(i), 100+i%1500))

@@ -85,6 +85,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	tombstones             tombstones of durable deletes in the index
 //	tombstones_dropped     tombstones removed by defrag, since start
 //	device_syncs           fdatasync calls, since start
+//	device_io_uring        devices and files read through an io_uring; the
+//	                       others block a thread per read (pread)
 //	cold_start_ms          how long the last start took to rebuild the index
 //
 // DataBytes is the records' encoded bytes on the devices (headers and
@@ -93,8 +95,11 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 	if b.closed.Load() {
 		return storage.Stats{}, storage.ErrClosed
 	}
-	var capacity, freeBlocks, totalBlocks, queued, writeQ int64
+	var capacity, freeBlocks, totalBlocks, queued, writeQ, rings int64
 	for _, dv := range b.devs {
+		if dv.ring {
+			rings++
+		}
 		free, q := dv.counts()
 		freeBlocks += int64(free)
 		queued += int64(q)
@@ -114,6 +119,7 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		"tombstones":             float64(b.tombstones.Load()),
 		"tombstones_dropped":     float64(b.tombstonesDropped.Load()),
 		"device_syncs":           float64(b.syncs.Load()),
+		"device_io_uring":        float64(rings),
 		"cold_start_ms":          float64(b.coldStart.Milliseconds()),
 		"device_read_tps":        0,
 		"device_write_tps":       0,
