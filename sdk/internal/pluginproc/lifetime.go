@@ -1,6 +1,7 @@
 package pluginproc
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -69,4 +70,19 @@ func NewClient(path string, handshake goplugin.HandshakeConfig, plugins goplugin
 		SyncStdout:       OutputWriter(log, "stdout"),
 		SyncStderr:       OutputWriter(log, "stderr"),
 	})
+}
+
+// Dispense is the node side's client for the plugin called name, once the
+// process has started and passed the handshake. kind names the plugin in
+// errors ("storage", "xdr transport").
+func Dispense(client *goplugin.Client, name, kind string, version int) (any, error) {
+	rpc, err := client.Client()
+	if err != nil {
+		return nil, fmt.Errorf("not a Skiff %s plugin of protocol version %d, or it failed to start: %w", kind, version, err)
+	}
+	raw, err := rpc.Dispense(name)
+	if err != nil {
+		return nil, fmt.Errorf("dispense: %w", err)
+	}
+	return raw, nil
 }

@@ -85,13 +85,9 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 }
 
 func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog.Logger) (*Process, error) {
-	rpc, err := client.Client()
+	raw, err := pluginproc.Dispense(client, pluginName, "storage", ProtocolVersion)
 	if err != nil {
-		return nil, fmt.Errorf("not a Skiff storage plugin of protocol version %d, or it failed to start: %w", ProtocolVersion, err)
-	}
-	raw, err := rpc.Dispense(pluginName)
-	if err != nil {
-		return nil, fmt.Errorf("dispense: %w", err)
+		return nil, err
 	}
 	ctrl := raw.(pb.StorageClient)
 	resp, err := ctrl.Open(ctx, &pb.OpenRequest{Namespace: cfg.Namespace, Settings: cfg.Settings})

@@ -91,13 +91,9 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 }
 
 func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog.Logger) (*Process, error) {
-	rpc, err := client.Client()
+	raw, err := pluginproc.Dispense(client, pluginName, "xdr transport", ProtocolVersion)
 	if err != nil {
-		return nil, fmt.Errorf("not a Skiff xdr transport plugin of protocol version %d, or it failed to start: %w", ProtocolVersion, err)
-	}
-	raw, err := rpc.Dispense(pluginName)
-	if err != nil {
-		return nil, fmt.Errorf("dispense: %w", err)
+		return nil, err
 	}
 	ctrl := raw.(pb.TransportClient)
 	t := cfg.Transport
