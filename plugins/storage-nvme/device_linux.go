@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,11 +23,26 @@ type osFile struct {
 }
 
 func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
-	if o.ring != nil {
-		return o.ring.ReadAt(o.fd, p, off)
+	if o.ring == nil {
+		return o.f.ReadAt(p, off)
 	}
-	return o.f.ReadAt(p, off)
+	// At low load a blocking read is the quicker: the thread sleeps in the
+	// kernel and the disk's completion wakes it, where a read through the
+	// ring takes a second wake-up (the eventfd's) to reach its goroutine.
+	// Once reads overlap, blocked threads would hold Ps and the runtime
+	// would hand them between threads on every read: the ring serves.
+	if o.ring.InFlight() == 0 {
+		if blockingReads.Add(1) == 1 {
+			defer blockingReads.Add(-1)
+			return o.f.ReadAt(p, off)
+		}
+		blockingReads.Add(-1)
+	}
+	return o.ring.ReadAt(o.fd, p, off)
 }
+
+// blockingReads counts the reads in progress with pread, in every file.
+var blockingReads atomic.Int32
 
 // usesRing reports whether reads go through an io_uring.
 func (o *osFile) usesRing() bool { return o.ring != nil }

@@ -178,6 +178,9 @@ func (r *Ring) ReadAt(fd int, p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// InFlight is how many reads are queued or in progress.
+func (r *Ring) InFlight() int { return cap(r.free) - len(r.free) }
+
 // read submits one read and waits for its completion.
 func (r *Ring) read(fd int, p []byte, off int64) (int, error) {
 	var i uint32

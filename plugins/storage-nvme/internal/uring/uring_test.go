@@ -79,6 +79,9 @@ func TestConcurrentReadsMatchTheFile(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if n := r.InFlight(); n != 0 {
+		t.Errorf("%d reads in flight after all returned", n)
+	}
 }
 
 func TestDirectReads(t *testing.T) {
