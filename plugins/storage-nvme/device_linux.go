@@ -13,9 +13,9 @@ import (
 	"github.com/skiffdb/skiff/plugins/storage-nvme/internal/uring"
 )
 
-// osFile is a device or file opened for direct I/O. Reads go through an
-// io_uring where the system allows one (see package uring), else through
-// pread.
+// osFile is a device or file opened for direct I/O. Reads that overlap go
+// through an io_uring where the system allows one (see package uring), the
+// others through pread.
 type osFile struct {
 	f    *os.File
 	fd   int
@@ -30,7 +30,8 @@ func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
 	// kernel and the disk's completion wakes it, where a read through the
 	// ring takes a second wake-up (the eventfd's) to reach its goroutine.
 	// Once reads overlap, blocked threads would hold Ps and the runtime
-	// would hand them between threads on every read: the ring serves.
+	// would hand them between threads on every read: the ring serves
+	// (bench/RESULTS.md, "Device backend", low concurrency).
 	if o.ring.InFlight() == 0 {
 		if blockingReads.Add(1) == 1 {
 			defer blockingReads.Add(-1)
