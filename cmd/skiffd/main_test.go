@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v8"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/syncbuf"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
@@ -66,10 +66,10 @@ func writeConfig(t *testing.T, port, adminPort int) string {
 
 // startSkiffd runs skiffd with the default configuration on free ports and
 // returns it with a client connected to it.
-func startSkiffd(t *testing.T) (*exec.Cmd, *as.Client, *syncBuffer) {
+func startSkiffd(t *testing.T) (*exec.Cmd, *as.Client, *syncbuf.Buffer) {
 	port := freePort(t)
 	cmd := skiffd(t, "--config", writeConfig(t, port, freePort(t)))
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -87,25 +87,6 @@ func startSkiffd(t *testing.T) (*exec.Cmd, *as.Client, *syncBuffer) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writes of a child's stderr
-// copier and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // pluginPid reads the storage plugin's pid from the node's info.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/skiffdb/skiff/internal/syncbuf"
 )
 
 // wat assembles a module of testdata with wabt's wat2wasm. make test
@@ -100,7 +102,7 @@ func TestCalls(t *testing.T) {
 // TestLog: a module's log lines reach the node's log with the module and
 // the function.
 func TestLog(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	h, err := New(context.Background(), testConfig(t.TempDir()), slog.New(slog.NewTextHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -118,23 +120,6 @@ func TestLog(t *testing.T) {
 			t.Fatalf("log %q lacks %s", line, want)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestMemoryCap(t *testing.T) {

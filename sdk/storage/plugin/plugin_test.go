@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffdb/skiff/internal/syncbuf"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
@@ -93,30 +94,12 @@ func actAsNode() {
 	select {}
 }
 
-// logBuffer collects log records for the tests to inspect.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func start(t *testing.T, logs *logBuffer) *plugin.Process {
+func start(t *testing.T, logs *syncbuf.Buffer) *plugin.Process {
 	t.Helper()
 	return startWith(t, logs, map[string]string{"data-size": "67108864"})
 }
 
-func startWith(t *testing.T, logs *logBuffer, settings map[string]string) *plugin.Process {
+func startWith(t *testing.T, logs *syncbuf.Buffer, settings map[string]string) *plugin.Process {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -147,7 +130,7 @@ func record(i int) storage.Record {
 }
 
 func TestPluginLogsReachTheNode(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	start(t, &logs)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(logs.String(), "opening the test backend") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/skiffdb/skiff/internal/syncbuf"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	xdrnats "github.com/skiffdb/skiff/plugins/xdr-nats"
 	storageplugin "github.com/skiffdb/skiff/sdk/storage/plugin"
@@ -88,27 +89,9 @@ func transportConfig(url, node string) xdr.Config {
 	return xdr.Config{DC: "dc2", Namespace: "test", Node: node, URLs: []string{url}}
 }
 
-// logBuffer collects log records for the tests to inspect.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // start starts this binary as the plugin for node, closed at the test's
 // end.
-func start(t *testing.T, url, node string, logs *logBuffer) *plugin.Process {
+func start(t *testing.T, url, node string, logs *syncbuf.Buffer) *plugin.Process {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -298,7 +281,7 @@ func TestReceiveEndsWithItsContext(t *testing.T) {
 }
 
 func TestPluginLogsReachTheNode(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	start(t, startNATS(t), "a", &logs)
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(logs.String(), "opening the test transport") {
