@@ -60,11 +60,8 @@ type Process struct {
 	// plugin are not taken for a crash.
 	closing atomic.Bool
 
-	ship   pb.Transport_ShipClient
-	sendMu sync.Mutex // one Send on ship at a time, in the order of seq
-	mu     sync.Mutex
-	seq    uint64
-	acks   map[uint64]chan error // by seq, the Ship calls waiting
+	ship  pb.Transport_ShipClient
+	ships pending // by seq, the Ship calls waiting
 }
 
 var _ xdr.Transport = (*Process)(nil)
@@ -108,7 +105,6 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 		log:    log,
 		client: client,
 		ctrl:   ctrl,
-		acks:   map[uint64]chan error{},
 	}
 	p.life, p.endLife = context.WithCancel(context.Background())
 	p.ship, err = ctrl.Ship(p.life)
@@ -173,20 +169,8 @@ func (p *Process) readShipAcks() {
 			p.breakDown(fmt.Errorf("ship stream: %w", err))
 			return
 		}
-		p.mu.Lock()
-		done := p.acks[reply.Seq]
-		delete(p.acks, reply.Seq)
-		p.mu.Unlock()
-		if done != nil {
-			done <- fromPB(reply.Error)
-		}
+		p.ships.answer(reply.Seq, fromPB(reply.Error))
 	}
-}
-
-func (p *Process) forget(seq uint64) {
-	p.mu.Lock()
-	delete(p.acks, seq)
-	p.mu.Unlock()
 }
 
 // Ship implements xdr.Transport: it sends the changes to the plugin as one
@@ -208,18 +192,12 @@ func (p *Process) Ship(ctx context.Context, changes []xdr.Change) error {
 	if d, ok := ctx.Deadline(); ok {
 		req.DeadlineUnixNano = d.UnixNano()
 	}
-	done := make(chan error, 1)
-	p.sendMu.Lock()
-	p.mu.Lock()
-	p.seq++
-	req.Seq = p.seq
-	p.acks[req.Seq] = done
-	p.mu.Unlock()
-	err := p.ship.Send(req)
-	p.sendMu.Unlock()
+	seq, done, err := p.ships.send(func(seq uint64) error {
+		req.Seq = seq
+		return p.ship.Send(req)
+	})
 	if err != nil {
 		// The stream is down: its reader says why, and breaks the process.
-		p.forget(req.Seq)
 		return p.failure()
 	}
 	select {
@@ -229,8 +207,8 @@ func (p *Process) Ship(ctx context.Context, changes []xdr.Change) error {
 		}
 		return nil
 	case <-ctx.Done():
-		p.forget(req.Seq)
-		go p.cancelShip(req.Seq)
+		p.ships.forget(seq)
+		go p.cancelShip(seq)
 		return ctx.Err()
 	case <-p.life.Done():
 		return p.failure()
@@ -238,9 +216,9 @@ func (p *Process) Ship(ctx context.Context, changes []xdr.Change) error {
 }
 
 func (p *Process) cancelShip(seq uint64) {
-	p.sendMu.Lock()
-	defer p.sendMu.Unlock()
-	p.ship.Send(&pb.ShipRequest{Seq: seq, Cancel: true}) // a failure is the reader's to report
+	p.ships.sendAlone(func() error {
+		return p.ship.Send(&pb.ShipRequest{Seq: seq, Cancel: true}) // a failure is the reader's to report
+	})
 }
 
 // Receive implements xdr.Transport: it runs the transport's Receive in the

@@ -268,7 +268,7 @@ func (s *server) Receive(stream pb.Transport_ReceiveServer) error {
 	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	r := &receiver{stream: stream, ctx: ctx, waiting: map[uint64]chan error{}}
+	r := &receiver{stream: stream, ctx: ctx}
 	go func() {
 		defer cancel() // the node went away: end the transport's Receive
 		for {
@@ -276,7 +276,7 @@ func (s *server) Receive(stream pb.Transport_ReceiveServer) error {
 			if err != nil {
 				return
 			}
-			r.answer(ack.Id, fromPB(ack.Error))
+			r.batches.answer(ack.Id, fromPB(ack.Error))
 		}
 	}()
 	err = t.Receive(ctx, r.apply)
@@ -288,54 +288,27 @@ func (s *server) Receive(stream pb.Transport_ReceiveServer) error {
 
 // receiver is the plugin's side of one Receive stream.
 type receiver struct {
-	stream pb.Transport_ReceiveServer
-	ctx    context.Context
-
-	sendMu sync.Mutex // one Send at a time, in the order of ids
-
-	mu      sync.Mutex
-	next    uint64
-	waiting map[uint64]chan error
+	stream  pb.Transport_ReceiveServer
+	ctx     context.Context
+	batches pending // by id, the apply calls waiting
 }
 
 // apply sends a batch to the node and waits for the node to apply it. The
 // transport may call it from several goroutines.
 func (r *receiver) apply(changes []xdr.Change) error {
 	batch := &pb.ReceiveBatch{Changes: encodeBatch(changes)}
-	done := make(chan error, 1)
-	r.sendMu.Lock()
-	r.mu.Lock()
-	r.next++
-	batch.Id = r.next
-	r.waiting[batch.Id] = done
-	r.mu.Unlock()
-	err := r.stream.Send(batch)
-	r.sendMu.Unlock()
+	id, done, err := r.batches.send(func(id uint64) error {
+		batch.Id = id
+		return r.stream.Send(batch)
+	})
 	if err != nil {
-		r.forget(batch.Id)
 		return fmt.Errorf("send batch to the node: %w", err)
 	}
 	select {
 	case err := <-done:
 		return err
 	case <-r.ctx.Done():
-		r.forget(batch.Id)
+		r.batches.forget(id)
 		return fmt.Errorf("batch not applied: the node ended the stream: %w", r.ctx.Err())
-	}
-}
-
-func (r *receiver) forget(id uint64) {
-	r.mu.Lock()
-	delete(r.waiting, id)
-	r.mu.Unlock()
-}
-
-func (r *receiver) answer(id uint64, err error) {
-	r.mu.Lock()
-	done := r.waiting[id]
-	delete(r.waiting, id)
-	r.mu.Unlock()
-	if done != nil {
-		done <- err
 	}
 }
