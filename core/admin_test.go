@@ -30,7 +30,7 @@ func TestAdminEndpoints(t *testing.T) {
 	c.Get(nil, key(t, set, 99))
 	c.Delete(nil, key(t, set, 0))
 
-	base := "http://" + n.admin.String()
+	base := "http://" + n.Admin.String()
 	if code, body := get(t, base+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
@@ -56,7 +56,7 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	n.stop()
+	n.Stop()
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("admin endpoint still up after the node stopped")
 	}

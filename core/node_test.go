@@ -1,10 +1,7 @@
 package core_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"reflect"
@@ -14,8 +11,8 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v8"
 	"github.com/aerospike/aerospike-client-go/v8/types"
 
-	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/nodetest"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
 	xdrnats "github.com/skiffdb/skiff/plugins/xdr-nats"
@@ -60,11 +57,7 @@ func usePluginBinary(cfg *config.Config) {
 }
 
 // testNode is a node running in the test process on free ports.
-type testNode struct {
-	service *net.TCPAddr
-	admin   net.Addr
-	stop    func()
-}
+type testNode struct{ *nodetest.Node }
 
 // startNode runs a node with cfg (the default configuration when nil) on
 // 127.0.0.1 and a free port, stopping it when the test ends.
@@ -80,46 +73,7 @@ func startNode(t testing.TB, cfg *config.Config) *testNode {
 		cfg.UDF.UserPath = t.TempDir()
 	}
 	usePluginBinary(cfg)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan *testNode, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(s, a net.Addr) {
-			listening <- &testNode{service: s.(*net.TCPAddr), admin: a}
-		}})
-	}()
-	var n *testNode
-	select {
-	case n = <-listening:
-	case err := <-done:
-		cancel()
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("node did not start within 10s")
-	}
-	stopped := false
-	n.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node stopped with error: %v", err)
-			}
-		case <-time.After(core.ShutdownTimeout + 5*time.Second):
-			t.Error("node did not stop")
-		}
-	}
-	t.Cleanup(n.stop)
-	return n
+	return &testNode{nodetest.Start(t, cfg)}
 }
 
 func freePort(t testing.TB) int {
@@ -137,7 +91,7 @@ func (n *testNode) connect(t testing.TB) *as.Client {
 	t.Helper()
 	p := as.NewClientPolicy()
 	p.Timeout = 5 * time.Second
-	c, err := as.NewClientWithPolicy(p, "127.0.0.1", n.service.Port)
+	c, err := as.NewClientWithPolicy(p, "127.0.0.1", n.Service.Port)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

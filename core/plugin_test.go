@@ -97,7 +97,7 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 		t.Errorf("storage-pid %d after the restart, was %d", newPid, pid)
 	}
 	// The node itself never stopped: the admin endpoint shows the restart.
-	code, body := get(t, "http://"+n.admin.String()+"/metrics")
+	code, body := get(t, "http://"+n.Admin.String()+"/metrics")
 	if code != 200 || !strings.Contains(body, `skiff_storage_plugin_restarts_total{backend="test-backends",mode="process",ns="test"} 1`) {
 		t.Errorf("/metrics: %d, restarts missing", code)
 	}

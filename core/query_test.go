@@ -263,7 +263,7 @@ func TestClientExpressionIndexes(t *testing.T) {
 		t.Errorf("sindex-list: %s", s)
 	}
 	// Each index's figures are in /metrics too.
-	_, body := get(t, "http://"+n.admin.String()+"/metrics")
+	_, body := get(t, "http://"+n.Admin.String()+"/metrics")
 	for _, want := range []string{
 		`aerospike_sindex_entries{ns="test",sindex="adult_even"} 20`,
 		`aerospike_sindex_load_pct{ns="test",sindex="adult_even"} 100`,

@@ -280,7 +280,7 @@ func TestUDFPersistence(t *testing.T) {
 	c := n.connect(t)
 	registerUDF(t, c, "counter.wasm", udfModule(t, "../examples/udf/counter"))
 	c.Close()
-	n.stop()
+	n.Stop()
 
 	cfg = config.Default()
 	cfg.UDF.UserPath = dir

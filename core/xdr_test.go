@@ -170,7 +170,7 @@ func TestXDRReplication(t *testing.T) {
 	if sa["connected"] != 1 || sa["gap"] != 0 || sa["lag_p99_ms"] <= 0 {
 		t.Fatalf("A's figures: %v", sa)
 	}
-	resp, herr := http.Get("http://" + aNode.admin.String() + "/metrics")
+	resp, herr := http.Get("http://" + aNode.Admin.String() + "/metrics")
 	if herr != nil {
 		t.Fatal(herr)
 	}
@@ -304,7 +304,7 @@ func TestXDROutages(t *testing.T) {
 	// consumer, which resumes where B stopped (B's memory namespace
 	// starts empty: the records B had are not shipped again).
 	b.Close()
-	bNode.stop()
+	bNode.Stop()
 	write(100, 150)
 	b = startNode(t, xdrConfig("B2", url, nil)).connect(t)
 	eventually(t, 30*time.Second, all(100, 150))

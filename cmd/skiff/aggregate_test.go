@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,8 +12,8 @@ import (
 
 	as "github.com/aerospike/aerospike-client-go/v8"
 
-	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/nodetest"
 )
 
 // TestAggregateAgainstNode runs skiff aggregate with the aggregations of
@@ -174,30 +171,5 @@ func startConfiguredNode(t *testing.T, cfg *config.Config) int {
 	t.Helper()
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan int, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(s, _ net.Addr) {
-			listening <- s.(*net.TCPAddr).Port
-		}})
-	}()
-	select {
-	case port := <-listening:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("node stopped with error: %v", err)
-			}
-		})
-		return port
-	case err := <-done:
-		cancel()
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("node did not start within 10s")
-	}
-	return 0
+	return nodetest.Start(t, cfg).Service.Port
 }

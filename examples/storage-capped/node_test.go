@@ -1,11 +1,8 @@
 package capped_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -15,8 +12,8 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v8"
 	"github.com/aerospike/aerospike-client-go/v8/types"
 
-	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/nodetest"
 )
 
 // TestNode runs a node with a namespace on this backend, served by this
@@ -120,38 +117,5 @@ func startNode(t *testing.T, text string) *net.TCPAddr {
 		t.Fatal(err)
 	}
 	cfg.Network.Service.Port = 0 // the file cannot say 0; OnListen tells the port
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan *net.TCPAddr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(service, _ net.Addr) {
-			listening <- service.(*net.TCPAddr)
-		}})
-	}()
-	var addr *net.TCPAddr
-	select {
-	case addr = <-listening:
-	case err := <-done:
-		cancel()
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("node did not start within 10s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("node stopped with an error: %v", err)
-			}
-		case <-time.After(core.ShutdownTimeout + 5*time.Second):
-			t.Error("node did not stop")
-		}
-	})
-	return addr
+	return nodetest.Start(t, cfg).Service
 }

@@ -1,11 +1,7 @@
 package aggregate_test
 
 import (
-	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +13,8 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v8"
 	"github.com/aerospike/aerospike-client-go/v8/types"
 
-	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/nodetest"
 	"github.com/skiffdb/skiff/sdk/aggregate"
 )
 
@@ -187,37 +183,7 @@ func startNode(t *testing.T) int {
 	for _, ns := range cfg.Namespaces {
 		ns.Storage.Mode = config.ModeInProcess
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	listening := make(chan int, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- core.Run(ctx, core.Options{Config: cfg, Logger: log, OnListen: func(s, _ net.Addr) {
-			listening <- s.(*net.TCPAddr).Port
-		}})
-	}()
-	select {
-	case port := <-listening:
-		t.Cleanup(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("node stopped with error: %v", err)
-				}
-			case <-time.After(core.ShutdownTimeout + 5*time.Second):
-				t.Error("node did not stop")
-			}
-		})
-		return port
-	case err := <-done:
-		cancel()
-		t.Fatalf("node did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatal("node did not start within 10s")
-	}
-	return 0
+	return nodetest.Start(t, cfg).Service.Port
 }
 
 func connect(t *testing.T, port int) *as.Client {
