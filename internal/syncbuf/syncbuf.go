@@ -5,6 +5,7 @@ package syncbuf
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 )
 
@@ -25,4 +26,14 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// LineWith returns the first line written so far that contains s, or "".
+func (b *Buffer) LineWith(s string) string {
+	for line := range strings.Lines(b.String()) {
+		if strings.Contains(line, s) {
+			return strings.TrimSuffix(line, "\n")
+		}
+	}
+	return ""
 }

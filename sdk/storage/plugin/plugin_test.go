@@ -139,19 +139,9 @@ func TestPluginLogsReachTheNode(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if line := lineWith(logs.String(), "opening the test backend"); !strings.Contains(line, "namespace=test") || !strings.Contains(line, "backend=memory") {
+	if line := logs.LineWith("opening the test backend"); !strings.Contains(line, "namespace=test") || !strings.Contains(line, "backend=memory") {
 		t.Errorf("the plugin's log line lost its attributes: %s", line)
 	}
-}
-
-func lineWith(text, s string) string {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), s) {
-			return sc.Text()
-		}
-	}
-	return ""
 }
 
 func TestWrongBinaryIsRefused(t *testing.T) {

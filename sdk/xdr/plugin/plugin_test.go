@@ -290,20 +290,10 @@ func TestPluginLogsReachTheNode(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if line := lineWith(logs.String(), "opening the test transport"); !strings.Contains(line, "node=a") ||
+	if line := logs.LineWith("opening the test transport"); !strings.Contains(line, "node=a") ||
 		!strings.Contains(line, "transport=nats") || !strings.Contains(line, "plugin=nats") {
 		t.Errorf("the plugin's log line lost its attributes: %s", line)
 	}
-}
-
-func lineWith(text, s string) string {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), s) {
-			return sc.Text()
-		}
-	}
-	return ""
 }
 
 func TestWrongBinaryIsRefused(t *testing.T) {
