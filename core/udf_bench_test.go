@@ -7,6 +7,7 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v8"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/udftest"
 )
 
 // BenchmarkUDF compares a record UDF with the plain operation it stands
@@ -28,8 +29,8 @@ func BenchmarkUDF(b *testing.B) {
 	}
 	n := startNode(b, cfg)
 	c := n.connect(b)
-	registerUDF(b, c, "counter.wasm", udfModule(b, "../examples/udf/counter"))
-	registerUDF(b, c, "wat.wasm", udfModule(b, "../examples/udf/wat/touch.wat"))
+	registerUDF(b, c, "counter.wasm", udftest.Module(b, "../examples/udf/counter"))
+	registerUDF(b, c, "wat.wasm", udftest.Module(b, "../examples/udf/wat/touch.wat"))
 	const records = 1000
 	keys := make([]*as.Key, records)
 	set := uniqueSet(b)

@@ -1,11 +1,7 @@
 package core_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,42 +9,11 @@ import (
 	"github.com/aerospike/aerospike-client-go/v8/types"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/udftest"
 )
 
 // wasmLanguage is the udf-type of Skiff's modules.
 const wasmLanguage = as.Language("WASM")
-
-var buildMu sync.Mutex
-
-// udfModule builds a module: an example of examples/udf, with the Go
-// toolchain, or a .wat file with wabt's wat2wasm (which make test installs;
-// SKIFF_REQUIRE_WABT makes its absence a failure there).
-func udfModule(t testing.TB, path string) []byte {
-	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	out := filepath.Join(t.TempDir(), "m.wasm")
-	var cmd *exec.Cmd
-	if strings.HasSuffix(path, ".wat") {
-		tool, err := exec.LookPath("wat2wasm")
-		if err != nil {
-			if os.Getenv("SKIFF_REQUIRE_WABT") != "" {
-				t.Fatal("wat2wasm not found: apt-get install wabt")
-			}
-			t.Skip("wat2wasm not found (apt-get install wabt)")
-		}
-		cmd = exec.Command(tool, path, "-o", out)
-	} else {
-		cmd = exec.Command("go", "build", "-buildmode=c-shared", "-o", out, path)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", path, err, b)
-	}
-	b, err := os.ReadFile(out)
-	mustOK(t, err)
-	return b
-}
 
 func registerUDF(t testing.TB, c *as.Client, name string, content []byte) {
 	t.Helper()
@@ -84,15 +49,15 @@ func TestUDF(t *testing.T) {
 	cfg.UDF.MaxMemory = 16 << 20 // for Limits: hog runs out sooner than 100 ms
 	n := startNode(t, cfg)
 	c := n.connect(t)
-	registerUDF(t, c, "counter.wasm", udfModule(t, "../examples/udf/counter"))
-	registerUDF(t, c, "conditional.wasm", udfModule(t, "../examples/udf/conditional"))
-	registerUDF(t, c, "listtrim.wasm", udfModule(t, "../examples/udf/listtrim"))
-	registerUDF(t, c, "aggregate.wasm", udfModule(t, "../examples/udf/aggregate"))
-	registerUDF(t, c, "wat.wasm", udfModule(t, "../examples/udf/wat/touch.wat"))
-	registerUDF(t, c, "basic.wasm", udfModule(t, "internal/udf/testdata/basic.wat"))
-	registerUDF(t, c, "hog.wasm", udfModule(t, "./testdata/udfhog"))
-	registerUDF(t, c, "meta.wasm", udfModule(t, "./testdata/udfmeta"))
-	registerUDF(t, c, "ratelimit.wasm", udfModule(t, "../examples/udf/ratelimit"))
+	registerUDF(t, c, "counter.wasm", udftest.Module(t, "../examples/udf/counter"))
+	registerUDF(t, c, "conditional.wasm", udftest.Module(t, "../examples/udf/conditional"))
+	registerUDF(t, c, "listtrim.wasm", udftest.Module(t, "../examples/udf/listtrim"))
+	registerUDF(t, c, "aggregate.wasm", udftest.Module(t, "../examples/udf/aggregate"))
+	registerUDF(t, c, "wat.wasm", udftest.Module(t, "../examples/udf/wat/touch.wat"))
+	registerUDF(t, c, "basic.wasm", udftest.Module(t, "internal/udf/testdata/basic.wat"))
+	registerUDF(t, c, "hog.wasm", udftest.Module(t, "./testdata/udfhog"))
+	registerUDF(t, c, "meta.wasm", udftest.Module(t, "./testdata/udfmeta"))
+	registerUDF(t, c, "ratelimit.wasm", udftest.Module(t, "../examples/udf/ratelimit"))
 
 	udfs, err := c.ListUDF(nil)
 	mustOK(t, err)
@@ -278,7 +243,7 @@ func TestUDFPersistence(t *testing.T) {
 	cfg.UDF.UserPath = dir
 	n := startNode(t, cfg)
 	c := n.connect(t)
-	registerUDF(t, c, "counter.wasm", udfModule(t, "../examples/udf/counter"))
+	registerUDF(t, c, "counter.wasm", udftest.Module(t, "../examples/udf/counter"))
 	c.Close()
 	n.Stop()
 

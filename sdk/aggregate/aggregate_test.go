@@ -2,9 +2,6 @@ package aggregate_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/internal/nodetest"
+	"github.com/skiffdb/skiff/internal/udftest"
 	"github.com/skiffdb/skiff/sdk/aggregate"
 )
 
@@ -26,7 +24,7 @@ func TestAggregate(t *testing.T) {
 		t.Skip("starts a node and builds a module")
 	}
 	c := connect(t, startNode(t))
-	register(t, c, "aggregate.wasm", buildModule(t, "../../examples/udf/aggregate"))
+	register(t, c, "aggregate.wasm", udftest.Module(t, "../../examples/udf/aggregate"))
 
 	// orders: amount 0..99; every fourth record pending, the rest done.
 	for i := range 100 {
@@ -194,20 +192,6 @@ func connect(t *testing.T, port int) *as.Client {
 	mustOK(t, err)
 	t.Cleanup(c.Close)
 	return c
-}
-
-// buildModule builds the Go UDF module in dir and returns the .wasm.
-func buildModule(t *testing.T, dir string) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "m.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, dir)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", dir, err, b)
-	}
-	b, err := os.ReadFile(out)
-	mustOK(t, err)
-	return b
 }
 
 func register(t *testing.T, c *as.Client, name string, wasm []byte) {

@@ -3,14 +3,12 @@ package record
 import (
 	"context"
 	"log/slog"
-	"os"
-	oexec "os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/udf"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/udftest"
 )
 
 // udfRun is a record UDF call of a test: function fn of module pkg.
@@ -29,24 +27,7 @@ func (u *udfRun) RunUDF(rec *UDFRecord) error {
 // benchHost registers a module built from path: a Go package with the Go
 // toolchain, a .wat file with wat2wasm.
 func benchHost(b *testing.B, name, path string) *udf.Host {
-	out := filepath.Join(b.TempDir(), name+".wasm")
-	var cmd *oexec.Cmd
-	if filepath.Ext(path) == ".wat" {
-		if _, err := oexec.LookPath("wat2wasm"); err != nil {
-			b.Skip("wat2wasm not found (apt-get install wabt)")
-		}
-		cmd = oexec.Command("wat2wasm", path, "-o", out)
-	} else {
-		cmd = oexec.Command("go", "build", "-buildmode=c-shared", "-o", out, path)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	}
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build %s: %v\n%s", path, err, msg)
-	}
-	content, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
+	content := udftest.Module(b, path)
 	h, err := udf.New(context.Background(), udf.Config{Dir: b.TempDir(), MaxModuleSize: 16 << 20, MaxMemory: 64 << 20,
 		MaxCallTime: time.Second, MaxInstances: 4}, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/internal/syncbuf"
+	"github.com/skiffdb/skiff/internal/udftest"
 )
 
 // wat assembles a module of testdata with wabt's wat2wasm. make test
@@ -245,7 +246,7 @@ func BenchmarkCall(b *testing.B) {
 	if err := h.Put(ctx, "basic.wasm", "WASM", wat(b, "basic")); err != nil {
 		b.Fatal(err)
 	}
-	if err := h.Put(ctx, "gonop.wasm", "WASM", goModule(b, "./testdata/gonop")); err != nil {
+	if err := h.Put(ctx, "gonop.wasm", "WASM", udftest.Module(b, "./testdata/gonop")); err != nil {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct{ name, module, fn string }{{"WAT", "basic", "echo"}, {"Go", "gonop", "nop"}} {
@@ -263,27 +264,12 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
-// goModule builds a Go UDF module.
-func goModule(b *testing.B, path string) []byte {
-	out := filepath.Join(b.TempDir(), "m.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, path)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build %s: %v\n%s", path, err, msg)
-	}
-	content, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return content
-}
-
 // BenchmarkRegister registers the counter example, a Go module of about
 // 2.7 MB: Put compiles it on a host with an empty compilation cache;
 // Restart starts a host on a directory that holds it, which loads the
 // compiled code from the disk cache.
 func BenchmarkRegister(b *testing.B) {
-	content := goModule(b, "../../../examples/udf/counter")
+	content := udftest.Module(b, "../../../examples/udf/counter")
 	newCfg := func(dir string) Config {
 		cfg := testConfig(dir)
 		cfg.MaxModuleSize, cfg.MaxMemory = 16<<20, 64<<20
