@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/sysmon"
 )
 
 func main() {
@@ -28,6 +29,8 @@ func main() {
 }
 
 func run() error {
+	// Before anything starts: on success the process begins again.
+	reexecErr := sysmon.Reexec()
 	configPath := flag.String("config", "", "configuration `file` in the aerospike.conf dialect (default: the embedded configuration)")
 	printDefault := flag.Bool("print-default-config", false, "print the embedded default configuration and exit")
 	flag.Parse()
@@ -53,6 +56,9 @@ func run() error {
 	defer closeLogs()
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
+	}
+	if reexecErr != nil {
+		log.Warn("running with the Go runtime's default sysmon, which costs CPU per request when the node idles between them", "err", reexecErr)
 	}
 	setMemoryLimit(log)
 

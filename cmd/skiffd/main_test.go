@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/internal/syncbuf"
+	"github.com/skiffdb/skiff/internal/sysmon"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
@@ -132,6 +133,31 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 	if syscall.Kill(pid, 0) == nil {
 		t.Errorf("storage plugin %d still runs after the node stopped", pid)
+	}
+}
+
+// TestServerProcessesKeepSysmonAwake checks that the node re-executed
+// itself with the sysmon setting and passed it to its storage plugin.
+func TestServerProcessesKeepSysmonAwake(t *testing.T) {
+	if strings.Contains(os.Getenv("GODEBUG"), "schedtrace=") {
+		t.Skip("GODEBUG sets schedtrace; the node keeps it as it is")
+	}
+	cmd, client, _ := startSkiffd(t)
+	for what, pid := range map[string]int{"node": cmd.Process.Pid, "storage plugin": pluginPid(t, client)} {
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var godebug string
+		for kv := range strings.SplitSeq(string(environ), "\x00") {
+			if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+				godebug = v
+				break
+			}
+		}
+		if !strings.Contains(","+godebug+",", ","+sysmon.Setting+",") {
+			t.Errorf("the %s runs with GODEBUG=%q, want it to hold %s", what, godebug, sysmon.Setting)
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/skiffdb/skiff/internal/sysmon"
 )
 
 // CloseOnSIGTERM calls close (which closes what the plugin serves, so that
@@ -58,8 +60,10 @@ func NewClient(path string, handshake goplugin.HandshakeConfig, plugins goplugin
 	}
 	cmd := exec.Command(path)
 	// A race-enabled plugin (in tests) would otherwise sleep a second
-	// before each exit; production binaries ignore the variable.
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	// before each exit; production binaries ignore the variable. A plugin
+	// idles between the node's batches: see package sysmon for why it
+	// keeps the runtime's monitor awake.
+	cmd.Env = sysmon.Environ(append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE")))
 	return goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  handshake,
 		Plugins:          plugins,
