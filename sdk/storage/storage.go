@@ -156,8 +156,8 @@ type Backend interface {
 
 // IOBound is implemented by a backend whose point operations wait for I/O:
 // a device read, a write acknowledged once durable. MaxInFlight is how many
-// point requests a plugin process serving it has in progress at once, each
-// on its own goroutine, whatever data connection they came on. A backend
+// point requests a plugin process serving it has in progress at once, on as
+// many goroutines, whatever data connection they came on. A backend
 // that does not implement it has each connection's requests answered one
 // after another, which costs less when they never wait.
 type IOBound interface {

@@ -34,8 +34,9 @@
 // write, and the node matches replies to requests by id, so a record costs
 // a few hundred bytes of copying and a share of a system call, not a gRPC
 // round trip. A backend that waits for I/O implements storage.IOBound, and
-// its requests are answered concurrently instead, each on its own
-// goroutine, their replies sharing writes as they complete.
+// its requests are answered concurrently instead, by as many worker
+// goroutines as its MaxInFlight, their replies sharing writes as they
+// complete.
 //
 // # Failure
 //
