@@ -15,8 +15,10 @@
 // The runtime skips the deep sleep when its schedtrace debug setting is on,
 // and it reads that setting only from GODEBUG at start-up. A schedtrace
 // period of the largest value (2^31-1 ms, 24.8 days) keeps sysmon awake at
-// its idle rate (every 10 ms) and prints one scheduler summary line to
-// stderr at most every 24.8 days, counted from the host's boot.
+// its idle rate (every 10 ms). The trace itself is timed from the host's
+// boot: a process prints one scheduler summary line to stderr when it
+// starts on a host that has been up for longer than that, and one every
+// 24.8 days.
 //
 // A GODEBUG that already sets schedtrace is left as it is; schedtrace=0
 // restores the runtime's default.
