@@ -86,6 +86,13 @@ func (h *Host) call(ctx context.Context, pkg, fn, args []byte, rec Record, readO
 		return dst, &CallError{Module: string(pkg), Function: string(fn), Err: ErrNoModule}
 	}
 	inst, err := m.get(ctx)
+	if errors.Is(err, errRetired) {
+		// Replaced while this call began: the replacement serves it.
+		if m = h.lookup(string(pkg)); m == nil {
+			return dst, &CallError{Module: string(pkg), Function: string(fn), Err: ErrNoModule}
+		}
+		inst, err = m.get(ctx)
+	}
 	if err != nil {
 		return dst, &CallError{Module: string(pkg), Function: string(fn), Err: err}
 	}

@@ -196,6 +196,13 @@ func (m *module) get(ctx context.Context) (*instance, error) {
 		}
 	}
 	m.mu.Lock()
+	if m.retired {
+		// Replaced or removed since the caller looked it up: its compiled
+		// code may be freed already.
+		m.mu.Unlock()
+		<-m.slots
+		return nil, errRetired
+	}
 	if n := len(m.idle); n > 0 {
 		inst := m.idle[n-1]
 		m.idle = m.idle[:n-1]
@@ -234,6 +241,10 @@ func (m *module) put(ctx context.Context, inst *instance) {
 func (inst *instance) broken() bool {
 	return inst.m.IsClosed()
 }
+
+// errRetired is get's error for a module replaced or removed after the
+// caller looked it up.
+var errRetired = fmt.Errorf("module replaced or removed: %w", ErrNoModule)
 
 // retire closes the idle instances of a module that was replaced or
 // removed; those running close as they come back.
