@@ -80,19 +80,25 @@ func (h *Host) Call(ctx context.Context, pkg, fn, args []byte, rec Record, dst [
 	return h.call(ctx, pkg, fn, args, rec, false, dst)
 }
 
-func (h *Host) call(ctx context.Context, pkg, fn, args []byte, rec Record, readOnly bool, dst []byte) ([]byte, error) {
-	m := h.lookup(string(pkg))
-	if m == nil {
-		return dst, &CallError{Module: string(pkg), Function: string(fn), Err: ErrNoModule}
-	}
-	inst, err := m.get(ctx)
-	if errors.Is(err, errRetired) {
-		// Replaced while this call began: the replacement serves it.
-		if m = h.lookup(string(pkg)); m == nil {
-			return dst, &CallError{Module: string(pkg), Function: string(fn), Err: ErrNoModule}
+// take looks up the module clients call pkg and takes one of its
+// instances. A module replaced between the two is looked up once more: its
+// replacement serves the call.
+func (h *Host) take(ctx context.Context, pkg []byte) (*module, *instance, error) {
+	for range 2 {
+		m := h.lookup(string(pkg))
+		if m == nil {
+			return nil, nil, ErrNoModule
 		}
-		inst, err = m.get(ctx)
+		inst, err := m.get(ctx)
+		if !errors.Is(err, errRetired) {
+			return m, inst, err
+		}
 	}
+	return nil, nil, errRetired
+}
+
+func (h *Host) call(ctx context.Context, pkg, fn, args []byte, rec Record, readOnly bool, dst []byte) ([]byte, error) {
+	m, inst, err := h.take(ctx, pkg)
 	if err != nil {
 		return dst, &CallError{Module: string(pkg), Function: string(fn), Err: err}
 	}
