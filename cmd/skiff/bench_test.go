@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -198,5 +199,27 @@ func TestBenchReportJSON(t *testing.T) {
 	}
 	if all := run.Latency[2]; all.Op != "all" || all.Count != 1000 || all.Max != 1000 {
 		t.Errorf("all latency %+v", all)
+	}
+}
+
+func TestFreshen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 5, 8, 64, 70, 1000} {
+		p := make([]byte, n)
+		fillRandom(rng, p)
+		before := bytes.Clone(p)
+		freshen(rng, p)
+		for off := 0; off < n; off++ {
+			changed := p[off] != before[off]
+			if off%64 >= 8 && changed {
+				t.Fatalf("n=%d: byte %d changed, outside the word freshened in its 64", n, off)
+			}
+		}
+		for off := 0; off < n; off += 64 {
+			end := min(off+8, n)
+			if bytes.Equal(p[off:end], before[off:end]) {
+				t.Fatalf("n=%d: the word at %d is unchanged", n, off)
+			}
+		}
 	}
 }

@@ -177,6 +177,33 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
+// BenchmarkPutLarge overwrites records of 128 KiB of bins from 16
+// goroutines: 2,500 of them, a third of two 512 MiB files, so that the
+// defragmenter works alongside the writers, as in a sustained update load.
+func BenchmarkPutLarge(b *testing.B) {
+	const binsLen = 128 << 10
+	ds := benchDigests(2500)
+	o := benchOptions(b.TempDir(), 512<<20)
+	be := filled(b, o, ds, binsLen)
+	r := rec(2, binsLen)
+	var seed atomic.Uint64
+	b.SetBytes(binsLen)
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(seed.Add(1), 3))
+		for pb.Next() {
+			if err := be.Put(ctx, ds[rng.IntN(len(ds))], r); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	st, _ := be.Stats(ctx)
+	b.ReportMetric(st.Extra["defrag_reads"]/float64(b.N), "defrag-blocks/op")
+}
+
 // BenchmarkIndexBytesPerRecord fills a backend with 1M and 4M records (or
 // -nvme.records) of 8 bytes of bins, with the index in DRAM and on flash
 // (index-type flash, its files in a temporary directory: on the disk

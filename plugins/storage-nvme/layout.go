@@ -332,12 +332,23 @@ func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *recHeade
 	var w blockWalk
 	pending := 0 // damage seen since the last valid record
 	gap := false
+	zeroEnd := 0 // blk[off:zeroEnd] is all zeros
 	for off := blockHeaderSize; off+recHeaderSize <= len(blk); {
 		h, ok := decodeHeader(blk[off:], seed)
 		if !ok || h.bseq != seq {
-			if !gap && !zeroRun(blk[off:min(off+recHeaderSize, len(blk))]) {
-				gap = true
-				pending++
+			if !gap {
+				if zeroEnd < off+recHeaderSize {
+					zeroEnd = off + zeroPrefix(blk[off:])
+				}
+				if zeroEnd < off+recHeaderSize {
+					gap = true
+					pending++
+				} else {
+					// An unused tail: every offset whose header would
+					// lie in the zeros is skipped at once, not tried.
+					off = max(off+recAlign, padded(zeroEnd-recHeaderSize+1))
+					continue
+				}
 			}
 			off += recAlign
 			continue
@@ -359,12 +370,14 @@ func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *recHeade
 	return w
 }
 
-// zeroRun reports whether b is all zeros.
-func zeroRun(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
+// zeroPrefix returns how many bytes at the start of b are zero.
+func zeroPrefix(b []byte) int {
+	n := 0
+	for n+8 <= len(b) && binary.LittleEndian.Uint64(b[n:]) == 0 {
+		n += 8
 	}
-	return true
+	for n < len(b) && b[n] == 0 {
+		n++
+	}
+	return n
 }

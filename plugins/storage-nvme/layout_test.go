@@ -152,6 +152,26 @@ func TestWalkBlock(t *testing.T) {
 			t.Fatalf("saw %d, record 7 %v, record 8 %v, corrupt %d", len(seen), seen[offs[7]], seen[offs[8]], corrupt)
 		}
 	})
+	t.Run("zeros between records", func(t *testing.T) {
+		// A zeroed record (a lost write, say) is one damaged stretch, and
+		// the record right after it is still found: the walk's skip over
+		// zeros stops short of it.
+		blk, offs, _ := buildBlock(t, 9, 20)
+		clear(blk[offs[10]:offs[11]])
+		seen, corrupt := walk(blk, 9)
+		if len(seen) != 19 || seen[offs[10]] || !seen[offs[11]] || corrupt != 1 {
+			t.Fatalf("saw %d, record 10 %v, record 11 %v, corrupt %d", len(seen), seen[offs[10]], seen[offs[11]], corrupt)
+		}
+	})
+	t.Run("stray bytes in zeros", func(t *testing.T) {
+		blk, offs, _ := buildBlock(t, 9, 20)
+		clear(blk[offs[10]:offs[11]])
+		blk[offs[10]+recHeaderSize+5] = 0x5a
+		seen, corrupt := walk(blk, 9)
+		if len(seen) != 19 || !seen[offs[11]] || corrupt != 1 {
+			t.Fatalf("saw %d, record 11 %v, corrupt %d", len(seen), seen[offs[11]], corrupt)
+		}
+	})
 	t.Run("torn tail", func(t *testing.T) {
 		blk, offs, _ := buildBlock(t, 9, 20)
 		// The last record cut in half, garbage after: lost, not counted.

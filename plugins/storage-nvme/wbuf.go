@@ -42,9 +42,6 @@ type wbuf struct {
 // errNoBlock: no free block for a new write buffer.
 var errNoBlock = errors.New("no free block")
 
-// maxPool is how many spare buffers a device keeps for reuse.
-const maxPool = 4
-
 // slotOf is the index of dv.open for a kind of write.
 func slotOf(kind allocKind) int {
 	if kind == allocDefrag {
@@ -167,12 +164,18 @@ func (dv *device) retire(wb *wbuf) {
 	}
 	dv.cmu.Unlock()
 	// Zeroed outside the lock: a block's unused tail is written as zeros.
+	// Only the appended part needs it: nothing is written beyond used, so
+	// the rest is still zero from the buffer's last use.
 	for _, v := range victims {
-		clear(v.buf)
+		clear(v.buf[:v.used.Load()])
 	}
+	// The flusher retires a whole round's blocks at once, up to the write
+	// queue's length; a smaller pool would unmap the surplus and map it
+	// again moments later, page faults and all (a quarter of the CPU of a
+	// node writing large records). Spares never exceed what the queue held.
 	dv.cmu.Lock()
 	for _, v := range victims {
-		if len(dv.pool) < maxPool && !dv.closed {
+		if len(dv.pool) < int(dv.b.maxWriteQ) && !dv.closed {
 			dv.pool = append(dv.pool, v)
 		} else {
 			freeBuffer(v.buf)
