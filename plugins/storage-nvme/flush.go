@@ -154,8 +154,10 @@ func (dv *device) round(batch []*wbuf, scratch []byte, final bool) []*wbuf {
 }
 
 // writeRest writes a sealed buffer from the page where its last write
-// stopped to the end of the block.
+// stopped to the end of the block, the unused tail as zeros: a reused
+// buffer holds an earlier block's bytes there.
 func (dv *device) writeRest(wb *wbuf) error {
+	clear(wb.buf[wb.used.Load():])
 	start := alignDown(wb.flushed)
 	if err := dv.write(wb, wb.buf[start:], start); err != nil {
 		return err

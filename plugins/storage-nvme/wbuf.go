@@ -162,18 +162,12 @@ func (dv *device) retire(wb *wbuf) {
 			delete(dv.cache, v.block)
 		}
 	}
-	dv.cmu.Unlock()
-	// Zeroed outside the lock: a block's unused tail is written as zeros.
-	// Only the appended part needs it: nothing is written beyond used, so
-	// the rest is still zero from the buffer's last use.
-	for _, v := range victims {
-		clear(v.buf[:v.used.Load()])
-	}
+	// Not zeroed for reuse: a new incarnation overwrites every byte it
+	// appends, and writeRest zeroes the unused tail of the block.
 	// The flusher retires a whole round's blocks at once, up to the write
 	// queue's length; a smaller pool would unmap the surplus and map it
 	// again moments later, page faults and all (a quarter of the CPU of a
 	// node writing large records). Spares never exceed what the queue held.
-	dv.cmu.Lock()
 	for _, v := range victims {
 		if len(dv.pool) < int(dv.b.maxWriteQ) && !dv.closed {
 			dv.pool = append(dv.pool, v)
