@@ -166,7 +166,7 @@ func (dv *device) retire(wb *wbuf) {
 	// appends, and writeRest zeroes the unused tail of the block.
 	// The flusher retires a whole round's blocks at once, up to the write
 	// queue's length; a smaller pool would unmap the surplus and map it
-	// again moments later, page faults and all (a quarter of the CPU of a
+	// again moments later, page faults and all (a sixth of the CPU of a
 	// node writing large records). Spares never exceed what the queue held.
 	for _, v := range victims {
 		if len(dv.pool) < int(dv.b.maxWriteQ) && !dv.closed {
