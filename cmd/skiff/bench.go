@@ -25,12 +25,13 @@ import (
 //
 // The workload: integer keys 0..k-1 chosen uniformly at random; a read is a
 // Get of the whole record, a write is a Put of one blob bin of -v random
-// bytes, part of them new for each write (see freshen). With -w (the default) a load phase first inserts every key
-// once, so that reads hit. Each goroutine is a closed loop (one request in
-// flight, no pipelining) and records latencies in its own histogram; the
-// histograms are merged when the phase ends. Only requests that completed
-// without error are in the histograms (a read of a missing record counts as
-// completed: it is counted in read_misses); errors are counted by result code.
+// bytes, part of them new for each write (see freshen). With -w (the
+// default) a load phase first inserts every key once, so that reads hit.
+// Each goroutine is a closed loop (one request in flight, no pipelining)
+// and records latencies in its own histogram; the histograms are merged
+// when the phase ends. Only requests that completed without error are in
+// the histograms (a read of a missing record counts as completed: it is
+// counted in read_misses); errors are counted by result code.
 
 const benchUsage = `usage: skiff bench [FLAGS]
 

@@ -151,24 +151,12 @@ func BenchmarkPut(b *testing.B) {
 				o := benchOptions(b.TempDir(), 1<<30)
 				o.CommitToDevice = commit
 				be := filled(b, o, ds, binsLen)
-				r := rec(2, binsLen)
-				var seed atomic.Uint64
 				b.SetBytes(int64(binsLen))
 				b.ReportAllocs()
 				if commit {
 					b.SetParallelism(16)
 				}
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					rng := rand.New(rand.NewPCG(seed.Add(1), 3))
-					for pb.Next() {
-						if err := be.Put(ctx, ds[rng.IntN(len(ds))], r); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				})
-				b.StopTimer()
+				overwrite(b, be, ds, rec(2, binsLen))
 				st, _ := be.Stats(ctx)
 				b.ReportMetric(st.Extra["device_syncs"]/float64(b.N), "syncs/op")
 				b.ReportMetric(st.Extra["defrag_reads"], "defrag-blocks")
@@ -185,10 +173,17 @@ func BenchmarkPutLarge(b *testing.B) {
 	ds := benchDigests(2500)
 	o := benchOptions(b.TempDir(), 512<<20)
 	be := filled(b, o, ds, binsLen)
-	r := rec(2, binsLen)
-	var seed atomic.Uint64
 	b.SetBytes(binsLen)
 	b.SetParallelism(8)
+	overwrite(b, be, ds, rec(2, binsLen))
+	st, _ := be.Stats(ctx)
+	b.ReportMetric(st.Extra["defrag_reads"]/float64(b.N), "defrag-blocks/op")
+}
+
+// overwrite times b.N Puts of r over random records of ds, from parallel
+// goroutines.
+func overwrite(b *testing.B, be *Backend, ds []storage.Digest, r storage.Record) {
+	var seed atomic.Uint64
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		rng := rand.New(rand.NewPCG(seed.Add(1), 3))
@@ -200,8 +195,6 @@ func BenchmarkPutLarge(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	st, _ := be.Stats(ctx)
-	b.ReportMetric(st.Extra["defrag_reads"]/float64(b.N), "defrag-blocks/op")
 }
 
 // BenchmarkIndexBytesPerRecord fills a backend with 1M and 4M records (or

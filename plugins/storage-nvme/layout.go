@@ -237,7 +237,6 @@ func (h *recHeader) put(dst []byte, seed uint32) {
 	binary.LittleEndian.PutUint64(dst[60:], h.lut)
 	binary.LittleEndian.PutUint32(dst[68:], h.keyLen)
 	binary.LittleEndian.PutUint16(dst[72:], h.setLen)
-	clear(dst[74:recHeaderSize])
 	binary.LittleEndian.PutUint16(dst[74:], 0)
 	binary.LittleEndian.PutUint32(dst[8:], headerCRC(dst, seed))
 }
