@@ -20,7 +20,11 @@
 #      DEVICE_VALUE_SIZE bytes with skiff bench; each later one cold-starts
 #      from the file the one before left. Then a read-only and a write-only
 #      skiff bench run of DEVICE_DURATION with DEVICE_CONCURRENCY clients,
-#      measuring the node's, the client's and the rest of the machine's CPU;
+#      measuring the node's, the client's and the rest of the machine's CPU,
+#      then, for each mode again, a node on a new file: it loads
+#      DEVICE_LARGE_RECORDS records of DEVICE_LARGE_VALUE_SIZE bytes, then a
+#      write-only run overwrites them (record bandwidth, where the small
+#      records measure CPU per request);
 #      then skiff device-test again, at the best read rate the node reached;
 #   5. the device backend's Go benchmarks at NVME_RECORDS records: DRAM per
 #      record with the index in DRAM and on flash, and the cold start; then
@@ -39,7 +43,9 @@
 #   DEVICE_VALUE_SIZE   value bytes of each record    (1024)
 #   DEVICE_PWQ          the namespace's post-write-queue, in blocks (8)
 #   DEVICE_MODES        the node's storage modes, in order ("in-process process")
-#   DEVICE_DURATION     each node run (read-only, write-only) (20s)
+#   DEVICE_DURATION     each node run (read-only, write-only, large writes) (20s)
+#   DEVICE_LARGE_VALUE_SIZE  value bytes of the large records; 0 skips their run (131072)
+#   DEVICE_LARGE_RECORDS     large records, overwritten at random (8000)
 #   NODE_GOMAXPROCS     GOMAXPROCS of skiffd and its plugin (unset: the Go
 #                       default, one per CPU)
 #   FIO_RUNTIME         seconds of fio's random reads, after 2 s of ramp (15)
@@ -51,7 +57,7 @@
 #   KEEP_FILES          1: keep the data files at the end (0)
 #   BENCH_OUT           raw outputs and logs          (a new /tmp/skiff-bench-device.* directory, kept)
 #   BENCH_TIMEOUT       seconds any one tool may run  (900)
-# The defaults take about four and a half minutes on 2 cores, and about 12
+# The defaults take about five and a half minutes on 2 cores, and about 12
 # GB of disk at the peak.
 set -euo pipefail
 
@@ -61,6 +67,8 @@ WBS=${DEVICE_WBS:-1M}
 CONC=${DEVICE_CONCURRENCY:-16}
 RECORDS=${DEVICE_RECORDS:-2000000}
 VSIZE=${DEVICE_VALUE_SIZE:-1024}
+LARGE_VSIZE=${DEVICE_LARGE_VALUE_SIZE:-131072}
+LARGE_RECORDS=${DEVICE_LARGE_RECORDS:-8000}
 PWQ=${DEVICE_PWQ:-8}
 read -r -a MODES <<<"${DEVICE_MODES:-in-process process}"
 DURATION=${DEVICE_DURATION:-20s}
@@ -93,12 +101,14 @@ bytes() {
 }
 FILE_BYTES=$(bytes "$FILE_SIZE")
 WBS_BYTES=$(bytes "$WBS")
-for v in CONC RECORDS VSIZE PWQ FIO_RUNTIME NVME_RECORDS; do
+for v in CONC RECORDS VSIZE LARGE_VSIZE LARGE_RECORDS PWQ FIO_RUNTIME NVME_RECORDS; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
 ((CONC >= 1 && RECORDS >= 1)) || die "DEVICE_CONCURRENCY and DEVICE_RECORDS must be at least 1"
 [[ $DURATION_S =~ ^[0-9]+$ ]] && ((DURATION_S >= 5)) || die "DEVICE_DURATION must be whole seconds, at least 5 (20s), not '$DURATION'"
 ((FILE_BYTES % WBS_BYTES == 0)) || die "DEVICE_FILE_SIZE must be a multiple of DEVICE_WBS"
+((LARGE_VSIZE == 0 || LARGE_RECORDS >= 1 && LARGE_VSIZE + 1024 <= WBS_BYTES)) ||
+	die "DEVICE_LARGE_RECORDS must be at least 1, and DEVICE_LARGE_VALUE_SIZE a record that fits a write block (DEVICE_WBS), or 0"
 for m in "${MODES[@]}"; do [[ $m == in-process || $m == process ]] || die "DEVICE_MODES: '$m' is not in-process or process"; done
 ((${#MODES[@]} >= 1)) || die "DEVICE_MODES is empty"
 for tool in fio jq; do
@@ -257,8 +267,8 @@ device_test device-test "$DT_READ_RATE" "$DT_WRITE_RATE"
 read -r DT_VERDICT DT_P99 DT_DEV_P99 DT_RPS DT_WMIB DT_CPU DT_KERN DT_OTHER DT_REST <"$OUT/device-test.figures"
 
 # ----------------------------------------------------------------- node --
-# node_conf PORT MODE prints the node's configuration: one device namespace
-# on the data file.
+# node_conf PORT MODE FILE BYTES prints the node's configuration: one
+# device namespace on the file.
 node_conf() {
 	cat <<-EOF
 		service {
@@ -282,8 +292,8 @@ node_conf() {
 		namespace test {
 			nsup-period 3600
 			storage-engine device {
-				file $FILE
-				filesize $FILE_BYTES
+				file $3
+				filesize $4
 				write-block-size $WBS_BYTES
 				post-write-queue $PWQ
 				mode $2
@@ -297,27 +307,30 @@ node_ticks() { local p n=0; for p in $(node_pids); do n=$((n + $(cpu_ticks "$p")
 node_io() { local p n=0; for p in $(node_pids); do n=$((n + $(io_bytes "$p" "$1"))); done; echo "$n"; }
 node_rss() { local p n=0; for p in $(node_pids); do n=$((n + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $((n >> 10)); }
 
-# start_node MODE starts a node and waits until it answers; prints the
-# seconds that took (with records on the file, a cold start).
+# start_node MODE [NAME FILE BYTES] starts a node on the data file (or
+# FILE) and waits until it answers; writes the seconds that took (with
+# records on the file, a cold start) to $OUT/start-NAME.seconds, NAME
+# being MODE unless given, as are its configuration's and log's names.
 start_node() {
-	local mode=$1 conf="$OUT/skiffd-$1.conf" t0 i
+	local mode=$1 name=${2:-$1} t0 i
+	local conf="$OUT/skiffd-$name.conf" nlog="$OUT/skiffd-$name.log"
 	NODE_PORT=$(free_port)
-	node_conf "$NODE_PORT" "$mode" >"$conf"
-	log "starting skiffd ($mode) on 127.0.0.1:$NODE_PORT (log: $OUT/skiffd-$mode.log)"
+	node_conf "$NODE_PORT" "$mode" "${3:-$FILE}" "${4:-$FILE_BYTES}" >"$conf"
+	log "starting skiffd ($mode) on 127.0.0.1:$NODE_PORT (log: $nlog)"
 	t0=$(date +%s.%N)
 	if [[ -n $NODE_GOMAXPROCS ]]; then
-		GOMAXPROCS=$NODE_GOMAXPROCS "$OUT/skiffd" --config "$conf" >"$OUT/skiffd-$mode.log" 2>&1 &
+		GOMAXPROCS=$NODE_GOMAXPROCS "$OUT/skiffd" --config "$conf" >"$nlog" 2>&1 &
 	else
-		"$OUT/skiffd" --config "$conf" >"$OUT/skiffd-$mode.log" 2>&1 &
+		"$OUT/skiffd" --config "$conf" >"$nlog" 2>&1 &
 	fi
 	NODE_PID=$!
 	for i in $(seq 3000); do
 		"$OUT/skiff" info -p "$NODE_PORT" -t 1s status >/dev/null 2>&1 && break
-		kill -0 "$NODE_PID" 2>/dev/null || { cat "$OUT/skiffd-$mode.log" >&2; die "skiffd ($mode) exited"; }
+		kill -0 "$NODE_PID" 2>/dev/null || { cat "$nlog" >&2; die "skiffd ($mode) exited"; }
 		((i < 3000)) || die "skiffd ($mode) did not answer within 300 s"
 		sleep 0.1
 	done
-	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$OUT/start-$mode.seconds"
+	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", b - a }' >"$OUT/start-$name.seconds"
 	[[ $(ns_info storage-mode) == "$mode" ]] || die "namespace test runs in mode '$(ns_info storage-mode)', not $mode"
 	SKIFF_BENCH=("$OUT/skiff" bench -h 127.0.0.1 -p "$NODE_PORT" -n test -s bench -c "$CONC" -k "$RECORDS" -v "$VSIZE" -i 0)
 	PLUGIN_PID=
@@ -335,7 +348,7 @@ start_node() {
 # connections, and has run for a second) to 2 s before its end.
 node_run() {
 	local mode=$1 kind=$2 pct=$3 f="$OUT/node-$1-$2.txt" i t0 t1 c0 c1 r0 r1 w0 w1 m0 m1 secs us kern others rest
-	log "$mode node, $kind: skiff bench -c $CONC -k $RECORDS -v $VSIZE -r $pct -d $DURATION -w=false"
+	log "$mode node, $kind: ${SKIFF_BENCH[*]:2} -r $pct -d $DURATION -w=false"
 	timeout --signal=INT "$BENCH_TIMEOUT" "${SKIFF_BENCH[@]}" -r "$pct" -d "$DURATION" -w=false -i 1s >"$f" 2>"$f.progress" &
 	TIMEOUT_PID=$!
 	CLIENT_PID=
@@ -366,7 +379,7 @@ node_run() {
 		echo "errors=$(kv "$f" phase errors)"
 		echo "misses=$(kv "$f" phase read_misses)"
 		local op=read
-		[[ $kind == write ]] && op=write
+		[[ $kind == write* ]] && op=write
 		for p in p50 p99 p999; do echo "${p}_ms=$(awk -v v="$(kv "$f" latency "${p}_us" "$op")" 'BEGIN { print v / 1000 }')"; done
 		awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v w="$secs" -v hz="$CLK_TCK" -v k="$kern" -v o="$others" -v r="$rest" \
 			-v rb="$((r1 - r0))" -v wb="$((w1 - w0))" 'BEGIN {
@@ -398,6 +411,25 @@ for i in "${!MODES[@]}"; do
 	stop_node
 done
 
+# Large records, each mode on a new file four times their size, so that
+# no mode inherits another's garbage to defragment (nor do the runs
+# above): load them, then overwrite them at random.
+if ((LARGE_VSIZE > 0)); then
+	LARGE_FILE=$WORK/large.dat
+	LARGE_FILE_BYTES=$(((LARGE_RECORDS * (LARGE_VSIZE + 1024) * 4 + WBS_BYTES - 1) / WBS_BYTES * WBS_BYTES + WBS_BYTES))
+	for mode in "${MODES[@]}"; do
+		rm -f "$LARGE_FILE"
+		start_node "$mode" "$mode-large" "$LARGE_FILE" "$LARGE_FILE_BYTES"
+		SKIFF_BENCH=("$OUT/skiff" bench -h 127.0.0.1 -p "$NODE_PORT" -n test -s large -c "$CONC" -k "$LARGE_RECORDS" -v "$LARGE_VSIZE" -i 0)
+		log "loading $LARGE_RECORDS records of $LARGE_VSIZE bytes into a new $((LARGE_FILE_BYTES >> 20)) MiB file"
+		timed "$OUT/node-$mode-load-large.txt" "${SKIFF_BENCH[@]}" -w -r 0 -d 1s
+		grep -q '^phase name=load .* errors=0' "$OUT/node-$mode-load-large.txt" || { cat "$OUT/node-$mode-load-large.txt" >&2; die "loading the large records failed"; }
+		node_run "$mode" write-large 0
+		stop_node
+	done
+	rm -f "$LARGE_FILE"
+fi
+
 # The same device test at the best read rate the node reached (the node's
 # data is no longer needed: -force): does the disk hold its p99 at the rate
 # the node asked of it?
@@ -428,6 +460,7 @@ fi
 
 # --------------------------------------------------------------- report --
 fig() { sed -n "s/^$3=//p" "$OUT/node-$1-$2.txt.figures"; } # MODE KIND NAME
+rec_bytes() { awk -v w="$(fig "$1" "$2" ops_per_sec)" -v v="$3" 'BEGIN { printf "%.0f", w * v }'; } # MODE KIND VALUE_SIZE: record bytes a second
 mbs() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1e6 }'; }
 # bench_metric NAME UNIT prints a metric of a benchmark line of nvme-bench.txt.
 bench_metric() {
@@ -456,6 +489,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 	echo "      device-test $(cores "$DT2_CPU" "$DT2_KERN" "$DT2_OTHER" "$DT2_REST")"
 	echo
 	echo "node: $RECORDS records of $VSIZE B (set bench), post-write-queue $PWQ blocks, $CONC clients, $DURATION per run, GOMAXPROCS ${NODE_GOMAXPROCS:-default};"
+	((LARGE_VSIZE > 0)) && echo "large writes: $LARGE_RECORDS records of $LARGE_VSIZE B, loaded into a new $((LARGE_FILE_BYTES >> 20)) MiB file for each mode, then overwritten;"
 	echo "CPU over the run phase but its first second and last two:"
 	printf '  %-36s' ""
 	for m in "${MODES[@]}"; do printf ' %12s' "$m"; done
@@ -486,17 +520,28 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 	cpu_rows read
 	row "writes/s (write-only)" write ops_per_sec .0f
 	printf '  %-36s' "record MB/s (writes × $VSIZE B)"
-	for m in "${MODES[@]}"; do printf ' %12.1f' "$(awk -v w="$(fig "$m" write ops_per_sec)" -v v="$VSIZE" 'BEGIN { print w * v / 1e6 }')"; done
+	for m in "${MODES[@]}"; do printf ' %12s' "$(mbs "$(rec_bytes "$m" write "$VSIZE")")"; done
 	echo
 	printf '  %-36s' "device write MB/s"
 	for m in "${MODES[@]}"; do printf ' %12.1f' "$(awk -v b="$(fig "$m" write dev_write_bytes_per_sec)" 'BEGIN { print b / 1e6 }')"; done
 	echo
 	printf '  %-36s' "record bytes / fio write bandwidth"
-	for m in "${MODES[@]}"; do printf ' %12s' "$(ratio "$(awk -v w="$(fig "$m" write ops_per_sec)" -v v="$VSIZE" 'BEGIN { print w * v }')" "$FIO_WRITE_BW")"; done
+	for m in "${MODES[@]}"; do printf ' %12s' "$(ratio "$(rec_bytes "$m" write "$VSIZE")" "$FIO_WRITE_BW")"; done
 	echo
 	row "write p50 (ms)" write p50_ms .3f
 	row "write p99 (ms)" write p99_ms .3f
 	cpu_rows write
+	if ((LARGE_VSIZE > 0)); then
+		row "large writes/s ($LARGE_VSIZE B)" write-large ops_per_sec .0f
+		printf '  %-36s' "record MB/s"
+		for m in "${MODES[@]}"; do printf ' %12s' "$(mbs "$(rec_bytes "$m" write-large "$LARGE_VSIZE")")"; done
+		echo
+		printf '  %-36s' "record bytes / fio write bandwidth"
+		for m in "${MODES[@]}"; do printf ' %12s' "$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")"; done
+		echo
+		row "large write p99 (ms)" write-large p99_ms .3f
+		cpu_rows write-large
+	fi
 	row "node RSS after the runs (MiB)" write rss_mib .0f
 	printf '  %-36s' "start (s; later modes cold-start)"
 	for m in "${MODES[@]}"; do printf ' %12s' "$(cat "$OUT/start-$m.seconds")"; done
@@ -507,15 +552,22 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 	for m in "${MODES[@]}"; do
 		rr=$(ratio "$(fig "$m" read ops_per_sec)" "$FIO_IOPS")
 		p99=$(fig "$m" read p99_ms)
-		wr=$(ratio "$(awk -v w="$(fig "$m" write ops_per_sec)" -v v="$VSIZE" 'BEGIN { print w * v }')" "$FIO_WRITE_BW")
-		for kind in read write; do
-			if [[ $kind == read ]]; then
+		kinds=(read write)
+		((LARGE_VSIZE > 0)) && kinds+=(write-large)
+		for kind in "${kinds[@]}"; do
+			case $kind in
+			read)
 				met=$(awk -v r="$rr" -v p="$p99" 'BEGIN { print (r >= 0.8 && p < 1 ? "met" : "NOT met") }')
-				what="reads: $rr of fio's IOPS, p99 $p99 ms"
-			else
+				what="reads: $rr of fio's IOPS, p99 $p99 ms" ;;
+			write)
+				wr=$(ratio "$(rec_bytes "$m" write "$VSIZE")" "$FIO_WRITE_BW")
 				met=$(awk -v r="$wr" 'BEGIN { print (r >= 0.8 ? "met" : "NOT met") }')
-				what="writes: $wr of fio's sequential write bandwidth"
-			fi
+				what="writes of $VSIZE B: $wr of fio's sequential write bandwidth" ;;
+			write-large)
+				wr=$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")
+				met=$(awk -v r="$wr" 'BEGIN { print (r >= 0.8 ? "met" : "NOT met") }')
+				what="writes of $LARGE_VSIZE B: $wr of fio's sequential write bandwidth" ;;
+			esac
 			why=$(awk -v b="$(fig "$m" "$kind" busy_cores)" -v n="$(fig "$m" "$kind" node_cores)" -v c="$(fig "$m" "$kind" client_cores)" -v cpus="$NCPU" 'BEGIN {
 				printf "%s: %.2f of %d cores busy, node %.2f, client %.2f", (b >= 0.9 * cpus ? "CPU-bound" : "not CPU-bound"), b, cpus, n, c
 			}')
@@ -550,8 +602,9 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 	echo "Raw outputs and logs: $OUT. Total time: $((SECONDS - START)) s."
 	for m in "${MODES[@]}"; do
 		echo "ratio mode=$m read_ops_per_sec=$(fig "$m" read ops_per_sec) fio_iops=$FIO_IOPS read_over_fio=$(ratio "$(fig "$m" read ops_per_sec)" "$FIO_IOPS")" \
-			"read_p99_ms=$(fig "$m" read p99_ms) write_record_bytes_per_sec=$(awk -v w="$(fig "$m" write ops_per_sec)" -v v="$VSIZE" 'BEGIN { printf "%.0f", w * v }')" \
-			"fio_write_bytes_per_sec=$FIO_WRITE_BW write_over_fio=$(ratio "$(awk -v w="$(fig "$m" write ops_per_sec)" -v v="$VSIZE" 'BEGIN { print w * v }')" "$FIO_WRITE_BW")"
+			"read_p99_ms=$(fig "$m" read p99_ms) write_record_bytes_per_sec=$(rec_bytes "$m" write "$VSIZE")" \
+			"fio_write_bytes_per_sec=$FIO_WRITE_BW write_over_fio=$(ratio "$(rec_bytes "$m" write "$VSIZE")" "$FIO_WRITE_BW")" \
+			"$( ((LARGE_VSIZE > 0)) && echo "large_write_record_bytes_per_sec=$(rec_bytes "$m" write-large "$LARGE_VSIZE") large_write_over_fio=$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")")"
 	done
 	if ((NVME_RECORDS > 0)); then
 		echo "ratio records=$NVME_RECORDS cold_start_s=$CS_S fio_seq_read_s=$FIO_CS_S fio_over_cold_start=$(ratio "$FIO_CS_S" "$CS_S")" \
