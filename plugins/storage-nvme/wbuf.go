@@ -157,18 +157,16 @@ func (dv *device) retire(wb *wbuf) {
 	} else {
 		victims = append(victims, wb)
 	}
-	for _, v := range victims {
-		if dv.cache[v.block] == v {
-			delete(dv.cache, v.block)
-		}
-	}
-	// Not zeroed for reuse: a new incarnation overwrites every byte it
-	// appends, and writeRest zeroes the unused tail of the block.
+	// Victims are not zeroed for reuse: a new incarnation overwrites every
+	// byte it appends, and writeRest zeroes the unused tail of the block.
 	// The flusher retires a whole round's blocks at once, up to the write
 	// queue's length; a smaller pool would unmap the surplus and map it
 	// again moments later, page faults and all (a sixth of the CPU of a
 	// node writing large records). Spares never exceed what the queue held.
 	for _, v := range victims {
+		if dv.cache[v.block] == v {
+			delete(dv.cache, v.block)
+		}
 		if len(dv.pool) < int(dv.b.maxWriteQ) && !dv.closed {
 			dv.pool = append(dv.pool, v)
 		} else {
