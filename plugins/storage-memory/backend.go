@@ -170,6 +170,7 @@ func (b *Backend) meta(e *entry) storage.Meta {
 		VoidTime:   e.voidTime,
 		LastUpdate: e.lastUpdate,
 		Set:        b.sets.Name(e.setID),
+		HasKey:     e.hasKey,
 	}
 }
 
@@ -194,6 +195,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	e := entry{
 		digest:     d,
 		setID:      setID,
+		hasKey:     len(rec.Key) > 0,
 		generation: rec.Generation,
 		voidTime:   rec.VoidTime,
 		lastUpdate: rec.LastUpdate,

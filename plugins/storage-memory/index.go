@@ -13,6 +13,7 @@ import (
 type entry struct {
 	digest     storage.Digest
 	setID      uint16
+	hasKey     bool
 	generation uint32
 	voidTime   uint32
 	lastUpdate uint64
@@ -20,8 +21,9 @@ type entry struct {
 	loc location
 }
 
-// entrySize is 48 bytes: 20 of digest, 2 of set id, 2 of padding, 16 of
-// generation, void time and last-update time, and 8 of location.
+// entrySize is 48 bytes: 20 of digest, 2 of set id, 1 of key flag, 1 of
+// padding, 16 of generation, void time and last-update time, and 8 of
+// location.
 const entrySize = int(unsafe.Sizeof(entry{}))
 
 // Table load limits. The table grows by 5/4 past 4/5 full, so it stays

@@ -288,7 +288,7 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 	dv.addLive(wb.block, n)
 	dv.wmu.Unlock()
 
-	e := makeEntry(d, setID, rec.Generation, rec.VoidTime, rec.LastUpdate,
+	e := makeEntry(d, setID, len(rec.Key) > 0, rec.Generation, rec.VoidTime, rec.LastUpdate,
 		location{dev: dv.idx, block: wb.block, off: uint32(off), size: uint32(n)})
 	b.dataBytes.Add(int64(n))
 	b.sets.Add(setID, 1, int64(n))

@@ -209,7 +209,7 @@ func (cs *coldState) offer(h *recHeader, rec []byte, l location, bseq uint64) er
 		if err != nil {
 			return fmt.Errorf("nvme: cold start: %w", err)
 		}
-		e = makeEntry(&h.digest, id, h.gen, h.void, h.lut, l)
+		e = makeEntry(&h.digest, id, h.keyLen > 0, h.gen, h.void, h.lut, l)
 	}
 	p := b.partition(&h.digest)
 	p.mu.Lock()

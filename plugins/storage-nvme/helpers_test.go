@@ -59,7 +59,7 @@ func rec(seed uint64, n int) storage.Record {
 		bins[i] = byte(x)
 	}
 	return storage.Record{
-		Meta: storage.Meta{Generation: uint32(seed%1000) + 1, VoidTime: uint32(seed), LastUpdate: seed*1000 + 7, Set: []string{"", "users", "orders"}[seed%3]},
+		Meta: storage.Meta{Generation: uint32(seed%1000) + 1, VoidTime: uint32(seed), LastUpdate: seed*1000 + 7, Set: []string{"", "users", "orders"}[seed%3], HasKey: true},
 		Key:  []byte{3, byte(seed), byte(seed >> 8)},
 		Bins: bins,
 	}

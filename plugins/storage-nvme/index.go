@@ -13,7 +13,8 @@ import (
 // mapped file (index-type flash).
 //
 //	0   20  digest
-//	20  2   set id (bits 0..11) | flags (bit 15: tombstone)
+//	20  2   set id (bits 0..11) | flags (bit 14: stored key, bit 15:
+//	        tombstone)
 //	22  4   generation
 //	26  4   void time
 //	30  8   last-update time, Unix ns; for a tombstone, the block sequence
@@ -30,6 +31,7 @@ const entrySize = 48
 
 const (
 	setIDMask    = 0x0fff
+	hasKeyBit    = 0x4000
 	tombstoneBit = 0x8000
 )
 
@@ -49,6 +51,7 @@ func (e *entry) digest() storage.Digest    { return storage.Digest(e[0:20]) }
 func (e *entry) is(d *storage.Digest) bool { return [20]byte(e[0:20]) == *d }
 func (e *entry) setID() uint16             { return binary.LittleEndian.Uint16(e[20:]) & setIDMask }
 func (e *entry) tombstone() bool           { return binary.LittleEndian.Uint16(e[20:])&tombstoneBit != 0 }
+func (e *entry) hasKey() bool              { return binary.LittleEndian.Uint16(e[20:])&hasKeyBit != 0 }
 func (e *entry) generation() uint32        { return binary.LittleEndian.Uint32(e[22:]) }
 func (e *entry) voidTime() uint32          { return binary.LittleEndian.Uint32(e[26:]) }
 func (e *entry) lastUpdate() uint64        { return binary.LittleEndian.Uint64(e[30:]) }
@@ -81,10 +84,14 @@ func (e *entry) setLoc(l location) {
 	binary.LittleEndian.PutUint16(e[46:], uint16(size>>4))
 }
 
-// makeEntry builds the entry of a record.
-func makeEntry(d *storage.Digest, setID uint16, gen, void uint32, lut uint64, l location) entry {
+// makeEntry builds the entry of a record; hasKey tells that it holds a
+// stored key.
+func makeEntry(d *storage.Digest, setID uint16, hasKey bool, gen, void uint32, lut uint64, l location) entry {
 	var e entry
 	copy(e[0:20], d[:])
+	if hasKey {
+		setID |= hasKeyBit
+	}
 	binary.LittleEndian.PutUint16(e[20:], setID)
 	binary.LittleEndian.PutUint32(e[22:], gen)
 	binary.LittleEndian.PutUint32(e[26:], void)
@@ -95,7 +102,7 @@ func makeEntry(d *storage.Digest, setID uint16, gen, void uint32, lut uint64, l 
 
 // makeTombstone builds the entry of a tombstone.
 func makeTombstone(d *storage.Digest, below uint64, l location) entry {
-	e := makeEntry(d, 0, 0, 0, below, l)
+	e := makeEntry(d, 0, false, 0, 0, below, l)
 	binary.LittleEndian.PutUint16(e[20:], tombstoneBit)
 	return e
 }

@@ -15,15 +15,17 @@ func TestEntryLayout(t *testing.T) {
 		{dev: 127, block: 1<<32 - 1, off: 8<<20 - 8, size: 8<<20 - blockHeaderSize},
 		{dev: 5, block: 123456, off: 1 << 19, size: 1<<20 - 8},
 	} {
-		e := makeEntry(&d, 4095, 1<<32-1, 7, 1<<63+5, l)
-		if got := e.loc(); got != l {
-			t.Errorf("loc %+v came back %+v", l, got)
-		}
-		if e.digest() != d || e.setID() != 4095 || e.generation() != 1<<32-1 || e.voidTime() != 7 || e.lastUpdate() != 1<<63+5 || e.tombstone() || !e.used() {
-			t.Errorf("fields did not survive: %x", e)
+		for _, hasKey := range []bool{true, false} {
+			e := makeEntry(&d, 4095, hasKey, 1<<32-1, 7, 1<<63+5, l)
+			if got := e.loc(); got != l {
+				t.Errorf("loc %+v came back %+v", l, got)
+			}
+			if e.digest() != d || e.setID() != 4095 || e.hasKey() != hasKey || e.generation() != 1<<32-1 || e.voidTime() != 7 || e.lastUpdate() != 1<<63+5 || e.tombstone() || !e.used() {
+				t.Errorf("fields did not survive: %x", e)
+			}
 		}
 		ts := makeTombstone(&d, 99, l)
-		if !ts.tombstone() || ts.below() != 99 || ts.loc() != l || ts.setID() != 0 {
+		if !ts.tombstone() || ts.below() != 99 || ts.loc() != l || ts.setID() != 0 || ts.hasKey() {
 			t.Errorf("tombstone fields did not survive: %x", ts)
 		}
 	}
@@ -55,10 +57,10 @@ func TestTableModel(t *testing.T) {
 			tb.remove(slot, seed, &alloc)
 			delete(model, d)
 		case present:
-			tb.slots[slot] = makeEntry(&d, 0, uint32(i), 0, 0, location{size: 8})
+			tb.slots[slot] = makeEntry(&d, 0, false, uint32(i), 0, 0, location{size: 8})
 			model[d] = uint32(i)
 		default:
-			if err := tb.insert(makeEntry(&d, 0, uint32(i), 0, 0, location{size: 8}), 0, seed, &alloc); err != nil {
+			if err := tb.insert(makeEntry(&d, 0, false, uint32(i), 0, 0, location{size: 8}), 0, seed, &alloc); err != nil {
 				t.Fatal(err)
 			}
 			model[d] = uint32(i)

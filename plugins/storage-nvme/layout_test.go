@@ -42,7 +42,7 @@ func TestRecordRoundTrip(t *testing.T) {
 				t.Fatalf("does not verify: %+v", h)
 			}
 			set, key, bins := recordParts(buf, &h)
-			got := storage.Record{Meta: storage.Meta{Generation: h.gen, VoidTime: h.void, LastUpdate: h.lut, Set: string(set)}, Key: key, Bins: bins}
+			got := storage.Record{Meta: storage.Meta{Generation: h.gen, VoidTime: h.void, LastUpdate: h.lut, Set: string(set), HasKey: h.keyLen > 0}, Key: key, Bins: bins}
 			if !same(got, tc.r) || h.digest != d || h.bseq != 77 || h.wseq != 99 || h.kind != kindRecord {
 				t.Fatalf("round trip: got %+v, header %+v", got, h)
 			}

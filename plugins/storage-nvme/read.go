@@ -152,6 +152,7 @@ func (b *Backend) meta(e *entry) storage.Meta {
 		VoidTime:   e.voidTime(),
 		LastUpdate: e.lastUpdate(),
 		Set:        b.sets.Name(e.setID()),
+		HasKey:     e.hasKey(),
 	}
 }
 

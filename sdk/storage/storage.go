@@ -41,6 +41,11 @@ type Meta struct {
 	// Set is the record's set name, "" for none. Backends intern set names,
 	// so returning metadata does not allocate a new string.
 	Set string
+	// HasKey reports that the record holds a stored user key. It lets the
+	// core replace a record's bins from its metadata alone, without reading
+	// the data, and still keep a key the write did not send. A backend sets
+	// it wherever it returns metadata; Put ignores it (the key decides).
+	HasKey bool
 }
 
 // Record is a stored record. Key and Bins are opaque to a backend: it stores

@@ -27,7 +27,9 @@ import (
 //	opDelete          digest[20] durable:uint8
 //	opScan            partition:uint16 metaOnly:uint8
 //
-//	meta              generation:uint32 voidTime:uint32 lastUpdate:uint64 setLen:uint8 set
+//	meta              generation:uint32 voidTime:uint32 lastUpdate:uint64 flags:uint8 setLen:uint8 set
+//
+// A meta's flags are metaHasKey or 0.
 //
 // A reply's status is statusOK, an error status, or, for scans only,
 // statusRecord: one record of the scan, "digest[20] meta keyLen:uint32 key
@@ -52,6 +54,9 @@ const (
 	statusError       = 6
 	statusRecord      = 100
 )
+
+// metaHasKey is the meta flag of storage.Meta.HasKey.
+const metaHasKey = 1
 
 const (
 	frameHeaderSize = 9 // length, id, code
@@ -104,7 +109,11 @@ func appendMeta(b []byte, m *storage.Meta) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.Generation)
 	b = binary.BigEndian.AppendUint32(b, m.VoidTime)
 	b = binary.BigEndian.AppendUint64(b, m.LastUpdate)
-	b = append(b, byte(len(m.Set)))
+	var flags byte
+	if m.HasKey {
+		flags = metaHasKey
+	}
+	b = append(b, flags, byte(len(m.Set)))
 	return append(b, m.Set...)
 }
 
@@ -134,16 +143,17 @@ func (in interner) intern(b []byte) string {
 
 // parseMeta reads a meta from p.
 func parseMeta(p []byte, in interner) (storage.Meta, []byte, error) {
-	if len(p) < 17 {
+	if len(p) < 18 {
 		return storage.Meta{}, nil, errMalformed
 	}
 	m := storage.Meta{
 		Generation: binary.BigEndian.Uint32(p),
 		VoidTime:   binary.BigEndian.Uint32(p[4:]),
 		LastUpdate: binary.BigEndian.Uint64(p[8:]),
+		HasKey:     p[16]&metaHasKey != 0,
 	}
-	n := int(p[16])
-	p = p[17:]
+	n := int(p[17])
+	p = p[18:]
 	if len(p) < n {
 		return storage.Meta{}, nil, errMalformed
 	}

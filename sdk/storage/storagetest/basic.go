@@ -79,13 +79,20 @@ func testGetMeta(h *harness) {
 		if err != nil {
 			h.t.Fatalf("GetMeta(%s): %v", name(d), err)
 		}
-		if meta != h.model[d].Meta {
-			h.t.Fatalf("GetMeta(%s) = %+v, want %+v", name(d), meta, h.model[d].Meta)
+		if want := wantMeta(h.model[d]); meta != want {
+			h.t.Fatalf("GetMeta(%s) = %+v, want %+v", name(d), meta, want)
 		}
 	}
 	// GetMeta follows overwrites.
 	next := big
 	next.Meta = storage.Meta{Generation: big.Generation + 1, VoidTime: 0, LastUpdate: big.LastUpdate + 1}
+	h.put(DigestIn(1, 1), next)
+	h.expect(DigestIn(1, 1), next)
+	// HasKey follows an overwrite that drops the key, and one that adds it.
+	keyless := next
+	keyless.Key = nil
+	h.put(DigestIn(1, 1), keyless)
+	h.expect(DigestIn(1, 1), keyless)
 	h.put(DigestIn(1, 1), next)
 	h.expect(DigestIn(1, 1), next)
 }

@@ -246,7 +246,7 @@ func checkTagged(d storage.Digest, rec storage.Record) error {
 // checkTaggedMeta checks that meta comes from one write made by tagged.
 func checkTaggedMeta(d storage.Digest, meta storage.Meta) error {
 	w, s := uint32(meta.LastUpdate>>32), uint32(meta.LastUpdate)
-	if meta.Generation != s || meta.VoidTime != w || meta.Set != setOf(w) {
+	if meta.Generation != s || meta.VoidTime != w || meta.Set != setOf(w) || !meta.HasKey {
 		return fmt.Errorf("metadata of %s = %+v: mixes different writes", name(d), meta)
 	}
 	return nil

@@ -62,10 +62,8 @@ func testScanMetaOnly(h *harness) {
 		switch {
 		case !ok:
 			h.t.Fatalf("metadata scan delivered unknown %s", name(s.d))
-		case len(s.rec.Key) != 0 || len(s.rec.Bins) != 0:
-			h.t.Fatalf("metadata scan delivered %s with key %s and bins %s, want both empty", name(s.d), brief(s.rec.Key), brief(s.rec.Bins))
-		case s.rec.Meta != want.Meta:
-			h.t.Fatalf("metadata scan delivered %s with meta %+v, want %+v", name(s.d), s.rec.Meta, want.Meta)
+		case diffMeta(s.rec, want) != "":
+			h.t.Fatalf("metadata scan delivered %s: %s", name(s.d), diffMeta(s.rec, want))
 		}
 	}
 }

@@ -77,6 +77,7 @@ func (b *mapBackend) Put(_ context.Context, d storage.Digest, rec storage.Record
 	}
 	b.used += size - old
 	rec.Set = strings.Clone(rec.Set)
+	rec.HasKey = len(rec.Key) > 0
 	b.recs[d.Partition()][d] = cloneRecord(rec)
 	if !exists {
 		b.count++
