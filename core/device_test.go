@@ -209,40 +209,86 @@ func TestDeviceNamespace(t *testing.T) {
 			}
 			ttlPolicy := as.NewWritePolicy(0, 3600)
 			mustOK(t, c.Put(ttlPolicy, key(t, "users", "ttl"), as.BinMap{"v": 1}))
+			// Replaces that do not send the key keep a stored one (they
+			// read the record for it), and store none where there was none
+			// (they read only the index).
+			replace := as.NewWritePolicy(0, 0)
+			replace.RecordExistsAction = as.REPLACE
+			for i := 500; i < 510; i++ {
+				mustOK(t, c.Put(nil, key(t, "users", i), as.BinMap{"i": i}))
+			}
+			for i := 100; i < 510; i++ {
+				if i == 200 {
+					i = 500
+				}
+				mustOK(t, c.Put(replace, key(t, "users", i), as.BinMap{"r": i}))
+			}
 			for _, field := range []string{"device_write_tps", "device_read_tps", "data_avail_pct", "data_used_bytes", "defrag_reads", "cache_read_pct"} {
 				if nsInfo(t, c, "test", field) == "" {
 					t.Errorf("namespace info lacks %s", field)
 				}
 			}
-			if got := nsInfo(t, c, "test", "objects"); got != "401" {
-				t.Errorf("objects %s, want 401", got)
+			if got := nsInfo(t, c, "test", "objects"); got != "411" {
+				t.Errorf("objects %s, want 411", got)
 			}
 			c.Close()
 			n.stop(t)
 
 			n = startNodeProcess(t, conf)
 			c = n.connect(t)
-			for i := range 500 {
-				r, err := c.Get(nil, key(t, "users", i))
-				if i < 100 {
-					wantCode(t, err, types.KEY_NOT_FOUND_ERROR)
-					continue
+			check := func(when string) {
+				t.Helper()
+				for i := range 510 {
+					r, err := c.Get(nil, key(t, "users", i))
+					if i < 100 {
+						wantCode(t, err, types.KEY_NOT_FOUND_ERROR)
+						continue
+					}
+					mustOK(t, err)
+					switch {
+					case i < 200 || i >= 500:
+						if len(r.Bins) != 1 || r.Bins["r"] != i {
+							t.Fatalf("replaced record %d %s: %v", i, when, r.Bins)
+						}
+					case r.Bins["i"] != i || r.Bins["name"] != fmt.Sprintf("user-%d", i) || !equalValue(r.Bins["l"], []any{i, "x"}):
+						t.Fatalf("record %d %s: %v", i, when, r.Bins)
+					}
 				}
+				// Only a scan shows the stored keys: a get returns the
+				// caller's own.
+				rs, err := c.ScanAll(nil, "test", "users")
 				mustOK(t, err)
-				if r.Bins["i"] != i || r.Bins["name"] != fmt.Sprintf("user-%d", i) || !equalValue(r.Bins["l"], []any{i, "x"}) {
-					t.Fatalf("record %d after restart: %v", i, r.Bins)
+				keys := 0
+				for res := range rs.Results() {
+					mustOK(t, res.Err)
+					keys++
+					i, ok := res.Record.Bins["r"].(int)
+					if !ok {
+						if i, ok = res.Record.Bins["i"].(int); !ok {
+							continue // the record "ttl"
+						}
+					}
+					if v := res.Record.Key.Value(); i < 500 && (v == nil || v.String() != strconv.Itoa(i)) || i >= 500 && v != nil {
+						t.Fatalf("record %d %s: stored key %v", i, when, v)
+					}
 				}
-				if r.Key.Value().GetObject() != i {
-					t.Fatalf("record %d: stored key %v", i, r.Key.Value())
+				if keys != 411 {
+					t.Fatalf("%s: the scan returned %d records, want 411", when, keys)
 				}
 			}
+			check("after restart")
+			// The cold start found which records hold a key.
+			for _, i := range []int{150, 505} {
+				mustOK(t, c.Put(replace, key(t, "users", i), as.BinMap{"r": i}))
+			}
+			check("replaced after restart")
 			r, err := c.Get(nil, key(t, "users", "ttl"))
 			mustOK(t, err)
 			if r.Expiration < 3500 || r.Expiration > 3600 {
 				t.Errorf("expiration after restart %d, want about 3600", r.Expiration)
 			}
-			if got := nsInfo(t, c, "test", "objects"); got != "401" {
-				t.Errorf("objects after restart %s, want 401", got)
+			if got := nsInfo(t, c, "test", "objects"); got != "411" {
+				t.Errorf("objects after restart %s, want 411", got)
 			}
 		})
 	}

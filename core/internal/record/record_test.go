@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -542,5 +543,123 @@ func TestEvictClosestToExpiry(t *testing.T) {
 	}
 	if got := ns.Stats.Evicted.Load(); got != uint64(evicted) {
 		t.Fatalf("evicted_objects %d, evicted %d", got, evicted)
+	}
+}
+
+// getCounter counts the data reads of the backend it wraps.
+type getCounter struct {
+	storage.Backend
+	gets int
+}
+
+func (b *getCounter) Get(ctx context.Context, d storage.Digest, buf []byte) (storage.Record, error) {
+	b.gets++
+	return b.Backend.Get(ctx, d, buf)
+}
+
+// TestBlindReplace checks that a replace reads only the stored record's
+// metadata, and its data only when it must: for a stored key the write
+// does not send, and under a secondary index.
+func TestBlindReplace(t *testing.T) {
+	ns, clk := newTestNamespace(t, nil)
+	counter := &getCounter{Backend: ns.backend}
+	ns.backend = counter
+	ctx := context.Background()
+	key := []byte{proto.ParticleString, 'k'}
+	replace := func(d storage.Digest, key []byte, ops ...proto.Op) *Request {
+		req := write(d, ops...)
+		req.Info3 = proto.Info3CreateOrReplace
+		req.Key = key
+		return req
+	}
+	stored := func(d storage.Digest) storage.Record {
+		t.Helper()
+		rec, err := counter.Backend.Get(ctx, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	steps := []struct {
+		name     string
+		req      *Request
+		code     proto.ResultCode
+		wantGets int
+		wantKey  string
+		wantOut  string // the command's read results, when it has some
+	}{
+		{"create with a key", replace(digest(1), key, intOp(proto.OpWrite, "a", 1)), proto.OK, 0, "k", ""},
+		{"replace sending the key", replace(digest(1), key, intOp(proto.OpWrite, "b", 2)), proto.OK, 0, "k", ""},
+		{"replace keeping a stored key", replace(digest(1), nil, intOp(proto.OpWrite, "c", 3)), proto.OK, 1, "k", ""},
+		{"create without a key", replace(digest(2), nil, intOp(proto.OpWrite, "a", 1)), proto.OK, 0, "", ""},
+		{"replace without a key", func() *Request {
+			r := replace(digest(2), nil, intOp(proto.OpAdd, "a", 5), readOp("a"))
+			r.TTL = 100
+			return r
+		}(), proto.OK, 0, "", "a=5 "},
+		{"replace-only, missing", func() *Request {
+			r := replace(digest(3), nil, intOp(proto.OpWrite, "a", 1))
+			r.Info3 = proto.Info3ReplaceOnly
+			return r
+		}(), proto.KeyNotFound, 0, "", ""},
+		{"replace, wrong generation", func() *Request {
+			r := replace(digest(2), nil, intOp(proto.OpWrite, "a", 1))
+			r.Info2 |= proto.Info2Generation
+			r.Generation = 9
+			return r
+		}(), proto.GenerationError, 0, "", ""},
+		{"replace, right generation, TTL unchanged", func() *Request {
+			r := replace(digest(2), nil, intOp(proto.OpWrite, "a", 1))
+			r.Info2 |= proto.Info2Generation
+			r.Generation = 2
+			r.TTL = proto.TTLDontUpdate
+			r.Set = nil
+			return r
+		}(), proto.OK, 0, "", ""},
+		{"update", func() *Request {
+			r := write(digest(2), intOp(proto.OpWrite, "b", 1))
+			r.TTL = proto.TTLDontUpdate
+			return r
+		}(), proto.OK, 1, "", ""},
+	}
+	for _, st := range steps {
+		counter.gets = 0
+		res := exec(t, ns, st.req)
+		if res.Code != st.code || counter.gets != st.wantGets {
+			t.Fatalf("%s: %v with %d data reads, want %v with %d", st.name, res.Code, counter.gets, st.code, st.wantGets)
+		}
+		if st.wantOut != "" && binsOf(res) != st.wantOut {
+			t.Fatalf("%s: read %s, want %s", st.name, binsOf(res), st.wantOut)
+		}
+		if res.Code == proto.OK {
+			if rec := stored(st.req.Digest); string(rec.Key[min(len(rec.Key), 1):]) != st.wantKey || rec.Set != "s" {
+				t.Fatalf("%s: stored key %q, set %q; want key %q, set s", st.name, rec.Key, rec.Set, st.wantKey)
+			}
+		}
+	}
+	if got := binsOf(exec(t, ns, getAll(digest(1)))); got != "c=3 " {
+		t.Fatalf("after replaces: %s", got)
+	}
+	// The generation counted on, and the 100 s TTL stayed.
+	res := exec(t, ns, getAll(digest(2)))
+	if got := binsOf(res); got != "a=1 b=1 " || res.Generation != 4 {
+		t.Fatalf("digest 2: %sgeneration %d, want a=1 b=1, generation 4", got, res.Generation)
+	}
+	if now := uint32(clk.now().Unix() - storage.EpochUnix); res.VoidTime != now+100 {
+		t.Fatalf("digest 2: void time %d, want %d", res.VoidTime, now+100)
+	}
+
+	// Under a secondary index a replace reads the old bins, to drop their
+	// entries.
+	if _, err := ns.CreateIndex(ctx, sindex.Def{Namespace: "test", Name: "a_idx", Bin: "a", Type: sindex.Numeric}); err != nil {
+		t.Fatal(err)
+	}
+	for ns.IndexLoadPct("a_idx") < 100 {
+		time.Sleep(time.Millisecond)
+	}
+	counter.gets = 0
+	wantCode(t, exec(t, ns, replace(digest(2), nil, intOp(proto.OpWrite, "a", 7))), proto.OK)
+	if counter.gets != 1 {
+		t.Fatalf("replace under an index: %d data reads, want 1", counter.gets)
 	}
 }
