@@ -24,7 +24,8 @@
 #      then, for each mode again, a node on a new file: it loads
 #      DEVICE_LARGE_RECORDS records of DEVICE_LARGE_VALUE_SIZE bytes, then a
 #      write-only run overwrites them (record bandwidth, where the small
-#      records measure CPU per request);
+#      records measure CPU per request): updates, which read the record
+#      they overwrite, then replaces (skiff bench -replace), which do not;
 #      then skiff device-test again, at the best read rate the node reached;
 #   5. the device backend's Go benchmarks at NVME_RECORDS records: DRAM per
 #      record with the index in DRAM and on flash, and the cold start; then
@@ -379,7 +380,7 @@ node_run() {
 		echo "errors=$(kv "$f" phase errors)"
 		echo "misses=$(kv "$f" phase read_misses)"
 		local op=read
-		[[ $kind == write* ]] && op=write
+		[[ $kind != read ]] && op=write
 		for p in p50 p99 p999; do echo "${p}_ms=$(awk -v v="$(kv "$f" latency "${p}_us" "$op")" 'BEGIN { print v / 1000 }')"; done
 		awk -v t="$((t1 - t0))" -v c="$((c1 - c0))" -v w="$secs" -v hz="$CLK_TCK" -v k="$kern" -v o="$others" -v r="$rest" \
 			-v rb="$((r1 - r0))" -v wb="$((w1 - w0))" 'BEGIN {
@@ -425,6 +426,8 @@ if ((LARGE_VSIZE > 0)); then
 		timed "$OUT/node-$mode-load-large.txt" "${SKIFF_BENCH[@]}" -w -r 0 -d 1s
 		grep -q '^phase name=load .* errors=0' "$OUT/node-$mode-load-large.txt" || { cat "$OUT/node-$mode-load-large.txt" >&2; die "loading the large records failed"; }
 		node_run "$mode" write-large 0
+		SKIFF_BENCH+=(-replace)
+		node_run "$mode" replace-large 0
 		stop_node
 	done
 	rm -f "$LARGE_FILE"
@@ -489,7 +492,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 	echo "      device-test $(cores "$DT2_CPU" "$DT2_KERN" "$DT2_OTHER" "$DT2_REST")"
 	echo
 	echo "node: $RECORDS records of $VSIZE B (set bench), post-write-queue $PWQ blocks, $CONC clients, $DURATION per run, GOMAXPROCS ${NODE_GOMAXPROCS:-default};"
-	((LARGE_VSIZE > 0)) && echo "large writes: $LARGE_RECORDS records of $LARGE_VSIZE B, loaded into a new $((LARGE_FILE_BYTES >> 20)) MiB file for each mode, then overwritten;"
+	((LARGE_VSIZE > 0)) && echo "large writes: $LARGE_RECORDS records of $LARGE_VSIZE B, loaded into a new $((LARGE_FILE_BYTES >> 20)) MiB file for each mode, then overwritten at random: updated, then replaced;"
 	echo "CPU over the run phase but its first second and last two:"
 	printf '  %-36s' ""
 	for m in "${MODES[@]}"; do printf ' %12s' "$m"; done
@@ -532,15 +535,19 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 	row "write p99 (ms)" write p99_ms .3f
 	cpu_rows write
 	if ((LARGE_VSIZE > 0)); then
-		row "large writes/s ($LARGE_VSIZE B)" write-large ops_per_sec .0f
-		printf '  %-36s' "record MB/s"
-		for m in "${MODES[@]}"; do printf ' %12s' "$(mbs "$(rec_bytes "$m" write-large "$LARGE_VSIZE")")"; done
-		echo
-		printf '  %-36s' "record bytes / fio write bandwidth"
-		for m in "${MODES[@]}"; do printf ' %12s' "$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")"; done
-		echo
-		row "large write p99 (ms)" write-large p99_ms .3f
-		cpu_rows write-large
+		for kind in write-large replace-large; do
+			what=updates
+			[[ $kind == replace-large ]] && what=replaces
+			row "large $what/s ($LARGE_VSIZE B)" "$kind" ops_per_sec .0f
+			printf '  %-36s' "record MB/s"
+			for m in "${MODES[@]}"; do printf ' %12s' "$(mbs "$(rec_bytes "$m" "$kind" "$LARGE_VSIZE")")"; done
+			echo
+			printf '  %-36s' "record bytes / fio write bandwidth"
+			for m in "${MODES[@]}"; do printf ' %12s' "$(ratio "$(rec_bytes "$m" "$kind" "$LARGE_VSIZE")" "$FIO_WRITE_BW")"; done
+			echo
+			row "large $what p99 (ms)" "$kind" p99_ms .3f
+			cpu_rows "$kind"
+		done
 	fi
 	row "node RSS after the runs (MiB)" write rss_mib .0f
 	printf '  %-36s' "start (s; later modes cold-start)"
@@ -553,7 +560,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 		rr=$(ratio "$(fig "$m" read ops_per_sec)" "$FIO_IOPS")
 		p99=$(fig "$m" read p99_ms)
 		kinds=(read write)
-		((LARGE_VSIZE > 0)) && kinds+=(write-large)
+		((LARGE_VSIZE > 0)) && kinds+=(write-large replace-large)
 		for kind in "${kinds[@]}"; do
 			case $kind in
 			read)
@@ -563,10 +570,12 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 				wr=$(ratio "$(rec_bytes "$m" write "$VSIZE")" "$FIO_WRITE_BW")
 				met=$(awk -v r="$wr" 'BEGIN { print (r >= 0.8 ? "met" : "NOT met") }')
 				what="writes of $VSIZE B: $wr of fio's sequential write bandwidth" ;;
-			write-large)
-				wr=$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")
+			write-large | replace-large)
+				wr=$(ratio "$(rec_bytes "$m" "$kind" "$LARGE_VSIZE")" "$FIO_WRITE_BW")
 				met=$(awk -v r="$wr" 'BEGIN { print (r >= 0.8 ? "met" : "NOT met") }')
-				what="writes of $LARGE_VSIZE B: $wr of fio's sequential write bandwidth" ;;
+				what="updates"
+				[[ $kind == replace-large ]] && what="replaces"
+				what="$what of $LARGE_VSIZE B: $wr of fio's sequential write bandwidth" ;;
 			esac
 			why=$(awk -v b="$(fig "$m" "$kind" busy_cores)" -v n="$(fig "$m" "$kind" node_cores)" -v c="$(fig "$m" "$kind" client_cores)" -v cpus="$NCPU" 'BEGIN {
 				printf "%s: %.2f of %d cores busy, node %.2f, client %.2f", (b >= 0.9 * cpus ? "CPU-bound" : "not CPU-bound"), b, cpus, n, c
@@ -604,7 +613,8 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 		echo "ratio mode=$m read_ops_per_sec=$(fig "$m" read ops_per_sec) fio_iops=$FIO_IOPS read_over_fio=$(ratio "$(fig "$m" read ops_per_sec)" "$FIO_IOPS")" \
 			"read_p99_ms=$(fig "$m" read p99_ms) write_record_bytes_per_sec=$(rec_bytes "$m" write "$VSIZE")" \
 			"fio_write_bytes_per_sec=$FIO_WRITE_BW write_over_fio=$(ratio "$(rec_bytes "$m" write "$VSIZE")" "$FIO_WRITE_BW")" \
-			"$( ((LARGE_VSIZE > 0)) && echo "large_write_record_bytes_per_sec=$(rec_bytes "$m" write-large "$LARGE_VSIZE") large_write_over_fio=$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")")"
+			"$( ((LARGE_VSIZE > 0)) && echo "large_write_record_bytes_per_sec=$(rec_bytes "$m" write-large "$LARGE_VSIZE") large_write_over_fio=$(ratio "$(rec_bytes "$m" write-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")" \
+				"large_replace_record_bytes_per_sec=$(rec_bytes "$m" replace-large "$LARGE_VSIZE") large_replace_over_fio=$(ratio "$(rec_bytes "$m" replace-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")")"
 	done
 	if ((NVME_RECORDS > 0)); then
 		echo "ratio records=$NVME_RECORDS cold_start_s=$CS_S fio_seq_read_s=$FIO_CS_S fio_over_cold_start=$(ratio "$FIO_CS_S" "$CS_S")" \

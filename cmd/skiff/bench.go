@@ -56,6 +56,7 @@ type benchOptions struct {
 	Keys        int           `json:"keys"`
 	ValueSize   int           `json:"value_size"`
 	ReadPct     int           `json:"read_pct"`
+	Replace     bool          `json:"replace"`
 	Duration    time.Duration `json:"-"`
 	Load        bool          `json:"load"`
 	ConnQueue   int           `json:"connq"`
@@ -87,6 +88,7 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.Keys, "k", 1000000, "number of keys (0..k-1)")
 	fs.IntVar(&o.ValueSize, "v", 100, "value size in `bytes`")
 	fs.IntVar(&o.ReadPct, "r", 80, "percentage of operations that are reads")
+	fs.BoolVar(&o.Replace, "replace", false, "writes replace the record (RecordExistsAction REPLACE) instead of updating it")
 	fs.DurationVar(&o.Duration, "d", 30*time.Second, "`duration` of the measured read/write phase")
 	fs.BoolVar(&o.Load, "w", true, "load phase: insert every key once (with -c goroutines) before the measured phase; -w=false skips it")
 	fs.IntVar(&o.ConnQueue, "connq", 0, "client connection queue `size`, more than -c: the client counts its cluster-tending connection in it (default: -c + 1)")
@@ -206,6 +208,9 @@ func newBench(o *benchOptions) (*bench, error) {
 	b := &bench{opts: o, client: client, keys: keys}
 	b.readPolicy = as.NewPolicy()
 	b.writePolicy = as.NewWritePolicy(0, 0)
+	if o.Replace {
+		b.writePolicy.RecordExistsAction = as.REPLACE
+	}
 	for _, p := range []*as.BasePolicy{b.readPolicy, &b.writePolicy.BasePolicy} {
 		p.TotalTimeout = o.Timeout
 		p.SocketTimeout = o.Timeout

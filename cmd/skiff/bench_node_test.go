@@ -14,14 +14,21 @@ import (
 
 // TestBenchAgainstNode runs a short skiff bench against a node in this
 // process and checks the report: every key loaded, both phases error-free,
-// reads and writes in about the asked proportion.
+// reads and writes in about the asked proportion; writes that update
+// records, and writes that replace them.
 func TestBenchAgainstNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
 	port := startBenchNode(t)
+	for _, policy := range []string{"-replace=false", "-replace"} {
+		t.Run(policy, func(t *testing.T) { benchAgainstNode(t, port, policy) })
+	}
+}
+
+func benchAgainstNode(t *testing.T, port int, policy string) {
 	var stdout, stderr bytes.Buffer
-	args := []string{"-p", strconv.Itoa(port), "-c", "8", "-k", "2000", "-v", "64", "-r", "80", "-d", "500ms", "-i", "0", "-seed", "1"}
+	args := []string{"-p", strconv.Itoa(port), "-c", "8", "-k", "2000", "-v", "64", "-r", "80", "-d", "500ms", "-i", "0", "-seed", "1", policy}
 	if code := runBench(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}

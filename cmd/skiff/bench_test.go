@@ -151,7 +151,7 @@ func TestBenchReportText(t *testing.T) {
 		t.Fatalf("records %v, want %v\n%s", kinds, wantKinds, out.String())
 	}
 	for i, want := range []map[string]string{
-		0:  {"concurrency": "50", "keys": "1000000", "value_size": "100", "read_pct": "80", "duration_s": "10", "seed": "1"},
+		0:  {"concurrency": "50", "keys": "1000000", "value_size": "100", "read_pct": "80", "replace": "false", "duration_s": "10", "seed": "1"},
 		1:  {"name": "load", "ops": "1000", "ops_per_sec": "500", "writes_per_sec": "500", "errors": "0"},
 		2:  {"phase": "load", "op": "write", "count": "1000", "min_us": "1.0", "max_us": "1000.0", "p999_us": "1000.0"},
 		4:  {"name": "run", "ops": "1000", "ops_per_sec": "100", "reads_per_sec": "90", "writes_per_sec": "10", "read_misses": "3", "errors": "7"},
