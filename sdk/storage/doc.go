@@ -11,8 +11,9 @@ A namespace has Partitions (4096) partitions. A record is addressed by a
 backend organises its index by partition, so that ScanPartition costs in
 proportion to the partition's records.
 
-A Record carries Meta (generation, void time, last-update time, set name),
-the optional stored key and the core's encoding of the bins. Key and
+A Record carries Meta (generation, void time, last-update time, set name,
+whether a key is stored), the optional stored key and the core's encoding of
+the bins. Key and
 Bins are opaque: a backend stores and returns them byte for byte, including
 empty ones. Put replaces the whole record; there are no partial updates.
 
