@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -65,13 +66,18 @@ func filled(b *testing.B, o Options, ds []storage.Digest, binsLen int) *Backend 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { be.Close() })
+	fill(b, be, ds, binsLen)
+	return be
+}
+
+// fill writes a record for each of ds.
+func fill(b *testing.B, be storage.Backend, ds []storage.Digest, binsLen int) {
 	r := rec(1, binsLen)
 	for _, d := range ds {
 		if err := be.Put(ctx, d, r); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return be
 }
 
 // BenchmarkGet reads random records of 100 bytes of bins: from the device
@@ -168,21 +174,45 @@ func BenchmarkPut(b *testing.B) {
 // BenchmarkPutLarge overwrites records of 128 KiB of bins from 16
 // goroutines: 2,500 of them, a third of two 512 MiB files, so that the
 // defragmenter works alongside the writers, as in a sustained update load.
+// In process mode the backend is this test binary as a plugin process, and
+// every record crosses its data socket.
 func BenchmarkPutLarge(b *testing.B) {
 	const binsLen = 128 << 10
 	ds := benchDigests(2500)
-	o := benchOptions(b.TempDir(), 512<<20)
-	be := filled(b, o, ds, binsLen)
-	b.SetBytes(binsLen)
-	b.SetParallelism(8)
-	overwrite(b, be, ds, rec(2, binsLen))
-	st, _ := be.Stats(ctx)
-	b.ReportMetric(st.Extra["defrag_reads"]/float64(b.N), "defrag-blocks/op")
+	for _, mode := range []string{"in-process", "process"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			dir := b.TempDir()
+			o := benchOptions(dir, 512<<20)
+			var be storage.Backend
+			if mode == "process" {
+				be = startPlugin(b, map[string]string{"files": strings.Join(o.Files, ","), "filesize": fmt.Sprint(o.FileSize)})
+				fill(b, be, ds, binsLen)
+			} else {
+				be = filled(b, o, ds, binsLen)
+			}
+			b.SetBytes(binsLen)
+			b.SetParallelism(8)
+			overwrite(b, be, ds, rec(2, binsLen))
+			st, _ := be.Stats(ctx)
+			b.ReportMetric(st.Extra["defrag_reads"]/float64(b.N), "defrag-blocks/op")
+		})
+	}
+}
+
+// startPlugin serves a backend with the given settings from a plugin
+// process (this test binary) until b ends.
+func startPlugin(b *testing.B, settings map[string]string) *plugin.Process {
+	p, err := plugin.Start(ctx, plugin.Config{Path: os.Args[0], Namespace: "bench", Settings: settings, Logger: testLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return p
 }
 
 // overwrite times b.N Puts of r over random records of ds, from parallel
 // goroutines.
-func overwrite(b *testing.B, be *Backend, ds []storage.Digest, r storage.Record) {
+func overwrite(b *testing.B, be storage.Backend, ds []storage.Digest, r storage.Record) {
 	var seed atomic.Uint64
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -197,7 +197,7 @@ func (p *Process) Get(_ context.Context, d storage.Digest, buf []byte) (storage.
 	defer p.putCall(c)
 	c.req = append(c.req[:0], d[:]...)
 	c.buf = buf[:0]
-	if err := p.conn(&d).do(c, opGet); err != nil {
+	if err := p.conn(&d).do(c, opGet, nil); err != nil {
 		return storage.Record{}, err
 	}
 	if err := errorOf(c.status, c.msg); err != nil {
@@ -214,7 +214,7 @@ func (p *Process) GetMeta(_ context.Context, d storage.Digest) (storage.Meta, er
 	c := p.getCall()
 	defer p.putCall(c)
 	c.req = append(c.req[:0], d[:]...)
-	if err := p.conn(&d).do(c, opGetMeta); err != nil {
+	if err := p.conn(&d).do(c, opGetMeta, nil); err != nil {
 		return storage.Meta{}, err
 	}
 	if err := errorOf(c.status, c.msg); err != nil {
@@ -233,8 +233,8 @@ func (p *Process) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	}
 	c := p.getCall()
 	defer p.putCall(c)
-	c.req = appendRecord(append(c.req[:0], d[:]...), &rec)
-	if err := p.conn(&d).do(c, opPut); err != nil {
+	c.req = append(c.req[:0], d[:]...)
+	if err := p.conn(&d).do(c, opPut, &rec); err != nil {
 		return err
 	}
 	return errorOf(c.status, c.msg)
@@ -252,7 +252,7 @@ func (p *Process) Delete(_ context.Context, d storage.Digest, durable bool) erro
 		flag = 1
 	}
 	c.req = append(append(c.req[:0], d[:]...), flag)
-	if err := p.conn(&d).do(c, opDelete); err != nil {
+	if err := p.conn(&d).do(c, opDelete, nil); err != nil {
 		return err
 	}
 	return errorOf(c.status, c.msg)
@@ -275,7 +275,7 @@ func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 		c.req = append(c.req, 0)
 	}
 	dc := p.conns[int(pid)%len(p.conns)]
-	if err := dc.do(c, opScan); err != nil {
+	if err := dc.do(c, opScan, nil); err != nil {
 		return err
 	}
 	if err := errorOf(c.status, c.msg); err != nil {

@@ -52,8 +52,10 @@ func newDataConn(nc net.Conn) *dataConn {
 	return dc
 }
 
-// do sends the request whose payload is c.req and waits for its reply.
-func (dc *dataConn) do(c *call, op uint8) error {
+// do sends the request whose payload is c.req, followed by rec when not nil
+// (a Put's record, appended straight to the connection's buffer rather than
+// copied into c.req first), and waits for its reply.
+func (dc *dataConn) do(c *call, op uint8, rec *storage.Record) error {
 	dc.mu.Lock()
 	if dc.err != nil {
 		dc.mu.Unlock()
@@ -64,6 +66,9 @@ func (dc *dataConn) do(c *call, op uint8) error {
 	dc.calls[id] = c
 	b, start := appendFrameHeader(dc.wbuf, id, op)
 	b = append(b, c.req...)
+	if rec != nil {
+		b = appendRecord(b, rec)
+	}
 	finishFrame(b, start)
 	dc.wbuf = b
 	if !dc.flushing {

@@ -35,9 +35,9 @@ type dataServer struct {
 	conns map[net.Conn]struct{}
 }
 
-// request is a point request for the workers: a copy of its payload, since
-// the connection's read buffer moves on, where its reply goes, and the
-// buffers answers reuse.
+// request is a point request for the workers: its payload, read into the
+// request's own buffer so that the connection reads on without copying it,
+// where its reply goes, and the buffers answers reuse.
 type request struct {
 	w       *replyWriter
 	id      uint32
@@ -123,23 +123,42 @@ func (s *dataServer) serveConn(nc net.Conn) {
 	var running sync.WaitGroup
 	defer running.Wait()
 	for {
+		// For an IOBound backend the frame goes straight into a free
+		// request's buffer: a Put's record is not copied again.
+		var r *request
+		if s.work != nil {
+			r = <-s.free
+			buf = r.p
+		}
 		id, op, p, nb, err := readFrame(br, buf)
 		buf = nb
+		if r != nil {
+			r.p = nb
+		}
 		if err != nil {
+			if r != nil {
+				s.free <- r
+			}
 			return
 		}
 		switch {
 		case op == opScan:
-			if len(p) != 3 {
+			ok := len(p) == 3
+			var pid uint16
+			var metaOnly bool
+			if ok {
+				pid, metaOnly = binary.BigEndian.Uint16(p), p[2] != 0
+			}
+			if r != nil {
+				s.free <- r // p is not used after this
+			}
+			if !ok {
 				w.status(id, statusError, []byte("malformed scan request"))
 				break
 			}
-			pid, metaOnly := binary.BigEndian.Uint16(p), p[2] != 0
 			running.Go(func() { s.scan(w, id, pid, metaOnly) })
-		case s.work != nil:
-			r := <-s.free
-			r.w, r.id, r.op, r.running = w, id, op, &running
-			r.p = append(r.p[:0], p...)
+		case r != nil:
+			r.w, r.id, r.op, r.running, r.p = w, id, op, &running, p
 			running.Add(1)
 			s.work <- r
 			continue
