@@ -583,46 +583,36 @@ func TestBlindReplace(t *testing.T) {
 	steps := []struct {
 		name     string
 		req      *Request
+		edit     func(*Request) // changes to req, when not nil
 		code     proto.ResultCode
 		wantGets int
 		wantKey  string
 		wantOut  string // the command's read results, when it has some
 	}{
-		{"create with a key", replace(digest(1), key, intOp(proto.OpWrite, "a", 1)), proto.OK, 0, "k", ""},
-		{"replace sending the key", replace(digest(1), key, intOp(proto.OpWrite, "b", 2)), proto.OK, 0, "k", ""},
-		{"replace keeping a stored key", replace(digest(1), nil, intOp(proto.OpWrite, "c", 3)), proto.OK, 1, "k", ""},
-		{"create without a key", replace(digest(2), nil, intOp(proto.OpWrite, "a", 1)), proto.OK, 0, "", ""},
-		{"replace without a key", func() *Request {
-			r := replace(digest(2), nil, intOp(proto.OpAdd, "a", 5), readOp("a"))
-			r.TTL = 100
-			return r
-		}(), proto.OK, 0, "", "a=5 "},
-		{"replace-only, missing", func() *Request {
-			r := replace(digest(3), nil, intOp(proto.OpWrite, "a", 1))
-			r.Info3 = proto.Info3ReplaceOnly
-			return r
-		}(), proto.KeyNotFound, 0, "", ""},
-		{"replace, wrong generation", func() *Request {
-			r := replace(digest(2), nil, intOp(proto.OpWrite, "a", 1))
-			r.Info2 |= proto.Info2Generation
-			r.Generation = 9
-			return r
-		}(), proto.GenerationError, 0, "", ""},
-		{"replace, right generation, TTL unchanged", func() *Request {
-			r := replace(digest(2), nil, intOp(proto.OpWrite, "a", 1))
-			r.Info2 |= proto.Info2Generation
-			r.Generation = 2
-			r.TTL = proto.TTLDontUpdate
-			r.Set = nil
-			return r
-		}(), proto.OK, 0, "", ""},
-		{"update", func() *Request {
-			r := write(digest(2), intOp(proto.OpWrite, "b", 1))
-			r.TTL = proto.TTLDontUpdate
-			return r
-		}(), proto.OK, 1, "", ""},
+		{"create with a key", replace(digest(1), key, intOp(proto.OpWrite, "a", 1)), nil, proto.OK, 0, "k", ""},
+		{"replace sending the key", replace(digest(1), key, intOp(proto.OpWrite, "b", 2)), nil, proto.OK, 0, "k", ""},
+		{"replace keeping a stored key", replace(digest(1), nil, intOp(proto.OpWrite, "c", 3)), nil, proto.OK, 1, "k", ""},
+		{"create without a key", replace(digest(2), nil, intOp(proto.OpWrite, "a", 1)), nil, proto.OK, 0, "", ""},
+		{"replace without a key", replace(digest(2), nil, intOp(proto.OpAdd, "a", 5), readOp("a")),
+			func(r *Request) { r.TTL = 100 }, proto.OK, 0, "", "a=5 "},
+		{"replace-only, missing", replace(digest(3), nil, intOp(proto.OpWrite, "a", 1)),
+			func(r *Request) { r.Info3 = proto.Info3ReplaceOnly }, proto.KeyNotFound, 0, "", ""},
+		{"replace, wrong generation", replace(digest(2), nil, intOp(proto.OpWrite, "a", 1)),
+			func(r *Request) { r.Info2 |= proto.Info2Generation; r.Generation = 9 }, proto.GenerationError, 0, "", ""},
+		{"replace, right generation, TTL unchanged, no set", replace(digest(2), nil, intOp(proto.OpWrite, "a", 1)),
+			func(r *Request) {
+				r.Info2 |= proto.Info2Generation
+				r.Generation = 2
+				r.TTL = proto.TTLDontUpdate
+				r.Set = nil
+			}, proto.OK, 0, "", ""},
+		{"update", write(digest(2), intOp(proto.OpWrite, "b", 1)),
+			func(r *Request) { r.TTL = proto.TTLDontUpdate }, proto.OK, 1, "", ""},
 	}
 	for _, st := range steps {
+		if st.edit != nil {
+			st.edit(st.req)
+		}
 		counter.gets = 0
 		res := exec(t, ns, st.req)
 		if res.Code != st.code || counter.gets != st.wantGets {
