@@ -557,3 +557,69 @@ func TestDeviceEviction(t *testing.T) {
 		t.Errorf("the record furthest from expiry was evicted: %v", err)
 	}
 }
+
+// TestDeviceBatch reads records of a device namespace in batches, whose
+// reads run concurrently (several in flight, results in the order they
+// complete): every result reaches its key, missing and repeated keys
+// included; and a batch's writes see the reads before them finish, and the
+// reads after them start, as the batch's order says.
+func TestDeviceBatch(t *testing.T) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			n := startNodeProcess(t, deviceConfig(t, t.TempDir(), mode, freePort(t), "post-write-queue 0", ""))
+			c := n.connect(t)
+			const stored = 300
+			for i := range stored {
+				mustOK(t, c.Put(nil, key(t, "b", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i*7)}))
+			}
+			// Keys 0..449, then 0..49 again: 150 missing, 50 repeated.
+			var keys []*as.Key
+			for i := range 500 {
+				keys = append(keys, key(t, "b", i%450))
+			}
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for range 5 {
+						recs, err := c.BatchGet(nil, keys, "i")
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						for j, r := range recs {
+							i := j % 450
+							switch {
+							case i >= stored && r != nil:
+								t.Errorf("key %d: %v, want none", i, r.Bins)
+							case i < stored && (r == nil || len(r.Bins) != 1 || r.Bins["i"] != i):
+								t.Errorf("key %d: %v", i, r)
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+
+			// Read, write, read the same record in one batch.
+			k := key(t, "b", 7)
+			ops := []as.BatchRecordIfc{
+				as.NewBatchRead(nil, k, []string{"i"}),
+				as.NewBatchWrite(nil, k, as.PutOp(as.NewBin("i", 1000))),
+				as.NewBatchRead(nil, k, []string{"i"}),
+			}
+			for range 20 {
+				ops = append(ops, as.NewBatchRead(nil, key(t, "b", 8), []string{"i"}))
+			}
+			mustOK(t, c.BatchOperate(nil, ops))
+			before, after := ops[0].BatchRec().Record, ops[2].BatchRec().Record
+			if before == nil || before.Bins["i"] != 7 || after == nil || after.Bins["i"] != 1000 {
+				t.Fatalf("read, write, read: %v then %v, want i=7 then i=1000", before, after)
+			}
+			for _, op := range ops[3:] {
+				if r := op.BatchRec().Record; r == nil || r.Bins["i"] != 8 {
+					t.Fatalf("read of key 8: %v", r)
+				}
+			}
+		})
+	}
+}

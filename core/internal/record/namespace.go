@@ -109,6 +109,13 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 // Name returns the namespace's name.
 func (ns *Namespace) Name() string { return ns.name }
 
+// ReadsWait reports whether a read waits for more than memory: a device,
+// or a plugin process across a socket. A command that reads many records,
+// such as a batch, then keeps several reads in flight rather than one.
+func (ns *Namespace) ReadsWait() bool {
+	return ns.cfg.Storage.Type != "memory" || ns.cfg.Storage.Mode == config.ModeProcess
+}
+
 // Config returns the namespace's configuration.
 func (ns *Namespace) Config() *config.Namespace { return &ns.cfg }
 

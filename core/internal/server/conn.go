@@ -38,6 +38,7 @@ type conn struct {
 	inflate []byte
 	msg     proto.Msg
 	batch   proto.BatchReader
+	reads   *batchReads // made by the first batch that needs it
 	req     record.Request
 	scratch record.Scratch
 	w       proto.Writer

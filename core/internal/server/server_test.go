@@ -364,3 +364,102 @@ func TestShutdownFinishesRequests(t *testing.T) {
 		t.Fatal("accepting connections after shutdown")
 	}
 }
+
+// batchRequest is a batch-index request reading whole records at the
+// digests given, then, when tail is not nil, tail as one more entry.
+func batchRequest(digests []byte, tail []byte) []byte {
+	data := binary.BigEndian.AppendUint32(nil, uint32(len(digests)+min(len(tail), 1)))
+	data = append(data, 0)
+	for i, d := range digests {
+		data = binary.BigEndian.AppendUint32(data, uint32(i))
+		data = append(data, bytes.Repeat([]byte{d}, 20)...)
+		if i > 0 {
+			data = append(data, proto.BatchRepeat)
+			continue
+		}
+		data = append(data, 0, proto.Info1Read|proto.Info1GetAll, 0, 1, 0, 0) // 1 field, no ops
+		data = binary.BigEndian.AppendUint32(data, 1+4)
+		data = append(data, proto.FieldNamespace, 't', 'e', 's', 't')
+	}
+	data = append(data, tail...)
+	return frame(proto.TypeMsg, msg(proto.Info1Read|proto.Info1Batch, 0, []proto.Field{{Type: proto.FieldBatchIndex, Data: data}}, nil))
+}
+
+// readBatch reads a batch reply: the result code of each index, and the
+// code of the last message.
+func readBatch(t *testing.T, c net.Conn) (map[uint32]uint8, uint8) {
+	t.Helper()
+	codes := map[uint32]uint8{}
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		h, err := proto.ParseFrameHeader(hdr[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := make([]byte, h.Size)
+		if _, err := io.ReadFull(c, body); err != nil {
+			t.Fatal(err)
+		}
+		for len(body) > 0 {
+			var m proto.Msg
+			n, err := m.Decode(body)
+			if err != nil {
+				t.Fatalf("batch reply: %v", err)
+			}
+			body = body[n:]
+			if m.Info3&proto.Info3Last != 0 {
+				return codes, m.ResultCode
+			}
+			if _, dup := codes[m.Timeout]; dup {
+				t.Fatalf("index %d answered twice", m.Timeout)
+			}
+			codes[m.Timeout] = m.ResultCode
+		}
+	}
+}
+
+// TestBatchReadsEndCleanly sends a batch whose last entry is malformed
+// while its reads are in flight (the default namespace's reads run
+// concurrently), then a good batch on the same connection: each gets the
+// results of its own entries, once, and nothing of the other's.
+func TestBatchReadsEndCleanly(t *testing.T) {
+	ts := startServer(t, nil)
+	c := ts.dial(t)
+	for d := byte(1); d <= 50; d++ {
+		roundTrip(t, c, putRequest(d))
+	}
+	digests := make([]byte, 200)
+	for i := range digests {
+		digests[i] = byte(i%100 + 1) // 1..50 stored, 51..100 not
+	}
+	truncated := append(make([]byte, 24), 0) // index, digest, flags: no attributes
+	for _, tc := range []struct {
+		name     string
+		req      []byte
+		n        int
+		wantLast proto.ResultCode
+	}{
+		{"malformed last entry", batchRequest(digests, truncated), 200, proto.ParameterError},
+		{"good batch", batchRequest(digests[:30], nil), 30, proto.OK},
+	} {
+		if _, err := c.Write(tc.req); err != nil {
+			t.Fatal(err)
+		}
+		codes, last := readBatch(t, c)
+		if last != uint8(tc.wantLast) || len(codes) != tc.n {
+			t.Fatalf("%s: %d results, last code %d; want %d, %d", tc.name, len(codes), last, tc.n, tc.wantLast)
+		}
+		for i := range tc.n {
+			want := proto.OK
+			if digests[i] > 50 {
+				want = proto.KeyNotFound
+			}
+			if codes[uint32(i)] != uint8(want) {
+				t.Fatalf("%s: index %d: code %d, want %d", tc.name, i, codes[uint32(i)], want)
+			}
+		}
+	}
+}

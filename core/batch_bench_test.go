@@ -1,0 +1,87 @@
+package core_test
+
+import (
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+
+	"github.com/skiffdb/skiff/core/config"
+)
+
+// BenchmarkBatchGet times batch reads of 100 random keys among 10,000
+// records of 1 KiB through the official client, from one goroutine (ns/op
+// is a batch's latency) and from four: in a device namespace whose
+// post-write queue is off, so that every read goes to the file, and in a
+// memory namespace; in-process, and with the backend a plugin process,
+// where each read crosses its socket.
+//
+//	go test -run '^$' -bench BatchGet -benchtime 1000x ./core
+func BenchmarkBatchGet(b *testing.B) {
+	const records, batch = 10000, 100
+	for _, tc := range []struct{ storage, mode string }{
+		{"device", config.ModeInProcess}, {"device", config.ModeProcess},
+		{"memory", config.ModeInProcess}, {"memory", config.ModeProcess},
+	} {
+		b.Run("storage="+tc.storage+"/mode="+tc.mode, func(b *testing.B) {
+			var c *as.Client
+			if tc.storage == "device" {
+				c = startNodeProcess(b, deviceConfig(b, b.TempDir(), tc.mode, freePort(b), "post-write-queue 0", "")).connect(b)
+			} else {
+				cfg := config.Default()
+				cfg.Namespaces[0].Storage.Mode = tc.mode
+				c = startNode(b, cfg).connect(b)
+			}
+			keys := make([]*as.Key, records)
+			pad := strings.Repeat("x", 1000)
+			for i := range keys {
+				keys[i] = key(b, "bench", i)
+				mustOK(b, c.Put(nil, keys[i], as.BinMap{"i": i, "pad": pad}))
+			}
+			var seed atomic.Uint64
+			// get reads one batch of random keys.
+			get := func(rng *rand.Rand, ks []*as.Key) bool {
+				for j := range ks {
+					ks[j] = keys[rng.IntN(records)]
+				}
+				recs, err := c.BatchGet(nil, ks)
+				if err != nil {
+					b.Error(err)
+					return false
+				}
+				for j, r := range recs {
+					if r == nil {
+						b.Errorf("key %v: no record", ks[j])
+						return false
+					}
+				}
+				return true
+			}
+			b.Run("clients=1", func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(seed.Add(1), 7))
+				ks := make([]*as.Key, batch)
+				for b.Loop() {
+					if !get(rng, ks) {
+						return
+					}
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
+			})
+			b.Run("clients=4", func(b *testing.B) {
+				b.SetParallelism(2)
+				b.RunParallel(func(pb *testing.PB) {
+					rng := rand.New(rand.NewPCG(seed.Add(1), 7))
+					ks := make([]*as.Key, batch)
+					for pb.Next() {
+						if !get(rng, ks) {
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
+			})
+		})
+	}
+}
