@@ -117,6 +117,36 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// BenchmarkScan scans every partition of a backend holding 200,000 records
+// of 1 KiB of bins, from the device (no post-write queue, after a restart,
+// so nothing is in memory). An op is one record delivered.
+func BenchmarkScan(b *testing.B) {
+	ds := benchDigests(200_000)
+	o := benchOptions(b.TempDir(), 256<<20)
+	o.PostWriteQueue = 0
+	be := filled(b, o, ds, 1000)
+	be.Close()
+	be, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { be.Close() })
+	b.SetBytes(1000)
+	b.ResetTimer()
+	n := 0
+	for n < b.N {
+		for pid := uint16(0); pid < storage.Partitions && n < b.N; pid++ {
+			err := be.ScanPartition(ctx, pid, false, func(storage.Digest, *storage.Record) error {
+				n++
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 // BenchmarkGetParallel reads from the device from 16 goroutines: NVMe
 // latency hides behind queue depth.
 func BenchmarkGetParallel(b *testing.B) {

@@ -14,7 +14,22 @@ import (
 // scanScratch is a scan's working memory, pooled across scans.
 type scanScratch struct {
 	entries []entry
-	buf     []byte
+	slots   [scanAhead]scanSlot
+}
+
+// scanAhead is how many records a data scan reads at once: it delivers
+// them in device order, but their reads overlap, as a batch's do. One at a
+// time, a scan waits out the device's latency on every record
+// (BenchmarkScan: 50–58 µs a record; 20–21 with 16 at once, 17–18 with 32,
+// 16–17 with 64).
+const scanAhead = 32
+
+// scanSlot holds one record a scan has read, or is reading, ahead.
+type scanSlot struct {
+	rec  storage.Record
+	buf  []byte
+	err  error
+	done chan struct{}
 }
 
 // scratchKeepBytes is the largest record buffer returned to the pool.
@@ -37,8 +52,12 @@ func (b *Backend) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 	}
 	sc := scanPool.Get().(*scanScratch)
 	defer func() {
-		if cap(sc.buf) > scratchKeepBytes {
-			sc.buf = nil
+		for i := range sc.slots {
+			s := &sc.slots[i]
+			s.rec = storage.Record{}
+			if cap(s.buf) > scratchKeepBytes {
+				s.buf = nil
+			}
 		}
 		scanPool.Put(sc)
 	}()
@@ -68,22 +87,52 @@ func (b *Backend) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 		lx, ly := x.loc(), y.loc()
 		return cmp.Or(cmp.Compare(lx.dev, ly.dev), cmp.Compare(lx.block, ly.block), cmp.Compare(lx.off, ly.off))
 	})
-	for i := range sc.entries {
-		if err := ctx.Err(); err != nil {
-			return err
+	return b.scanData(ctx, sc, fn)
+}
+
+// scanData reads the records of sc.entries and delivers them in that
+// order, reading up to scanAhead of them at once on as many goroutines.
+// Entry i is read into slot i%scanAhead once entry i-scanAhead, the slot's
+// last, has been delivered. Every read started has ended when it returns.
+func (b *Backend) scanData(ctx context.Context, sc *scanScratch, fn storage.ScanFunc) error {
+	n := len(sc.entries)
+	next := 0 // the next entry to read
+	read := func() {
+		s := &sc.slots[next%scanAhead]
+		if s.done == nil {
+			s.done = make(chan struct{}, 1)
 		}
-		d := sc.entries[i].digest()
-		r, buf, err := b.get(&d, sc.buf)
-		sc.buf = buf
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
+		d := sc.entries[next].digest()
+		next++
+		go func() {
+			s.rec, s.buf, s.err = b.get(&d, s.buf)
+			s.done <- struct{}{}
+		}()
+	}
+	var err error
+	for i := 0; i < n; i++ {
+		for next < n && next < i+scanAhead && err == nil {
+			read()
+		}
+		s := &sc.slots[i%scanAhead]
+		if i >= next {
+			break // stopped early: nothing more was started
+		}
+		<-s.done
+		if err != nil {
+			continue // stopped early: wait out the reads started
+		}
+		if err = ctx.Err(); err != nil {
 			continue
-		case err != nil:
-			return err
 		}
-		if err := fn(d, &r); err != nil {
-			return err
+		switch {
+		case errors.Is(s.err, storage.ErrNotFound):
+		case s.err != nil:
+			err = s.err
+		default:
+			d := sc.entries[i].digest()
+			err = fn(d, &s.rec)
 		}
 	}
-	return nil
+	return err
 }
