@@ -70,6 +70,18 @@ func filled(b *testing.B, o Options, ds []storage.Digest, binsLen int) *Backend 
 	return be
 }
 
+// restarted returns a backend that held a record for each of ds and was
+// restarted: with no post-write queue in o, nothing of them is in memory.
+func restarted(b *testing.B, o Options, ds []storage.Digest, binsLen int) *Backend {
+	filled(b, o, ds, binsLen).Close()
+	be, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { be.Close() })
+	return be
+}
+
 // fill writes a record for each of ds.
 func fill(b *testing.B, be storage.Backend, ds []storage.Digest, binsLen int) {
 	r := rec(1, binsLen)
@@ -92,14 +104,11 @@ func BenchmarkGet(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			o := benchOptions(b.TempDir(), 256<<20)
 			o.PostWriteQueue = tc.pwq
-			be := filled(b, o, ds, 100)
+			var be *Backend
 			if tc.pwq == 0 {
-				be.Close()
-				var err error
-				if be, err = New(o); err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { be.Close() })
+				be = restarted(b, o, ds, 100)
+			} else {
+				be = filled(b, o, ds, 100)
 			}
 			buf := make([]byte, 0, 1024)
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -124,13 +133,7 @@ func BenchmarkScan(b *testing.B) {
 	ds := benchDigests(200_000)
 	o := benchOptions(b.TempDir(), 256<<20)
 	o.PostWriteQueue = 0
-	be := filled(b, o, ds, 1000)
-	be.Close()
-	be, err := New(o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { be.Close() })
+	be := restarted(b, o, ds, 1000)
 	b.SetBytes(1000)
 	b.ResetTimer()
 	n := 0
@@ -153,13 +156,7 @@ func BenchmarkGetParallel(b *testing.B) {
 	ds := benchDigests(benchRecords)
 	o := benchOptions(b.TempDir(), 256<<20)
 	o.PostWriteQueue = 0
-	be := filled(b, o, ds, 100)
-	be.Close()
-	be, err := New(o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { be.Close() })
+	be := restarted(b, o, ds, 100)
 	var seed atomic.Uint64
 	b.SetParallelism(8)
 	b.ReportAllocs()
