@@ -623,3 +623,67 @@ func TestDeviceBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceQuery queries a device namespace, whose queries read their
+// candidate records ahead: each matching record comes once, a record that
+// matches at several keys of a list index included, and a query paginated
+// by partitions with max records gets every record once over its pages.
+func TestDeviceQuery(t *testing.T) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			n := startNodeProcess(t, deviceConfig(t, t.TempDir(), mode, freePort(t), "post-write-queue 0", ""))
+			c := n.connect(t)
+			for i := range 600 {
+				mustOK(t, c.Put(nil, key(t, "q", i), as.BinMap{"i": i, "v": i % 300, "l": []any{i, i + 1}}))
+			}
+			createIndex(t, c, "q", "q_v", "v", as.NUMERIC, as.ICT_DEFAULT)
+			createIndex(t, c, "q", "q_l", "l", as.NUMERIC, as.ICT_LIST)
+			collect := func(qp *as.QueryPolicy, stmt *as.Statement, pf *as.PartitionFilter) map[int]int {
+				t.Helper()
+				got := map[int]int{}
+				for first := true; first || pf != nil && !pf.IsDone(); first = false {
+					var rs *as.Recordset
+					var err error
+					if pf != nil {
+						rs, err = c.QueryPartitions(qp, stmt, pf)
+					} else {
+						rs, err = c.Query(qp, stmt)
+					}
+					mustOK(t, err)
+					for r := range rs.Results() {
+						mustOK(t, r.Err)
+						got[r.Record.Bins["i"].(int)]++
+					}
+				}
+				return got
+			}
+			stmt := as.NewStatement("test", "q")
+			stmt.SetFilter(as.NewRangeFilter("v", 100, 199))
+			got := collect(nil, stmt, nil)
+			qp := as.NewQueryPolicy()
+			qp.MaxRecords = 37
+			paged := collect(qp, stmt, as.NewPartitionFilterAll())
+			for _, g := range []map[int]int{got, paged} {
+				if len(g) != 200 {
+					t.Fatalf("range query: %d records, want 200", len(g))
+				}
+				for i, n := range g {
+					if n != 1 || i%300 < 100 || i%300 > 199 {
+						t.Fatalf("range query: record %d came %d times", i, n)
+					}
+				}
+			}
+			// Records 10..19 hold 10..20 in l: 11..19 match twice.
+			stmt.SetFilter(as.NewContainsRangeFilter("l", as.ICT_LIST, 11, 19))
+			got = collect(nil, stmt, nil)
+			if len(got) != 10 {
+				t.Fatalf("list query: %v, want records 10..19", got)
+			}
+			for i, n := range got {
+				if n != 1 || i < 10 || i > 19 {
+					t.Fatalf("list query: record %d came %d times", i, n)
+				}
+			}
+		})
+	}
+}

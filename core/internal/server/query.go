@@ -67,6 +67,33 @@ type queryState struct {
 	// resume.
 	parts  sindex.PartitionSet
 	cursor sindex.Cursor
+	// ahead reads candidates before their turn where reads wait; nil
+	// otherwise.
+	ahead *queryAhead
+}
+
+// queryAheadReads is how many candidate records a query reads at once on a
+// namespace whose reads wait (record.Namespace.ReadsWait). It checks and
+// sends them in the index's order all the same: a client resumes a
+// partition after the last record it received from it.
+const queryAheadReads = 32
+
+// queryAhead is a ring of the candidates being read: pending of them, the
+// oldest at slots[head].
+type queryAhead struct {
+	slots         [queryAheadReads]queryRead
+	head, pending int
+}
+
+// queryRead is one candidate record, read on its own goroutine.
+type queryRead struct {
+	key  sindex.Key
+	d    storage.Digest
+	rec  storage.Record
+	ok   bool
+	err  error
+	buf  []byte
+	done chan struct{}
 }
 
 // partitionSet turns the scan's partitions into an index walk's.
@@ -116,7 +143,14 @@ func (c *conn) handleQuery(rangeField []byte) {
 	}
 	j := c.srv.startJob("query", false, &q.scanState, q.parts.Len())
 	c.w.BeginFrame()
-	err := q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryRecord(q, j, key, d) })
+	var err error
+	if q.ns.ReadsWait() {
+		q.ahead = new(queryAhead)
+		err = q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryAhead(q, j, key, d) })
+		err = c.queryDrain(q, j, err)
+	} else {
+		err = q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryRecord(q, j, key, d) })
+	}
 	switch {
 	case errors.Is(err, errBroken):
 		j.finish(proto.QueryAborted)
@@ -290,7 +324,78 @@ func (c *conn) queryRecord(q *queryState, j *job, key sindex.Key, d storage.Dige
 	if err != nil || !ok {
 		return err
 	}
-	if err := c.writeRecord(&q.scanState, d, &rec, &key); err == errFiltered {
+	return c.sendQueryRecord(q, j, key, d, &rec)
+}
+
+// queryAhead starts reading a candidate record, once fewer than
+// queryAheadReads are being read, and first finishes the oldest when as
+// many are.
+func (c *conn) queryAhead(q *queryState, j *job, key sindex.Key, d storage.Digest) error {
+	a := q.ahead
+	if a.pending == queryAheadReads {
+		if err := c.queryNext(q, j); err != nil {
+			return err
+		}
+	}
+	r := &a.slots[(a.head+a.pending)%queryAheadReads]
+	a.pending++
+	if r.done == nil {
+		r.done = make(chan struct{}, 1)
+	}
+	r.key, r.d = key, d
+	ctx := c.srv.ctx
+	go func() {
+		r.rec, r.ok, r.err = q.ns.ReadLive(ctx, r.d, r.buf[:0])
+		if n := len(r.rec.Key) + len(r.rec.Bins); n > cap(r.buf) {
+			r.buf = make([]byte, 0, 2*n)
+		}
+		r.done <- struct{}{}
+	}()
+	return nil
+}
+
+// queryNext waits for the oldest candidate being read, checks it against
+// the query and sends it.
+func (c *conn) queryNext(q *queryState, j *job) error {
+	a := q.ahead
+	r := &a.slots[a.head]
+	<-r.done
+	a.head = (a.head + 1) % queryAheadReads
+	a.pending--
+	if r.err != nil {
+		return r.err
+	}
+	if q.maxRecords > 0 && q.sent >= q.maxRecords {
+		return errMaxRecords
+	}
+	ok, err := q.check(r.d, &r.rec, r.ok, &c.queryBins)
+	if err != nil || !ok {
+		return err
+	}
+	return c.sendQueryRecord(q, j, r.key, r.d, &r.rec)
+}
+
+// queryDrain ends a walk that read ahead: it finishes the candidates still
+// being read, in order, unless the walk ended with err, and then only waits
+// for them. It returns the walk's outcome.
+func (c *conn) queryDrain(q *queryState, j *job, err error) error {
+	a := q.ahead
+	for a.pending > 0 {
+		if err == nil {
+			err = c.queryNext(q, j)
+			continue
+		}
+		<-a.slots[a.head].done
+		a.head = (a.head + 1) % queryAheadReads
+		a.pending--
+	}
+	return err
+}
+
+// sendQueryRecord sends a record that matches the query, with its index
+// value.
+func (c *conn) sendQueryRecord(q *queryState, j *job, key sindex.Key, d storage.Digest, rec *storage.Record) error {
+	if err := c.writeRecord(&q.scanState, d, rec, &key); err == errFiltered {
 		return nil
 	} else if err != nil {
 		return err
@@ -318,19 +423,33 @@ func (q *queryState) matches(ctx context.Context, d storage.Digest, buf *[]byte,
 	if n := len(rec.Key) + len(rec.Bins); n > cap(*buf) {
 		*buf = make([]byte, 0, 2*n)
 	}
-	if !ok || (len(q.scanState.filter.Set) > 0 && rec.Set != string(q.scanState.filter.Set)) {
-		return rec, false, nil
+	ok, err = q.check(d, &rec, ok, decoded)
+	return rec, ok, err
+}
+
+// check re-checks a candidate record read (ok: live) against the query; see
+// matches.
+func (q *queryState) check(d storage.Digest, rec *storage.Record, ok bool, decoded *[]bins.Bin) (bool, error) {
+	if q.seen != nil {
+		// Again: a read ahead may have started before its twin was sent.
+		if _, dup := q.seen[d]; dup {
+			return false, nil
+		}
 	}
+	if !ok || (len(q.scanState.filter.Set) > 0 && rec.Set != string(q.scanState.filter.Set)) {
+		return false, nil
+	}
+	var err error
 	if *decoded, err = bins.Decode((*decoded)[:0], rec.Bins); err != nil {
-		return rec, false, err
+		return false, err
 	}
 	q.arena.Reset()
 	v, ok := q.ns.IndexedValue(q.ix, &q.arena, d, &rec.Meta, *decoded)
 	if !ok || !q.exact(&v) {
-		return rec, false, nil
+		return false, nil
 	}
 	if q.seen != nil {
 		q.seen[d] = struct{}{}
 	}
-	return rec, true, nil
+	return true, nil
 }

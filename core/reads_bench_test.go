@@ -11,6 +11,9 @@ import (
 	"github.com/skiffdb/skiff/core/config"
 )
 
+// The benchmarks of reads that wait: on a device, or across a plugin's
+// socket.
+
 // BenchmarkBatchGet times batch reads of 100 random keys among 10,000
 // records of 1 KiB through the official client, from one goroutine (ns/op
 // is a batch's latency) and from four: in a device namespace whose
@@ -82,6 +85,42 @@ func BenchmarkBatchGet(b *testing.B) {
 				})
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
 			})
+		})
+	}
+}
+
+// BenchmarkDeviceQuery times a secondary-index query that returns 1,000 of
+// 10,000 records of 1 KiB in a device namespace whose post-write queue is
+// off, through the official client; an op is one query.
+//
+//	go test -run '^$' -bench DeviceQuery -benchtime 100x ./core
+func BenchmarkDeviceQuery(b *testing.B) {
+	const records = 10000
+	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			c := startNodeProcess(b, deviceConfig(b, b.TempDir(), mode, freePort(b), "post-write-queue 0", "")).connect(b)
+			pad := strings.Repeat("x", 1000)
+			for i := range records {
+				mustOK(b, c.Put(nil, key(b, "bench", i), as.BinMap{"v": i % 100, "pad": pad}))
+			}
+			task, err := c.CreateIndex(nil, "test", "bench", "bench_v", "v", as.NUMERIC)
+			mustOK(b, err)
+			mustOK(b, <-task.OnComplete())
+			stmt := as.NewStatement("test", "bench")
+			stmt.SetFilter(as.NewRangeFilter("v", 20, 29))
+			for b.Loop() {
+				rs, err := c.Query(nil, stmt)
+				mustOK(b, err)
+				n := 0
+				for r := range rs.Results() {
+					mustOK(b, r.Err)
+					n++
+				}
+				if n != records/10 {
+					b.Fatalf("%d records, want %d", n, records/10)
+				}
+			}
+			b.ReportMetric(float64(b.N*records/10)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }
