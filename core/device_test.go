@@ -558,70 +558,77 @@ func TestDeviceEviction(t *testing.T) {
 	}
 }
 
+// eachUncachedDeviceNode runs test against a node whose device namespace
+// has no post-write queue (every read goes to the file), in each mode.
+func eachUncachedDeviceNode(t *testing.T, test func(t *testing.T, c *as.Client)) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			n := startNodeProcess(t, deviceConfig(t, t.TempDir(), mode, freePort(t), "post-write-queue 0", ""))
+			test(t, n.connect(t))
+		})
+	}
+}
+
 // TestDeviceBatch reads records of a device namespace in batches, whose
 // reads run concurrently (several in flight, results in the order they
 // complete): every result reaches its key, missing and repeated keys
 // included; and a batch's writes see the reads before them finish, and the
 // reads after them start, as the batch's order says.
 func TestDeviceBatch(t *testing.T) {
-	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
-		t.Run(mode, func(t *testing.T) {
-			n := startNodeProcess(t, deviceConfig(t, t.TempDir(), mode, freePort(t), "post-write-queue 0", ""))
-			c := n.connect(t)
-			const stored = 300
-			for i := range stored {
-				mustOK(t, c.Put(nil, key(t, "b", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i*7)}))
-			}
-			// Keys 0..449, then 0..49 again: 150 missing, 50 repeated.
-			var keys []*as.Key
-			for i := range 500 {
-				keys = append(keys, key(t, "b", i%450))
-			}
-			var wg sync.WaitGroup
-			for range 4 {
-				wg.Go(func() {
-					for range 5 {
-						recs, err := c.BatchGet(nil, keys, "i")
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						for j, r := range recs {
-							i := j % 450
-							switch {
-							case i >= stored && r != nil:
-								t.Errorf("key %d: %v, want none", i, r.Bins)
-							case i < stored && (r == nil || len(r.Bins) != 1 || r.Bins["i"] != i):
-								t.Errorf("key %d: %v", i, r)
-							}
+	eachUncachedDeviceNode(t, func(t *testing.T, c *as.Client) {
+		const stored = 300
+		for i := range stored {
+			mustOK(t, c.Put(nil, key(t, "b", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i*7)}))
+		}
+		// Keys 0..449, then 0..49 again: 150 missing, 50 repeated.
+		var keys []*as.Key
+		for i := range 500 {
+			keys = append(keys, key(t, "b", i%450))
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 5 {
+					recs, err := c.BatchGet(nil, keys, "i")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for j, r := range recs {
+						i := j % 450
+						switch {
+						case i >= stored && r != nil:
+							t.Errorf("key %d: %v, want none", i, r.Bins)
+						case i < stored && (r == nil || len(r.Bins) != 1 || r.Bins["i"] != i):
+							t.Errorf("key %d: %v", i, r)
 						}
 					}
-				})
-			}
-			wg.Wait()
-
-			// Read, write, read the same record in one batch.
-			k := key(t, "b", 7)
-			ops := []as.BatchRecordIfc{
-				as.NewBatchRead(nil, k, []string{"i"}),
-				as.NewBatchWrite(nil, k, as.PutOp(as.NewBin("i", 1000))),
-				as.NewBatchRead(nil, k, []string{"i"}),
-			}
-			for range 20 {
-				ops = append(ops, as.NewBatchRead(nil, key(t, "b", 8), []string{"i"}))
-			}
-			mustOK(t, c.BatchOperate(nil, ops))
-			before, after := ops[0].BatchRec().Record, ops[2].BatchRec().Record
-			if before == nil || before.Bins["i"] != 7 || after == nil || after.Bins["i"] != 1000 {
-				t.Fatalf("read, write, read: %v then %v, want i=7 then i=1000", before, after)
-			}
-			for _, op := range ops[3:] {
-				if r := op.BatchRec().Record; r == nil || r.Bins["i"] != 8 {
-					t.Fatalf("read of key 8: %v", r)
 				}
+			})
+		}
+		wg.Wait()
+
+		// Read, write, read the same record in one batch.
+		k := key(t, "b", 7)
+		ops := []as.BatchRecordIfc{
+			as.NewBatchRead(nil, k, []string{"i"}),
+			as.NewBatchWrite(nil, k, as.PutOp(as.NewBin("i", 1000))),
+			as.NewBatchRead(nil, k, []string{"i"}),
+		}
+		for range 20 {
+			ops = append(ops, as.NewBatchRead(nil, key(t, "b", 8), []string{"i"}))
+		}
+		mustOK(t, c.BatchOperate(nil, ops))
+		before, after := ops[0].BatchRec().Record, ops[2].BatchRec().Record
+		if before == nil || before.Bins["i"] != 7 || after == nil || after.Bins["i"] != 1000 {
+			t.Fatalf("read, write, read: %v then %v, want i=7 then i=1000", before, after)
+		}
+		for _, op := range ops[3:] {
+			if r := op.BatchRec().Record; r == nil || r.Bins["i"] != 8 {
+				t.Fatalf("read of key 8: %v", r)
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestDeviceQuery queries a device namespace, whose queries read their
@@ -629,61 +636,57 @@ func TestDeviceBatch(t *testing.T) {
 // matches at several keys of a list index included, and a query paginated
 // by partitions with max records gets every record once over its pages.
 func TestDeviceQuery(t *testing.T) {
-	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
-		t.Run(mode, func(t *testing.T) {
-			n := startNodeProcess(t, deviceConfig(t, t.TempDir(), mode, freePort(t), "post-write-queue 0", ""))
-			c := n.connect(t)
-			for i := range 600 {
-				mustOK(t, c.Put(nil, key(t, "q", i), as.BinMap{"i": i, "v": i % 300, "l": []any{i, i + 1}}))
-			}
-			createIndex(t, c, "q", "q_v", "v", as.NUMERIC, as.ICT_DEFAULT)
-			createIndex(t, c, "q", "q_l", "l", as.NUMERIC, as.ICT_LIST)
-			collect := func(qp *as.QueryPolicy, stmt *as.Statement, pf *as.PartitionFilter) map[int]int {
-				t.Helper()
-				got := map[int]int{}
-				for first := true; first || pf != nil && !pf.IsDone(); first = false {
-					var rs *as.Recordset
-					var err error
-					if pf != nil {
-						rs, err = c.QueryPartitions(qp, stmt, pf)
-					} else {
-						rs, err = c.Query(qp, stmt)
-					}
-					mustOK(t, err)
-					for r := range rs.Results() {
-						mustOK(t, r.Err)
-						got[r.Record.Bins["i"].(int)]++
-					}
+	eachUncachedDeviceNode(t, func(t *testing.T, c *as.Client) {
+		for i := range 600 {
+			mustOK(t, c.Put(nil, key(t, "q", i), as.BinMap{"i": i, "v": i % 300, "l": []any{i, i + 1}}))
+		}
+		createIndex(t, c, "q", "q_v", "v", as.NUMERIC, as.ICT_DEFAULT)
+		createIndex(t, c, "q", "q_l", "l", as.NUMERIC, as.ICT_LIST)
+		collect := func(qp *as.QueryPolicy, stmt *as.Statement, pf *as.PartitionFilter) map[int]int {
+			t.Helper()
+			got := map[int]int{}
+			for first := true; first || pf != nil && !pf.IsDone(); first = false {
+				var rs *as.Recordset
+				var err error
+				if pf != nil {
+					rs, err = c.QueryPartitions(qp, stmt, pf)
+				} else {
+					rs, err = c.Query(qp, stmt)
 				}
-				return got
-			}
-			stmt := as.NewStatement("test", "q")
-			stmt.SetFilter(as.NewRangeFilter("v", 100, 199))
-			got := collect(nil, stmt, nil)
-			qp := as.NewQueryPolicy()
-			qp.MaxRecords = 37
-			paged := collect(qp, stmt, as.NewPartitionFilterAll())
-			for _, g := range []map[int]int{got, paged} {
-				if len(g) != 200 {
-					t.Fatalf("range query: %d records, want 200", len(g))
-				}
-				for i, n := range g {
-					if n != 1 || i%300 < 100 || i%300 > 199 {
-						t.Fatalf("range query: record %d came %d times", i, n)
-					}
+				mustOK(t, err)
+				for r := range rs.Results() {
+					mustOK(t, r.Err)
+					got[r.Record.Bins["i"].(int)]++
 				}
 			}
-			// Records 10..19 hold 10..20 in l: 11..19 match twice.
-			stmt.SetFilter(as.NewContainsRangeFilter("l", as.ICT_LIST, 11, 19))
-			got = collect(nil, stmt, nil)
-			if len(got) != 10 {
-				t.Fatalf("list query: %v, want records 10..19", got)
+			return got
+		}
+		stmt := as.NewStatement("test", "q")
+		stmt.SetFilter(as.NewRangeFilter("v", 100, 199))
+		got := collect(nil, stmt, nil)
+		qp := as.NewQueryPolicy()
+		qp.MaxRecords = 37
+		paged := collect(qp, stmt, as.NewPartitionFilterAll())
+		for _, g := range []map[int]int{got, paged} {
+			if len(g) != 200 {
+				t.Fatalf("range query: %d records, want 200", len(g))
 			}
-			for i, n := range got {
-				if n != 1 || i < 10 || i > 19 {
-					t.Fatalf("list query: record %d came %d times", i, n)
+			for i, n := range g {
+				if n != 1 || i%300 < 100 || i%300 > 199 {
+					t.Fatalf("range query: record %d came %d times", i, n)
 				}
 			}
-		})
-	}
+		}
+		// Records 10..19 hold 10..20 in l: 11..19 match twice.
+		stmt.SetFilter(as.NewContainsRangeFilter("l", as.ICT_LIST, 11, 19))
+		got = collect(nil, stmt, nil)
+		if len(got) != 10 {
+			t.Fatalf("list query: %v, want records 10..19", got)
+		}
+		for i, n := range got {
+			if n != 1 || i < 10 || i > 19 {
+				t.Fatalf("list query: record %d came %d times", i, n)
+			}
+		}
+	})
 }
