@@ -217,11 +217,10 @@ func TestDeviceNamespace(t *testing.T) {
 			for i := 500; i < 510; i++ {
 				mustOK(t, c.Put(nil, key(t, "users", i), as.BinMap{"i": i}))
 			}
-			for i := 100; i < 510; i++ {
-				if i == 200 {
-					i = 500
+			for _, keys := range [][2]int{{100, 200}, {500, 510}} {
+				for i := keys[0]; i < keys[1]; i++ {
+					mustOK(t, c.Put(replace, key(t, "users", i), as.BinMap{"r": i}))
 				}
-				mustOK(t, c.Put(replace, key(t, "users", i), as.BinMap{"r": i}))
 			}
 			for _, field := range []string{"device_write_tps", "device_read_tps", "data_avail_pct", "data_used_bytes", "defrag_reads", "cache_read_pct"} {
 				if nsInfo(t, c, "test", field) == "" {

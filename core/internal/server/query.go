@@ -345,23 +345,26 @@ func (c *conn) queryAhead(q *queryState, j *job, key sindex.Key, d storage.Diges
 	r.key, r.d = key, d
 	ctx := c.srv.ctx
 	go func() {
-		r.rec, r.ok, r.err = q.ns.ReadLive(ctx, r.d, r.buf[:0])
-		if n := len(r.rec.Key) + len(r.rec.Bins); n > cap(r.buf) {
-			r.buf = make([]byte, 0, 2*n)
-		}
+		r.rec, r.ok, r.err = q.read(ctx, r.d, &r.buf)
 		r.done <- struct{}{}
 	}()
 	return nil
 }
 
-// queryNext waits for the oldest candidate being read, checks it against
-// the query and sends it.
-func (c *conn) queryNext(q *queryState, j *job) error {
-	a := q.ahead
+// pop waits for the oldest candidate being read and takes it from the
+// ring; it stays valid until the next queryAhead.
+func (a *queryAhead) pop() *queryRead {
 	r := &a.slots[a.head]
 	<-r.done
 	a.head = (a.head + 1) % queryAheadReads
 	a.pending--
+	return r
+}
+
+// queryNext waits for the oldest candidate being read, checks it against
+// the query and sends it.
+func (c *conn) queryNext(q *queryState, j *job) error {
+	r := q.ahead.pop()
 	if r.err != nil {
 		return r.err
 	}
@@ -379,15 +382,12 @@ func (c *conn) queryNext(q *queryState, j *job) error {
 // being read, in order, unless the walk ended with err, and then only waits
 // for them. It returns the walk's outcome.
 func (c *conn) queryDrain(q *queryState, j *job, err error) error {
-	a := q.ahead
-	for a.pending > 0 {
+	for q.ahead.pending > 0 {
 		if err == nil {
 			err = c.queryNext(q, j)
-			continue
+		} else {
+			q.ahead.pop()
 		}
-		<-a.slots[a.head].done
-		a.head = (a.head + 1) % queryAheadReads
-		a.pending--
 	}
 	return err
 }
@@ -416,14 +416,21 @@ func (q *queryState) matches(ctx context.Context, d storage.Digest, buf *[]byte,
 			return storage.Record{}, false, nil
 		}
 	}
-	rec, ok, err := q.ns.ReadLive(ctx, d, (*buf)[:0])
+	rec, ok, err := q.read(ctx, d, buf)
 	if err != nil {
 		return rec, false, err
 	}
+	ok, err = q.check(d, &rec, ok, decoded)
+	return rec, ok, err
+}
+
+// read reads candidate d into *buf (ok: live), and keeps in *buf a buffer
+// large enough for the next read.
+func (q *queryState) read(ctx context.Context, d storage.Digest, buf *[]byte) (storage.Record, bool, error) {
+	rec, ok, err := q.ns.ReadLive(ctx, d, (*buf)[:0])
 	if n := len(rec.Key) + len(rec.Bins); n > cap(*buf) {
 		*buf = make([]byte, 0, 2*n)
 	}
-	ok, err = q.check(d, &rec, ok, decoded)
 	return rec, ok, err
 }
 
