@@ -22,6 +22,7 @@ import (
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/udftest"
 )
 
 // nodeProcessEnv, set to a configuration file, makes this test binary run
@@ -558,11 +559,19 @@ func TestDeviceEviction(t *testing.T) {
 }
 
 // eachUncachedDeviceNode runs test against a node whose device namespace
-// has no post-write queue (every read goes to the file), in each mode.
+// has no post-write queue (every read goes to the file), in each mode. The
+// node runs UDFs.
 func eachUncachedDeviceNode(t *testing.T, test func(t *testing.T, c *as.Client)) {
 	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
 		t.Run(mode, func(t *testing.T) {
-			n := startNodeProcess(t, deviceConfig(t, t.TempDir(), mode, freePort(t), "post-write-queue 0", ""))
+			dir := t.TempDir()
+			conf := deviceConfig(t, dir, mode, freePort(t), "post-write-queue 0", "")
+			f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+			mustOK(t, err)
+			_, err = fmt.Fprintf(f, "mod-udf {\n\tuser-path %s\n}\n", filepath.Join(dir, "udf"))
+			mustOK(t, err)
+			mustOK(t, f.Close())
+			n := startNodeProcess(t, conf)
 			test(t, n.connect(t))
 		})
 	}
@@ -685,6 +694,43 @@ func TestDeviceQuery(t *testing.T) {
 		for i, n := range got {
 			if n != 1 || i < 10 || i > 19 {
 				t.Fatalf("list query: record %d came %d times", i, n)
+			}
+		}
+	})
+}
+
+// TestDeviceBackground runs background jobs on a device namespace, whose
+// jobs work on several records at once: operations over a scan and over a
+// query whose list index yields most records twice, and a UDF over a scan.
+// Each record is written once by each job.
+func TestDeviceBackground(t *testing.T) {
+	eachUncachedDeviceNode(t, func(t *testing.T, c *as.Client) {
+		registerUDF(t, c, "wat.wasm", udftest.Module(t, "../examples/udf/wat/touch.wat"))
+		const records = 300
+		for i := range records {
+			mustOK(t, c.Put(nil, key(t, "bg", i), as.BinMap{"i": i, "l": []any{i, i + 1}}))
+		}
+		createIndex(t, c, "bg", "bg_l", "l", as.NUMERIC, as.ICT_LIST)
+		run := func(task *as.ExecuteTask, err error) {
+			t.Helper()
+			mustOK(t, err)
+			mustOK(t, <-task.OnComplete())
+		}
+		stmt := as.NewStatement("test", "bg")
+		run(c.QueryExecute(nil, nil, stmt, as.AddOp(as.NewBin("i", 1000))))
+		// Records 10..199 hold a value in 11..199, 11..198 two of them.
+		stmt.SetFilter(as.NewContainsRangeFilter("l", as.ICT_LIST, 11, 199))
+		run(c.QueryExecute(nil, nil, stmt, as.AddOp(as.NewBin("n", 1))))
+		run(c.ExecuteUDF(nil, as.NewStatement("test", "bg"), "wat", "touch_count"))
+		for i := range records {
+			rec, err := c.Get(nil, key(t, "bg", i))
+			mustOK(t, err)
+			n := 1
+			if i >= 10 && i <= 199 {
+				n = 2
+			}
+			if rec.Bins["i"] != i+1000 || rec.Bins["n"] != n {
+				t.Fatalf("record %d: %v, want i=%d n=%d", i, rec.Bins, i+1000, n)
 			}
 		}
 	})

@@ -1,10 +1,12 @@
 package core_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v8"
 
@@ -121,6 +123,55 @@ func BenchmarkDeviceQuery(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N*records/10)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkDeviceBackground times a background job that adds to a bin of
+// each of 10,000 records of 1 KiB in a device namespace whose post-write
+// queue is off, over a scan of their set and over a query that finds 1,000
+// of them; an op is one job, from its start to query-show reporting it
+// done.
+//
+//	go test -run '^$' -bench DeviceBackground -benchtime 10x ./core
+func BenchmarkDeviceBackground(b *testing.B) {
+	const records = 10000
+	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			c := startNodeProcess(b, deviceConfig(b, b.TempDir(), mode, freePort(b), "post-write-queue 0", "")).connect(b)
+			pad := strings.Repeat("x", 1000)
+			for i := range records {
+				mustOK(b, c.Put(nil, key(b, "bench", i), as.BinMap{"v": i % 100, "pad": pad}))
+			}
+			task, err := c.CreateIndex(nil, "test", "bench", "bench_v", "v", as.NUMERIC)
+			mustOK(b, err)
+			mustOK(b, <-task.OnComplete())
+			for _, tc := range []struct {
+				name   string
+				filter *as.Filter
+				n      int
+			}{{"scan", nil, records}, {"query", as.NewRangeFilter("v", 20, 29), records / 10}} {
+				b.Run("job="+tc.name, func(b *testing.B) {
+					stmt := as.NewStatement("test", "bench")
+					if tc.filter != nil {
+						mustOK(b, stmt.SetFilter(tc.filter))
+					}
+					for b.Loop() {
+						task, err := c.QueryExecute(nil, nil, stmt, as.AddOp(as.NewBin("n", 1)))
+						mustOK(b, err)
+						// The client's task polls every 100 ms: poll
+						// more often, so that the job's time is measured.
+						cmd := fmt.Sprintf("query-show:trid=%d", task.TaskId())
+						for !strings.Contains(info(b, c, cmd), "status=done") {
+							time.Sleep(time.Millisecond)
+						}
+						if got := info(b, c, cmd); !strings.Contains(got, fmt.Sprintf("recs-succeeded=%d:", tc.n)) {
+							b.Fatalf("job: %s, want %d records", got, tc.n)
+						}
+					}
+					b.ReportMetric(float64(b.N*tc.n)/b.Elapsed().Seconds(), "records/s")
+				})
+			}
 		})
 	}
 }

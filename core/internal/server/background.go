@@ -1,10 +1,11 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"sync"
 	"time"
 
-	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
@@ -88,66 +89,88 @@ func (c *conn) handleBackground(body []byte) {
 	c.batchEnd(proto.OK)
 }
 
+// backgroundInFlight is how many records a background job works on at once
+// where reads wait (record.Namespace.ReadsWait): each write reads its
+// record first, and a query's candidate is read to be checked before that.
+const backgroundInFlight = 16
+
 // runBackground applies req, or the UDF u when it is not nil, to each
-// record the job finds.
+// record the job finds: one at a time, or backgroundInFlight at a time
+// where reads wait. records-per-second paces the records found; for a
+// query, the candidates its index yields.
 func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.Request, u *udfCall) {
 	ctx := s.ctx
-	var scratch record.Scratch
-	apply := func(d storage.Digest) {
-		req.Digest = d
-		var res record.Result
+	newWorker := func() *backgroundWorker {
+		w := &backgroundWorker{s: s, j: j, st: st, q: q, req: req}
 		if u != nil {
-			var err error
-			res, err = u.run(st.ns, &scratch, &req)
-			st.ns.CountUDF(res.Code, err)
-			if err != nil && j.failed.Load() == 0 {
-				s.log.Warn("background UDF failed", "trid", j.id, "namespace", j.ns, "err", err)
-			}
-		} else {
-			res = st.ns.Execute(ctx, &scratch, &req)
+			// A UDF call keeps its result in its own buffers.
+			uc := *u
+			uc.out, uc.conv = nil, nil
+			w.u = &uc
 		}
-		switch res.Code {
-		case proto.OK:
-			j.recs.Add(1)
-		case proto.FilteredOut:
-			j.filtered.Add(1)
-		case proto.KeyNotFound:
-			// Deleted since it was found.
-		default:
-			j.failed.Add(1)
+		return w
+	}
+	var apply func(d storage.Digest) error
+	var pool *backgroundPool
+	if st.ns.ReadsWait() {
+		pool = startBackgroundPool(ctx, backgroundInFlight, newWorker)
+		apply = pool.apply
+	} else {
+		w := newWorker()
+		apply = func(d storage.Digest) error { return w.apply(ctx, d) }
+	}
+	each := func(d storage.Digest) error {
+		if err := apply(d); err != nil {
+			return err
 		}
 		st.sent++
 		st.throttle()
+		return nil
 	}
 	var err error
 	if q != nil {
-		var buf []byte
-		var decoded []bins.Bin
+		// Candidates are checked concurrently, so a record a collection
+		// index yields more than once is dropped before it is handed
+		// out: whether it matches does not depend on which of its values
+		// led to it.
+		seen := q.seen
+		q.seen = nil
 		err = q.walk(func(_ sindex.Key, d storage.Digest) error {
-			_, ok, err := q.matches(ctx, d, &buf, &decoded)
-			if ok {
-				apply(d)
+			if seen != nil {
+				if _, dup := seen[d]; dup {
+					return nil
+				}
+				seen[d] = struct{}{}
 			}
-			return err
+			return each(d)
 		})
 		j.partsDone.Store(int64(j.parts))
 	} else {
 		var buf record.ScanBuffer
 		filter := st.filter
 		filter.MetaOnly = true
+		var digests []storage.Digest
 		st.eachPartition(func(pid uint16, after *storage.Digest) bool {
 			filter.After = after
-			var digests []storage.Digest
+			digests = digests[:0]
 			err = st.ns.ScanPartition(ctx, pid, filter, &buf, func(d storage.Digest, _ *storage.Record) error {
 				digests = append(digests, d)
 				return nil
 			})
 			for _, d := range digests {
-				apply(d)
+				if err != nil {
+					break
+				}
+				err = each(d)
 			}
 			j.partsDone.Add(1)
 			return err == nil && ctx.Err() == nil
 		})
+	}
+	if pool != nil {
+		if perr := pool.wait(); err == nil {
+			err = perr
+		}
 	}
 	switch {
 	case err != nil && !errors.Is(err, ctx.Err()):
@@ -160,4 +183,96 @@ func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.
 			"succeeded", j.recs.Load(), "failed", j.failed.Load(), "filtered", j.filtered.Load())
 		j.finish(proto.OK)
 	}
+}
+
+// backgroundWorker applies a background job to one record at a time.
+type backgroundWorker struct {
+	s       *Server
+	j       *job
+	st      *scanState
+	q       *queryState // nil for a scan
+	req     record.Request
+	u       *udfCall // nil for operations
+	scratch record.Scratch
+	cand    candidateScratch
+}
+
+// apply re-checks a query's candidate d, then applies the job to it and
+// counts the outcome. An error is one that ends the job.
+func (w *backgroundWorker) apply(ctx context.Context, d storage.Digest) error {
+	if w.q != nil {
+		_, ok, err := w.q.matches(ctx, d, &w.cand)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	w.req.Digest = d
+	var res record.Result
+	if w.u != nil {
+		var err error
+		res, err = w.u.run(w.st.ns, &w.scratch, &w.req)
+		w.st.ns.CountUDF(res.Code, err)
+		if err != nil && w.j.failed.Load() == 0 {
+			w.s.log.Warn("background UDF failed", "trid", w.j.id, "namespace", w.j.ns, "err", err)
+		}
+	} else {
+		res = w.st.ns.Execute(ctx, &w.scratch, &w.req)
+	}
+	switch res.Code {
+	case proto.OK:
+		w.j.recs.Add(1)
+	case proto.FilteredOut:
+		w.j.filtered.Add(1)
+	case proto.KeyNotFound:
+		// Deleted since it was found.
+	default:
+		w.j.failed.Add(1)
+	}
+	return nil
+}
+
+// backgroundPool is a background job's workers where reads wait. Handing a
+// record over waits for a free worker, which bounds the records in
+// progress.
+type backgroundPool struct {
+	work chan storage.Digest
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error // the first worker's error
+}
+
+func startBackgroundPool(ctx context.Context, n int, newWorker func() *backgroundWorker) *backgroundPool {
+	p := &backgroundPool{work: make(chan storage.Digest)}
+	for range n {
+		w := newWorker()
+		p.wg.Go(func() {
+			for d := range p.work {
+				if err := w.apply(ctx, d); err != nil {
+					p.mu.Lock()
+					if p.err == nil {
+						p.err = err
+					}
+					p.mu.Unlock()
+				}
+			}
+		})
+	}
+	return p
+}
+
+// apply hands d to a worker. It returns the first error a worker met, so
+// that the job stops handing out records.
+func (p *backgroundPool) apply(d storage.Digest) error {
+	p.work <- d
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// wait lets the workers finish the records handed out and returns the
+// first error.
+func (p *backgroundPool) wait() error {
+	close(p.work)
+	p.wg.Wait()
+	return p.err
 }

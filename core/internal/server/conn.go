@@ -51,9 +51,8 @@ type conn struct {
 	scanBuf  record.ScanBuffer
 	scanBins []bins.Bin
 	scanRec  expr.Record
-	// queryBuf and queryBins serve queries' record reads.
-	queryBuf  []byte
-	queryBins []bins.Bin
+	// query serves queries' record reads and checks.
+	query candidateScratch
 	// udf is the UDF call of the current command.
 	udf udfCall
 }

@@ -60,9 +60,6 @@ type queryState struct {
 	exact func(b *bins.Bin) bool
 	// seen drops a record a collection index yields more than once.
 	seen map[storage.Digest]struct{}
-	// arena holds the values expression indexes compute while checking
-	// candidates.
-	arena bins.Arena
 	// parts are the partitions asked for, cursor where partly done ones
 	// resume.
 	parts  sindex.PartitionSet
@@ -320,7 +317,7 @@ func (c *conn) queryRecord(q *queryState, j *job, key sindex.Key, d storage.Dige
 	if q.maxRecords > 0 && q.sent >= q.maxRecords {
 		return errMaxRecords
 	}
-	rec, ok, err := q.matches(c.srv.ctx, d, &c.queryBuf, &c.queryBins)
+	rec, ok, err := q.matches(c.srv.ctx, d, &c.query)
 	if err != nil || !ok {
 		return err
 	}
@@ -371,7 +368,7 @@ func (c *conn) queryNext(q *queryState, j *job) error {
 	if q.maxRecords > 0 && q.sent >= q.maxRecords {
 		return errMaxRecords
 	}
-	ok, err := q.check(r.d, &r.rec, r.ok, &c.queryBins)
+	ok, err := q.check(r.d, &r.rec, r.ok, &c.query)
 	if err != nil || !ok {
 		return err
 	}
@@ -406,21 +403,29 @@ func (c *conn) sendQueryRecord(q *queryState, j *job, key sindex.Key, d storage.
 	return c.flushIfFull()
 }
 
+// candidateScratch is the working space of one goroutine reading and
+// checking a query's candidates.
+type candidateScratch struct {
+	buf     []byte
+	decoded []bins.Bin
+	// arena holds the values expression indexes compute.
+	arena bins.Arena
+}
+
 // matches reads a candidate record and re-checks it against the query:
 // alive, in the query's set, its bin matching the filter, and not seen
-// before through another element of a collection. buf and decoded are
-// reusable buffers.
-func (q *queryState) matches(ctx context.Context, d storage.Digest, buf *[]byte, decoded *[]bins.Bin) (storage.Record, bool, error) {
+// before through another element of a collection.
+func (q *queryState) matches(ctx context.Context, d storage.Digest, s *candidateScratch) (storage.Record, bool, error) {
 	if q.seen != nil {
 		if _, dup := q.seen[d]; dup {
 			return storage.Record{}, false, nil
 		}
 	}
-	rec, ok, err := q.read(ctx, d, buf)
+	rec, ok, err := q.read(ctx, d, &s.buf)
 	if err != nil {
 		return rec, false, err
 	}
-	ok, err = q.check(d, &rec, ok, decoded)
+	ok, err = q.check(d, &rec, ok, s)
 	return rec, ok, err
 }
 
@@ -436,7 +441,7 @@ func (q *queryState) read(ctx context.Context, d storage.Digest, buf *[]byte) (s
 
 // check re-checks a candidate record read (ok: live) against the query; see
 // matches.
-func (q *queryState) check(d storage.Digest, rec *storage.Record, ok bool, decoded *[]bins.Bin) (bool, error) {
+func (q *queryState) check(d storage.Digest, rec *storage.Record, ok bool, s *candidateScratch) (bool, error) {
 	if q.seen != nil {
 		// Again: a read ahead may have started before its twin was sent.
 		if _, dup := q.seen[d]; dup {
@@ -447,11 +452,11 @@ func (q *queryState) check(d storage.Digest, rec *storage.Record, ok bool, decod
 		return false, nil
 	}
 	var err error
-	if *decoded, err = bins.Decode((*decoded)[:0], rec.Bins); err != nil {
+	if s.decoded, err = bins.Decode(s.decoded[:0], rec.Bins); err != nil {
 		return false, err
 	}
-	q.arena.Reset()
-	v, ok := q.ns.IndexedValue(q.ix, &q.arena, d, &rec.Meta, *decoded)
+	s.arena.Reset()
+	v, ok := q.ns.IndexedValue(q.ix, &s.arena, d, &rec.Meta, s.decoded)
 	if !ok || !q.exact(&v) {
 		return false, nil
 	}
