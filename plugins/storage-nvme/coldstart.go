@@ -170,12 +170,16 @@ func (cs *coldState) parseBlock(dv *device, blk uint32, data []byte) {
 	dv.seq[blk].Store(seq)
 	dv.diskSeq[blk] = seq
 	cs.maxSeq.see(seq)
-	w := walkBlock(data, b.seed, seq, func(off int, h *recHeader, rec []byte) {
+	w := walkBlock(data, b.seed, seq, func(off int, h *recHeader, rec []byte) bool {
+		if !bodyOK(rec, h) {
+			return false
+		}
 		cs.maxWseq.see(h.wseq)
 		l := location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(padded(int(h.length)))}
 		if err := cs.offer(h, rec, l, seq); err != nil {
 			cs.failed.CompareAndSwap(nil, &err)
 		}
+		return true
 	})
 	cs.b.torn.Add(int64(w.torn))
 	if w.corrupt > 0 {

@@ -44,6 +44,21 @@ func damage(t *testing.T, path string, off int64) {
 	}
 }
 
+// waitOnDevice waits until d's record is read from the device, its block
+// written and no longer held in memory.
+func waitOnDevice(t *testing.T, b *Backend, d storage.Digest) {
+	t.Helper()
+	waitFor(t, "a record's block to be written and evicted", func() bool {
+		e, seq, _ := b.lookup(&d)
+		l := e.loc()
+		wb := b.devs[l.dev].cachedLocked(l.block, seq)
+		if wb != nil {
+			b.devs[l.dev].cmu.RUnlock()
+		}
+		return wb == nil
+	})
+}
+
 // TestCorruptionAtColdStart damages a record's body, another's header,
 // another's length and a block's header in the files of a closed backend:
 // after a restart the three records are missing and counted, every other
@@ -115,15 +130,7 @@ func TestCorruptionOnRead(t *testing.T) {
 		}
 	}
 	victim := d(10) // in one of the first, sealed, blocks
-	waitFor(t, "the victim's block to be written and evicted", func() bool {
-		e, seq, _ := b.lookup(&victim)
-		l := e.loc()
-		wb := b.devs[l.dev].cachedLocked(l.block, seq)
-		if wb != nil {
-			b.devs[l.dev].cmu.RUnlock()
-		}
-		return wb == nil
-	})
+	waitOnDevice(t, b, victim)
 	p, off := where(t, b, victim)
 	damage(t, p, off+recHeaderSize+50)
 	before := stat(t, b)
@@ -161,5 +168,76 @@ func TestCorruptionOnRead(t *testing.T) {
 		if d(i) != victim {
 			expectRecord(t, b, d(i), rec(uint64(i), 400))
 		}
+	}
+}
+
+// TestCorruptionInDefrag damages a record on the device, then deletes most
+// of the records around it, so that its block is defragmented: the damaged
+// record is checked before it would be copied and left where it is, the
+// block's other records move intact, and the damaged one is reported
+// missing when read, then and after a restart.
+func TestCorruptionInDefrag(t *testing.T) {
+	o := testOptions(t.TempDir(), 32<<20)
+	o.PostWriteQueue = 0
+	b := mustNew(t, o)
+	const n = 4000
+	d := func(i int) storage.Digest { return storagetest.DigestIn(uint16(i), uint64(i)) }
+	for i := range n {
+		if err := b.Put(ctx, d(i), rec(uint64(i), 400)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := d(10)
+	waitOnDevice(t, b, victim)
+	path, off := where(t, b, victim)
+	block := off / int64(o.WriteBlockSize)
+	// The records kept beside the victim in its block.
+	var neighbours []int
+	for i := 0; i < n; i += 10 {
+		if p, o2 := where(t, b, d(i)); i != 10 && p == path && o2/int64(o.WriteBlockSize) == block {
+			neighbours = append(neighbours, i)
+		}
+	}
+	if len(neighbours) == 0 {
+		t.Fatal("no record kept beside the victim")
+	}
+	damage(t, path, off+recHeaderSize+50)
+	for i := range n {
+		if i%10 != 0 {
+			if err := b.Delete(ctx, d(i), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor(t, "the victim's block to be defragmented", func() bool {
+		for _, i := range neighbours {
+			if p, o2 := where(t, b, d(i)); p == path && o2/int64(o.WriteBlockSize) == block {
+				return false
+			}
+		}
+		return true
+	})
+	if p, o2 := where(t, b, victim); p != path || o2 != off {
+		t.Fatalf("the damaged record moved from %s:%d to %s:%d", path, off, p, o2)
+	}
+	if _, err := b.Get(ctx, victim, nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Get of the damaged record: %v, want ErrNotFound", err)
+	}
+	if c := stat(t, b).Extra["device_corrupt_records"]; c != 1 {
+		t.Fatalf("device_corrupt_records %v, want 1", c)
+	}
+	check := func() {
+		t.Helper()
+		for i := 0; i < n; i += 10 {
+			if i != 10 {
+				expectRecord(t, b, d(i), rec(uint64(i), 400))
+			}
+		}
+	}
+	check()
+	b = reopen(t, b)
+	check()
+	if _, err := b.Get(ctx, victim, nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Get of the damaged record after a restart: %v, want ErrNotFound", err)
 	}
 }

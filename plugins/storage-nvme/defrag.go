@@ -91,10 +91,17 @@ func (dv *device) defragBlock(blk uint32, buf []byte) bool {
 		b.defragReads.Add(1)
 		floor := b.floor()
 		full := false
-		w := walkBlock(buf, b.seed, seq, func(off int, h *recHeader, rec []byte) {
-			if !full {
-				full = !dv.moveRecord(blk, off, h, buf[off:off+padded(int(h.length))], &floor)
+		w := walkBlock(buf, b.seed, seq, func(off int, h *recHeader, rec []byte) bool {
+			if full {
+				return true
 			}
+			switch dv.moveRecord(blk, off, h, buf[off:off+padded(int(h.length))], &floor) {
+			case moveDamaged:
+				return false
+			case moveNoSpace:
+				full = true
+			}
+			return true
 		})
 		if w.corrupt > 0 {
 			// Not counted again: a damaged record the index points at is
@@ -119,27 +126,39 @@ func (dv *device) defragBlock(blk uint32, buf []byte) bool {
 	return true
 }
 
+// moveResult is what moveRecord did with a record.
+type moveResult uint8
+
+const (
+	moveDone    moveResult = iota // copied, dropped, or no longer current
+	moveDamaged                   // current, but its body does not verify: left
+	moveNoSpace                   // no block is free for the copy
+)
+
 // moveRecord copies the record at off of blk to the defrag buffer if the
 // index still points at it, or drops it if it is a tombstone no longer
-// needed. It returns false when no block is free for the copy.
-func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floor *diskFloor) bool {
+// needed. Only a record it copies has its checksum verified.
+func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floor *diskFloor) moveResult {
 	b := dv.b
 	p := b.partition(&h.digest)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := p.table.find(&h.digest, b.hashSeed)
 	if i < 0 {
-		return true
+		return moveDone
 	}
 	e := &p.table.slots[i]
 	l := e.loc()
 	if l.dev != dv.idx || l.block != blk || int(l.off) != off {
-		return true // superseded
+		return moveDone // superseded
 	}
 	if e.tombstone() && floor.allows(e.below(), l) {
 		b.forget(p, i)
 		b.tombstonesDropped.Add(1)
-		return true
+		return moveDone
+	}
+	if !bodyOK(rec, h) {
+		return moveDamaged
 	}
 	dv.wmu.Lock()
 	wb, at, err := dv.reserveLocked(len(rec), allocDefrag)
@@ -148,7 +167,7 @@ func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floo
 		if !errors.Is(err, errNoBlock) {
 			b.log.Error("nvme: defrag: no write buffer", "path", dv.path, "err", err)
 		}
-		return false
+		return moveNoSpace
 	}
 	dst := wb.buf[at : at+len(rec)]
 	copy(dst, rec)
@@ -160,5 +179,5 @@ func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floo
 	e.setLoc(nl)
 	dv.addLive(blk, -int(l.size))
 	b.defragMoved.Add(1)
-	return true
+	return moveDone
 }

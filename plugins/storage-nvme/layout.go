@@ -308,11 +308,11 @@ func tombstoneBelow(src []byte) uint64 {
 	return binary.LittleEndian.Uint64(src[recHeaderSize:])
 }
 
-// blockWalk reports what walkBlock found besides valid records.
+// blockWalk reports what walkBlock found besides intact records.
 type blockWalk struct {
 	// corrupt counts damage inside the written part of a block: records
 	// whose header verified and body did not, and runs of unreadable bytes,
-	// when a valid record follows them.
+	// when a record follows them that verified or was not checked.
 	corrupt int
 	// torn counts a record whose header verified and body did not at the
 	// end of the block's records: a write cut short by a crash. The bytes
@@ -321,14 +321,17 @@ type blockWalk struct {
 	torn int
 }
 
-// walkBlock calls fn for each valid record of the block incarnation seq in
-// blk (a whole block as read from the device or a write buffer), with its
-// offset, decoded header and encoded bytes. Records of earlier
-// incarnations of the block (a different block sequence), bytes that do not
-// verify, and records whose body fails its checksum are skipped; after an
-// unreadable stretch the walk resynchronises by trying every 8-byte
-// boundary, so that one damaged record does not hide the rest of its block.
-func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *recHeader, rec []byte)) blockWalk {
+// walkBlock calls fn for each record of the block incarnation seq in blk (a
+// whole block as read from the device or a write buffer) whose header
+// verifies, with its offset, decoded header and encoded bytes. fn checks
+// the body (bodyOK) of a record it uses and reports false if it does not
+// verify; one it ignores it need not check, which spares a defragmenter
+// the checksums of the dead records it skips. Records of earlier
+// incarnations of the block (a different block sequence) and bytes that do
+// not verify are skipped; after an unreadable stretch the walk
+// resynchronises by trying every 8-byte boundary, so that one damaged
+// record does not hide the rest of its block.
+func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *recHeader, rec []byte) (intact bool)) blockWalk {
 	var w blockWalk
 	pending := 0 // damage seen since the last valid record
 	gap := false
@@ -354,15 +357,14 @@ func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *recHeade
 			continue
 		}
 		gap = false
-		if !bodyOK(blk[off:], &h) {
+		intact := fn(off, &h, blk[off:off+int(h.length)])
+		off += padded(int(h.length))
+		if !intact {
 			pending++
-			off += padded(int(h.length))
 			continue
 		}
 		w.corrupt += pending
 		pending = 0
-		fn(off, &h, blk[off:off+int(h.length)])
-		off += padded(int(h.length))
 	}
 	if pending > 0 {
 		w.torn++

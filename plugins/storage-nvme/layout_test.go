@@ -120,7 +120,13 @@ func buildBlock(t *testing.T, seq uint64, n int) ([]byte, []int, []storage.Recor
 func TestWalkBlock(t *testing.T) {
 	walk := func(blk []byte, seq uint64) (map[int]bool, int) {
 		seen := map[int]bool{}
-		w := walkBlock(blk, testSeed, seq, func(off int, h *recHeader, _ []byte) { seen[off] = true })
+		w := walkBlock(blk, testSeed, seq, func(off int, h *recHeader, rec []byte) bool {
+			if !bodyOK(rec, h) {
+				return false
+			}
+			seen[off] = true
+			return true
+		})
 		return seen, w.corrupt
 	}
 	t.Run("intact", func(t *testing.T) {
@@ -142,6 +148,20 @@ func TestWalkBlock(t *testing.T) {
 		seen, corrupt := walk(blk, 9)
 		if len(seen) != 19 || seen[offs[5]] || corrupt != 1 {
 			t.Fatalf("saw %d, record 5 %v, corrupt %d", len(seen), seen[offs[5]], corrupt)
+		}
+	})
+	t.Run("damaged body not checked", func(t *testing.T) {
+		// A record the caller skips without checking is neither counted
+		// nor a reason to lose the records after it.
+		blk, offs, _ := buildBlock(t, 9, 20)
+		blk[offs[5]+recHeaderSize+2] ^= 0xff
+		delivered := 0
+		w := walkBlock(blk, testSeed, 9, func(off int, h *recHeader, rec []byte) bool {
+			delivered++
+			return off == offs[5] || bodyOK(rec, h)
+		})
+		if delivered != 20 || w.corrupt != 0 || w.torn != 0 {
+			t.Fatalf("delivered %d, corrupt %d, torn %d", delivered, w.corrupt, w.torn)
 		}
 	})
 	t.Run("damaged header resyncs", func(t *testing.T) {
@@ -185,19 +205,20 @@ func TestWalkBlock(t *testing.T) {
 	})
 }
 
-// FuzzWalkBlock checks that no input makes the block walk panic or report
-// a record that does not verify.
+// FuzzWalkBlock checks that no input makes the block walk panic or deliver
+// a record of another incarnation, or one whose parts lie outside it.
 func FuzzWalkBlock(f *testing.F) {
 	t := &testing.T{}
 	blk, _, _ := buildBlock(t, 3, 5)
 	f.Add(blk[:4096], uint64(3))
 	f.Add(make([]byte, 512), uint64(0))
 	f.Fuzz(func(t *testing.T, blk []byte, seq uint64) {
-		walkBlock(blk, testSeed, seq, func(off int, h *recHeader, rec []byte) {
-			if !bodyOK(rec, h) || h.bseq != seq || len(rec) != int(h.length) {
-				t.Fatalf("walk delivered a record that does not verify at %d", off)
+		walkBlock(blk, testSeed, seq, func(off int, h *recHeader, rec []byte) bool {
+			if h.bseq != seq || len(rec) != int(h.length) {
+				t.Fatalf("walk delivered a record of incarnation %d, %d bytes for %d, at %d", h.bseq, len(rec), h.length, off)
 			}
 			recordParts(rec, h)
+			return bodyOK(rec, h)
 		})
 		guessSeq(blk, testSeed)
 		decodeDeviceHeader(blk)
