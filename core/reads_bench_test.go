@@ -91,6 +91,21 @@ func BenchmarkBatchGet(b *testing.B) {
 	}
 }
 
+// indexedDeviceNode starts a node whose device namespace has no post-write
+// queue, and stores records of 1 KiB in set bench, with bin v, i%100 for
+// record i, under a numeric index.
+func indexedDeviceNode(b *testing.B, mode string, records int) *as.Client {
+	c := startNodeProcess(b, deviceConfig(b, b.TempDir(), mode, freePort(b), "post-write-queue 0", "")).connect(b)
+	pad := strings.Repeat("x", 1000)
+	for i := range records {
+		mustOK(b, c.Put(nil, key(b, "bench", i), as.BinMap{"v": i % 100, "pad": pad}))
+	}
+	task, err := c.CreateIndex(nil, "test", "bench", "bench_v", "v", as.NUMERIC)
+	mustOK(b, err)
+	mustOK(b, <-task.OnComplete())
+	return c
+}
+
 // BenchmarkDeviceQuery times a secondary-index query that returns 1,000 of
 // 10,000 records of 1 KiB in a device namespace whose post-write queue is
 // off, through the official client; an op is one query.
@@ -100,14 +115,7 @@ func BenchmarkDeviceQuery(b *testing.B) {
 	const records = 10000
 	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
 		b.Run("mode="+mode, func(b *testing.B) {
-			c := startNodeProcess(b, deviceConfig(b, b.TempDir(), mode, freePort(b), "post-write-queue 0", "")).connect(b)
-			pad := strings.Repeat("x", 1000)
-			for i := range records {
-				mustOK(b, c.Put(nil, key(b, "bench", i), as.BinMap{"v": i % 100, "pad": pad}))
-			}
-			task, err := c.CreateIndex(nil, "test", "bench", "bench_v", "v", as.NUMERIC)
-			mustOK(b, err)
-			mustOK(b, <-task.OnComplete())
+			c := indexedDeviceNode(b, mode, records)
 			stmt := as.NewStatement("test", "bench")
 			stmt.SetFilter(as.NewRangeFilter("v", 20, 29))
 			for b.Loop() {
@@ -138,14 +146,7 @@ func BenchmarkDeviceBackground(b *testing.B) {
 	const records = 10000
 	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
 		b.Run("mode="+mode, func(b *testing.B) {
-			c := startNodeProcess(b, deviceConfig(b, b.TempDir(), mode, freePort(b), "post-write-queue 0", "")).connect(b)
-			pad := strings.Repeat("x", 1000)
-			for i := range records {
-				mustOK(b, c.Put(nil, key(b, "bench", i), as.BinMap{"v": i % 100, "pad": pad}))
-			}
-			task, err := c.CreateIndex(nil, "test", "bench", "bench_v", "v", as.NUMERIC)
-			mustOK(b, err)
-			mustOK(b, <-task.OnComplete())
+			c := indexedDeviceNode(b, mode, records)
 			for _, tc := range []struct {
 				name   string
 				filter *as.Filter

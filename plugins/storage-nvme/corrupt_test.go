@@ -59,6 +59,19 @@ func waitOnDevice(t *testing.T, b *Backend, d storage.Digest) {
 	})
 }
 
+// putRecords stores n records: record i holds rec(i, 400) under the digest
+// the returned function gives for i.
+func putRecords(t *testing.T, b *Backend, n int) func(i int) storage.Digest {
+	t.Helper()
+	d := func(i int) storage.Digest { return storagetest.DigestIn(uint16(i), uint64(i)) }
+	for i := range n {
+		if err := b.Put(ctx, d(i), rec(uint64(i), 400)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
 // TestCorruptionAtColdStart damages a record's body, another's header,
 // another's length and a block's header in the files of a closed backend:
 // after a restart the three records are missing and counted, every other
@@ -67,12 +80,7 @@ func TestCorruptionAtColdStart(t *testing.T) {
 	o := testOptions(t.TempDir(), 32<<20)
 	b := mustNew(t, o)
 	const n = 3000
-	d := func(i int) storage.Digest { return storagetest.DigestIn(uint16(i), uint64(i)) }
-	for i := range n {
-		if err := b.Put(ctx, d(i), rec(uint64(i), 400)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := putRecords(t, b, n)
 	body, hdr, length, inBlock := d(100), d(1000), d(2000), d(2500)
 	type spot struct {
 		path string
@@ -123,12 +131,7 @@ func TestCorruptionOnRead(t *testing.T) {
 	o.PostWriteQueue = 0 // reads go to the device
 	b := mustNew(t, o)
 	const n = 4000 // several blocks per file
-	d := func(i int) storage.Digest { return storagetest.DigestIn(uint16(i), uint64(i)) }
-	for i := range n {
-		if err := b.Put(ctx, d(i), rec(uint64(i), 400)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := putRecords(t, b, n)
 	victim := d(10) // in one of the first, sealed, blocks
 	waitOnDevice(t, b, victim)
 	p, off := where(t, b, victim)
@@ -181,12 +184,7 @@ func TestCorruptionInDefrag(t *testing.T) {
 	o.PostWriteQueue = 0
 	b := mustNew(t, o)
 	const n = 4000
-	d := func(i int) storage.Digest { return storagetest.DigestIn(uint16(i), uint64(i)) }
-	for i := range n {
-		if err := b.Put(ctx, d(i), rec(uint64(i), 400)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := putRecords(t, b, n)
 	victim := d(10)
 	waitOnDevice(t, b, victim)
 	path, off := where(t, b, victim)
