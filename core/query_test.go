@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"sort"
 	"testing"
+	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v8"
 	"github.com/aerospike/aerospike-client-go/v8/types"
+
+	"github.com/skiffdb/skiff/core/config"
 )
 
 // queryInts runs a query and returns the sorted values of bin "i" of the
@@ -199,6 +202,66 @@ func TestClientBackgroundOperations(t *testing.T) {
 	}
 	if got := info(t, c, fmt.Sprintf("query-show:trid=%d", task.TaskId())); !contains(got, "status=done(ok)") || !contains(got, "recs-succeeded=5") {
 		t.Fatalf("query-show: %q", got)
+	}
+}
+
+// TestRecordsPerSecond checks the pace of scans and background jobs: a
+// scan's records-per-second, and a background job's, bounded by the
+// namespace's background-query-max-rps. Only lower bounds are checked: a
+// throttled run takes at least its records over its rate.
+func TestRecordsPerSecond(t *testing.T) {
+	cfg := config.Default()
+	cfg.Namespaces[0].BackgroundQueryMaxRPS = 200
+	c := startNode(t, cfg).connect(t)
+	set := uniqueSet(t)
+	const records = 100
+	for i := range records {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{"i": i}))
+	}
+	atLeast := func(what string, start time.Time, rps int) {
+		t.Helper()
+		if took, want := time.Since(start), records*time.Second/time.Duration(rps); took < want {
+			t.Errorf("%s took %v, want at least %v", what, took, want)
+		}
+	}
+
+	qp := as.NewQueryPolicy()
+	qp.RecordsPerSecond = 250
+	start := time.Now()
+	rs, err := c.Query(qp, as.NewStatement("test", set))
+	mustOK(t, err)
+	n := 0
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		n++
+	}
+	if n != records {
+		t.Fatalf("scan: %d records, want %d", n, records)
+	}
+	atLeast("a scan at 250 records a second", start, 250)
+
+	job := func(rps int) time.Time {
+		t.Helper()
+		qp := as.NewQueryPolicy()
+		qp.RecordsPerSecond = rps
+		start := time.Now()
+		task, err := c.QueryExecute(qp, nil, as.NewStatement("test", set), as.AddOp(as.NewBin("n", 1)))
+		mustOK(t, err)
+		cmd := fmt.Sprintf("query-show:trid=%d", task.TaskId())
+		for !contains(info(t, c, cmd), "status=done") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := info(t, c, cmd); !contains(got, fmt.Sprintf("recs-succeeded=%d:", records)) {
+			t.Fatalf("job: %s", got)
+		}
+		return start
+	}
+	atLeast("a background job with no rate", job(0), 200)
+	atLeast("a background job asking for more", job(100000), 200)
+	atLeast("a background job at 100 records a second", job(100), 100)
+	assertBins(t, c, key(t, set, 7), as.BinMap{"i": 7, "n": 3})
+	if got := info(t, c, "namespace/test"); !contains(got, "background-query-max-rps=200") {
+		t.Errorf("namespace/test: %s", got)
 	}
 }
 

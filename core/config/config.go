@@ -151,6 +151,10 @@ type Namespace struct {
 	// refused until deletes, expiry or eviction make room
 	// (stop-writes-used-pct); 0 disables it.
 	StopWritesUsedPct int
+	// BackgroundQueryMaxRPS bounds the records a second a background job
+	// (operations or a UDF applied to what a scan or query finds) works
+	// on; a job asking for fewer gets what it asks (background-query-max-rps).
+	BackgroundQueryMaxRPS int
 	// IndexType is where the primary index lives: "dram" or "flash"
 	// (index-type); flash keeps it in memory-mapped files under IndexMount.
 	IndexType            string

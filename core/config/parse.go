@@ -40,6 +40,7 @@ import (
 //	    allow-ttl-without-nsup BOOL
 //	    max-record-size SIZE      # 1K to 128M, at most data-size and proto-max-size
 //	    replication-factor N      # 1-256, accepted; one node keeps one copy
+//	    background-query-max-rps N   # 1-1000000, default 10000
 //	    storage-engine memory {    # or just "storage-engine memory"
 //	        data-size SIZE        # 1M and up
 //	        mode process|in-process
@@ -84,16 +85,17 @@ import (
 
 // Limits of the settings, most of them Aerospike's.
 const (
-	maxNamespaces        = 32
-	maxNamespaceName     = 31
-	maxClusterName       = 63
-	maxDefaultTTL        = 10 * 365 * 86400 // seconds: ten years
-	maxNsupPeriod        = 86400            // seconds: one day
-	minProtoMaxSize      = 1 << 10
-	minDataSize          = 1 << 20
-	minMaxRecordSize     = 1 << 10
-	maxMaxRecordSize     = 128 << 20
-	maxReplicationFactor = 256
+	maxNamespaces         = 32
+	maxNamespaceName      = 31
+	maxClusterName        = 63
+	maxDefaultTTL         = 10 * 365 * 86400 // seconds: ten years
+	maxNsupPeriod         = 86400            // seconds: one day
+	minProtoMaxSize       = 1 << 10
+	minDataSize           = 1 << 20
+	minMaxRecordSize      = 1 << 10
+	maxMaxRecordSize      = 128 << 20
+	maxReplicationFactor  = 256
+	maxBackgroundQueryRPS = 1000000
 )
 
 //go:embed default.conf
@@ -510,9 +512,12 @@ func (p *parser) namespace(b *item) error {
 		ReplicationFactor: 1,
 		Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
 		StopWritesUsedPct: 90,
-		IndexType:         "dram",
-		File:              p.file,
-		Line:              b.line,
+		// Aerospike's default: a background job leaves room for the
+		// foreground.
+		BackgroundQueryMaxRPS: 10000,
+		IndexType:             "dram",
+		File:                  p.file,
+		Line:                  b.line,
 	}
 	where := "namespace " + name
 	err := p.each(b, where, func(it *item) (err error) {
@@ -533,6 +538,8 @@ func (p *parser) namespace(b *item) error {
 			ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
 		case "stop-writes-used-pct":
 			ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
+		case "background-query-max-rps":
+			ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
 		case "index-type":
 			err = p.indexType(it, where, ns)
 		case "memory-size":

@@ -26,15 +26,16 @@ func defaults(nsLine int) *Config {
 		Logging: []LogSink{{Level: "info"}},
 		UDF:     UDF{UserPath: "/var/lib/skiff/udf", MaxModuleSize: 16 << 20, MaxMemory: 64 << 20, MaxCallTime: 100 * time.Millisecond, InstancesPerModule: 16},
 		Namespaces: []*Namespace{{
-			Name:              "test",
-			NsupPeriod:        120 * time.Second,
-			MaxRecordSize:     1 << 20,
-			ReplicationFactor: 1,
-			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
-			StopWritesUsedPct: 90,
-			IndexType:         "dram",
-			File:              "t.conf",
-			Line:              nsLine,
+			Name:                  "test",
+			NsupPeriod:            120 * time.Second,
+			MaxRecordSize:         1 << 20,
+			ReplicationFactor:     1,
+			Storage:               StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
+			StopWritesUsedPct:     90,
+			BackgroundQueryMaxRPS: 10000,
+			IndexType:             "dram",
+			File:                  "t.conf",
+			Line:                  nsLine,
 		}},
 	}
 }
@@ -140,11 +141,13 @@ logging {
 			"allow-ttl-without-nsup yes",
 			"max-record-size 128k",
 			"replication-factor 2",
+			"background-query-max-rps 500",
 			"storage-engine memory {",
 			"  data-size 1g",
 			"}",
 		), func(c *Config) {
 			n := c.Namespaces[0]
+			n.BackgroundQueryMaxRPS = 500
 			n.DefaultTTL = 30 * 24 * time.Hour
 			n.NsupPeriod = 5 * time.Minute
 			n.AllowTTLWithoutNsup = true
@@ -379,6 +382,8 @@ func TestParseErrors(t *testing.T) {
 		{"nsup-period too long", ns("nsup-period 2D"), `t.conf:2: bad nsup-period "2D" in namespace test: want seconds up to 1D`},
 		{"ttl without nsup", ns("default-ttl 1D", "nsup-period 0"), `t.conf:1: namespace test: default-ttl 1D needs a non-zero nsup-period or allow-ttl-without-nsup true`},
 		{"bool", ns("allow-ttl-without-nsup maybe"), `t.conf:2: bad allow-ttl-without-nsup "maybe" in namespace test: want true or false`},
+		{"background-query-max-rps zero", ns("background-query-max-rps 0"), `t.conf:2: bad background-query-max-rps "0" in namespace test: want`},
+		{"background-query-max-rps big", ns("background-query-max-rps 1000001"), `t.conf:2: bad background-query-max-rps "1000001"`},
 		{"max-record-size small", ns("max-record-size 1000"), `t.conf:2: bad max-record-size "1000" in namespace test: want a size from 1K to 128M`},
 		{"max-record-size big", ns("max-record-size 129M"), `t.conf:2: bad max-record-size "129M"`},
 		{"max-record-size above data-size", ns("max-record-size 8M", "storage-engine memory {", "data-size 4M", "}"), `t.conf:1: namespace test: max-record-size 8M exceeds data-size 4M`},
@@ -514,16 +519,17 @@ func TestDefault(t *testing.T) {
 		Logging: []LogSink{{Level: "info"}},
 		UDF:     UDF{UserPath: "/tmp/skiff/udf", MaxModuleSize: 16 << 20, MaxMemory: 64 << 20, MaxCallTime: 100 * time.Millisecond, InstancesPerModule: 16},
 		Namespaces: []*Namespace{{
-			Name:              "test",
-			DefaultTTL:        30 * 24 * time.Hour,
-			NsupPeriod:        120 * time.Second,
-			MaxRecordSize:     1 << 20,
-			ReplicationFactor: 1,
-			Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
-			StopWritesUsedPct: 90,
-			IndexType:         "dram",
-			File:              "default.conf",
-			Line:              1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"),
+			Name:                  "test",
+			DefaultTTL:            30 * 24 * time.Hour,
+			NsupPeriod:            120 * time.Second,
+			MaxRecordSize:         1 << 20,
+			ReplicationFactor:     1,
+			Storage:               StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
+			StopWritesUsedPct:     90,
+			BackgroundQueryMaxRPS: 10000,
+			IndexType:             "dram",
+			File:                  "default.conf",
+			Line:                  1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"),
 		}},
 	}
 	if !reflect.DeepEqual(got, want) {

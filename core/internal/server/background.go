@@ -47,6 +47,11 @@ func (c *conn) handleBackground(body []byte) {
 		c.batchEnd(code)
 		return
 	}
+	// As Aerospike's: a job runs no faster than the namespace allows, and
+	// slower if the client asks.
+	if limit := st.ns.Config().BackgroundQueryMaxRPS; limit > 0 && (st.perSecond <= 0 || st.perSecond > limit) {
+		st.perSecond = limit
+	}
 	for i := range m.Ops {
 		if m.Ops[i].Type == proto.OpRead || m.Ops[i].Type == proto.OpExpRead {
 			c.batchEnd(proto.ParameterError)

@@ -270,6 +270,7 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("nsup-period", int64(cfg.NsupPeriod/time.Second))
 	k.add("allow-ttl-without-nsup", cfg.AllowTTLWithoutNsup)
 	k.add("max-record-size", cfg.MaxRecordSize)
+	k.add("background-query-max-rps", cfg.BackgroundQueryMaxRPS)
 	k.add("storage-engine", cfg.Storage.Type)
 	if cfg.Storage.Type == "memory" {
 		k.add("storage-engine.data-size", cfg.Storage.DataSize)
