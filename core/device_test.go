@@ -3,6 +3,7 @@ package core_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -64,6 +65,9 @@ func deviceConfig(t testing.TB, dir, mode string, port int, storageLines, nsLine
 		path = "path " + exe
 	}
 	text := fmt.Sprintf(`
+service {
+	work-directory %s
+}
 logging {
 	console {
 		context any warning
@@ -91,7 +95,7 @@ namespace test {
 		%s
 	}
 }
-`, port, nsLines, filepath.Join(dir, "test.dat"), mode, path, storageLines)
+`, filepath.Join(dir, "work"), port, nsLines, filepath.Join(dir, "test.dat"), mode, path, storageLines)
 	file := filepath.Join(dir, "skiffd.conf")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -734,4 +738,57 @@ func TestDeviceBackground(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDeviceMetadataAcrossRestarts restarts a node whose device file still
+// holds the records of a truncated set: they stay gone, while a record
+// written after the truncate stays; a secondary index comes back, rebuilt
+// from the records, and a dropped one does not.
+func TestDeviceMetadataAcrossRestarts(t *testing.T) {
+	conf := deviceConfig(t, t.TempDir(), config.ModeInProcess, freePort(t), "", "")
+	n := startNodeProcess(t, conf)
+	c := n.connect(t)
+	for i := range 100 {
+		mustOK(t, c.Put(nil, key(t, "gone", i), as.BinMap{"i": i}))
+		mustOK(t, c.Put(nil, key(t, "kept", i), as.BinMap{"i": i, "v": i % 10}))
+	}
+	createIndex(t, c, "kept", "kept_v", "v", as.NUMERIC, as.ICT_DEFAULT)
+	createIndex(t, c, "kept", "kept_i", "i", as.NUMERIC, as.ICT_DEFAULT)
+	mustOK(t, c.DropIndex(nil, "test", "kept", "kept_i"))
+	mustOK(t, c.Truncate(nil, "test", "gone", nil))
+	mustOK(t, c.Put(nil, key(t, "gone", 1000), as.BinMap{"i": 1000}))
+	n.stop(t)
+
+	n = startNodeProcess(t, conf)
+	c = n.connect(t)
+	for i := range 100 {
+		if rec, err := c.Get(nil, key(t, "gone", i)); !errors.Is(err, as.ErrKeyNotFound) {
+			t.Fatalf("truncated record %d after a restart: %v, %v", i, rec, err)
+		}
+	}
+	assertBins(t, c, key(t, "gone", 1000), as.BinMap{"i": 1000})
+	rs, err := c.ScanAll(nil, "test", "gone")
+	mustOK(t, err)
+	count := 0
+	for r := range rs.Results() {
+		mustOK(t, r.Err)
+		count++
+	}
+	if count != 1 {
+		t.Fatalf("scan of the truncated set after a restart: %d records, want 1", count)
+	}
+	if got := info(t, c, "sindex-list:ns=test"); !strings.Contains(got, "indexname=kept_v") || strings.Contains(got, "kept_i") {
+		t.Fatalf("indexes after a restart: %s", got)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(info(t, c, "sindex/test/kept_v"), "load_pct=100"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the index was not rebuilt within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stmt := as.NewStatement("test", "kept")
+	mustOK(t, stmt.SetFilter(as.NewEqualFilter("v", 3)))
+	if got := queryInts(t, c, stmt); !equalValue(got, []int{3, 13, 23, 33, 43, 53, 63, 73, 83, 93}) {
+		t.Fatalf("query after a restart: %v", got)
+	}
 }

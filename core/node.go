@@ -25,6 +25,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/replication"
 	"github.com/skiffdb/skiff/core/internal/server"
+	"github.com/skiffdb/skiff/core/internal/smd"
 	"github.com/skiffdb/skiff/core/internal/udf"
 )
 
@@ -53,11 +54,20 @@ func Run(ctx context.Context, opts Options) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	namespaces, err := openNamespaces(ctx, cfg, opts, log)
+	meta, err := smd.Open(cfg.Service.WorkDirectory)
+	if err != nil {
+		return fmt.Errorf("service work-directory: %w", err)
+	}
+	namespaces, err := openNamespaces(ctx, cfg, opts, meta, log)
 	if err != nil {
 		return err
 	}
 	defer closeNamespaces(namespaces, log)
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	if err := restoreNamespaces(bg, namespaces, meta, log); err != nil {
+		return err
+	}
 
 	udfHost, err := udf.New(ctx, udf.Config{
 		Dir:           cfg.UDF.UserPath,
@@ -71,8 +81,6 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer udfHost.Close(context.Background())
 
-	bg, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
 	srv := server.New(bg, cfg, namespaces, udfHost, log)
 	repl, err := startReplication(ctx, cfg, opts, srv, namespaces, log)
 	if err != nil {
@@ -128,7 +136,7 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // openNamespaces opens each namespace's storage backend.
-func openNamespaces(ctx context.Context, cfg *config.Config, opts Options, log *slog.Logger) ([]*record.Namespace, error) {
+func openNamespaces(ctx context.Context, cfg *config.Config, opts Options, meta *smd.Store, log *slog.Logger) ([]*record.Namespace, error) {
 	var out []*record.Namespace
 	for _, nc := range cfg.Namespaces {
 		b, err := backends.Open(ctx, nc, backends.Options{Logger: log, PluginDir: opts.PluginDir})
@@ -136,9 +144,28 @@ func openNamespaces(ctx context.Context, cfg *config.Config, opts Options, log *
 			closeNamespaces(out, log)
 			return nil, fmt.Errorf("namespace %s (%s:%d): %w", nc.Name, nc.File, nc.Line, err)
 		}
-		out = append(out, record.New(nc, record.Options{Backend: b, Logger: log}))
+		out = append(out, record.New(nc, record.Options{Backend: b, Metadata: meta, Logger: log}))
 	}
 	return out, nil
+}
+
+// restoreNamespaces applies the truncation points and index definitions
+// kept in the system metadata to the namespaces, before the node serves.
+func restoreNamespaces(ctx context.Context, namespaces []*record.Namespace, meta *smd.Store, log *slog.Logger) error {
+	for _, ns := range namespaces {
+		indexes, err := meta.Indexes(ns.Name())
+		if err != nil {
+			return err
+		}
+		truncates := meta.Truncates(ns.Name())
+		if err := ns.Restore(ctx, truncates, indexes); err != nil {
+			return fmt.Errorf("namespace %s: %s: %w", ns.Name(), meta.Path(), err)
+		}
+		if len(truncates) > 0 || len(indexes) > 0 {
+			log.Info("system metadata restored", "namespace", ns.Name(), "truncates", len(truncates), "indexes", len(indexes))
+		}
+	}
+	return nil
 }
 
 func closeNamespaces(namespaces []*record.Namespace, log *slog.Logger) {

@@ -2,6 +2,8 @@ package core_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -262,6 +264,35 @@ func TestRecordsPerSecond(t *testing.T) {
 	assertBins(t, c, key(t, set, 7), as.BinMap{"i": 7, "n": 3})
 	if got := info(t, c, "namespace/test"); !contains(got, "background-query-max-rps=200") {
 		t.Errorf("namespace/test: %s", got)
+	}
+}
+
+// TestMetadataNotSaved breaks the node's work-directory while it runs: an
+// index created, an index dropped or a truncate that the node cannot keep
+// across a restart fails with SERVER_ERROR and changes nothing.
+func TestMetadataNotSaved(t *testing.T) {
+	cfg := config.Default()
+	work := t.TempDir()
+	cfg.Service.WorkDirectory = work
+	c := startNode(t, cfg).connect(t)
+	set := uniqueSet(t)
+	for i := range 10 {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{"i": i}))
+	}
+	createIndex(t, c, set, set+"_i", "i", as.NUMERIC, as.ICT_DEFAULT)
+	// A file where the metadata's directory is.
+	mustOK(t, os.RemoveAll(filepath.Join(work, "smd")))
+	mustOK(t, os.WriteFile(filepath.Join(work, "smd"), nil, 0o644))
+
+	_, err := c.CreateIndex(nil, "test", set, set+"_j", "j", as.NUMERIC)
+	wantCode(t, err, types.SERVER_ERROR)
+	wantCode(t, c.DropIndex(nil, "test", set, set+"_i"), types.SERVER_ERROR)
+	if got := info(t, c, "sindex-list:ns=test"); !contains(got, "indexname="+set+"_i") || contains(got, set+"_j") {
+		t.Fatalf("indexes: %s", got)
+	}
+	wantCode(t, c.Truncate(nil, "test", set, nil), types.SERVER_ERROR)
+	for i := range 10 {
+		assertBins(t, c, key(t, set, i), as.BinMap{"i": i})
 	}
 }
 

@@ -33,11 +33,18 @@ type Service struct {
 	NodeID string
 	// ProtoFdMax is the most client connections served at once (proto-fd-max).
 	ProtoFdMax int
+	// WorkDirectory holds the node's system metadata: truncation points and
+	// secondary index definitions kept across restarts (work-directory).
+	WorkDirectory string
 	// ProtoMaxSize is the largest request frame accepted, in bytes
 	// (proto-max-size, a Skiff setting). Larger frames are refused before
 	// their body is read.
 	ProtoMaxSize int64
 }
+
+// DefaultWorkDirectory is the service's work-directory when the
+// configuration sets none.
+const DefaultWorkDirectory = "/var/lib/skiff"
 
 // UDF is the mod-udf { } block: where WebAssembly UDF modules live and the
 // limits they run under.

@@ -22,6 +22,7 @@ import (
 //	    node-id HEX               # 1-16 hex digits, not zero
 //	    proto-fd-max N            # 1 and up
 //	    proto-max-size SIZE       # Skiff; 1K and up
+//	    work-directory DIR        # absolute; system metadata is kept under it
 //	}
 //	logging {
 //	    console { context CONTEXT LEVEL }
@@ -136,7 +137,7 @@ func Parse(name string, src []byte) (*Config, error) {
 		return nil, err
 	}
 	p := &parser{file: name, cfg: &Config{
-		Service: Service{ProtoFdMax: 15000, ProtoMaxSize: 128 << 20},
+		Service: Service{ProtoFdMax: 15000, ProtoMaxSize: 128 << 20, WorkDirectory: DefaultWorkDirectory},
 		Network: Network{
 			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
 			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
@@ -216,6 +217,11 @@ func (p *parser) service(b *item) error {
 			s.ProtoFdMax, err = p.intValue(it, where, 1, math.MaxInt32)
 		case "proto-max-size":
 			s.ProtoMaxSize, err = p.sizeValue(it, where, minProtoMaxSize, 0)
+		case "work-directory":
+			s.WorkDirectory, err = p.value(it, where)
+			if err == nil && !filepath.IsAbs(s.WorkDirectory) {
+				err = p.bad(it, where, "an absolute path")
+			}
 		default:
 			err = p.unknown(it, where)
 		}

@@ -18,7 +18,7 @@ import (
 // opened on line nsLine of file t.conf.
 func defaults(nsLine int) *Config {
 	return &Config{
-		Service: Service{ProtoFdMax: 15000, ProtoMaxSize: 128 << 20},
+		Service: Service{ProtoFdMax: 15000, ProtoMaxSize: 128 << 20, WorkDirectory: "/var/lib/skiff"},
 		Network: Network{
 			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
 			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
@@ -70,8 +70,9 @@ service {
 	node-id A1b2
 	proto-fd-max 100
 	proto-max-size 1M
+	work-directory /srv/skiff
 }`, func(c *Config) {
-			c.Service = Service{ClusterName: "prod-cache", NodeID: "A1b2", ProtoFdMax: 100, ProtoMaxSize: 1 << 20}
+			c.Service = Service{ClusterName: "prod-cache", NodeID: "A1b2", ProtoFdMax: 100, ProtoMaxSize: 1 << 20, WorkDirectory: "/srv/skiff"}
 		}},
 		{"node-id 16 digits", ns() + "service {\nnode-id ffffffffffffffff\n}", func(c *Config) {
 			c.Service.NodeID = "ffffffffffffffff"
@@ -337,6 +338,7 @@ func TestParseErrors(t *testing.T) {
 		{"proto-fd-max negative", ns() + "service {\nproto-fd-max -5\n}", `t.conf:4: bad proto-fd-max "-5"`},
 		{"proto-fd-max plus", ns() + "service {\nproto-fd-max +5\n}", `t.conf:4: bad proto-fd-max "+5"`},
 		{"proto-fd-max suffix", ns() + "service {\nproto-fd-max 5K\n}", `t.conf:4: bad proto-fd-max "5K"`},
+		{"work-directory relative", ns() + "service {\nwork-directory var/skiff\n}", `t.conf:4: bad work-directory "var/skiff" in service: want an absolute path`},
 		{"proto-max-size small", ns() + "service {\nproto-max-size 1023\n}", `t.conf:4: bad proto-max-size "1023" in service: want a size of at least 1K`},
 		{"proto-max-size below max-record-size", ns() + "service {\nproto-max-size 512K\n}", `t.conf:1: namespace test: max-record-size 1M exceeds service proto-max-size 512K`},
 
@@ -511,7 +513,7 @@ namespace bar {
 func TestDefault(t *testing.T) {
 	got := Default()
 	want := &Config{
-		Service: Service{ClusterName: "skiff", ProtoFdMax: 15000, ProtoMaxSize: 128 << 20},
+		Service: Service{ClusterName: "skiff", ProtoFdMax: 15000, ProtoMaxSize: 128 << 20, WorkDirectory: "/tmp/skiff"},
 		Network: Network{
 			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
 			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},

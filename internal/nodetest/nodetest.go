@@ -27,9 +27,14 @@ type Node struct {
 
 // Start runs a node with cfg, as configured (a service or admin port of 0
 // is a free one), until Stop or the end of the test. It logs to stderr
-// with -v, else nowhere.
+// with -v, else nowhere. A node left with a default work-directory gets one
+// of the test's own, so that nodes of different tests do not share their
+// indexes and truncations.
 func Start(t testing.TB, cfg *config.Config) *Node {
 	t.Helper()
+	if w := cfg.Service.WorkDirectory; w == config.DefaultWorkDirectory || w == config.Default().Service.WorkDirectory {
+		cfg.Service.WorkDirectory = t.TempDir()
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -54,10 +54,12 @@ func defaultConfig(ctx context.Context, bin string) ([]byte, error) {
 
 // nodeConfig turns the node's default configuration into the one the suite
 // runs against: clients on 127.0.0.1:servicePort, the admin HTTP port
-// moved to adminPort (0 turns it off), and namespace ns in memory with the
-// settings the suite's helpers read (default-ttl 30D, nsup-period 120).
-func nodeConfig(defaults []byte, servicePort, adminPort int, ns string) ([]byte, error) {
+// moved to adminPort (0 turns it off), the node's system metadata in
+// workDir, and namespace ns in memory with the settings the suite's helpers
+// read (default-ttl 30D, nsup-period 120).
+func nodeConfig(defaults []byte, servicePort, adminPort int, workDir, ns string) ([]byte, error) {
 	edits := []configEdit{
+		{block: []string{"service"}, name: "work-directory", value: workDir},
 		{block: []string{"network", "service"}, name: "address", value: "127.0.0.1"},
 		{block: []string{"network", "service"}, name: "port", value: strconv.Itoa(servicePort)},
 		{block: []string{"network", "admin"}, name: "port", value: strconv.Itoa(adminPort), optional: true},
@@ -298,7 +300,13 @@ func startSkiffd(ctx context.Context, repo string, o *options) (*node, error) {
 			return nil, err
 		}
 	}
-	conf, err := nodeConfig(defaults, port, admin, o.namespace)
+	// A fresh work directory: indexes a run left behind, an interrupted
+	// one say, must not be restored into this one.
+	workDir := filepath.Join(o.workdir, "node")
+	if err := os.RemoveAll(workDir); err != nil {
+		return nil, err
+	}
+	conf, err := nodeConfig(defaults, port, admin, workDir, o.namespace)
 	if err != nil {
 		return nil, err
 	}

@@ -12,12 +12,12 @@ func TestNodeConfigFromDefault(t *testing.T) {
 	if err != nil {
 		t.Skip("no default configuration to test against:", err)
 	}
-	out, err := nodeConfig(defaults, 43210, 43211, "test")
+	out, err := nodeConfig(defaults, 43210, 43211, "/tmp/conformance-node", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := string(out)
-	for _, want := range []string{"\t\tport 43210\n", "\t\tport 43211\n", "\taddress 127.0.0.1\n", "default-ttl 30D\n", "nsup-period 120\n"} {
+	for _, want := range []string{"\t\tport 43210\n", "\t\tport 43211\n", "\taddress 127.0.0.1\n", "default-ttl 30D\n", "nsup-period 120\n", "\twork-directory /tmp/conformance-node\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("config lacks %q:\n%s", want, got)
 		}
@@ -101,8 +101,8 @@ namespace other {
 }
 
 func TestNodeConfigNeedsMemoryNamespace(t *testing.T) {
-	src := "network {\n\tservice {\n\t\tport 3000\n\t}\n}\nnamespace test {\n\tstorage-engine device {\n\t\tfile /x\n\t}\n}\n"
-	if _, err := nodeConfig([]byte(src), 1, 0, "test"); err == nil || !strings.Contains(err.Error(), "storage-engine memory") {
+	src := "service {\n}\nnetwork {\n\tservice {\n\t\tport 3000\n\t}\n}\nnamespace test {\n\tstorage-engine device {\n\t\tfile /x\n\t}\n}\n"
+	if _, err := nodeConfig([]byte(src), 1, 0, "/tmp/w", "test"); err == nil || !strings.Contains(err.Error(), "storage-engine memory") {
 		t.Fatalf("err = %v, want a complaint about the storage engine", err)
 	}
 }

@@ -60,6 +60,12 @@ func (ns *Namespace) indexed() bool { return ns.idx.hasIndexes.Load() }
 // evaluates to on each record (its digest, metadata and bins); a record on
 // which it evaluates to unknown or nil is not indexed.
 func (ns *Namespace) CreateIndex(ctx context.Context, def sindex.Def) (*sindex.Index, error) {
+	return ns.createIndex(ctx, def, true)
+}
+
+// createIndex is CreateIndex; save keeps the definition in the
+// namespace's metadata, and an index that cannot be saved is not created.
+func (ns *Namespace) createIndex(ctx context.Context, def sindex.Def, save bool) (*sindex.Index, error) {
 	var e *expr.Expr
 	if len(def.Exp) > 0 {
 		var err error
@@ -70,6 +76,12 @@ func (ns *Namespace) CreateIndex(ctx context.Context, def sindex.Def) (*sindex.I
 	ix, err := ns.idx.catalog.Create(def)
 	if err != nil {
 		return nil, err
+	}
+	if save && ns.meta != nil {
+		if err := ns.meta.SaveIndex(def); err != nil {
+			ns.idx.catalog.Drop(def.Name)
+			return nil, fmt.Errorf("%w: %w", ErrNotSaved, err)
+		}
 	}
 	if e != nil {
 		ns.idx.exps.Store(ix, e)
@@ -92,6 +104,14 @@ func (ns *Namespace) CreateIndex(ctx context.Context, def sindex.Def) (*sindex.I
 
 // DropIndex removes a secondary index.
 func (ns *Namespace) DropIndex(name string) error {
+	if ns.idx.catalog.Get(name) == nil {
+		return fmt.Errorf("%w: %q", sindex.ErrIndexNotFound, name)
+	}
+	if ns.meta != nil {
+		if err := ns.meta.DeleteIndex(ns.name, name); err != nil {
+			return fmt.Errorf("%w: %w", ErrNotSaved, err)
+		}
+	}
 	ix, err := ns.idx.catalog.Drop(name)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ type Namespace struct {
 	name    string
 	cfg     config.Namespace
 	backend storage.Backend
+	meta    Metadata
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -79,10 +80,25 @@ type Counters struct {
 // Options are the parts of a namespace that are not configuration.
 type Options struct {
 	Backend storage.Backend
-	Logger  *slog.Logger
+	// Metadata keeps the namespace's truncation points and index
+	// definitions across restarts; nil forgets them.
+	Metadata Metadata
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire records.
 	Now func() time.Time
 }
+
+// Metadata keeps what a namespace must remember across restarts besides
+// its records (smd.Store): a change is saved before it takes effect.
+type Metadata interface {
+	SaveTruncate(ns, set string, before uint64) error
+	SaveIndex(def sindex.Def) error
+	DeleteIndex(ns, name string) error
+}
+
+// ErrNotSaved marks a change refused because the namespace's metadata could
+// not keep it.
+var ErrNotSaved = errors.New("not saved in the system metadata")
 
 // New returns the namespace configured by cfg, storing its records in
 // opts.Backend. The namespace owns the backend from then on.
@@ -91,6 +107,7 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 		name:    cfg.Name,
 		cfg:     *cfg,
 		backend: opts.Backend,
+		meta:    opts.Metadata,
 		log:     opts.Logger,
 		now:     opts.Now,
 	}

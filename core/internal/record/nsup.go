@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/skiffdb/skiff/sdk/xdr"
 	"time"
 
+	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/xdr"
 )
 
 // RunNsup removes expired and truncated records, and evicts records above
@@ -99,21 +100,24 @@ func (ns *Namespace) Truncate(ctx context.Context, set string, before uint64) (u
 }
 
 // truncate is Truncate at a given point, handed to the namespace's sinks
-// when emit is set (a client's truncate, not a peer's).
+// when emit is set (a client's truncate, not a peer's). The point is saved
+// in the namespace's metadata first: a client's truncate that cannot be
+// saved fails, since its records would come back from a device at the next
+// restart; a peer's is applied all the same, and logged.
 func (ns *Namespace) truncate(ctx context.Context, set string, before uint64, emit bool) error {
-	if set == "" {
-		raiseTo(&ns.truncateLUT, before)
-	} else {
-		if len(set) > MaxSetNameLen {
-			return fmt.Errorf("truncate: set name %q longer than %d", set, MaxSetNameLen)
-		}
-		s, ok := ns.sets.getOrAdd([]byte(set))
-		if !ok {
-			return fmt.Errorf("truncate: set %q: namespace has %d sets already", set, MaxSets)
-		}
-		raiseTo(&s.truncateLUT, before)
-		ns.sets.anyTruncated.Store(true)
+	s, err := ns.truncateTarget(set)
+	if err != nil {
+		return fmt.Errorf("truncate: %w", err)
 	}
+	if ns.meta != nil {
+		if err := ns.meta.SaveTruncate(ns.name, set, before); err != nil {
+			if emit {
+				return fmt.Errorf("truncate: %w: %w", ErrNotSaved, err)
+			}
+			ns.log.Error("truncate from a peer not saved: its records may come back after a restart", "set", set, "err", err)
+		}
+	}
+	ns.raiseTruncate(s, before)
 	if emit && ns.replicated() {
 		c := ns.getCommit()
 		c.Change = xdr.Change{Kind: xdr.Truncate, Namespace: ns.name, Set: set, LastUpdate: before}
@@ -121,14 +125,68 @@ func (ns *Namespace) truncate(ctx context.Context, set string, before uint64, em
 		ns.emit(c)
 		ns.repl.commitPool.Put(c)
 	}
-	go func() {
-		n, err := ns.RemoveDead(ctx)
-		if err != nil && ctx.Err() == nil {
-			ns.log.Error("truncate: removing records failed", "set", set, "err", err)
-			return
+	go ns.removeTruncated(ctx, set)
+	return nil
+}
+
+// truncateTarget returns the set a truncate of set applies to, or nil for ""
+// (the whole namespace).
+func (ns *Namespace) truncateTarget(set string) (*setInfo, error) {
+	if set == "" {
+		return nil, nil
+	}
+	if len(set) > MaxSetNameLen {
+		return nil, fmt.Errorf("set name %q longer than %d", set, MaxSetNameLen)
+	}
+	s, ok := ns.sets.getOrAdd([]byte(set))
+	if !ok {
+		return nil, fmt.Errorf("set %q: namespace has %d sets already", set, MaxSets)
+	}
+	return s, nil
+}
+
+// raiseTruncate moves the truncation point of set s (nil: the whole
+// namespace) to before, unless it is already later.
+func (ns *Namespace) raiseTruncate(s *setInfo, before uint64) {
+	if s == nil {
+		raiseTo(&ns.truncateLUT, before)
+		return
+	}
+	raiseTo(&s.truncateLUT, before)
+	ns.sets.anyTruncated.Store(true)
+}
+
+// removeTruncated removes the records a truncate left dead from the
+// backend.
+func (ns *Namespace) removeTruncated(ctx context.Context, set string) {
+	n, err := ns.RemoveDead(ctx)
+	if err != nil && ctx.Err() == nil {
+		ns.log.Error("truncate: removing records failed", "set", set, "err", err)
+		return
+	}
+	ns.log.Info("truncated", "set", set, "removed", n)
+}
+
+// Restore applies what the namespace's metadata kept from before a
+// restart: truncation points by set ("" for the whole namespace), whose
+// records still stored are then removed in the background, and index
+// definitions, each built in the background. Nothing is saved again.
+func (ns *Namespace) Restore(ctx context.Context, truncates map[string]uint64, indexes []sindex.Def) error {
+	for set, before := range truncates {
+		s, err := ns.truncateTarget(set)
+		if err != nil {
+			return fmt.Errorf("restoring a truncate: %w", err)
 		}
-		ns.log.Info("truncated", "set", set, "removed", n)
-	}()
+		ns.raiseTruncate(s, before)
+	}
+	if len(truncates) > 0 {
+		go ns.removeTruncated(ctx, "")
+	}
+	for _, def := range indexes {
+		if _, err := ns.createIndex(ctx, def, false); err != nil {
+			return fmt.Errorf("restoring index %s: %w", def.Name, err)
+		}
+	}
 	return nil
 }
 

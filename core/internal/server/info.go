@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
@@ -405,7 +406,9 @@ func (s *Server) doTruncate(args map[string]string) string {
 			return infoError(proto.ParameterError, "lut must be nanoseconds since the Unix epoch")
 		}
 	}
-	if _, err := ns.Truncate(s.ctx, args["set"], lut); err != nil {
+	if _, err := ns.Truncate(s.ctx, args["set"], lut); errors.Is(err, record.ErrNotSaved) {
+		return infoError(proto.ServerError, err.Error())
+	} else if err != nil {
 		return infoError(proto.ParameterError, err.Error())
 	}
 	return "ok"
