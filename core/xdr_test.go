@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,7 +121,8 @@ func xdrStats(t testing.TB, c *as.Client) map[string]float64 {
 
 func TestXDRReplication(t *testing.T) {
 	url, _ := startNATS(t, t.TempDir(), 0)
-	aNode := startNode(t, xdrConfig("A1", url, nil))
+	aCfg := xdrConfig("A1", url, nil)
+	aNode := startNode(t, aCfg)
 	a := aNode.connect(t)
 	b := startNode(t, xdrConfig("B2", url, nil)).connect(t)
 	set := uniqueSet(t)
@@ -151,6 +153,12 @@ func TestXDRReplication(t *testing.T) {
 	eventually(t, 10*time.Second, func() error { return binsAre(b, key(t, set, 9), as.BinMap{"i": 9}) })
 	mustOK(t, b.Truncate(nil, "test", set, nil))
 	eventually(t, 10*time.Second, func() error { return binsAre(a, key(t, set, 5), nil) })
+	// A keeps the truncate it applied across its restarts.
+	smd, rerr := os.ReadFile(filepath.Join(aCfg.Service.WorkDirectory, "smd", "metadata.json"))
+	mustOK(t, rerr)
+	if !strings.Contains(string(smd), `"`+set+`"`) {
+		t.Fatalf("the applied truncate of %s is not in A's metadata:\n%s", set, smd)
+	}
 
 	// No write loops: once quiet, each node has shipped its own changes
 	// only, and keeps still.
