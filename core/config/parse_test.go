@@ -512,28 +512,13 @@ namespace bar {
 
 func TestDefault(t *testing.T) {
 	got := Default()
-	want := &Config{
-		Service: Service{ClusterName: "skiff", ProtoFdMax: 15000, ProtoMaxSize: 128 << 20, WorkDirectory: "/tmp/skiff"},
-		Network: Network{
-			Service: Endpoint{Address: "127.0.0.1", Port: 3000},
-			Admin:   Endpoint{Address: "127.0.0.1", Port: 9145},
-		},
-		Logging: []LogSink{{Level: "info"}},
-		UDF:     UDF{UserPath: "/tmp/skiff/udf", MaxModuleSize: 16 << 20, MaxMemory: 64 << 20, MaxCallTime: 100 * time.Millisecond, InstancesPerModule: 16},
-		Namespaces: []*Namespace{{
-			Name:                  "test",
-			DefaultTTL:            30 * 24 * time.Hour,
-			NsupPeriod:            120 * time.Second,
-			MaxRecordSize:         1 << 20,
-			ReplicationFactor:     1,
-			Storage:               StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
-			StopWritesUsedPct:     90,
-			BackgroundQueryMaxRPS: 10000,
-			IndexType:             "dram",
-			File:                  "default.conf",
-			Line:                  1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"),
-		}},
-	}
+	// The built-in defaults, but for what the file sets.
+	want := defaults(1 + strings.Count(string(defaultText[:bytes.Index(defaultText, []byte("namespace test {"))]), "\n"))
+	want.Service.ClusterName = "skiff"
+	want.Service.WorkDirectory = "/tmp/skiff"
+	want.UDF.UserPath = "/tmp/skiff/udf"
+	want.Namespaces[0].DefaultTTL = 30 * 24 * time.Hour
+	want.Namespaces[0].File = "default.conf"
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Default() =\n%s\nwant\n%s", dump(got), dump(want))
 	}
