@@ -792,3 +792,50 @@ func TestDeviceMetadataAcrossRestarts(t *testing.T) {
 		t.Fatalf("query after a restart: %v", got)
 	}
 }
+
+// TestDeviceScan scans a device namespace, whose scans collect several
+// partitions at once: every record comes once, whole, in a full scan and
+// over the pages of a scan paginated by partitions with max records.
+func TestDeviceScan(t *testing.T) {
+	eachUncachedDeviceNode(t, func(t *testing.T, c *as.Client) {
+		const records = 600
+		for i := range records {
+			mustOK(t, c.Put(nil, key(t, "sc", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i)}))
+		}
+		mustOK(t, c.Put(nil, key(t, "other", 1), as.BinMap{"i": -1}))
+		collect := func(sp *as.ScanPolicy, pf *as.PartitionFilter) {
+			t.Helper()
+			got := map[int]int{}
+			for first := true; first || pf != nil && !pf.IsDone(); first = false {
+				var rs *as.Recordset
+				var err error
+				if pf != nil {
+					rs, err = c.ScanPartitions(sp, pf, "test", "sc")
+				} else {
+					rs, err = c.ScanAll(sp, "test", "sc")
+				}
+				mustOK(t, err)
+				for r := range rs.Results() {
+					mustOK(t, r.Err)
+					i := r.Record.Bins["i"].(int)
+					if r.Record.Bins["pad"] != strings.Repeat("x", i) {
+						t.Fatalf("record %d: %v", i, r.Record.Bins)
+					}
+					got[i]++
+				}
+			}
+			if len(got) != records {
+				t.Fatalf("%d records, want %d", len(got), records)
+			}
+			for i, n := range got {
+				if n != 1 {
+					t.Fatalf("record %d came %d times", i, n)
+				}
+			}
+		}
+		collect(nil, nil)
+		sp := as.NewScanPolicy()
+		sp.MaxRecords = 37
+		collect(sp, as.NewPartitionFilterAll())
+	})
+}

@@ -178,3 +178,34 @@ func BenchmarkDeviceBackground(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanSmallSet times a scan of a set of 10 records through the
+// official client, on the default memory namespace, in-process and with the
+// backend a plugin process, where the scan of each of the 4,096 partitions
+// crosses the plugin's socket; an op is one scan.
+//
+//	go test -run '^$' -bench ScanSmallSet -benchtime 50x ./core
+func BenchmarkScanSmallSet(b *testing.B) {
+	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			cfg := config.Default()
+			cfg.Namespaces[0].Storage.Mode = mode
+			c := startNode(b, cfg).connect(b)
+			for i := range 10 {
+				mustOK(b, c.Put(nil, key(b, "small", i), as.BinMap{"i": i}))
+			}
+			for b.Loop() {
+				rs, err := c.ScanAll(nil, "test", "small")
+				mustOK(b, err)
+				n := 0
+				for r := range rs.Results() {
+					mustOK(b, r.Err)
+					n++
+				}
+				if n != 10 {
+					b.Fatalf("%d records, want 10", n)
+				}
+			}
+		})
+	}
+}

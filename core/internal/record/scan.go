@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -55,6 +56,17 @@ type scanEntry struct {
 // the last digest it returned. The record passed to fn is valid until fn
 // returns. fn runs without any lock held.
 func (ns *Namespace) ScanPartition(ctx context.Context, pid uint16, f ScanFilter, buf *ScanBuffer, fn func(d storage.Digest, rec *storage.Record) error) error {
+	if err := ns.CollectPartition(ctx, pid, f, buf); err != nil {
+		return err
+	}
+	return buf.Each(fn)
+}
+
+// CollectPartition is the first half of ScanPartition: it fills buf with
+// the live records of partition pid that the filter selects, in ascending
+// digest order, for buf.Each. Scans of several partitions may collect at
+// once, each into its own buffer.
+func (ns *Namespace) CollectPartition(ctx context.Context, pid uint16, f ScanFilter, buf *ScanBuffer) error {
 	buf.entries, buf.order, buf.data = buf.entries[:0], buf.order[:0], buf.data[:0]
 	c := ns.clock()
 	err := ns.backend.ScanPartition(ctx, pid, f.MetaOnly, func(d storage.Digest, rec *storage.Record) error {
@@ -85,6 +97,13 @@ func (ns *Namespace) ScanPartition(ctx context.Context, pid uint16, f ScanFilter
 		}
 		return bytes.Compare(buf.entries[a.i].digest[8:], buf.entries[b.i].digest[8:])
 	})
+	return nil
+}
+
+// Each calls fn with each record CollectPartition put in buf, in digest
+// order, until fn returns an error, which it returns. The record passed to
+// fn is valid until fn returns.
+func (buf *ScanBuffer) Each(fn func(d storage.Digest, rec *storage.Record) error) error {
 	for _, o := range buf.order {
 		e := &buf.entries[o.i]
 		rec := storage.Record{Meta: e.meta, Key: buf.data[e.key[0]:e.key[1]], Bins: buf.data[e.val[0]:e.val[1]]}
@@ -93,6 +112,11 @@ func (ns *Namespace) ScanPartition(ctx context.Context, pid uint16, f ScanFilter
 		}
 	}
 	return nil
+}
+
+// Size is about the memory the records collected in buf take.
+func (buf *ScanBuffer) Size() int {
+	return len(buf.data) + len(buf.entries)*int(unsafe.Sizeof(scanEntry{})) + len(buf.order)*int(unsafe.Sizeof(scanOrder{}))
 }
 
 // ReadLive reads a record for a query: it returns false, with no error,

@@ -154,19 +154,10 @@ func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.
 		var buf record.ScanBuffer
 		filter := st.filter
 		filter.MetaOnly = true
-		var digests []storage.Digest
-		st.eachPartition(func(pid uint16, after *storage.Digest) bool {
-			filter.After = after
-			digests = digests[:0]
-			err = st.ns.ScanPartition(ctx, pid, filter, &buf, func(d storage.Digest, _ *storage.Record) error {
-				digests = append(digests, d)
-				return nil
-			})
-			for _, d := range digests {
-				if err != nil {
-					break
-				}
-				err = each(d)
+		st.scanPartitions(ctx, filter, &buf, func(_ uint16, buf *record.ScanBuffer, serr error) bool {
+			err = serr
+			if err == nil {
+				err = buf.Each(func(d storage.Digest, _ *storage.Record) error { return each(d) })
 			}
 			j.partsDone.Add(1)
 			return err == nil && ctx.Err() == nil

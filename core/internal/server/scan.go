@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"time"
@@ -124,6 +125,92 @@ func (st *scanState) eachPartition(fn func(pid uint16, after *storage.Digest) bo
 	}
 }
 
+// A scan of a namespace whose reads wait (record.Namespace.ReadsWait)
+// collects several partitions at once, so that their round trips to a
+// plugin, or reads of the disk, overlap. Partitions are still sent one
+// after another, in order. How many: twice as many as were sent so far,
+// up to scanAheadMax, and fewer when the largest partition collected says
+// that many would hold more than scanAheadBytes; so partitions of small
+// sets overlap most, and large ones, whose scans keep reads in flight of
+// their own, hardly. One at a time, a scan of a 10-record set paid 4,096
+// round trips to the default memory plugin: 250 ms.
+const (
+	scanAheadMax   = 64
+	scanAheadBytes = 4 << 20
+)
+
+// partitionScan is one partition being collected for a scan.
+type partitionScan struct {
+	pid   uint16
+	after *storage.Digest
+	buf   record.ScanBuffer
+	err   error
+	done  chan struct{}
+}
+
+// scanPartitions collects the partitions the scan covers with filter (its
+// After set for each) and calls fn with each one's records in buf, or the
+// error collecting them, in the scan's order, until fn returns false. buf
+// serves a namespace whose reads do not wait, where partitions are
+// collected one at a time.
+func (st *scanState) scanPartitions(ctx context.Context, filter record.ScanFilter, buf *record.ScanBuffer, fn func(pid uint16, buf *record.ScanBuffer, err error) bool) {
+	if !st.ns.ReadsWait() {
+		st.eachPartition(func(pid uint16, after *storage.Digest) bool {
+			filter.After = after
+			return fn(pid, buf, st.ns.CollectPartition(ctx, pid, filter, buf))
+		})
+		return
+	}
+	type part struct {
+		pid   uint16
+		after *storage.Digest
+	}
+	var parts []part
+	st.eachPartition(func(pid uint16, after *storage.Digest) bool {
+		parts = append(parts, part{pid, after})
+		return true
+	})
+	var ring [scanAheadMax]partitionScan
+	head, pending, next := 0, 0, 0
+	largest, sent := 0, 0
+	limit := func() int {
+		return max(1, min(scanAheadMax, 2*sent, scanAheadBytes/max(largest, 1)))
+	}
+	for {
+		for pending < limit() && next < len(parts) {
+			s := &ring[(head+pending)%scanAheadMax]
+			pending++
+			if s.done == nil {
+				s.done = make(chan struct{}, 1)
+			}
+			s.pid, s.after = parts[next].pid, parts[next].after
+			next++
+			f := filter
+			f.After = s.after
+			go func() {
+				s.err = st.ns.CollectPartition(ctx, s.pid, f, &s.buf)
+				s.done <- struct{}{}
+			}()
+		}
+		if pending == 0 {
+			return
+		}
+		s := &ring[head]
+		<-s.done
+		head, pending = (head+1)%scanAheadMax, pending-1
+		largest, sent = max(largest, s.buf.Size()), sent+1
+		if !fn(s.pid, &s.buf, s.err) {
+			// Let the partitions being collected finish: their buffers
+			// must not be written after the scan returns.
+			for ; pending > 0; pending-- {
+				<-ring[head].done
+				head = (head + 1) % scanAheadMax
+			}
+			return
+		}
+	}
+}
+
 // handleScan serves a partition scan: for each requested partition its live
 // records in digest order, then a partition-done message, and finally a last
 // message. The reply goes out in pieces of about batchFlushSize.
@@ -147,8 +234,8 @@ func (c *conn) handleScan() {
 	}
 	st.job = c.srv.startJob("scan", false, &st, st.partitionCount())
 	c.w.BeginFrame()
-	st.eachPartition(func(pid uint16, after *storage.Digest) bool {
-		return c.scanPartition(&st, pid, after)
+	st.scanPartitions(c.srv.ctx, st.filter, &c.scanBuf, func(pid uint16, buf *record.ScanBuffer, err error) bool {
+		return c.scanPartition(&st, pid, buf, err)
 	})
 	if c.broken {
 		st.job.finish(proto.ScanAbort)
@@ -163,12 +250,14 @@ func (c *conn) handleScan() {
 	c.w.EndFrame(proto.TypeMsg)
 }
 
-// scanPartition sends one partition's records and its done marker. It
-// returns false when the scan must stop: max-records reached or the
-// connection broken.
-func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) bool {
-	st.filter.After = after
-	err := st.ns.ScanPartition(c.srv.ctx, pid, st.filter, &c.scanBuf, func(d storage.Digest, rec *storage.Record) error {
+// scanPartition sends one partition's records, collected in buf (or the
+// error collecting them), and its done marker. It returns false when the
+// scan must stop: max-records reached or the connection broken.
+func (c *conn) scanPartition(st *scanState, pid uint16, buf *record.ScanBuffer, err error) bool {
+	if err != nil {
+		return c.partitionFailed(st, pid, err)
+	}
+	err = buf.Each(func(d storage.Digest, rec *storage.Record) error {
 		if st.maxRecords > 0 && st.sent >= st.maxRecords {
 			return errScanDone
 		}
@@ -186,12 +275,18 @@ func (c *conn) scanPartition(st *scanState, pid uint16, after *storage.Digest) b
 	case errors.Is(err, errScanDone), errors.Is(err, errBroken), errors.Is(err, errAggFailed):
 		return false
 	case err != nil:
-		c.srv.log.Error("scan failed", "namespace", st.ns.Name(), "partition", pid, "err", err)
-		c.w.Msg(proto.MsgHeader{Info3: proto.Info3PartitionDone, ResultCode: proto.PartitionUnavailable, Generation: uint32(pid)})
-		return true
+		return c.partitionFailed(st, pid, err)
 	}
 	c.w.Msg(proto.MsgHeader{Info3: proto.Info3PartitionDone, Generation: uint32(pid)})
 	st.job.partsDone.Add(1)
+	return true
+}
+
+// partitionFailed reports a partition the scan could not serve: the
+// client retries it.
+func (c *conn) partitionFailed(st *scanState, pid uint16, err error) bool {
+	c.srv.log.Error("scan failed", "namespace", st.ns.Name(), "partition", pid, "err", err)
+	c.w.Msg(proto.MsgHeader{Info3: proto.Info3PartitionDone, ResultCode: proto.PartitionUnavailable, Generation: uint32(pid)})
 	return true
 }
 
