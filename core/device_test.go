@@ -643,6 +643,20 @@ func TestDeviceBatch(t *testing.T) {
 	})
 }
 
+// eachPage runs a scan or query (start) once, or page by page until the
+// partition filter pf it uses is done, and hands fn each record.
+func eachPage(t *testing.T, pf *as.PartitionFilter, start func() (*as.Recordset, as.Error), fn func(r *as.Record)) {
+	t.Helper()
+	for first := true; first || pf != nil && !pf.IsDone(); first = false {
+		rs, err := start()
+		mustOK(t, err)
+		for r := range rs.Results() {
+			mustOK(t, r.Err)
+			fn(r.Record)
+		}
+	}
+}
+
 // TestDeviceQuery queries a device namespace, whose queries read their
 // candidate records ahead: each matching record comes once, a record that
 // matches at several keys of a list index included, and a query paginated
@@ -657,20 +671,12 @@ func TestDeviceQuery(t *testing.T) {
 		collect := func(qp *as.QueryPolicy, stmt *as.Statement, pf *as.PartitionFilter) map[int]int {
 			t.Helper()
 			got := map[int]int{}
-			for first := true; first || pf != nil && !pf.IsDone(); first = false {
-				var rs *as.Recordset
-				var err error
+			eachPage(t, pf, func() (*as.Recordset, as.Error) {
 				if pf != nil {
-					rs, err = c.QueryPartitions(qp, stmt, pf)
-				} else {
-					rs, err = c.Query(qp, stmt)
+					return c.QueryPartitions(qp, stmt, pf)
 				}
-				mustOK(t, err)
-				for r := range rs.Results() {
-					mustOK(t, r.Err)
-					got[r.Record.Bins["i"].(int)]++
-				}
-			}
+				return c.Query(qp, stmt)
+			}, func(r *as.Record) { got[r.Bins["i"].(int)]++ })
 			return got
 		}
 		stmt := as.NewStatement("test", "q")
@@ -806,24 +812,18 @@ func TestDeviceScan(t *testing.T) {
 		collect := func(sp *as.ScanPolicy, pf *as.PartitionFilter) {
 			t.Helper()
 			got := map[int]int{}
-			for first := true; first || pf != nil && !pf.IsDone(); first = false {
-				var rs *as.Recordset
-				var err error
+			eachPage(t, pf, func() (*as.Recordset, as.Error) {
 				if pf != nil {
-					rs, err = c.ScanPartitions(sp, pf, "test", "sc")
-				} else {
-					rs, err = c.ScanAll(sp, "test", "sc")
+					return c.ScanPartitions(sp, pf, "test", "sc")
 				}
-				mustOK(t, err)
-				for r := range rs.Results() {
-					mustOK(t, r.Err)
-					i := r.Record.Bins["i"].(int)
-					if r.Record.Bins["pad"] != strings.Repeat("x", i) {
-						t.Fatalf("record %d: %v", i, r.Record.Bins)
-					}
-					got[i]++
+				return c.ScanAll(sp, "test", "sc")
+			}, func(r *as.Record) {
+				i := r.Bins["i"].(int)
+				if r.Bins["pad"] != strings.Repeat("x", i) {
+					t.Fatalf("record %d: %v", i, r.Bins)
 				}
-			}
+				got[i]++
+			})
 			if len(got) != records {
 				t.Fatalf("%d records, want %d", len(got), records)
 			}
