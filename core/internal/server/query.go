@@ -66,7 +66,7 @@ type queryState struct {
 	cursor sindex.Cursor
 	// ahead reads candidates before their turn where reads wait; nil
 	// otherwise.
-	ahead *queryAhead
+	ahead *ahead[queryRead]
 }
 
 // queryAheadReads is how many candidate records a query reads at once on a
@@ -75,22 +75,14 @@ type queryState struct {
 // partition after the last record it received from it.
 const queryAheadReads = 32
 
-// queryAhead is a ring of the candidates being read: pending of them, the
-// oldest at slots[head].
-type queryAhead struct {
-	slots         [queryAheadReads]queryRead
-	head, pending int
-}
-
 // queryRead is one candidate record, read on its own goroutine.
 type queryRead struct {
-	key  sindex.Key
-	d    storage.Digest
-	rec  storage.Record
-	ok   bool
-	err  error
-	buf  []byte
-	done chan struct{}
+	key sindex.Key
+	d   storage.Digest
+	rec storage.Record
+	ok  bool
+	err error
+	buf []byte
 }
 
 // partitionSet turns the scan's partitions into an index walk's.
@@ -142,7 +134,7 @@ func (c *conn) handleQuery(rangeField []byte) {
 	c.w.BeginFrame()
 	var err error
 	if q.ns.ReadsWait() {
-		q.ahead = new(queryAhead)
+		q.ahead = newAhead[queryRead](queryAheadReads)
 		err = q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryAhead(q, j, key, d) })
 		err = c.queryDrain(q, j, err)
 	} else {
@@ -328,40 +320,23 @@ func (c *conn) queryRecord(q *queryState, j *job, key sindex.Key, d storage.Dige
 // queryAheadReads are being read, and first finishes the oldest when as
 // many are.
 func (c *conn) queryAhead(q *queryState, j *job, key sindex.Key, d storage.Digest) error {
-	a := q.ahead
-	if a.pending == queryAheadReads {
+	if q.ahead.full() {
 		if err := c.queryNext(q, j); err != nil {
 			return err
 		}
 	}
-	r := &a.slots[(a.head+a.pending)%queryAheadReads]
-	a.pending++
-	if r.done == nil {
-		r.done = make(chan struct{}, 1)
-	}
-	r.key, r.d = key, d
 	ctx := c.srv.ctx
-	go func() {
-		r.rec, r.ok, r.err = q.read(ctx, r.d, &r.buf)
-		r.done <- struct{}{}
-	}()
+	q.ahead.start(func(r *queryRead) {
+		r.key, r.d = key, d
+		r.rec, r.ok, r.err = q.read(ctx, d, &r.buf)
+	})
 	return nil
-}
-
-// pop waits for the oldest candidate being read and takes it from the
-// ring; it stays valid until the next queryAhead.
-func (a *queryAhead) pop() *queryRead {
-	r := &a.slots[a.head]
-	<-r.done
-	a.head = (a.head + 1) % queryAheadReads
-	a.pending--
-	return r
 }
 
 // queryNext waits for the oldest candidate being read, checks it against
 // the query and sends it.
 func (c *conn) queryNext(q *queryState, j *job) error {
-	r := q.ahead.pop()
+	r := q.ahead.next()
 	if r.err != nil {
 		return r.err
 	}
@@ -379,13 +354,10 @@ func (c *conn) queryNext(q *queryState, j *job) error {
 // being read, in order, unless the walk ended with err, and then only waits
 // for them. It returns the walk's outcome.
 func (c *conn) queryDrain(q *queryState, j *job, err error) error {
-	for q.ahead.pending > 0 {
-		if err == nil {
-			err = c.queryNext(q, j)
-		} else {
-			q.ahead.pop()
-		}
+	for err == nil && q.ahead.pending > 0 {
+		err = c.queryNext(q, j)
 	}
+	q.ahead.wait()
 	return err
 }
 

@@ -141,11 +141,9 @@ const (
 
 // partitionScan is one partition being collected for a scan.
 type partitionScan struct {
-	pid   uint16
-	after *storage.Digest
-	buf   record.ScanBuffer
-	err   error
-	done  chan struct{}
+	pid uint16
+	buf record.ScanBuffer
+	err error
 }
 
 // scanPartitions collects the partitions the scan covers with filter (its
@@ -161,54 +159,37 @@ func (st *scanState) scanPartitions(ctx context.Context, filter record.ScanFilte
 		})
 		return
 	}
-	type part struct {
-		pid   uint16
-		after *storage.Digest
+	a := newAhead[partitionScan](scanAheadMax)
+	// Partitions are sent as they are started; the largest collected so
+	// far bounds how many are started.
+	largest, sent := 0, 0
+	send := func() bool {
+		p := a.next()
+		largest, sent = max(largest, p.buf.Size()), sent+1
+		return fn(p.pid, &p.buf, p.err)
 	}
-	var parts []part
+	ok := true
 	st.eachPartition(func(pid uint16, after *storage.Digest) bool {
-		parts = append(parts, part{pid, after})
+		for ok && a.pending >= max(1, min(scanAheadMax, 2*sent, scanAheadBytes/max(largest, 1))) {
+			ok = send()
+		}
+		if !ok {
+			return false
+		}
+		f := filter
+		f.After = after
+		a.start(func(p *partitionScan) {
+			p.pid = pid
+			p.err = st.ns.CollectPartition(ctx, pid, f, &p.buf)
+		})
 		return true
 	})
-	var ring [scanAheadMax]partitionScan
-	head, pending, next := 0, 0, 0
-	largest, sent := 0, 0
-	limit := func() int {
-		return max(1, min(scanAheadMax, 2*sent, scanAheadBytes/max(largest, 1)))
+	for ok && a.pending > 0 {
+		ok = send()
 	}
-	for {
-		for pending < limit() && next < len(parts) {
-			s := &ring[(head+pending)%scanAheadMax]
-			pending++
-			if s.done == nil {
-				s.done = make(chan struct{}, 1)
-			}
-			s.pid, s.after = parts[next].pid, parts[next].after
-			next++
-			f := filter
-			f.After = s.after
-			go func() {
-				s.err = st.ns.CollectPartition(ctx, s.pid, f, &s.buf)
-				s.done <- struct{}{}
-			}()
-		}
-		if pending == 0 {
-			return
-		}
-		s := &ring[head]
-		<-s.done
-		head, pending = (head+1)%scanAheadMax, pending-1
-		largest, sent = max(largest, s.buf.Size()), sent+1
-		if !fn(s.pid, &s.buf, s.err) {
-			// Let the partitions being collected finish: their buffers
-			// must not be written after the scan returns.
-			for ; pending > 0; pending-- {
-				<-ring[head].done
-				head = (head + 1) % scanAheadMax
-			}
-			return
-		}
-	}
+	// The partitions still being collected must not write to their
+	// buffers after the scan returns.
+	a.wait()
 }
 
 // handleScan serves a partition scan: for each requested partition its live
