@@ -104,9 +104,8 @@ func (ns *Namespace) createIndex(ctx context.Context, def sindex.Def, save bool)
 
 // DropIndex removes a secondary index.
 func (ns *Namespace) DropIndex(name string) error {
-	if ns.idx.catalog.Get(name) == nil {
-		return fmt.Errorf("%w: %q", sindex.ErrIndexNotFound, name)
-	}
+	// Forgotten first: an index the metadata still held would come back at
+	// the next restart. Forgetting one it does not hold changes nothing.
 	if ns.meta != nil {
 		if err := ns.meta.DeleteIndex(ns.name, name); err != nil {
 			return fmt.Errorf("%w: %w", ErrNotSaved, err)

@@ -90,6 +90,7 @@ type Options struct {
 
 // Metadata keeps what a namespace must remember across restarts besides
 // its records (smd.Store): a change is saved before it takes effect.
+// Deleting an index it does not hold does nothing.
 type Metadata interface {
 	SaveTruncate(ns, set string, before uint64) error
 	SaveIndex(def sindex.Def) error
