@@ -195,13 +195,8 @@ func BenchmarkScanSmallSet(b *testing.B) {
 				mustOK(b, c.Put(nil, key(b, "small", i), as.BinMap{"i": i}))
 			}
 			for b.Loop() {
-				rs, err := c.ScanAll(nil, "test", "small")
-				mustOK(b, err)
 				n := 0
-				for r := range rs.Results() {
-					mustOK(b, r.Err)
-					n++
-				}
+				eachPage(b, nil, func() (*as.Recordset, as.Error) { return c.ScanAll(nil, "test", "small") }, func(*as.Record) { n++ })
 				if n != 10 {
 					b.Fatalf("%d records, want 10", n)
 				}
