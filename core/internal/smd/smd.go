@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/skiffdb/skiff/core/internal/sindex"
+	"github.com/skiffdb/skiff/internal/atomicfile"
 )
 
 // fileName is the metadata file in the work directory's smd directory.
@@ -208,50 +209,18 @@ func (s *Store) namespace(ns string) *namespace {
 	return n
 }
 
-// saveLocked writes the metadata aside, syncs it and renames it over the
-// file, then syncs the directory, so that the change survives a crash
-// once saveLocked returns.
+// saveLocked replaces the metadata file, so that the change survives a
+// crash once saveLocked returns.
 func (s *Store) saveLocked() error {
 	b, err := json.MarshalIndent(&s.doc, "", "\t")
 	if err != nil {
 		return fmt.Errorf("system metadata: %w", err)
 	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
 		return fmt.Errorf("system metadata: work-directory not usable: %w", err)
 	}
-	tmp := s.path + ".tmp"
-	if err := writeSynced(tmp, append(b, '\n')); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(s.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("system metadata: %w", err)
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("system metadata: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("system metadata: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("system metadata: sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

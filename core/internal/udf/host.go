@@ -22,6 +22,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/skiffdb/skiff/internal/atomicfile"
 )
 
 // Config is the mod-udf block.
@@ -211,7 +213,7 @@ func (h *Host) Put(ctx context.Context, name, language string, content []byte) e
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(h.cfg.Dir, name), content); err != nil {
+	if err := atomicfile.Write(filepath.Join(h.cfg.Dir, name), content); err != nil {
 		m.retire(ctx)
 		return fmt.Errorf("store module %s: %w", name, err)
 	}
@@ -284,32 +286,4 @@ func (h *Host) lookup(pkg string) *module {
 func contentHash(b []byte) string {
 	sum := sha1.Sum(b)
 	return hex.EncodeToString(sum[:])
-}
-
-func writeFileAtomic(path string, content []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".put-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
