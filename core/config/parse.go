@@ -526,57 +526,67 @@ func (p *parser) namespace(b *item) error {
 		Line:                  b.line,
 	}
 	where := "namespace " + name
-	err := p.each(b, where, func(it *item) (err error) {
-		switch it.name {
-		case "default-ttl":
-			ns.DefaultTTL, err = p.secondsValue(it, where, maxDefaultTTL)
-		case "nsup-period":
-			ns.NsupPeriod, err = p.secondsValue(it, where, maxNsupPeriod)
-		case "allow-ttl-without-nsup":
-			ns.AllowTTLWithoutNsup, err = p.boolValue(it, where)
-		case "max-record-size":
-			ns.MaxRecordSize, err = p.sizeValue(it, where, minMaxRecordSize, maxMaxRecordSize)
-		case "replication-factor":
-			ns.ReplicationFactor, err = p.intValue(it, where, 1, maxReplicationFactor)
-		case "storage-engine":
-			err = p.storage(it, where, &ns.Storage)
-		case "evict-used-pct":
-			ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
-		case "stop-writes-used-pct":
-			ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
-		case "background-query-max-rps":
-			ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
-		case "index-type":
-			err = p.indexType(it, where, ns)
-		case "memory-size":
-			// The most common line in files written for Aerospike 6 and older.
-			err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
-				in(where), strings.Join(it.args, " "))
-		default:
-			err = p.unknown(it, where)
-		}
-		return err
-	})
-	if err != nil {
+	if err := p.each(b, where, func(it *item) error { return p.namespaceSetting(it, where, ns) }); err != nil {
 		return err
 	}
-	// Aerospike refuses these too: a record that can never fit, and records
-	// that would expire with nothing to remove them.
+	if err := ns.conflicts(); err != nil {
+		return p.errorf(b.line, "%v", err)
+	}
+	p.cfg.Namespaces = append(p.cfg.Namespaces, ns)
+	return nil
+}
+
+// namespaceSetting reads one item of a namespace block into ns.
+func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err error) {
+	switch it.name {
+	case "default-ttl":
+		ns.DefaultTTL, err = p.secondsValue(it, where, maxDefaultTTL)
+	case "nsup-period":
+		ns.NsupPeriod, err = p.secondsValue(it, where, maxNsupPeriod)
+	case "allow-ttl-without-nsup":
+		ns.AllowTTLWithoutNsup, err = p.boolValue(it, where)
+	case "max-record-size":
+		ns.MaxRecordSize, err = p.sizeValue(it, where, minMaxRecordSize, maxMaxRecordSize)
+	case "replication-factor":
+		ns.ReplicationFactor, err = p.intValue(it, where, 1, maxReplicationFactor)
+	case "storage-engine":
+		err = p.storage(it, where, &ns.Storage)
+	case "evict-used-pct":
+		ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
+	case "stop-writes-used-pct":
+		ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
+	case "background-query-max-rps":
+		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
+	case "index-type":
+		err = p.indexType(it, where, ns)
+	case "memory-size":
+		// The most common line in files written for Aerospike 6 and older.
+		err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
+			in(where), strings.Join(it.args, " "))
+	default:
+		err = p.unknown(it, where)
+	}
+	return err
+}
+
+// conflicts checks what spans a namespace's settings. Aerospike refuses
+// these too: a record that can never fit, and records that would expire
+// with nothing to remove them.
+func (ns *Namespace) conflicts() error {
 	if ns.Storage.Type == "memory" && ns.MaxRecordSize > ns.Storage.DataSize {
-		return p.errorf(b.line, "namespace %s: max-record-size %s exceeds data-size %s", name,
+		return fmt.Errorf("namespace %s: max-record-size %s exceeds data-size %s", ns.Name,
 			formatScaled(ns.MaxRecordSize, sizeUnits), formatScaled(ns.Storage.DataSize, sizeUnits))
 	}
 	if ns.EvictUsedPct != 0 && ns.StopWritesUsedPct != 0 && ns.EvictUsedPct >= ns.StopWritesUsedPct {
-		return p.errorf(b.line, "namespace %s: evict-used-pct %d must be below stop-writes-used-pct %d", name, ns.EvictUsedPct, ns.StopWritesUsedPct)
+		return fmt.Errorf("namespace %s: evict-used-pct %d must be below stop-writes-used-pct %d", ns.Name, ns.EvictUsedPct, ns.StopWritesUsedPct)
 	}
 	if ns.IndexType == "flash" && ns.Storage.Type != "device" {
-		return p.errorf(b.line, "namespace %s: index-type flash needs storage-engine device", name)
+		return fmt.Errorf("namespace %s: index-type flash needs storage-engine device", ns.Name)
 	}
 	if ns.DefaultTTL != 0 && ns.NsupPeriod == 0 && !ns.AllowTTLWithoutNsup {
-		return p.errorf(b.line, "namespace %s: default-ttl %s needs a non-zero nsup-period or allow-ttl-without-nsup true", name,
+		return fmt.Errorf("namespace %s: default-ttl %s needs a non-zero nsup-period or allow-ttl-without-nsup true", ns.Name,
 			formatScaled(int64(ns.DefaultTTL/time.Second), secondUnits))
 	}
-	p.cfg.Namespaces = append(p.cfg.Namespaces, ns)
 	return nil
 }
 
@@ -933,7 +943,12 @@ func (p *parser) unknown(it *item, where string) error {
 	return p.errorf(it.line, "unknown %s %q%s", kind, it.name, in(where))
 }
 
+// errorf reports a problem at line of the file; line 0 is a setting from no
+// file (set-config), which has no location.
 func (p *parser) errorf(line int, format string, args ...any) error {
+	if line == 0 {
+		return fmt.Errorf(format, args...)
+	}
 	return fmt.Errorf("%s:%d: %s", p.file, line, fmt.Sprintf(format, args...))
 }
 

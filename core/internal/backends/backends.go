@@ -141,9 +141,9 @@ func deviceSettings(ns *config.Namespace) map[string]string {
 		s["files"] = strings.Join(d.Files, ",")
 		s["filesize"] = strconv.FormatInt(d.FileSize, 10)
 	}
-	if ns.MaxRecordSize > 0 {
-		s["max-record-size"] = strconv.FormatInt(min(ns.MaxRecordSize, int64(nvme.MaxRecordSizeFor(int(d.WriteBlockSize)))), 10)
-	}
+	// No max-record-size: the node enforces the namespace's, which
+	// set-config may raise, and the backend takes the largest record its
+	// write blocks hold.
 	if ns.IndexType == "flash" {
 		s["index-type"] = "flash"
 		s["index-mount"] = ns.IndexMount

@@ -25,11 +25,9 @@ const stopWritesPeriod = 100 * time.Millisecond
 // RunStopWrites re-evaluates every stopWritesPeriod whether the namespace
 // is so full that writes must stop (stop-writes-used-pct), until ctx is
 // done. Writes check the flag it keeps, so that no write waits for the
-// backend's figures.
+// backend's figures. It runs while stop-writes-used-pct is 0 too, which
+// set-config may change.
 func (ns *Namespace) RunStopWrites(ctx context.Context) {
-	if ns.cfg.StopWritesUsedPct == 0 {
-		return
-	}
 	t := time.NewTicker(stopWritesPeriod)
 	defer t.Stop()
 	for {
@@ -43,15 +41,22 @@ func (ns *Namespace) RunStopWrites(ctx context.Context) {
 }
 
 func (ns *Namespace) checkStopWrites(ctx context.Context) {
+	limit := ns.Config().StopWritesUsedPct
+	if limit == 0 {
+		if ns.stopWrites.Swap(false) {
+			ns.log.Info("stop-writes cleared: stop-writes-used-pct is 0")
+		}
+		return
+	}
 	st, err := ns.backend.Stats(ctx)
 	if err != nil {
 		return
 	}
-	stop := usedPct(&st) >= ns.cfg.StopWritesUsedPct
+	stop := usedPct(&st) >= limit
 	if ns.stopWrites.Swap(stop) != stop {
 		if stop {
 			ns.log.Warn("stop-writes: storage is full; writes are refused until records are deleted, expire or are evicted",
-				"used_pct", usedPct(&st), "stop-writes-used-pct", ns.cfg.StopWritesUsedPct)
+				"used_pct", usedPct(&st), "stop-writes-used-pct", limit)
 		} else {
 			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st))
 		}
@@ -70,7 +75,8 @@ const evictBuckets = 4096
 // TTL are never evicted. It reads metadata only. It returns the number of
 // records evicted.
 func (ns *Namespace) Evict(ctx context.Context) (int, error) {
-	if ns.cfg.EvictUsedPct == 0 {
+	limit := ns.Config().EvictUsedPct
+	if limit == 0 {
 		return 0, nil
 	}
 	st, err := ns.backend.Stats(ctx)
@@ -78,12 +84,12 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("evict: %w", err)
 	}
 	used := usedPct(&st)
-	if used < 0 || used < ns.cfg.EvictUsedPct || st.Records == 0 {
+	if used < 0 || used < limit || st.Records == 0 {
 		return 0, nil
 	}
 	// Aim one percent under the threshold, so that eviction does not run
 	// again at the next write.
-	target := st.Capacity * uint64(max(ns.cfg.EvictUsedPct-1, 0)) / 100
+	target := st.Capacity * uint64(max(limit-1, 0)) / 100
 	avg := st.DataBytes / st.Records
 	need := (st.DataBytes - min(target, st.DataBytes) + avg - 1) / max(avg, 1)
 	cutoff, err := ns.evictCutoff(ctx, need)

@@ -418,7 +418,7 @@ func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *
 	rec.LastUpdate = c.lut
 	s.enc = bins.Encode(s.enc[:0], s.bins)
 	rec.Bins = s.enc
-	if int64(rec.Size()) > ns.cfg.MaxRecordSize {
+	if int64(rec.Size()) > ns.Config().MaxRecordSize {
 		return Result{Code: proto.RecordTooBig}
 	}
 	if err := ns.backend.Put(ctx, req.Digest, rec); err != nil {

@@ -29,12 +29,16 @@ const lockStripes = 1 << 12
 // Namespace is one namespace of the node. Its methods are safe for
 // concurrent use.
 type Namespace struct {
-	name    string
-	cfg     config.Namespace
-	backend storage.Backend
-	meta    Metadata
-	log     *slog.Logger
-	now     func() time.Time
+	name string
+	// cfg is the configuration in effect: set-config replaces it whole
+	// (SetConfig), so a command reads one consistent version.
+	cfg atomic.Pointer[config.Namespace]
+	// cfgChanged wakes nsup to take up a new nsup-period.
+	cfgChanged chan struct{}
+	backend    storage.Backend
+	meta       Metadata
+	log        *slog.Logger
+	now        func() time.Time
 
 	locks [lockStripes]sync.Mutex
 
@@ -105,12 +109,12 @@ var ErrNotSaved = errors.New("not saved in the system metadata")
 // opts.Backend. The namespace owns the backend from then on.
 func New(cfg *config.Namespace, opts Options) *Namespace {
 	ns := &Namespace{
-		name:    cfg.Name,
-		cfg:     *cfg,
-		backend: opts.Backend,
-		meta:    opts.Metadata,
-		log:     opts.Logger,
-		now:     opts.Now,
+		name:       cfg.Name,
+		cfgChanged: make(chan struct{}, 1),
+		backend:    opts.Backend,
+		meta:       opts.Metadata,
+		log:        opts.Logger,
+		now:        opts.Now,
 	}
 	if ns.log == nil {
 		ns.log = slog.Default()
@@ -119,6 +123,8 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 	if ns.now == nil {
 		ns.now = time.Now
 	}
+	c := *cfg
+	ns.cfg.Store(&c)
 	ns.sets.init()
 	ns.idx.catalog = sindex.NewCatalog()
 	return ns
@@ -131,11 +137,25 @@ func (ns *Namespace) Name() string { return ns.name }
 // or a plugin process across a socket. A command that reads many records,
 // such as a batch, then keeps several reads in flight rather than one.
 func (ns *Namespace) ReadsWait() bool {
-	return ns.cfg.Storage.Type != "memory" || ns.cfg.Storage.Mode == config.ModeProcess
+	cfg := ns.Config()
+	return cfg.Storage.Type != "memory" || cfg.Storage.Mode == config.ModeProcess
 }
 
-// Config returns the namespace's configuration.
-func (ns *Namespace) Config() *config.Namespace { return &ns.cfg }
+// Config returns the namespace's configuration in effect. The caller must
+// not modify it.
+func (ns *Namespace) Config() *config.Namespace { return ns.cfg.Load() }
+
+// SetConfig puts cfg in effect, as set-config does: it must be the
+// namespace's configuration with only its dynamic settings changed
+// (config.ChangeNamespace). Commands that started before keep the
+// settings they read.
+func (ns *Namespace) SetConfig(cfg *config.Namespace) {
+	ns.cfg.Store(cfg)
+	select {
+	case ns.cfgChanged <- struct{}{}:
+	default:
+	}
+}
 
 // Backend returns the namespace's storage backend.
 func (ns *Namespace) Backend() storage.Backend { return ns.backend }

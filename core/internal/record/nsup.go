@@ -12,33 +12,52 @@ import (
 )
 
 // RunNsup removes expired and truncated records, and evicts records above
-// evict-used-pct, every nsup-period until ctx is done. With nsup-period 0
-// it returns at once: expired records are then removed only when a command
-// comes across them.
+// evict-used-pct, every nsup-period until ctx is done. While nsup-period is
+// 0 it waits for set-config to change it: expired records are then removed
+// only when a command comes across them. A changed period starts a new
+// wait; other changes leave the wait alone.
 func (ns *Namespace) RunNsup(ctx context.Context) {
-	if ns.cfg.NsupPeriod <= 0 {
-		return
-	}
-	t := time.NewTicker(ns.cfg.NsupPeriod)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	defer t.Stop()
+	var period time.Duration
 	for {
+		if p := ns.Config().NsupPeriod; p != period {
+			period = p
+			t.Stop()
+			if period > 0 {
+				t.Reset(period)
+			}
+		}
+		var tick <-chan time.Time
+		if period > 0 {
+			tick = t.C
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-		}
-		start := time.Now()
-		n, err := ns.RemoveDead(ctx)
-		if err != nil && ctx.Err() == nil {
-			ns.log.Error("nsup pass failed", "err", err)
+		case <-ns.cfgChanged:
 			continue
+		case <-tick:
 		}
-		evicted, err := ns.Evict(ctx)
-		if err != nil && ctx.Err() == nil {
-			ns.log.Error("eviction failed", "err", err)
-		}
-		ns.log.Debug("nsup pass", "removed", n, "evicted", evicted, "took", time.Since(start))
+		ns.nsupPass(ctx)
+		t.Reset(period)
 	}
+}
+
+// nsupPass removes the dead records, then evicts as evict-used-pct asks.
+func (ns *Namespace) nsupPass(ctx context.Context) {
+	start := time.Now()
+	n, err := ns.RemoveDead(ctx)
+	if err != nil && ctx.Err() == nil {
+		ns.log.Error("nsup pass failed", "err", err)
+		return
+	}
+	evicted, err := ns.Evict(ctx)
+	if err != nil && ctx.Err() == nil {
+		ns.log.Error("eviction failed", "err", err)
+	}
+	ns.log.Debug("nsup pass", "removed", n, "evicted", evicted, "took", time.Since(start))
 }
 
 // RemoveDead makes one pass over the namespace's metadata and removes every

@@ -13,13 +13,14 @@ const MaxTTL = 10 * 365 * 24 * 3600
 // enforced because the namespace removes no expired records.
 func (ns *Namespace) voidTime(ttl uint32, c clock, oldVoid uint32, existed bool) (uint32, proto.ResultCode) {
 	var seconds uint32
+	cfg := ns.Config()
 	switch {
 	case ttl == proto.TTLNeverExpire:
 		return 0, proto.OK
 	case ttl == proto.TTLDontUpdate && existed:
 		return oldVoid, proto.OK
 	case ttl == proto.TTLNamespaceDefault || ttl == proto.TTLDontUpdate:
-		seconds = uint32(ns.cfg.DefaultTTL.Seconds())
+		seconds = uint32(cfg.DefaultTTL.Seconds())
 	case ttl > MaxTTL:
 		return 0, proto.ParameterError
 	default:
@@ -28,7 +29,7 @@ func (ns *Namespace) voidTime(ttl uint32, c clock, oldVoid uint32, existed bool)
 	if seconds == 0 {
 		return 0, proto.OK
 	}
-	if ns.cfg.NsupPeriod == 0 && !ns.cfg.AllowTTLWithoutNsup {
+	if cfg.NsupPeriod == 0 && !cfg.AllowTTLWithoutNsup {
 		return 0, proto.FailForbidden
 	}
 	return c.voidNow + seconds, proto.OK

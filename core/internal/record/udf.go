@@ -132,7 +132,7 @@ func (r *UDFRecord) SetBin(name []byte, typ uint8, val []byte) int32 {
 	if bins.Check(typ, val) != nil {
 		return udf.CodeInvalid
 	}
-	if int64(len(val)) > r.ns.cfg.MaxRecordSize {
+	if int64(len(val)) > r.ns.Config().MaxRecordSize {
 		return udf.CodeLimit
 	}
 	i := bins.Find(r.s.bins, name)

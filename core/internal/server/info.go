@@ -91,6 +91,8 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"udf-list":           s.udfList,
 		"udf-get":            s.udfGet,
 		"udf-remove":         s.udfRemove,
+		"get-config":         s.getConfig,
+		"set-config":         s.setConfig,
 	}
 }
 
@@ -144,20 +146,26 @@ func (s *Server) replicas(prefix string) string {
 
 // peers answers the peers commands: a single node has none.
 func (s *Server) peers(string) string {
-	return "1," + strconv.Itoa(s.cfg.Network.Service.Port) + ",[]"
+	return "1," + strconv.Itoa(s.servicePort()) + ",[]"
+}
+
+// servicePort is the port clients connect to: the configured one, or the
+// one the listener was given for port 0.
+func (s *Server) servicePort() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+			return a.Port
+		}
+	}
+	return s.cfg.Network.Service.Port
 }
 
 // serviceAddrs lists the addresses clients can reach the node at.
 func (s *Server) serviceAddrs() string {
 	ep := s.cfg.Network.Service
-	port := strconv.Itoa(ep.Port)
-	s.mu.Lock()
-	if s.ln != nil {
-		if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
-			port = strconv.Itoa(a.Port)
-		}
-	}
-	s.mu.Unlock()
+	port := strconv.Itoa(s.servicePort())
 	ip := net.ParseIP(ep.Address)
 	if ip == nil || !ip.IsUnspecified() {
 		return net.JoinHostPort(ep.Address, port)

@@ -58,6 +58,9 @@ type Server struct {
 	udf *udf.Host
 	// ctx bounds background work that requests start (truncation).
 	ctx context.Context
+	// configMu orders set-config commands: each applies to the settings
+	// the one before left.
+	configMu sync.Mutex
 
 	mu       sync.Mutex
 	ln       net.Listener

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/proto"
+)
+
+// getConfig answers "get-config[:context=CONTEXT[;id=NS]]": the settings in
+// effect, named as in the config file and get-config's Aerospike output
+// ("storage-engine.filesize"), sizes in bytes and durations in seconds.
+// Without a context it answers the service's.
+func (s *Server) getConfig(p string) string {
+	args := params(p)
+	switch ctx := args["context"]; ctx {
+	case "", "service":
+		return s.serviceConfig()
+	case "network":
+		n := s.cfg.Network
+		k := kv{sep: ';'}
+		k.add("service.address", n.Service.Address)
+		k.add("service.port", s.servicePort())
+		k.add("admin.address", n.Admin.Address)
+		k.add("admin.port", n.Admin.Port)
+		return k.b.String()
+	case "namespace":
+		name := namespaceArg(args)
+		ns := s.namespaces[name]
+		if ns == nil {
+			return infoError(proto.InvalidNamespace, "namespace not found")
+		}
+		return namespaceConfig(ns.Config())
+	case "mod-udf":
+		u := s.cfg.UDF
+		k := kv{sep: ';'}
+		k.add("user-path", u.UserPath)
+		k.add("max-module-size", u.MaxModuleSize)
+		k.add("max-memory", u.MaxMemory)
+		k.add("max-call-ms", u.MaxCallTime.Milliseconds())
+		k.add("instances-per-module", u.InstancesPerModule)
+		return k.b.String()
+	default:
+		// Among them xdr: clients take an answer to it for Aerospike's XDR
+		// and its info commands, which Skiff's replication over NATS does
+		// not serve.
+		return infoError(proto.ParameterError, "unknown context "+strconv.Quote(ctx)+": want service, network, namespace or mod-udf")
+	}
+}
+
+// namespaceArg is the namespace a config command names: id=NS, or
+// namespace=NS as Aerospike 7 also takes.
+func namespaceArg(args map[string]string) string {
+	if name, ok := args["id"]; ok {
+		return name
+	}
+	return args["namespace"]
+}
+
+func (s *Server) serviceConfig() string {
+	sv := s.cfg.Service
+	k := kv{sep: ';'}
+	k.add("cluster-name", clusterName(s.cfg))
+	k.add("node-id", s.nodeID)
+	k.add("proto-fd-max", sv.ProtoFdMax)
+	k.add("proto-max-size", sv.ProtoMaxSize)
+	k.add("work-directory", sv.WorkDirectory)
+	return k.b.String()
+}
+
+func namespaceConfig(cfg *config.Namespace) string {
+	k := kv{sep: ';'}
+	k.add("default-ttl", int64(cfg.DefaultTTL/time.Second))
+	k.add("nsup-period", int64(cfg.NsupPeriod/time.Second))
+	k.add("allow-ttl-without-nsup", cfg.AllowTTLWithoutNsup)
+	k.add("max-record-size", cfg.MaxRecordSize)
+	k.add("replication-factor", cfg.ReplicationFactor)
+	k.add("evict-used-pct", cfg.EvictUsedPct)
+	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
+	k.add("background-query-max-rps", cfg.BackgroundQueryMaxRPS)
+	k.add("index-type", cfg.IndexType)
+	if cfg.IndexType == "flash" {
+		k.add("index-type.mount", cfg.IndexMount)
+		k.add("index-type.mounts-size-limit", cfg.IndexMountsSizeLimit)
+	}
+	st := &cfg.Storage
+	k.add("storage-engine", st.Type)
+	k.add("storage-engine.mode", st.Mode)
+	if st.Path != "" {
+		k.add("storage-engine.path", st.Path)
+	}
+	switch st.Type {
+	case "memory":
+		k.add("storage-engine.data-size", st.DataSize)
+	case "device":
+		d := &st.Device
+		for i, dev := range d.Devices {
+			k.add("storage-engine.device["+strconv.Itoa(i)+"]", dev)
+		}
+		for i, f := range d.Files {
+			k.add("storage-engine.file["+strconv.Itoa(i)+"]", f)
+		}
+		if len(d.Files) > 0 {
+			k.add("storage-engine.filesize", d.FileSize)
+		}
+		k.add("storage-engine.write-block-size", d.WriteBlockSize)
+		k.add("storage-engine.direct-io", d.DirectIO)
+		k.add("storage-engine.post-write-queue", d.PostWriteQueue)
+		k.add("storage-engine.flush-max-ms", d.FlushMaxMs)
+		k.add("storage-engine.defrag-lwm-pct", d.DefragLWMPct)
+		k.add("storage-engine.commit-to-device", d.CommitToDevice)
+		k.add("storage-engine.data-in-memory", d.DataInMemory)
+	default:
+		for _, name := range slices.Sorted(maps.Keys(st.Settings)) {
+			k.add("storage-engine."+name, st.Settings[name])
+		}
+	}
+	return k.b.String()
+}
+
+// setConfig answers "set-config:context=namespace;id=NS;NAME=VALUE[;...]":
+// it changes settings of a running namespace, all or none, checked as the
+// config file's are. Changes last until the node restarts.
+func (s *Server) setConfig(p string) string {
+	var ctx, name string
+	var changes []config.Change
+	for _, kv := range strings.Split(p, ";") {
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "context":
+			ctx = v
+		case "id", "namespace":
+			name = v
+		default:
+			changes = append(changes, config.Change{Name: k, Value: v})
+		}
+	}
+	switch ctx {
+	case "namespace":
+	case "service", "network", "mod-udf":
+		return infoError(proto.ParameterError, "no "+ctx+" setting changes while the node runs: change the config file and restart")
+	default:
+		return infoError(proto.ParameterError, "unknown context "+strconv.Quote(ctx)+": want namespace")
+	}
+	ns := s.namespaces[name]
+	if ns == nil {
+		return infoError(proto.InvalidNamespace, "namespace not found")
+	}
+	// One change at a time per node: each builds on the one before.
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
+	next, err := s.cfg.ChangeNamespace(ns.Config(), changes)
+	if err != nil {
+		return infoError(proto.ParameterError, err.Error())
+	}
+	ns.SetConfig(next)
+	s.log.Info("namespace settings changed by set-config", "namespace", name, "changes", changeList(changes))
+	return "ok"
+}
+
+// changeList writes changes as the command had them, for the log.
+func changeList(changes []config.Change) string {
+	parts := make([]string, len(changes))
+	for i, c := range changes {
+		parts[i] = c.Name + "=" + c.Value
+	}
+	return strings.Join(parts, ";")
+}
