@@ -204,3 +204,28 @@ func BenchmarkScanSmallSet(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTruncateRemoval times a set's truncate until the node has
+// removed its records: one pass over the namespace's metadata, which
+// through a plugin process asks for each of the 4,096 partitions.
+func BenchmarkTruncateRemoval(b *testing.B) {
+	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			cfg := config.Default()
+			cfg.Namespaces[0].Storage.Mode = mode
+			c := startNode(b, cfg).connect(b)
+			const records = 2000
+			for b.Loop() {
+				b.StopTimer()
+				for i := range records {
+					mustOK(b, c.Put(nil, key(b, "gone", i), as.BinMap{"i": i}))
+				}
+				b.StartTimer()
+				mustOK(b, c.Truncate(nil, "test", "gone", nil))
+				for nsInfo(b, c, "test", "objects") != "0" {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+}

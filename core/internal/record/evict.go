@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -96,26 +97,38 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 	if err != nil || cutoff == 0 {
 		return 0, err
 	}
-	evicted := 0
-	var s Scratch
-	for pid := uint16(0); pid < storage.Partitions && uint64(evicted) < need; pid++ {
-		var victims []storage.Digest
+	// Workers stop looking once the pass has evicted enough.
+	var total atomic.Uint64
+	type worker struct {
+		victims []storage.Digest
+		s       Scratch
+	}
+	_, err = eachPartition(ns, func(w *worker, pid uint16) error {
+		if total.Load() >= need {
+			return nil
+		}
+		w.victims = w.victims[:0]
 		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {
 			if rec.VoidTime != 0 && rec.VoidTime <= cutoff {
-				victims = append(victims, d)
+				w.victims = append(w.victims, d)
 			}
 			return nil
 		})
 		if err != nil {
-			return evicted, fmt.Errorf("evict: scan partition %d: %w", pid, err)
+			return fmt.Errorf("evict: scan partition %d: %w", pid, err)
 		}
-		for _, d := range victims {
-			if ns.evictOne(ctx, &s, d, cutoff) {
-				evicted++
+		for _, d := range w.victims {
+			if ns.evictOne(ctx, &w.s, d, cutoff) {
+				total.Add(1)
 			}
 		}
-	}
+		return nil
+	})
+	evicted := int(total.Load())
 	ns.Stats.Evicted.Add(uint64(evicted))
+	if err != nil {
+		return evicted, err
+	}
 	ns.log.Info("evicted records closest to expiry", "records", evicted, "void_time_cutoff", cutoff, "used_pct", used)
 	return evicted, nil
 }
@@ -124,28 +137,39 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 // records with a TTL expire, from a histogram of a metadata scan.
 func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, error) {
 	c := ns.clock()
-	var lo, hi uint32 = ^uint32(0), 0
-	collect := func(fn func(void uint32)) error {
-		for pid := uint16(0); pid < storage.Partitions; pid++ {
-			err := ns.backend.ScanPartition(ctx, pid, true, func(_ storage.Digest, rec *storage.Record) error {
-				if rec.VoidTime != 0 && ns.live(&rec.Meta, c) {
-					fn(rec.VoidTime)
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("evict: scan partition %d: %w", pid, err)
-			}
+	// Two passes: the range of void times, then a histogram over it.
+	type bounds struct{ lo, hi uint32 }
+	ranges, err := eachVoidTime(ctx, ns, c, func(w *bounds, v uint32) {
+		if w.hi == 0 || v < w.lo {
+			w.lo = v
 		}
-		return nil
-	}
-	if err := collect(func(v uint32) { lo, hi = min(lo, v), max(hi, v) }); err != nil || hi == 0 {
+		w.hi = max(w.hi, v)
+	})
+	if err != nil {
 		return 0, err
+	}
+	var lo, hi uint32 = ^uint32(0), 0
+	for _, r := range ranges {
+		if r.hi != 0 {
+			lo, hi = min(lo, r.lo), max(hi, r.hi)
+		}
+	}
+	if hi == 0 {
+		return 0, nil
 	}
 	width := max((uint64(hi)-uint64(lo))/evictBuckets+1, 1)
-	var hist [evictBuckets]uint64
-	if err := collect(func(v uint32) { hist[min((uint64(v)-uint64(lo))/width, evictBuckets-1)]++ }); err != nil {
+	type counts struct{ hist [evictBuckets]uint64 }
+	parts, err := eachVoidTime(ctx, ns, c, func(w *counts, v uint32) {
+		w.hist[min((uint64(v)-uint64(lo))/width, evictBuckets-1)]++
+	})
+	if err != nil {
 		return 0, err
+	}
+	var hist [evictBuckets]uint64
+	for _, p := range parts {
+		for i, n := range p.hist {
+			hist[i] += n
+		}
 	}
 	var n uint64
 	for i, count := range hist {
@@ -154,6 +178,23 @@ func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, erro
 		}
 	}
 	return hi, nil
+}
+
+// eachVoidTime calls fn with the void time of every live record that has
+// one, each worker of the pass with its own state (see eachPartition).
+func eachVoidTime[W any](ctx context.Context, ns *Namespace, c clock, fn func(w *W, void uint32)) ([]*W, error) {
+	workers, err := eachPartition(ns, func(w *W, pid uint16) error {
+		return ns.backend.ScanPartition(ctx, pid, true, func(_ storage.Digest, rec *storage.Record) error {
+			if rec.VoidTime != 0 && ns.live(&rec.Meta, c) {
+				fn(w, rec.VoidTime)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evict: %w", err)
+	}
+	return workers, nil
 }
 
 // evictOne removes a record still due for eviction, under its lock.

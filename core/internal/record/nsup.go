@@ -63,28 +63,35 @@ func (ns *Namespace) nsupPass(ctx context.Context) {
 // RemoveDead makes one pass over the namespace's metadata and removes every
 // record that is expired or truncated. It returns how many it removed.
 func (ns *Namespace) RemoveDead(ctx context.Context) (int, error) {
-	var dead []storage.Digest
-	var s Scratch
-	removed := 0
-	for pid := uint16(0); pid < storage.Partitions; pid++ {
+	type worker struct {
+		dead    []storage.Digest
+		s       Scratch
+		removed int
+	}
+	workers, err := eachPartition(ns, func(w *worker, pid uint16) error {
 		c := ns.clock()
-		dead = dead[:0]
+		w.dead = w.dead[:0]
 		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {
 			if !ns.live(&rec.Meta, c) {
-				dead = append(dead, d)
+				w.dead = append(w.dead, d)
 			}
 			return nil
 		})
 		if err != nil {
-			return removed, fmt.Errorf("scan partition %d: %w", pid, err)
+			return fmt.Errorf("scan partition %d: %w", pid, err)
 		}
-		for _, d := range dead {
-			if ns.removeIfDead(ctx, &s, d, c) {
-				removed++
+		for _, d := range w.dead {
+			if ns.removeIfDead(ctx, &w.s, d, c) {
+				w.removed++
 			}
 		}
+		return nil
+	})
+	removed := 0
+	for _, w := range workers {
+		removed += w.removed
 	}
-	return removed, nil
+	return removed, err
 }
 
 // removeIfDead re-reads a record under its lock and removes it if it is

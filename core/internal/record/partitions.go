@@ -1,0 +1,57 @@
+package record
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// passWorkers is how many partitions a pass over the whole namespace (nsup,
+// eviction, removing truncated records) works on at once where reads wait:
+// there each partition costs a round trip to a plugin process, or reads of
+// a device, and so does each record removed. As many as a background job
+// works on (backgroundInFlight in the server) and a device plugin serves
+// at once: more passes faster but crowds foreground commands.
+const passWorkers = 16
+
+// eachPartition calls fn for every partition of ns, each worker with its
+// own state W, which it returns for the caller to add up. Where reads
+// wait it runs passWorkers workers, so fn must be safe to call
+// concurrently on different partitions; elsewhere one. The pass stops at
+// the first error, which it returns.
+func eachPartition[W any](ns *Namespace, fn func(w *W, pid uint16) error) ([]*W, error) {
+	n := 1
+	if ns.ReadsWait() {
+		n = passWorkers
+	}
+	workers := make([]*W, n)
+	errs := make([]error, n)
+	var next atomic.Uint32
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := new(W)
+		workers[i] = w
+		wg.Go(func() {
+			for !failed.Load() {
+				pid := next.Add(1) - 1
+				if pid >= storage.Partitions {
+					return
+				}
+				if err := fn(w, uint16(pid)); err != nil {
+					errs[i] = err
+					failed.Store(true)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return workers, err
+		}
+	}
+	return workers, nil
+}
