@@ -159,6 +159,12 @@ func TestClientOperate(t *testing.T) {
 	if got, ok := rec.Bins["n"].(as.OpResults); !ok || len(got) != 4 || got[0] != nil || got[1] != 16 || got[2] != nil || got[3] != 17 {
 		t.Fatalf("respond-all-ops: %#v", rec.Bins["n"])
 	}
+	// Reads only: a missing bin still has its (nil) result.
+	rec, err = c.Operate(wp, k, as.GetBinOp("n"), as.GetBinOp("missing"))
+	mustOK(t, err)
+	if v, ok := rec.Bins["missing"]; !ok || v != nil || rec.Bins["n"] != 17 {
+		t.Fatalf("respond-all-ops, reads only: %#v", rec.Bins)
+	}
 
 	// Touch and delete operations, as in the client's own suite.
 	rec, err = c.Operate(nil, k, as.TouchOp(), as.GetHeaderOp())

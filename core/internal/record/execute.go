@@ -196,6 +196,9 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	case req.Info1&proto.Info1GetAll != 0 || len(req.Ops) == 0:
 		s.out = append(s.out, s.bins...)
 	default:
+		// With respond-all-ops (which the client sets for expression
+		// reads) every operation has a result: a missing bin's is nil.
+		respondAll := req.Info2&proto.Info2RespondAllOps != 0
 		for i := range req.Ops {
 			op := &req.Ops[i]
 			if op.Type == proto.OpExpRead {
@@ -204,6 +207,8 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 				}
 			} else if j := bins.Find(s.bins, op.Name); j >= 0 {
 				s.out = append(s.out, s.bins[j])
+			} else if respondAll {
+				s.out = append(s.out, bins.Bin{Name: op.Name})
 			}
 		}
 	}
