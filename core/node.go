@@ -27,6 +27,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/server"
 	"github.com/skiffdb/skiff/core/internal/smd"
 	"github.com/skiffdb/skiff/core/internal/udf"
+	"github.com/skiffdb/skiff/core/logs"
 )
 
 // ShutdownTimeout bounds how long a stopping node waits for requests in
@@ -37,6 +38,9 @@ const ShutdownTimeout = 30 * time.Second
 type Options struct {
 	Config *config.Config
 	Logger *slog.Logger
+	// Logs are the sinks behind Logger, whose levels the log-set info
+	// command changes; nil leaves log-set no sink to change.
+	Logs *logs.Logs
 	// OnListen, when set, is called with the addresses the node listens on
 	// once it accepts requests (the admin address is nil when disabled).
 	// Tests use it with port 0.
@@ -82,6 +86,7 @@ func Run(ctx context.Context, opts Options) error {
 	defer udfHost.Close(context.Background())
 
 	srv := server.New(bg, cfg, namespaces, udfHost, log)
+	srv.SetLogs(opts.Logs)
 	repl, err := startReplication(ctx, cfg, opts, srv, namespaces, log)
 	if err != nil {
 		return err

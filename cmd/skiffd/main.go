@@ -10,14 +10,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/logs"
 	"github.com/skiffdb/skiff/internal/sysmon"
 )
 
@@ -49,11 +48,12 @@ func run() error {
 			return err
 		}
 	}
-	log, closeLogs, err := newLogger(cfg.Logging)
+	sinks, err := logs.Open(cfg.Logging)
 	if err != nil {
 		return err
 	}
-	defer closeLogs()
+	defer sinks.Close()
+	log := sinks.Logger()
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -64,48 +64,5 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return core.Run(ctx, core.Options{Config: cfg, Logger: log})
-}
-
-// newLogger builds the node's logger from the logging sinks.
-func newLogger(sinks []config.LogSink) (*slog.Logger, func(), error) {
-	var handlers []slog.Handler
-	var files []io.Closer
-	closeAll := func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	for _, s := range sinks {
-		var w io.Writer = os.Stderr
-		if s.Path != "" {
-			f, err := os.OpenFile(s.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-			if err != nil {
-				closeAll()
-				return nil, nil, fmt.Errorf("open log file: %w", err)
-			}
-			files = append(files, f)
-			w = f
-		}
-		handlers = append(handlers, slog.NewTextHandler(w, &slog.HandlerOptions{Level: level(s.Level)}))
-	}
-	if len(handlers) == 0 {
-		handlers = append(handlers, slog.NewTextHandler(os.Stderr, nil))
-	}
-	return slog.New(slog.NewMultiHandler(handlers...)), closeAll, nil
-}
-
-// level maps Aerospike's log levels to slog's.
-func level(s string) slog.Level {
-	switch s {
-	case "critical":
-		return slog.LevelError + 4
-	case "warning":
-		return slog.LevelWarn
-	case "debug":
-		return slog.LevelDebug
-	case "detail":
-		return slog.LevelDebug - 4
-	}
-	return slog.LevelInfo
+	return core.Run(ctx, core.Options{Config: cfg, Logger: log, Logs: sinks})
 }

@@ -197,3 +197,52 @@ func TestPrintDefaultConfig(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
+
+// TestLogSet turns the console's level to debug and back up to warning
+// while the node runs, and reads the effect in its output.
+func TestLogSet(t *testing.T) {
+	_, client, stderr := startSkiffd(t)
+	node := client.GetNodes()[0]
+	info := func(cmd string) string {
+		t.Helper()
+		m, err := node.RequestInfo(as.NewInfoPolicy(), cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[cmd]
+	}
+	// In order: the level changes halfway.
+	for _, tc := range [][2]string{
+		{"logs", "0:stderr"},
+		{"log/0", "any:INFO"},
+		{"log/1", "ERROR:4:"},
+		{"log-set:id=1;any=debug", "ERROR:4:"},
+		{"log-set:id=0;misc=debug", "ERROR:4:no log context"},
+		{"log-set:id=0;any=verbose", "ERROR:4:bad log level"},
+		{"log-set:id=0", "ERROR:4:no level"},
+		{"log-set:id=0;any=debug", "ok"},
+		{"log/0", "any:DEBUG"},
+		{"set-config:context=namespace;id=test;nsup-period=1", "ok"},
+	} {
+		if got := info(tc[0]); !strings.HasPrefix(got, tc[1]) {
+			t.Errorf("%s: %q, want %s...", tc[0], got, tc[1])
+		}
+	}
+	// nsup logs each pass at debug.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "nsup pass") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no nsup pass logged at debug:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := info("log-set:id=0;any=warning"); got != "ok" {
+		t.Fatalf("log-set warning: %q", got)
+	}
+	// The nsup-period change above was logged at info; this one is not.
+	info("set-config:context=namespace;id=test;default-ttl=1D")
+	time.Sleep(100 * time.Millisecond)
+	if n := strings.Count(stderr.String(), "namespace settings changed by set-config"); n != 1 {
+		t.Errorf("%d set-config changes logged, want the one before log-set warning:\n%s", n, stderr.String())
+	}
+}

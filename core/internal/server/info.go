@@ -93,6 +93,9 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"udf-remove":         s.udfRemove,
 		"get-config":         s.getConfig,
 		"set-config":         s.setConfig,
+		"logs":               s.logsInfo,
+		"log":                s.logInfo,
+		"log-set":            s.logSet,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/udf"
+	"github.com/skiffdb/skiff/core/logs"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -56,6 +57,8 @@ type Server struct {
 	jobs         jobTable
 	// udf runs UDF modules; nil when the node has none.
 	udf *udf.Host
+	// logs are the node's log sinks; nil when the node manages none.
+	logs *logs.Logs
 	// ctx bounds background work that requests start (truncation).
 	ctx context.Context
 	// configMu orders set-config commands: each applies to the settings
