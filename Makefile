@@ -57,6 +57,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzGeo$$' -fuzztime $(FUZZTIME) ./core/internal/sindex
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sdk/udf
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChange$$' -fuzztime $(FUZZTIME) ./sdk/xdr
+	$(GO) test -run '^$$' -fuzz '^FuzzInfo$$' -fuzztime $(FUZZTIME) ./core/internal/server
+	$(GO) test -run '^$$' -fuzz '^FuzzWalkBlock$$' -fuzztime $(FUZZTIME) ./plugins/storage-nvme
 
 # CONFORMANCE_SKIP leaves out specs that need a type Skiff does not have yet
 # and stand first in an ordered container, where their failure would skip
