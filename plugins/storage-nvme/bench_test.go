@@ -406,6 +406,7 @@ func BenchmarkColdStart(b *testing.B) {
 		b.ReportMetric(float64(st.Records)/el.Seconds(), "records/s")
 		b.ReportMetric(float64(fileBytes)/1e6/el.Seconds(), "scan-MB/s")
 		b.ReportMetric(float64(fileBytes)/1e6, "files-MB")
+		b.ReportMetric(float64(st.IndexBytes)/float64(st.Records), "index-B/record")
 		be.Close()
 	}
 	b.Logf("files %s (%d bytes in all)", strings.Join(o.Files, ", "), fileBytes)

@@ -74,6 +74,11 @@ func (b *Backend) load(ms []*medium) error {
 	if err := b.settle(); err != nil {
 		return err
 	}
+	for i := range b.parts {
+		t := &b.parts[i].table
+		t.aux = nil
+		t.fit(b.hashSeed, b.slots)
+	}
 	for _, dv := range b.devs {
 		dv.settleBlocks()
 	}

@@ -180,12 +180,28 @@ func (t *table) insert(e entry, a uint64, seed uint64, alloc slotAlloc) error {
 }
 
 // ensure grows the table if one more entry would take it past its load
-// limit.
+// limit. During a cold start (aux is kept) it doubles the table instead,
+// if the allocator allows: growing by 1/8 rehashes each entry about nine
+// times over a table's growth, doubling about twice, and fit tightens the
+// table once the start is done.
 func (t *table) ensure(seed uint64, alloc slotAlloc) error {
-	if (t.count+1)*maxLoadDen > len(t.slots)*maxLoadNum {
-		return t.resize(max(minTableLen, len(t.slots)*growNum/growDen+1), seed, alloc)
+	if (t.count+1)*maxLoadDen <= len(t.slots)*maxLoadNum {
+		return nil
 	}
-	return nil
+	if t.aux != nil && t.resize(max(minTableLen, 2*len(t.slots)), seed, alloc) == nil {
+		return nil
+	}
+	return t.resize(max(minTableLen, len(t.slots)*growNum/growDen+1), seed, alloc)
+}
+
+// fit shrinks a table that a cold start left under the load it would have
+// grown to by 1/8 steps, so that it costs what it would have.
+func (t *table) fit(seed uint64, alloc slotAlloc) {
+	if n := max(minTableLen, t.count*growNum/growDen+1); n < len(t.slots)*(maxLoadDen-1)/maxLoadDen {
+		// Shrinking is an optimisation: if the allocator refuses, keep
+		// the larger table.
+		_ = t.resize(n, seed, alloc)
+	}
 }
 
 // insertReserved adds e, whose digest is absent, after ensure succeeded.

@@ -92,3 +92,56 @@ func checkRobinHood(t *testing.T, tb *table, seed uint64) {
 		t.Fatalf("%d entries in slots, count %d", n, tb.count)
 	}
 }
+
+// TestTableColdGrowth fills a table as a cold start does (aux kept): it
+// doubles as it grows, keeps each entry's aux value beside it, and fit
+// then leaves it as full as growth by 1/8 would, every entry reachable.
+func TestTableColdGrowth(t *testing.T) {
+	var alloc heapSlots
+	seed := rand.Uint64()
+	for _, n := range []int{1, 7, 100, 5000} {
+		tb := table{aux: []uint64{}}
+		var plain table // grown by 1/8 steps, as outside a cold start
+		resizes := 0
+		for i := range n {
+			d := storagetest.DigestIn(1, uint64(i))
+			e := makeEntry(&d, 0, false, uint32(i), 0, 0, location{size: 8})
+			before := len(tb.slots)
+			if err := tb.insert(e, uint64(i), seed, &alloc); err != nil {
+				t.Fatal(err)
+			}
+			if len(tb.slots) != before {
+				resizes++
+			}
+			if err := plain.insert(e, 0, seed, &alloc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Doubling from 8 slots: about log2(n/8) resizes, where steps of
+		// 1/8 take about 6 times as many.
+		if n == 5000 && resizes > 11 {
+			t.Errorf("%d entries: %d resizes while doubling", n, resizes)
+		}
+		for i := range tb.slots {
+			if e := &tb.slots[i]; e.used() && uint64(e.generation()) != tb.aux[i] {
+				t.Fatalf("%d entries: slot %d holds generation %d beside aux %d", n, i, e.generation(), tb.aux[i])
+			}
+		}
+		tb.aux = nil
+		tb.fit(seed, &alloc)
+		checkRobinHood(t, &tb, seed)
+		// The heap rounds small tables up; a large one ends as full as
+		// growth by 1/8 leaves tables, and no table much larger.
+		if load := float64(tb.count) / float64(len(tb.slots)); n >= 1000 && (load < 0.8 || load > 0.9) {
+			t.Errorf("%d entries: load %.2f after fit, want 0.8 to 0.9", n, load)
+		}
+		if len(tb.slots) > len(plain.slots)*growNum/growDen {
+			t.Errorf("%d entries: %d slots after fit, against %d grown by 1/8", n, len(tb.slots), len(plain.slots))
+		}
+		tb.release(&alloc)
+		plain.release(&alloc)
+	}
+	if alloc.bytes() != 0 {
+		t.Errorf("allocator still counts %d bytes", alloc.bytes())
+	}
+}
