@@ -108,7 +108,8 @@ func TestSetConfig(t *testing.T) {
 		cmd: "ERROR:4:no setting to change",
 		cmd + "nsup-period=0;allow-ttl-without-nsup=no":      "ERROR:4:namespace test: default-ttl 1H needs a non-zero nsup-period",
 		"set-config:context=namespace;id=nope;default-ttl=1": "ERROR:20:",
-		"set-config:context=service;proto-fd-max=10":         "ERROR:4:no service setting changes",
+		"set-config:context=service;cluster-name=other":      "ERROR:4:cluster-name in service cannot change",
+		"set-config:context=network;service.port=1":          "ERROR:4:no network setting changes",
 		"set-config:default-ttl=1":                           "ERROR:4:unknown context",
 	})
 	if after := info(t, c, "get-config:context=namespace;id=test"); after != before {

@@ -9,41 +9,37 @@ import (
 // written as in a config file.
 type Change struct{ Name, Value string }
 
-// dynamic are the namespace settings that may change while the node runs,
-// as Aerospike's set-config allows. The others shape the storage or the
-// index the namespace was opened with.
-var dynamic = map[string]bool{
-	"default-ttl":              true,
-	"nsup-period":              true,
-	"allow-ttl-without-nsup":   true,
-	"max-record-size":          true,
-	"evict-used-pct":           true,
-	"stop-writes-used-pct":     true,
-	"background-query-max-rps": true,
-}
+// The settings that may change while the node runs, as Aerospike's
+// set-config allows, and those that exist but take effect only at start.
+// A namespace's others shape the storage or the index it was opened with;
+// the service's name the node, bound what it has parsed, or locate what it
+// has opened.
+var (
+	dynamicNamespace = map[string]bool{
+		"default-ttl":              true,
+		"nsup-period":              true,
+		"allow-ttl-without-nsup":   true,
+		"max-record-size":          true,
+		"evict-used-pct":           true,
+		"stop-writes-used-pct":     true,
+		"background-query-max-rps": true,
+	}
+	dynamicService = map[string]bool{"proto-fd-max": true}
+	staticService  = map[string]bool{"cluster-name": true, "node-id": true, "proto-max-size": true, "work-directory": true}
+)
 
 // ChangeNamespace returns a copy of ns with changes applied, in order,
 // each value read as the config file's would be and the result checked as
 // a whole, so that two settings that must agree (evict-used-pct below
 // stop-writes-used-pct) can change together. ns itself is not modified.
 func (c *Config) ChangeNamespace(ns *Namespace, changes []Change) (*Namespace, error) {
-	if len(changes) == 0 {
-		return nil, fmt.Errorf("no setting to change in namespace %s", ns.Name)
-	}
-	next := *ns
-	// The items come from no file: errorf leaves out the location.
-	p := &parser{cfg: c}
 	where := "namespace " + ns.Name
-	for _, ch := range changes {
-		if !dynamic[ch.Name] {
-			if isStatic(ch.Name) {
-				return nil, fmt.Errorf("%s%s cannot change while the node runs: change the config file and restart", ch.Name, in(where))
-			}
-			return nil, fmt.Errorf("unknown setting %q%s", ch.Name, in(where))
-		}
-		if err := p.namespaceSetting(&item{name: ch.Name, args: []string{ch.Value}}, where, &next); err != nil {
-			return nil, err
-		}
+	next := *ns
+	err := c.change(where, changes, dynamicNamespace, isStaticNamespace, func(p *parser, it *item) error {
+		return p.namespaceSetting(it, where, &next)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := next.conflicts(); err != nil {
 		return nil, err
@@ -55,10 +51,41 @@ func (c *Config) ChangeNamespace(ns *Namespace, changes []Change) (*Namespace, e
 	return &next, nil
 }
 
-// isStatic reports whether name is a namespace setting that exists but
-// takes effect only at startup: the storage engine's and the index's, as
-// get-config names them ("storage-engine.filesize").
-func isStatic(name string) bool {
+// ChangeService returns a copy of sv, the service settings in effect, with
+// changes applied as ChangeNamespace applies a namespace's.
+func (c *Config) ChangeService(sv Service, changes []Change) (Service, error) {
+	err := c.change("service", changes, dynamicService, func(name string) bool { return staticService[name] }, func(p *parser, it *item) error {
+		return p.serviceSetting(it, "service", &sv)
+	})
+	return sv, err
+}
+
+// change reads each of changes with set, after refusing those that are
+// not dynamic.
+func (c *Config) change(where string, changes []Change, dynamic map[string]bool, static func(string) bool, set func(*parser, *item) error) error {
+	if len(changes) == 0 {
+		return fmt.Errorf("no setting to change in %s", where)
+	}
+	// The items come from no file: errorf leaves out the location.
+	p := &parser{cfg: c}
+	for _, ch := range changes {
+		if !dynamic[ch.Name] {
+			if static(ch.Name) {
+				return fmt.Errorf("%s%s cannot change while the node runs: change the config file and restart", ch.Name, in(where))
+			}
+			return fmt.Errorf("unknown setting %q%s", ch.Name, in(where))
+		}
+		if err := set(p, &item{name: ch.Name, args: []string{ch.Value}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isStaticNamespace reports whether name is a namespace setting that
+// exists but takes effect only at startup: the storage engine's and the
+// index's, as get-config names them ("storage-engine.filesize").
+func isStaticNamespace(name string) bool {
 	switch name {
 	case "replication-factor", "storage-engine", "index-type":
 		return true

@@ -91,3 +91,29 @@ func TestChangeNamespaceErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestChangeService(t *testing.T) {
+	c := defaults(1)
+	got, err := c.ChangeService(c.Service, []Change{{"proto-fd-max", "100"}})
+	if err != nil || got.ProtoFdMax != 100 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if c.Service.ProtoFdMax != 15000 {
+		t.Errorf("the service changed in place: %+v", c.Service)
+	}
+	for _, tc := range []struct {
+		changes []Change
+		want    string
+	}{
+		{nil, "no setting to change in service"},
+		{[]Change{{"proto-fd-max", "lots"}}, `bad proto-fd-max "lots" in service: want an integer from 1 to`},
+		{[]Change{{"proto-fd-max", "0"}}, `bad proto-fd-max "0" in service`},
+		{[]Change{{"cluster-name", "other"}}, "cluster-name in service cannot change while the node runs"},
+		{[]Change{{"work-directory", "/x"}}, "work-directory in service cannot change"},
+		{[]Change{{"service-threads", "4"}}, `unknown setting "service-threads" in service`},
+	} {
+		if _, err := c.ChangeService(c.Service, tc.changes); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.changes, err, tc.want)
+		}
+	}
+}

@@ -200,33 +200,35 @@ func (p *parser) service(b *item) error {
 		return err
 	}
 	const where = "service"
-	s := &p.cfg.Service
-	return p.each(b, where, func(it *item) (err error) {
-		switch it.name {
-		case "cluster-name":
-			s.ClusterName, err = p.value(it, where)
-			if err == nil && len(s.ClusterName) > maxClusterName {
-				err = p.bad(it, where, fmt.Sprintf("at most %d bytes", maxClusterName))
-			}
-		case "node-id":
-			s.NodeID, err = p.value(it, where)
-			if err == nil && !validNodeID(s.NodeID) {
-				err = p.bad(it, where, "1 to 16 hex digits, not all zero")
-			}
-		case "proto-fd-max":
-			s.ProtoFdMax, err = p.intValue(it, where, 1, math.MaxInt32)
-		case "proto-max-size":
-			s.ProtoMaxSize, err = p.sizeValue(it, where, minProtoMaxSize, 0)
-		case "work-directory":
-			s.WorkDirectory, err = p.value(it, where)
-			if err == nil && !filepath.IsAbs(s.WorkDirectory) {
-				err = p.bad(it, where, "an absolute path")
-			}
-		default:
-			err = p.unknown(it, where)
+	return p.each(b, where, func(it *item) error { return p.serviceSetting(it, where, &p.cfg.Service) })
+}
+
+// serviceSetting reads one item of the service block into s.
+func (p *parser) serviceSetting(it *item, where string, s *Service) (err error) {
+	switch it.name {
+	case "cluster-name":
+		s.ClusterName, err = p.value(it, where)
+		if err == nil && len(s.ClusterName) > maxClusterName {
+			err = p.bad(it, where, fmt.Sprintf("at most %d bytes", maxClusterName))
 		}
-		return err
-	})
+	case "node-id":
+		s.NodeID, err = p.value(it, where)
+		if err == nil && !validNodeID(s.NodeID) {
+			err = p.bad(it, where, "1 to 16 hex digits, not all zero")
+		}
+	case "proto-fd-max":
+		s.ProtoFdMax, err = p.intValue(it, where, 1, math.MaxInt32)
+	case "proto-max-size":
+		s.ProtoMaxSize, err = p.sizeValue(it, where, minProtoMaxSize, 0)
+	case "work-directory":
+		s.WorkDirectory, err = p.value(it, where)
+		if err == nil && !filepath.IsAbs(s.WorkDirectory) {
+			err = p.bad(it, where, "an absolute path")
+		}
+	default:
+		err = p.unknown(it, where)
+	}
+	return err
 }
 
 func (p *parser) xdr(b *item) error {

@@ -61,8 +61,15 @@ func namespaceArg(args map[string]string) string {
 	return args["namespace"]
 }
 
-func (s *Server) serviceConfig() string {
+// service is the service settings in effect.
+func (s *Server) service() config.Service {
 	sv := s.cfg.Service
+	sv.ProtoFdMax = int(s.protoFdMax.Load())
+	return sv
+}
+
+func (s *Server) serviceConfig() string {
+	sv := s.service()
 	k := kv{sep: ';'}
 	k.add("cluster-name", clusterName(s.cfg))
 	k.add("node-id", s.nodeID)
@@ -122,9 +129,10 @@ func namespaceConfig(cfg *config.Namespace) string {
 	return k.b.String()
 }
 
-// setConfig answers "set-config:context=namespace;id=NS;NAME=VALUE[;...]":
-// it changes settings of a running namespace, all or none, checked as the
-// config file's are. Changes last until the node restarts.
+// setConfig answers "set-config:context=namespace;id=NS;NAME=VALUE[;...]"
+// and "set-config:context=service;NAME=VALUE[;...]": it changes settings of
+// the running node, all or none, checked as the config file's are. Changes
+// last until the node restarts.
 func (s *Server) setConfig(p string) string {
 	var ctx, name string
 	var changes []config.Change
@@ -142,26 +150,33 @@ func (s *Server) setConfig(p string) string {
 			changes = append(changes, config.Change{Name: k, Value: v})
 		}
 	}
-	switch ctx {
-	case "namespace":
-	case "service", "network", "mod-udf":
-		return infoError(proto.ParameterError, "no "+ctx+" setting changes while the node runs: change the config file and restart")
-	default:
-		return infoError(proto.ParameterError, "unknown context "+strconv.Quote(ctx)+": want namespace")
-	}
-	ns := s.namespaces[name]
-	if ns == nil {
-		return infoError(proto.InvalidNamespace, "namespace not found")
-	}
 	// One change at a time per node: each builds on the one before.
 	s.configMu.Lock()
 	defer s.configMu.Unlock()
-	next, err := s.cfg.ChangeNamespace(ns.Config(), changes)
-	if err != nil {
-		return infoError(proto.ParameterError, err.Error())
+	switch ctx {
+	case "namespace":
+		ns := s.namespaces[name]
+		if ns == nil {
+			return infoError(proto.InvalidNamespace, "namespace not found")
+		}
+		next, err := s.cfg.ChangeNamespace(ns.Config(), changes)
+		if err != nil {
+			return infoError(proto.ParameterError, err.Error())
+		}
+		ns.SetConfig(next)
+		s.log.Info("namespace settings changed by set-config", "namespace", name, "changes", changeList(changes))
+	case "service":
+		next, err := s.cfg.ChangeService(s.service(), changes)
+		if err != nil {
+			return infoError(proto.ParameterError, err.Error())
+		}
+		s.protoFdMax.Store(int64(next.ProtoFdMax))
+		s.log.Info("service settings changed by set-config", "changes", changeList(changes))
+	case "network", "mod-udf":
+		return infoError(proto.ParameterError, "no "+ctx+" setting changes while the node runs: change the config file and restart")
+	default:
+		return infoError(proto.ParameterError, "unknown context "+strconv.Quote(ctx)+": want namespace or service")
 	}
-	ns.SetConfig(next)
-	s.log.Info("namespace settings changed by set-config", "namespace", name, "changes", changeList(changes))
 	return "ok"
 }
 

@@ -64,6 +64,9 @@ type Server struct {
 	// configMu orders set-config commands: each applies to the settings
 	// the one before left.
 	configMu sync.Mutex
+	// protoFdMax is the service's proto-fd-max in effect, which set-config
+	// may change.
+	protoFdMax atomic.Int64
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -95,6 +98,7 @@ func New(ctx context.Context, cfg *config.Config, namespaces []*record.Namespace
 		s.namespaces[ns.Name()] = ns
 	}
 	s.nodeID = nodeID(cfg)
+	s.protoFdMax.Store(int64(cfg.Service.ProtoFdMax))
 	s.info = s.infoHandlers()
 	return s
 }
@@ -161,7 +165,7 @@ func (s *Server) Serve() error {
 			return fmt.Errorf("accept: %w", err)
 		}
 		backoff = 0
-		if s.nConns.Load() >= int64(s.cfg.Service.ProtoFdMax) {
+		if s.nConns.Load() >= s.protoFdMax.Load() {
 			s.refused.Add(1)
 			nc.Close()
 			continue

@@ -332,6 +332,25 @@ func TestConnectionLimit(t *testing.T) {
 	extra.Write(putRequest(3))
 	wantClosed(t, extra)
 	roundTrip(t, a, getRequest(1))
+
+	// set-config moves the limit for the connections that come next.
+	if got := ts.runInfo("set-config:context=service;proto-fd-max=3"); got != "ok" {
+		t.Fatalf("raise proto-fd-max: %q", got)
+	}
+	if got := ts.runInfo("get-config:context=service"); !strings.Contains(got, "proto-fd-max=3;") {
+		t.Errorf("get-config after the change: %q", got)
+	}
+	third := ts.dial(t)
+	roundTrip(t, third, putRequest(3))
+	if got := ts.runInfo("set-config:context=service;proto-fd-max=1"); got != "ok" {
+		t.Fatalf("lower proto-fd-max: %q", got)
+	}
+	extra = ts.dial(t)
+	extra.Write(putRequest(4))
+	wantClosed(t, extra)
+	// Connections already open stay.
+	roundTrip(t, b, getRequest(2))
+	roundTrip(t, third, getRequest(3))
 }
 
 func TestShutdownFinishesRequests(t *testing.T) {
