@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./sdk/udf
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeChange$$' -fuzztime $(FUZZTIME) ./sdk/xdr
 	$(GO) test -run '^$$' -fuzz '^FuzzInfo$$' -fuzztime $(FUZZTIME) ./core/internal/server
+	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./core/internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzWalkBlock$$' -fuzztime $(FUZZTIME) ./plugins/storage-nvme
 
 # CONFORMANCE_SKIP leaves out specs that need a type Skiff does not have yet

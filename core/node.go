@@ -135,6 +135,7 @@ func Run(ctx context.Context, opts Options) error {
 		admin.Shutdown(shutdownCtx)
 	}
 	stopBackground()
+	srv.WaitJobs()
 	wg.Wait()
 	log.Info("node stopped")
 	return err

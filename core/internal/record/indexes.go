@@ -89,7 +89,7 @@ func (ns *Namespace) createIndex(ctx context.Context, def sindex.Def, save bool)
 	ns.idx.hasIndexes.Store(true)
 	load := new(atomic.Int32)
 	ns.idx.loads.Store(def.Name, load)
-	go func() {
+	ns.background.Go(func() {
 		start := time.Now()
 		err := ns.buildIndex(ctx, ix, func(pct int) { load.Store(int32(pct)) })
 		if err != nil && ctx.Err() == nil {
@@ -98,7 +98,7 @@ func (ns *Namespace) createIndex(ctx context.Context, def sindex.Def, save bool)
 		}
 		entries, mem := ix.Stats()
 		ns.log.Info("secondary index built", "index", def.Name, "entries", entries, "memory_bytes", mem, "took", time.Since(start))
-	}()
+	})
 	return ix, nil
 }
 

@@ -51,6 +51,10 @@ type Namespace struct {
 	stopWrites atomic.Bool
 	idx        indexer
 	repl       replication
+	// background runs the work commands leave behind them (removing a
+	// truncate's records, building an index), which ends with the context
+	// they were given; Close waits for it.
+	background sync.WaitGroup
 
 	Stats Counters
 	// Latency is the time the node takes to serve the namespace's
@@ -176,8 +180,10 @@ func BackendFigures(st *storage.Stats) []string {
 	return names
 }
 
-// Close closes the namespace's backend.
+// Close waits for the namespace's background work, which its context
+// should have ended, then closes the backend.
 func (ns *Namespace) Close() error {
+	ns.background.Wait()
 	if err := ns.backend.Close(); err != nil {
 		return fmt.Errorf("close namespace %s: %w", ns.name, err)
 	}

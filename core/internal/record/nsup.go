@@ -151,7 +151,7 @@ func (ns *Namespace) truncate(ctx context.Context, set string, before uint64, em
 		ns.emit(c)
 		ns.repl.commitPool.Put(c)
 	}
-	go ns.removeTruncated(ctx, set)
+	ns.background.Go(func() { ns.removeTruncated(ctx, set) })
 	return nil
 }
 
@@ -206,7 +206,7 @@ func (ns *Namespace) Restore(ctx context.Context, truncates map[string]uint64, i
 		ns.raiseTruncate(s, before)
 	}
 	if len(truncates) > 0 {
-		go ns.removeTruncated(ctx, "")
+		ns.background.Go(func() { ns.removeTruncated(ctx, "") })
 	}
 	for _, def := range indexes {
 		if _, err := ns.createIndex(ctx, def, false); err != nil {

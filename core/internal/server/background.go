@@ -90,7 +90,7 @@ func (c *conn) handleBackground(body []byte) {
 		module, parts = "query", q.parts.Len()
 	}
 	j := c.srv.startJob(module, true, st, parts)
-	go c.srv.runBackground(j, st, q, req, u)
+	c.srv.jobsRunning.Go(func() { c.srv.runBackground(j, st, q, req, u) })
 	c.batchEnd(proto.OK)
 }
 

@@ -59,8 +59,11 @@ type Server struct {
 	udf *udf.Host
 	// logs are the node's log sinks; nil when the node manages none.
 	logs *logs.Logs
-	// ctx bounds background work that requests start (truncation).
+	// ctx bounds background work that requests start (truncation,
+	// background jobs).
 	ctx context.Context
+	// jobsRunning counts the background jobs still working.
+	jobsRunning sync.WaitGroup
 	// configMu orders set-config commands: each applies to the settings
 	// the one before left.
 	configMu sync.Mutex
@@ -102,6 +105,11 @@ func New(ctx context.Context, cfg *config.Config, namespaces []*record.Namespace
 	s.info = s.infoHandlers()
 	return s
 }
+
+// WaitJobs waits for the background jobs (QueryExecute, ExecuteUDF), which
+// end with the context New was given, so that none outlives the
+// namespaces they write to.
+func (s *Server) WaitJobs() { s.jobsRunning.Wait() }
 
 // NodeID returns the node's id as clients see it.
 func (s *Server) NodeID() string { return s.nodeID }
