@@ -131,24 +131,28 @@ func (ns *Namespace) DropIndex(name string) error {
 func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress func(pct int)) error {
 	ix.StartBuild()
 	defer ix.FinishBuild()
+	workers, run := buildWorkers, buildRun
+	if ns.ReadsWait() {
+		workers, run = buildWorkersWaiting, buildRunWaiting
+	}
 	var next, done atomic.Int32
 	var wg sync.WaitGroup
-	errs := make([]error, buildWorkers)
-	for w := range buildWorkers {
+	errs := make([]error, workers)
+	for w := range workers {
 		wg.Go(func() {
 			var b indexBuild
 			for {
-				first := int(next.Add(buildRun)) - buildRun
+				first := int(next.Add(int32(run))) - run
 				if first >= storage.Partitions || ctx.Err() != nil {
 					return
 				}
-				if errs[w] = ns.collectEntries(ctx, ix, &b, uint16(first)); errs[w] != nil {
+				if errs[w] = ns.collectEntries(ctx, ix, &b, uint16(first), run); errs[w] != nil {
 					return
 				}
 				sindex.SortEntries(b.entries)
 				ix.AddBuilt(b.entries)
 				if progress != nil {
-					progress(int(done.Add(buildRun)) * 100 / storage.Partitions)
+					progress(int(done.Add(int32(run))) * 100 / storage.Partitions)
 				}
 			}
 		})
@@ -161,10 +165,14 @@ func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress 
 }
 
 // Index builds work in runs of buildRun partitions (about 2.4k records of
-// 10M, 20 MB of entries, a partition), with buildWorkers at once.
+// 10M, 20 MB of entries, a partition), with buildWorkers at once. Where
+// reads wait (a plugin process, a device) each partition's scan waits
+// too, so more workers take shorter runs, for the same entries in memory.
 const (
-	buildRun     = 256
-	buildWorkers = 2
+	buildRun            = 256
+	buildWorkers        = 2
+	buildRunWaiting     = 64
+	buildWorkersWaiting = 8
 )
 
 // indexBuild is a build worker's reusable state.
@@ -178,10 +186,10 @@ type indexBuild struct {
 
 // collectEntries sets b.entries to the entries of the records of the run
 // of partitions from first.
-func (ns *Namespace) collectEntries(ctx context.Context, ix *sindex.Index, b *indexBuild, first uint16) error {
+func (ns *Namespace) collectEntries(ctx context.Context, ix *sindex.Index, b *indexBuild, first uint16, run int) error {
 	filter := ScanFilter{Set: []byte(ix.Def().Set)}
 	b.entries = b.entries[:0]
-	for pid := first; pid < first+buildRun; pid++ {
+	for pid := first; pid < first+uint16(run); pid++ {
 		err := ns.ScanPartition(ctx, pid, filter, &b.buf, func(d storage.Digest, rec *storage.Record) error {
 			var err error
 			if b.decoded, err = bins.Decode(b.decoded[:0], rec.Bins); err != nil {
