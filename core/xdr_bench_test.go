@@ -111,3 +111,42 @@ func BenchmarkXDR(b *testing.B) {
 	})
 
 }
+
+// BenchmarkXDRRewind times a rewind of a namespace of 20,000 records on
+// node A, from the xdr-rewind command until the transport has taken every
+// record: a scan of the namespace, shipped in batches. The storage backend
+// runs in each mode, the transport in-process, NATS in this process.
+//
+// go test ./core -run '^$' -bench '^BenchmarkXDRRewind$' -benchtime 5x
+func BenchmarkXDRRewind(b *testing.B) {
+	for _, mode := range []string{config.ModeInProcess, config.ModeProcess} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			url, _ := startNATS(b, b.TempDir(), 0)
+			cfg := xdrConfig("R"+mode[:1], url, nil)
+			cfg.Namespaces[0].Storage.Mode = mode
+			a := startNode(b, cfg).connect(b)
+			const records = 20000
+			value := make([]byte, 100)
+			for i := range records {
+				mustOK(b, a.Put(nil, key(b, "rw", i), as.BinMap{"v": value}))
+			}
+			shipped := func() float64 { return xdrStats(b, a)["success"] }
+			eventually(b, time.Minute, func() error {
+				if got := shipped(); got < records {
+					return fmt.Errorf("%v of %d writes shipped", got, records)
+				}
+				return nil
+			})
+			for b.Loop() {
+				want := shipped() + records
+				if got := info(b, a, "xdr-rewind:dc=hub;namespace=test"); got != "ok" {
+					b.Fatalf("xdr-rewind: %q", got)
+				}
+				for shipped() < want {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			b.ReportMetric(records*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

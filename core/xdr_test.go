@@ -338,7 +338,11 @@ func TestXDRQueueOverflow(t *testing.T) {
 	url, stopNATS := startNATS(t, natsDir, 0)
 	port, _ := strconv.Atoi(url[strings.LastIndex(url, ":")+1:])
 	small := func(x *config.XDRNamespace) { x.QueueLimit = 1024 }
-	a := startNode(t, xdrConfig("A1", url, small)).connect(t)
+	// A's backend runs as a plugin process, where the recovery scans
+	// several partitions at once.
+	acfg := xdrConfig("A1", url, small)
+	acfg.Namespaces[0].Storage.Mode = config.ModeProcess
+	a := startNode(t, acfg).connect(t)
 	b := startNode(t, xdrConfig("B2", url, small)).connect(t)
 	set := uniqueSet(t)
 	stopNATS()

@@ -103,7 +103,7 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 		victims []storage.Digest
 		s       Scratch
 	}
-	_, err = eachPartition(ns, func(w *worker, pid uint16) error {
+	_, err = EachPartition(ns, func(w *worker, pid uint16) error {
 		if total.Load() >= need {
 			return nil
 		}
@@ -181,9 +181,9 @@ func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, erro
 }
 
 // eachVoidTime calls fn with the void time of every live record that has
-// one, each worker of the pass with its own state (see eachPartition).
+// one, each worker of the pass with its own state (see EachPartition).
 func eachVoidTime[W any](ctx context.Context, ns *Namespace, c clock, fn func(w *W, void uint32)) ([]*W, error) {
-	workers, err := eachPartition(ns, func(w *W, pid uint16) error {
+	workers, err := EachPartition(ns, func(w *W, pid uint16) error {
 		return ns.backend.ScanPartition(ctx, pid, true, func(_ storage.Digest, rec *storage.Record) error {
 			if rec.VoidTime != 0 && ns.live(&rec.Meta, c) {
 				fn(w, rec.VoidTime)

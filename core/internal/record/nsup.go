@@ -68,7 +68,7 @@ func (ns *Namespace) RemoveDead(ctx context.Context) (int, error) {
 		s       Scratch
 		removed int
 	}
-	workers, err := eachPartition(ns, func(w *worker, pid uint16) error {
+	workers, err := EachPartition(ns, func(w *worker, pid uint16) error {
 		c := ns.clock()
 		w.dead = w.dead[:0]
 		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {

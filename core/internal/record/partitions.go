@@ -8,19 +8,20 @@ import (
 )
 
 // passWorkers is how many partitions a pass over the whole namespace (nsup,
-// eviction, removing truncated records) works on at once where reads wait:
-// there each partition costs a round trip to a plugin process, or reads of
-// a device, and so does each record removed. As many as a background job
-// works on (backgroundInFlight in the server) and a device plugin serves
-// at once: more passes faster but crowds foreground commands.
+// eviction, removing truncated records, an XDR recovery) works on at once
+// where reads wait: there each partition costs a round trip to a plugin
+// process, or reads of a device, and so does each record removed. As many
+// as a background job works on (backgroundInFlight in the server) and a
+// device plugin serves at once: more passes faster but crowds foreground
+// commands.
 const passWorkers = 16
 
-// eachPartition calls fn for every partition of ns, each worker with its
+// EachPartition calls fn for every partition of ns, each worker with its
 // own state W, which it returns for the caller to add up. Where reads
 // wait it runs passWorkers workers, so fn must be safe to call
 // concurrently on different partitions; elsewhere one. The pass stops at
 // the first error, which it returns.
-func eachPartition[W any](ns *Namespace, fn func(w *W, pid uint16) error) ([]*W, error) {
+func EachPartition[W any](ns *Namespace, fn func(w *W, pid uint16) error) ([]*W, error) {
 	n := 1
 	if ns.ReadsWait() {
 		n = passWorkers

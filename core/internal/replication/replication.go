@@ -313,36 +313,51 @@ func (l *Link) recover(ctx context.Context) {
 	l.rewindSetMu.Unlock()
 	l.Stats.Recoveries.Add(1)
 	l.log.Info("xdr re-shipping records", "updated-since", time.Unix(0, int64(from)), "set", onlySet)
-	var buf record.ScanBuffer
-	batch := make([]xdr.Change, 0, recoverySet)
-	n := 0
-	for pid := uint16(0); pid < storage.Partitions; pid++ {
-		err := l.ns.ScanPartition(ctx, pid, record.ScanFilter{Set: []byte(onlySet)}, &buf, func(d storage.Digest, rec *storage.Record) error {
+	// Partitions are scanned several at once where reads wait; their
+	// batches take turns in the transport, which ships one at a time.
+	var shipMu sync.Mutex
+	ship := func(batch []xdr.Change) bool {
+		shipMu.Lock()
+		defer shipMu.Unlock()
+		return l.shipBatch(ctx, batch)
+	}
+	type worker struct {
+		buf   record.ScanBuffer
+		batch []xdr.Change
+		n     int
+	}
+	filter := record.ScanFilter{Set: []byte(onlySet)}
+	workers, err := record.EachPartition(l.ns, func(w *worker, pid uint16) error {
+		return l.ns.ScanPartition(ctx, pid, filter, &w.buf, func(d storage.Digest, rec *storage.Record) error {
 			if rec.LastUpdate < from || !l.x.Ships(rec.Set) {
 				return nil
 			}
-			batch = append(batch, xdr.Change{Kind: xdr.Write, Namespace: l.x.Name, Set: rec.Set, Digest: d,
+			w.batch = append(w.batch, xdr.Change{Kind: xdr.Write, Namespace: l.x.Name, Set: rec.Set, Digest: d,
 				Key: append([]byte(nil), rec.Key...), Bins: append([]byte(nil), rec.Bins...),
 				Generation: rec.Generation, VoidTime: rec.VoidTime, LastUpdate: rec.LastUpdate, Origin: l.node})
-			if len(batch) == recoverySet {
-				if !l.shipBatch(ctx, batch) {
+			if len(w.batch) == recoverySet {
+				if !ship(w.batch) {
 					return ctx.Err()
 				}
-				n += len(batch)
-				batch = batch[:0]
+				w.n += len(w.batch)
+				w.batch = w.batch[:0]
 			}
 			return nil
 		})
-		if err != nil {
-			if ctx.Err() == nil {
-				l.log.Error("xdr re-shipping failed; will retry", "err", err)
-				l.recoverFrom.CompareAndSwap(0, max(from, 1))
-			}
-			return
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			l.log.Error("xdr re-shipping failed; will retry", "err", err)
+			l.recoverFrom.CompareAndSwap(0, max(from, 1))
 		}
+		return
 	}
-	if len(batch) > 0 && l.shipBatch(ctx, batch) {
-		n += len(batch)
+	n := 0
+	for _, w := range workers {
+		if len(w.batch) > 0 && ship(w.batch) {
+			w.n += len(w.batch)
+		}
+		n += w.n
 	}
 	l.log.Info("xdr re-shipped records", "records", n)
 }
