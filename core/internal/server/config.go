@@ -1,8 +1,6 @@
 package server
 
 import (
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,10 +119,9 @@ func namespaceConfig(cfg *config.Namespace) string {
 		k.add("storage-engine.defrag-lwm-pct", d.DefragLWMPct)
 		k.add("storage-engine.commit-to-device", d.CommitToDevice)
 		k.add("storage-engine.data-in-memory", d.DataInMemory)
-	default:
-		for _, name := range slices.Sorted(maps.Keys(st.Settings)) {
-			k.add("storage-engine."+name, st.Settings[name])
-		}
+	case "plugin":
+		// A third-party plugin's own settings are not shown: they may hold
+		// credentials, and this answers any client.
 	}
 	return k.b.String()
 }
@@ -136,11 +133,11 @@ func namespaceConfig(cfg *config.Namespace) string {
 func (s *Server) setConfig(p string) string {
 	var ctx, name string
 	var changes []config.Change
-	for _, kv := range strings.Split(p, ";") {
-		if kv == "" {
+	for _, pair := range strings.Split(p, ";") {
+		if pair == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(kv, "=")
+		k, v, _ := strings.Cut(pair, "=")
 		switch k {
 		case "context":
 			ctx = v
