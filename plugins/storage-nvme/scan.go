@@ -8,13 +8,14 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/skiffdb/skiff/internal/ahead"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
 // scanScratch is a scan's working memory, pooled across scans.
 type scanScratch struct {
 	entries []entry
-	slots   [scanAhead]scanSlot
+	reads   *ahead.Ring[scanRead]
 }
 
 // scanAhead is how many records a data scan reads at once: it delivers
@@ -24,18 +25,18 @@ type scanScratch struct {
 // 16–17 with 64).
 const scanAhead = 32
 
-// scanSlot holds one record a scan has read, or is reading, ahead.
-type scanSlot struct {
-	rec  storage.Record
-	buf  []byte
-	err  error
-	done chan struct{}
+// scanRead is one record a scan has read, or is reading, ahead.
+type scanRead struct {
+	d   storage.Digest
+	rec storage.Record
+	buf []byte
+	err error
 }
 
 // scratchKeepBytes is the largest record buffer returned to the pool.
 const scratchKeepBytes = 1 << 20
 
-var scanPool = sync.Pool{New: func() any { return new(scanScratch) }}
+var scanPool = sync.Pool{New: func() any { return &scanScratch{reads: ahead.New[scanRead](scanAhead)} }}
 
 // ScanPartition calls fn for each record of partition pid; see
 // storage.Backend. It copies the partition's entries under its read lock
@@ -52,13 +53,12 @@ func (b *Backend) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 	}
 	sc := scanPool.Get().(*scanScratch)
 	defer func() {
-		for i := range sc.slots {
-			s := &sc.slots[i]
-			s.rec = storage.Record{}
-			if cap(s.buf) > scratchKeepBytes {
-				s.buf = nil
+		sc.reads.Values(func(r *scanRead) {
+			r.rec = storage.Record{}
+			if cap(r.buf) > scratchKeepBytes {
+				r.buf = nil
 			}
-		}
+		})
 		scanPool.Put(sc)
 	}()
 	p := &b.parts[pid]
@@ -92,47 +92,41 @@ func (b *Backend) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 
 // scanData reads the records of sc.entries and delivers them in that
 // order, reading up to scanAhead of them at once on as many goroutines.
-// Entry i is read into slot i%scanAhead once entry i-scanAhead, the slot's
-// last, has been delivered. Every read started has ended when it returns.
+// Every read started has ended when it returns.
 func (b *Backend) scanData(ctx context.Context, sc *scanScratch, fn storage.ScanFunc) error {
-	n := len(sc.entries)
-	next := 0 // the next entry to read
-	read := func() {
-		s := &sc.slots[next%scanAhead]
-		if s.done == nil {
-			s.done = make(chan struct{}, 1)
+	reads := sc.reads
+	defer reads.Wait()
+	for i := range sc.entries {
+		if reads.Full() {
+			if err := b.deliver(ctx, reads.Next(), fn); err != nil {
+				return err
+			}
 		}
-		d := sc.entries[next].digest()
-		next++
-		go func() {
-			s.rec, s.buf, s.err = b.get(&d, s.buf)
-			s.done <- struct{}{}
-		}()
+		d := sc.entries[i].digest()
+		reads.Start(func(r *scanRead) {
+			r.d = d
+			r.rec, r.buf, r.err = b.get(&d, r.buf)
+		})
 	}
-	var err error
-	for i := 0; i < n; i++ {
-		for next < n && next < i+scanAhead && err == nil {
-			read()
-		}
-		s := &sc.slots[i%scanAhead]
-		if i >= next {
-			break // stopped early: nothing more was started
-		}
-		<-s.done
-		if err != nil {
-			continue // stopped early: wait out the reads started
-		}
-		if err = ctx.Err(); err != nil {
-			continue
-		}
-		switch {
-		case errors.Is(s.err, storage.ErrNotFound):
-		case s.err != nil:
-			err = s.err
-		default:
-			d := sc.entries[i].digest()
-			err = fn(d, &s.rec)
+	for reads.Pending() > 0 {
+		if err := b.deliver(ctx, reads.Next(), fn); err != nil {
+			return err
 		}
 	}
-	return err
+	return nil
+}
+
+// deliver hands a record read ahead to fn, skipping one deleted since the
+// scan copied the entries.
+func (b *Backend) deliver(ctx context.Context, r *scanRead, fn storage.ScanFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(r.err, storage.ErrNotFound):
+		return nil
+	case r.err != nil:
+		return r.err
+	}
+	return fn(r.d, &r.rec)
 }

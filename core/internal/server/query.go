@@ -11,6 +11,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/geo"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/ahead"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -66,7 +67,7 @@ type queryState struct {
 	cursor sindex.Cursor
 	// ahead reads candidates before their turn where reads wait; nil
 	// otherwise.
-	ahead *ahead[queryRead]
+	ahead *ahead.Ring[queryRead]
 }
 
 // queryAheadReads is how many candidate records a query reads at once on a
@@ -134,7 +135,7 @@ func (c *conn) handleQuery(rangeField []byte) {
 	c.w.BeginFrame()
 	var err error
 	if q.ns.ReadsWait() {
-		q.ahead = newAhead[queryRead](queryAheadReads)
+		q.ahead = ahead.New[queryRead](queryAheadReads)
 		err = q.walk(func(key sindex.Key, d storage.Digest) error { return c.queryAhead(q, j, key, d) })
 		err = c.queryDrain(q, j, err)
 	} else {
@@ -320,13 +321,13 @@ func (c *conn) queryRecord(q *queryState, j *job, key sindex.Key, d storage.Dige
 // queryAheadReads are being read, and first finishes the oldest when as
 // many are.
 func (c *conn) queryAhead(q *queryState, j *job, key sindex.Key, d storage.Digest) error {
-	if q.ahead.full() {
+	if q.ahead.Full() {
 		if err := c.queryNext(q, j); err != nil {
 			return err
 		}
 	}
 	ctx := c.srv.ctx
-	q.ahead.start(func(r *queryRead) {
+	q.ahead.Start(func(r *queryRead) {
 		r.key, r.d = key, d
 		r.rec, r.ok, r.err = q.read(ctx, d, &r.buf)
 	})
@@ -336,7 +337,7 @@ func (c *conn) queryAhead(q *queryState, j *job, key sindex.Key, d storage.Diges
 // queryNext waits for the oldest candidate being read, checks it against
 // the query and sends it.
 func (c *conn) queryNext(q *queryState, j *job) error {
-	r := q.ahead.next()
+	r := q.ahead.Next()
 	if r.err != nil {
 		return r.err
 	}
@@ -354,10 +355,10 @@ func (c *conn) queryNext(q *queryState, j *job) error {
 // being read, in order, unless the walk ended with err, and then only waits
 // for them. It returns the walk's outcome.
 func (c *conn) queryDrain(q *queryState, j *job, err error) error {
-	for err == nil && q.ahead.pending > 0 {
+	for err == nil && q.ahead.Pending() > 0 {
 		err = c.queryNext(q, j)
 	}
-	q.ahead.wait()
+	q.ahead.Wait()
 	return err
 }
 

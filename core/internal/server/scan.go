@@ -10,6 +10,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/ahead"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -159,18 +160,18 @@ func (st *scanState) scanPartitions(ctx context.Context, filter record.ScanFilte
 		})
 		return
 	}
-	a := newAhead[partitionScan](scanAheadMax)
+	a := ahead.New[partitionScan](scanAheadMax)
 	// Partitions are sent as they are started; the largest collected so
 	// far bounds how many are started.
 	largest, sent := 0, 0
 	send := func() bool {
-		p := a.next()
+		p := a.Next()
 		largest, sent = max(largest, p.buf.Size()), sent+1
 		return fn(p.pid, &p.buf, p.err)
 	}
 	ok := true
 	st.eachPartition(func(pid uint16, after *storage.Digest) bool {
-		for ok && a.pending >= max(1, min(scanAheadMax, 2*sent, scanAheadBytes/max(largest, 1))) {
+		for ok && a.Pending() >= max(1, min(scanAheadMax, 2*sent, scanAheadBytes/max(largest, 1))) {
 			ok = send()
 		}
 		if !ok {
@@ -178,18 +179,18 @@ func (st *scanState) scanPartitions(ctx context.Context, filter record.ScanFilte
 		}
 		f := filter
 		f.After = after
-		a.start(func(p *partitionScan) {
+		a.Start(func(p *partitionScan) {
 			p.pid = pid
 			p.err = st.ns.CollectPartition(ctx, pid, f, &p.buf)
 		})
 		return true
 	})
-	for ok && a.pending > 0 {
+	for ok && a.Pending() > 0 {
 		ok = send()
 	}
 	// The partitions still being collected must not write to their
 	// buffers after the scan returns.
-	a.wait()
+	a.Wait()
 }
 
 // handleScan serves a partition scan: for each requested partition its live
