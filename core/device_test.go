@@ -521,13 +521,18 @@ func TestDeviceCorruption(t *testing.T) {
 // is under the mark, and never a record without a TTL.
 func TestDeviceEviction(t *testing.T) {
 	dir := t.TempDir()
-	conf := deviceConfig(t, dir, config.ModeInProcess, freePort(t), "", "evict-used-pct 20\n\tallow-ttl-without-nsup true")
+	conf := deviceConfig(t, dir, config.ModeInProcess, freePort(t), "",
+		"evict-used-pct 20\n\tallow-ttl-without-nsup true\n\tset pinned {\n\t\tdisable-eviction true\n\t}")
 	n := startNodeProcess(t, conf)
 	c := n.connect(t)
 	value := strings.Repeat("e", 4000)
 	forever := as.NewWritePolicy(0, as.TTLDontExpire)
 	for i := range 500 {
 		mustOK(t, c.Put(forever, key(t, "keep", i), as.BinMap{"v": value}))
+	}
+	// The soonest to expire of all, but their set is kept from eviction.
+	for i := range 200 {
+		mustOK(t, c.Put(as.NewWritePolicy(0, uint32(600+i)), key(t, "pinned", i), as.BinMap{"v": value}))
 	}
 	// 64 MiB at 20%: about 13 MiB, some 3200 records of 4 KB.
 	for i := range 4000 {
@@ -550,6 +555,11 @@ func TestDeviceEviction(t *testing.T) {
 	for i := range 500 {
 		if _, err := c.Get(nil, key(t, "keep", i)); err != nil {
 			t.Fatalf("record without TTL %d: %v", i, err)
+		}
+	}
+	for i := range 200 {
+		if _, err := c.Get(nil, key(t, "pinned", i)); err != nil {
+			t.Fatalf("record %d of a set with disable-eviction: %v", i, err)
 		}
 	}
 	// The soonest-expiring went first: the first written are gone, the

@@ -96,6 +96,13 @@ func TestSetConfig(t *testing.T) {
 	}
 	mustOK(t, c.Put(nil, key(t, set, "big"), big))
 
+	if got := setConfig("set=" + set + ";disable-eviction=true"); got != "ok" {
+		t.Fatalf("set disable-eviction: %q", got)
+	}
+	if got := info(t, c, "sets/test/"+set); !strings.Contains(got, ":disable-eviction=true:") {
+		t.Errorf("sets/test/%s after disable-eviction=true: %q", set, got)
+	}
+
 	before := info(t, c, "get-config:context=namespace;id=test")
 	const cmd = "set-config:context=namespace;id=test;"
 	wantAnswers(t, c, map[string]string{
@@ -111,6 +118,8 @@ func TestSetConfig(t *testing.T) {
 		"set-config:context=service;cluster-name=other":      "ERROR:4:cluster-name in service cannot change",
 		"set-config:context=network;service.port=1":          "ERROR:4:no network setting changes",
 		"set-config:default-ttl=1":                           "ERROR:4:unknown context",
+		cmd + "set=a:b;disable-eviction=true":                `ERROR:4:bad set name "a:b"`,
+		cmd + "set=s;default-ttl=1":                          `ERROR:4:unknown setting "default-ttl" in namespace test set s`,
 	})
 	if after := info(t, c, "get-config:context=namespace;id=test"); after != before {
 		t.Errorf("refused changes changed the settings:\nbefore %s\nafter  %s", before, after)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -25,6 +26,7 @@ var (
 		"background-query-max-rps": true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}
+	dynamicSet     = map[string]bool{"disable-eviction": true}
 	staticService  = map[string]bool{"cluster-name": true, "node-id": true, "proto-max-size": true, "work-directory": true}
 )
 
@@ -48,6 +50,27 @@ func (c *Config) ChangeNamespace(ns *Namespace, changes []Change) (*Namespace, e
 		return nil, fmt.Errorf("namespace %s: max-record-size %s exceeds service proto-max-size %s", ns.Name,
 			formatScaled(next.MaxRecordSize, sizeUnits), formatScaled(c.Service.ProtoMaxSize, sizeUnits))
 	}
+	return &next, nil
+}
+
+// ChangeSet returns a copy of ns whose set's settings (a set NAME { }
+// block's) have changes applied, as ChangeNamespace applies a namespace's.
+func (c *Config) ChangeSet(ns *Namespace, set string, changes []Change) (*Namespace, error) {
+	if set == "" || len(set) > maxSetName || strings.ContainsAny(set, ":;") {
+		return nil, fmt.Errorf("bad set name %q: want 1 to %d bytes, without ':' or ';'", set, maxSetName)
+	}
+	where := "namespace " + ns.Name + " set " + set
+	st := ns.Sets[set]
+	err := c.change(where, changes, dynamicSet, func(string) bool { return false }, func(p *parser, it *item) error {
+		return p.setSetting(it, where, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	next := *ns
+	next.Sets = make(map[string]SetSettings, len(ns.Sets)+1)
+	maps.Copy(next.Sets, ns.Sets)
+	next.Sets[set] = st
 	return &next, nil
 }
 

@@ -117,3 +117,34 @@ func TestChangeService(t *testing.T) {
 		}
 	}
 }
+
+func TestChangeSet(t *testing.T) {
+	c := defaults(1)
+	ns := c.Namespaces[0]
+	ns.Sets = map[string]SetSettings{"logs": {}}
+	got, err := c.ChangeSet(ns, "users", []Change{{"disable-eviction", "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]SetSettings{"logs": {}, "users": {DisableEviction: true}}; !reflect.DeepEqual(got.Sets, want) {
+		t.Errorf("sets %v, want %v", got.Sets, want)
+	}
+	if len(ns.Sets) != 1 {
+		t.Errorf("the namespace's sets changed in place: %v", ns.Sets)
+	}
+	for _, tc := range []struct {
+		set     string
+		changes []Change
+		want    string
+	}{
+		{"users", []Change{{"disable-eviction", "maybe"}}, `bad disable-eviction "maybe" in namespace test set users`},
+		{"users", []Change{{"stop-writes-count", "5"}}, `unknown setting "stop-writes-count" in namespace test set users`},
+		{"users", nil, "no setting to change in namespace test set users"},
+		{"", []Change{{"disable-eviction", "true"}}, `bad set name ""`},
+		{"a:b", []Change{{"disable-eviction", "true"}}, `bad set name "a:b"`},
+	} {
+		if _, err := c.ChangeSet(ns, tc.set, tc.changes); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q %v: %v, want %q", tc.set, tc.changes, err, tc.want)
+		}
+	}
+}

@@ -167,10 +167,21 @@ type Namespace struct {
 	IndexType            string
 	IndexMount           string
 	IndexMountsSizeLimit int64
+	// Sets holds the set NAME { } blocks' settings, by set name; a set
+	// without a block has the zero SetSettings. set-config replaces the map
+	// whole, never modifies it.
+	Sets map[string]SetSettings
 
 	// File and Line locate the namespace block, for messages about it.
 	File string
 	Line int
+}
+
+// SetSettings are a set's settings: a namespace's set NAME { } block.
+type SetSettings struct {
+	// DisableEviction keeps eviction from removing the set's records
+	// (disable-eviction); they still expire.
+	DisableEviction bool
 }
 
 // StorageEngine is a namespace's storage-engine TYPE { } block.

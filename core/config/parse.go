@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"os"
@@ -42,6 +43,9 @@ import (
 //	    max-record-size SIZE      # 1K to 128M, at most data-size and proto-max-size
 //	    replication-factor N      # 1-256, accepted; one node keeps one copy
 //	    background-query-max-rps N   # 1-1000000, default 10000
+//	    set NAME {                # 1-63 bytes, no ':' or ';'; repeatable
+//	        disable-eviction BOOL # eviction leaves the set's records
+//	    }
 //	    storage-engine memory {    # or just "storage-engine memory"
 //	        data-size SIZE        # 1M and up
 //	        mode process|in-process
@@ -561,10 +565,50 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
 	case "index-type":
 		err = p.indexType(it, where, ns)
+	case "set":
+		err = p.set(it, where, ns)
 	case "memory-size":
 		// The most common line in files written for Aerospike 6 and older.
 		err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
 			in(where), strings.Join(it.args, " "))
+	default:
+		err = p.unknown(it, where)
+	}
+	return err
+}
+
+// maxSetName is the longest set name, as in Aerospike.
+const maxSetName = 63
+
+// set reads a "set NAME { ... }" block of a namespace.
+func (p *parser) set(b *item, where string, ns *Namespace) error {
+	if err := p.open(b, where, "name"); err != nil {
+		return err
+	}
+	name := b.args[0]
+	if len(name) > maxSetName || strings.ContainsFunc(name, func(r rune) bool {
+		return r == ':' || r == ';' || unicode.IsControl(r)
+	}) {
+		return p.errorf(b.line, "bad set name %q%s: want at most %d bytes, without ':' or ';'", name, in(where), maxSetName)
+	}
+	where += " set " + name
+	var st SetSettings
+	err := p.each(b, where, func(it *item) error { return p.setSetting(it, where, &st) })
+	if err != nil {
+		return err
+	}
+	sets := make(map[string]SetSettings, len(ns.Sets)+1)
+	maps.Copy(sets, ns.Sets)
+	sets[name] = st
+	ns.Sets = sets
+	return nil
+}
+
+// setSetting reads one item of a set block into st.
+func (p *parser) setSetting(it *item, where string, st *SetSettings) (err error) {
+	switch it.name {
+	case "disable-eviction":
+		st.DisableEviction, err = p.boolValue(it, where)
 	default:
 		err = p.unknown(it, where)
 	}
@@ -822,7 +866,7 @@ func clash(service, admin Endpoint) bool {
 // repeatable are the items that may appear more than once with another
 // first word.
 var repeatable = map[string]bool{
-	"namespace": true, "file": true, "device": true, "context": true,
+	"namespace": true, "file": true, "device": true, "context": true, "set": true,
 	"dc": true, "nats-url": true, "ship-set": true, "ignore-set": true,
 }
 

@@ -60,6 +60,9 @@ func TestParseValues(t *testing.T) {
 		want func(c *Config)
 	}{
 		{"minimal", ns(), func(c *Config) {}},
+		{"sets", ns("set users {", "disable-eviction true", "}", "set logs {", "}"), func(c *Config) {
+			c.Namespaces[0].Sets = map[string]SetSettings{"users": {DisableEviction: true}, "logs": {}}
+		}},
 		{"minimal no trailing newline", "namespace test {\n}", func(c *Config) {}},
 		{"crlf line ends", "namespace test {\r\n  default-ttl 1H\r\n}\r\n", func(c *Config) {
 			c.Namespaces[0].DefaultTTL = time.Hour
@@ -314,7 +317,12 @@ func TestParseErrors(t *testing.T) {
 		{"unknown logging sink", ns() + "logging {\nsyslog {\n}\n}", `t.conf:4: unknown block "syslog" in logging`},
 		{"unknown sink setting", ns() + "logging {\nconsole {\nlevel info\n}\n}", `t.conf:5: unknown setting "level" in logging console`},
 		{"unknown namespace setting", ns("conflict-resolution-policy generation"), `t.conf:2: unknown setting "conflict-resolution-policy" in namespace test`},
-		{"unknown namespace block", ns("set users {", "}"), `t.conf:2: unknown block "set" in namespace test`},
+		{"unknown namespace block", ns("bin users {", "}"), `t.conf:2: unknown block "bin" in namespace test`},
+		{"unknown set setting", ns("set users {", "stop-writes-count 5", "}"), `t.conf:3: unknown setting "stop-writes-count" in namespace test set users`},
+		{"bad disable-eviction", ns("set users {", "disable-eviction maybe", "}"), `t.conf:3: bad disable-eviction "maybe" in namespace test set users: want true or false`},
+		{"bad set name", ns("set a;b {", "}"), `t.conf:2: bad set name "a;b" in namespace test: want at most 63 bytes, without ':' or ';'`},
+		{"duplicate set", ns("set u {", "}", "set u {", "}"), `t.conf:4: duplicate set "u" in namespace test (first at line 2)`},
+		{"set without a block", ns("set u"), `t.conf:2: "set" in namespace test opens a block: put "{" at the end of its line`},
 		{"memory-size hint", ns("memory-size 4G"), `t.conf:2: unknown setting "memory-size" in namespace test: write "storage-engine memory { data-size 4G }" instead`},
 		{"unknown storage setting", ns("storage-engine memory {", "filesize 4G", "}"), `t.conf:3: unknown setting "filesize" in namespace test storage-engine memory`},
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -73,10 +74,11 @@ const evictBuckets = 4096
 
 // Evict removes the records closest to expiry until the namespace's
 // storage is below evict-used-pct, as Aerospike does: records without a
-// TTL are never evicted. It reads metadata only. It returns the number of
-// records evicted.
+// TTL are never evicted, nor those of a set with disable-eviction. It reads
+// metadata only. It returns the number of records evicted.
 func (ns *Namespace) Evict(ctx context.Context) (int, error) {
-	limit := ns.Config().EvictUsedPct
+	cfg := ns.Config()
+	limit, sets := cfg.EvictUsedPct, cfg.Sets
 	if limit == 0 {
 		return 0, nil
 	}
@@ -93,7 +95,7 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 	target := st.Capacity * uint64(max(limit-1, 0)) / 100
 	avg := st.DataBytes / st.Records
 	need := (st.DataBytes - min(target, st.DataBytes) + avg - 1) / max(avg, 1)
-	cutoff, err := ns.evictCutoff(ctx, need)
+	cutoff, err := ns.evictCutoff(ctx, sets, need)
 	if err != nil || cutoff == 0 {
 		return 0, err
 	}
@@ -109,7 +111,7 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 		}
 		w.victims = w.victims[:0]
 		err := ns.backend.ScanPartition(ctx, pid, true, func(d storage.Digest, rec *storage.Record) error {
-			if rec.VoidTime != 0 && rec.VoidTime <= cutoff {
+			if rec.VoidTime != 0 && rec.VoidTime <= cutoff && !sets[rec.Set].DisableEviction {
 				w.victims = append(w.victims, d)
 			}
 			return nil
@@ -118,7 +120,7 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 			return fmt.Errorf("evict: scan partition %d: %w", pid, err)
 		}
 		for _, d := range w.victims {
-			if ns.evictOne(ctx, &w.s, d, cutoff) {
+			if ns.evictOne(ctx, &w.s, d, sets, cutoff) {
 				total.Add(1)
 			}
 		}
@@ -134,12 +136,12 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 }
 
 // evictCutoff finds the void time at or before which at least need
-// records with a TTL expire, from a histogram of a metadata scan.
-func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, error) {
+// evictable records expire, from a histogram of a metadata scan.
+func (ns *Namespace) evictCutoff(ctx context.Context, sets map[string]config.SetSettings, need uint64) (uint32, error) {
 	c := ns.clock()
 	// Two passes: the range of void times, then a histogram over it.
 	type bounds struct{ lo, hi uint32 }
-	ranges, err := eachVoidTime(ctx, ns, c, func(w *bounds, v uint32) {
+	ranges, err := eachVoidTime(ctx, ns, c, sets, func(w *bounds, v uint32) {
 		if w.hi == 0 || v < w.lo {
 			w.lo = v
 		}
@@ -159,7 +161,7 @@ func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, erro
 	}
 	width := max((uint64(hi)-uint64(lo))/evictBuckets+1, 1)
 	type counts struct{ hist [evictBuckets]uint64 }
-	parts, err := eachVoidTime(ctx, ns, c, func(w *counts, v uint32) {
+	parts, err := eachVoidTime(ctx, ns, c, sets, func(w *counts, v uint32) {
 		w.hist[min((uint64(v)-uint64(lo))/width, evictBuckets-1)]++
 	})
 	if err != nil {
@@ -181,11 +183,12 @@ func (ns *Namespace) evictCutoff(ctx context.Context, need uint64) (uint32, erro
 }
 
 // eachVoidTime calls fn with the void time of every live record that has
-// one, each worker of the pass with its own state (see EachPartition).
-func eachVoidTime[W any](ctx context.Context, ns *Namespace, c clock, fn func(w *W, void uint32)) ([]*W, error) {
+// one and may be evicted, each worker of the pass with its own state (see
+// EachPartition).
+func eachVoidTime[W any](ctx context.Context, ns *Namespace, c clock, sets map[string]config.SetSettings, fn func(w *W, void uint32)) ([]*W, error) {
 	workers, err := EachPartition(ns, func(w *W, pid uint16) error {
 		return ns.backend.ScanPartition(ctx, pid, true, func(_ storage.Digest, rec *storage.Record) error {
-			if rec.VoidTime != 0 && ns.live(&rec.Meta, c) {
+			if rec.VoidTime != 0 && !sets[rec.Set].DisableEviction && ns.live(&rec.Meta, c) {
 				fn(w, rec.VoidTime)
 			}
 			return nil
@@ -198,12 +201,12 @@ func eachVoidTime[W any](ctx context.Context, ns *Namespace, c clock, fn func(w 
 }
 
 // evictOne removes a record still due for eviction, under its lock.
-func (ns *Namespace) evictOne(ctx context.Context, s *Scratch, d storage.Digest, cutoff uint32) bool {
+func (ns *Namespace) evictOne(ctx context.Context, s *Scratch, d storage.Digest, sets map[string]config.SetSettings, cutoff uint32) bool {
 	mu := ns.lock(&d)
 	mu.Lock()
 	defer mu.Unlock()
 	m, found, live, err := ns.getMeta(ctx, d, ns.clock())
-	if err != nil || !found || !live || m.VoidTime == 0 || m.VoidTime > cutoff {
+	if err != nil || !found || !live || m.VoidTime == 0 || m.VoidTime > cutoff || sets[m.Set].DisableEviction {
 		return false
 	}
 	if ns.indexed() {

@@ -126,12 +126,12 @@ func namespaceConfig(cfg *config.Namespace) string {
 	return k.b.String()
 }
 
-// setConfig answers "set-config:context=namespace;id=NS;NAME=VALUE[;...]"
+// setConfig answers "set-config:context=namespace;id=NS[;set=SET];NAME=VALUE[;...]"
 // and "set-config:context=service;NAME=VALUE[;...]": it changes settings of
 // the running node, all or none, checked as the config file's are. Changes
 // last until the node restarts.
 func (s *Server) setConfig(p string) string {
-	var ctx, name string
+	var ctx, name, set string
 	var changes []config.Change
 	for _, pair := range strings.Split(p, ";") {
 		if pair == "" {
@@ -143,6 +143,8 @@ func (s *Server) setConfig(p string) string {
 			ctx = v
 		case "id", "namespace":
 			name = v
+		case "set":
+			set = v
 		default:
 			changes = append(changes, config.Change{Name: k, Value: v})
 		}
@@ -156,12 +158,18 @@ func (s *Server) setConfig(p string) string {
 		if ns == nil {
 			return infoError(proto.InvalidNamespace, "namespace not found")
 		}
-		next, err := s.cfg.ChangeNamespace(ns.Config(), changes)
+		var next *config.Namespace
+		var err error
+		if set == "" {
+			next, err = s.cfg.ChangeNamespace(ns.Config(), changes)
+		} else {
+			next, err = s.cfg.ChangeSet(ns.Config(), set, changes)
+		}
 		if err != nil {
 			return infoError(proto.ParameterError, err.Error())
 		}
 		ns.SetConfig(next)
-		s.log.Info("namespace settings changed by set-config", "namespace", name, "changes", changeList(changes))
+		s.log.Info("namespace settings changed by set-config", "namespace", name, "set", set, "changes", changeList(changes))
 	case "service":
 		next, err := s.cfg.ChangeService(s.service(), changes)
 		if err != nil {

@@ -326,7 +326,7 @@ func (s *Server) setsInfo(p string) string {
 			k.add("truncate_lut", st.TruncateLUT/uint64(time.Millisecond))
 			k.add("sindexes", 0)
 			k.add("index_populating", false)
-			k.add("disable-eviction", false)
+			k.add("disable-eviction", ns.Config().Sets[st.Name].DisableEviction)
 			k.add("enable-index", false)
 			k.add("stop-writes-count", 0)
 			k.add("stop-writes-size", 0)

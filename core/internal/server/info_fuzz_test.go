@@ -30,7 +30,7 @@ func FuzzInfo(f *testing.F) {
 		"query-show", "scan-show", "jobs:module=query;cmd=kill-job;trid=1", "query-abort:trid=1",
 		"udf-put:filename=m.wasm;content=AGFzbQEAAAA=;content-len=8;udf-type=WASM", "udf-list", "udf-get:filename=m.wasm", "udf-remove:filename=m.wasm",
 		"get-config", "get-config:context=namespace;id=test", "get-config:context=network", "get-config:context=mod-udf",
-		"set-config:context=namespace;id=test;default-ttl=1D;nsup-period=0", "set-config:context=namespace;namespace=test;evict-used-pct=80;stop-writes-used-pct=95", "set-config:context=service;proto-fd-max=100",
+		"set-config:context=namespace;id=test;default-ttl=1D;nsup-period=0", "set-config:context=namespace;namespace=test;evict-used-pct=80;stop-writes-used-pct=95", "set-config:context=service;proto-fd-max=100", "set-config:context=namespace;id=test;set=s;disable-eviction=true",
 		"logs", "log/0", "log-set:id=0;any=debug",
 		"namespace/test;x", ":::", "get-config:context=namespace;id", "set-config:;;=;=", "truncate:lut=;namespace=",
 	} {
