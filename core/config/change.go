@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"maps"
 	"strings"
 )
 
@@ -56,7 +55,7 @@ func (c *Config) ChangeNamespace(ns *Namespace, changes []Change) (*Namespace, e
 // ChangeSet returns a copy of ns whose set's settings (a set NAME { }
 // block's) have changes applied, as ChangeNamespace applies a namespace's.
 func (c *Config) ChangeSet(ns *Namespace, set string, changes []Change) (*Namespace, error) {
-	if set == "" || len(set) > maxSetName || strings.ContainsAny(set, ":;") {
+	if !validName(set, maxSetName) {
 		return nil, fmt.Errorf("bad set name %q: want 1 to %d bytes, without ':' or ';'", set, maxSetName)
 	}
 	where := "namespace " + ns.Name + " set " + set
@@ -68,9 +67,7 @@ func (c *Config) ChangeSet(ns *Namespace, set string, changes []Change) (*Namesp
 		return nil, err
 	}
 	next := *ns
-	next.Sets = make(map[string]SetSettings, len(ns.Sets)+1)
-	maps.Copy(next.Sets, ns.Sets)
-	next.Sets[set] = st
+	next.Sets = withSet(ns.Sets, set, st)
 	return &next, nil
 }
 

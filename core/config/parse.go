@@ -509,9 +509,7 @@ func (p *parser) namespace(b *item) error {
 		return err
 	}
 	name := b.args[0]
-	if len(name) > maxNamespaceName || strings.ContainsFunc(name, func(r rune) bool {
-		return r == ':' || r == ';' || unicode.IsControl(r)
-	}) {
+	if !validName(name, maxNamespaceName) {
 		return p.errorf(b.line, "bad namespace name %q: want at most %d bytes, without ':' or ';'", name, maxNamespaceName)
 	}
 	if len(p.cfg.Namespaces) == maxNamespaces {
@@ -586,9 +584,7 @@ func (p *parser) set(b *item, where string, ns *Namespace) error {
 		return err
 	}
 	name := b.args[0]
-	if len(name) > maxSetName || strings.ContainsFunc(name, func(r rune) bool {
-		return r == ':' || r == ';' || unicode.IsControl(r)
-	}) {
+	if !validName(name, maxSetName) {
 		return p.errorf(b.line, "bad set name %q%s: want at most %d bytes, without ':' or ';'", name, in(where), maxSetName)
 	}
 	where += " set " + name
@@ -597,11 +593,27 @@ func (p *parser) set(b *item, where string, ns *Namespace) error {
 	if err != nil {
 		return err
 	}
-	sets := make(map[string]SetSettings, len(ns.Sets)+1)
-	maps.Copy(sets, ns.Sets)
-	sets[name] = st
-	ns.Sets = sets
+	ns.Sets = withSet(ns.Sets, name, st)
 	return nil
+}
+
+// validName reports whether name may name a namespace or a set: 1 to max
+// bytes, without the ':' and ';' that separate info commands' fields, or
+// control characters.
+func validName(name string, max int) bool {
+	return name != "" && len(name) <= max && !strings.ContainsFunc(name, func(r rune) bool {
+		return r == ':' || r == ';' || unicode.IsControl(r)
+	})
+}
+
+// withSet returns a copy of sets with name's settings st: a Namespace's
+// Sets map is replaced, never modified, since set-config shares it
+// between the versions of a namespace's configuration.
+func withSet(sets map[string]SetSettings, name string, st SetSettings) map[string]SetSettings {
+	out := make(map[string]SetSettings, len(sets)+1)
+	maps.Copy(out, sets)
+	out[name] = st
+	return out
 }
 
 // setSetting reads one item of a set block into st.
