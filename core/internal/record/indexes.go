@@ -2,7 +2,6 @@ package record
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -135,33 +134,25 @@ func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress 
 	if ns.ReadsWait() {
 		workers, run = buildWorkersWaiting, buildRunWaiting
 	}
-	var next, done atomic.Int32
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			var b indexBuild
-			for {
-				first := int(next.Add(int32(run))) - run
-				if first >= storage.Partitions || ctx.Err() != nil {
-					return
-				}
-				if errs[w] = ns.collectEntries(ctx, ix, &b, uint16(first), run); errs[w] != nil {
-					return
-				}
-				sindex.SortEntries(b.entries)
-				ix.AddBuilt(b.entries)
-				if progress != nil {
-					progress(int(done.Add(int32(run))) * 100 / storage.Partitions)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	var done atomic.Int32
+	_, err := eachRun(workers, run, func(b *indexBuild, first uint16) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := ns.collectEntries(ctx, ix, b, first, run); err != nil {
+			return err
+		}
+		sindex.SortEntries(b.entries)
+		ix.AddBuilt(b.entries)
+		if progress != nil {
+			progress(int(done.Add(int32(run))) * 100 / storage.Partitions)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("build index %s: %w", ix.Def().Name, err)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // Index builds work in runs of buildRun partitions (about 2.4k records of

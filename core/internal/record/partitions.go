@@ -26,6 +26,13 @@ func EachPartition[W any](ns *Namespace, fn func(w *W, pid uint16) error) ([]*W,
 	if ns.ReadsWait() {
 		n = passWorkers
 	}
+	return eachRun(n, 1, fn)
+}
+
+// eachRun calls fn for every run of run partitions, by the run's first
+// partition, on n workers each with its own state W, which it returns.
+// The pass stops at the first error, which it returns.
+func eachRun[W any](n, run int, fn func(w *W, first uint16) error) ([]*W, error) {
 	workers := make([]*W, n)
 	errs := make([]error, n)
 	var next atomic.Uint32
@@ -36,11 +43,11 @@ func EachPartition[W any](ns *Namespace, fn func(w *W, pid uint16) error) ([]*W,
 		workers[i] = w
 		wg.Go(func() {
 			for !failed.Load() {
-				pid := next.Add(1) - 1
-				if pid >= storage.Partitions {
+				first := next.Add(uint32(run)) - uint32(run)
+				if first >= storage.Partitions {
 					return
 				}
-				if err := fn(w, uint16(pid)); err != nil {
+				if err := fn(w, uint16(first)); err != nil {
 					errs[i] = err
 					failed.Store(true)
 					return
