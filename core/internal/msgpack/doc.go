@@ -1,7 +1,7 @@
-// Package msgpack reads the msgpack that Aerospike clients and servers use
-// for list and map values (particles), for expressions and for operation
-// arguments: one element header at a time, classified as the server
-// classifies values.
+// Package msgpack reads and writes the msgpack that Aerospike clients and
+// servers use for list and map values (particles), for expressions and for
+// operation arguments: one element header at a time, classified as the
+// server classifies values.
 //
 // # Element forms
 //
@@ -24,7 +24,9 @@
 //
 // Head.Parse reads one element's header; Header returns the same in
 // registers, for loops over every element; Skip steps over whole elements;
-// Compare orders two elements as the server orders list items.
+// Compare orders two elements as the server orders list items. The Append
+// functions write elements; AppendParticle and ToParticle convert between
+// bin values (particle type and wire bytes) and elements.
 //
 // # Contract
 //

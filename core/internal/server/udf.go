@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/expr"
+	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/internal/record"
 	"github.com/skiffdb/skiff/core/internal/udf"
 	"github.com/skiffdb/skiff/core/proto"
@@ -91,7 +92,7 @@ func (c *conn) writeUDFResult(res *record.Result, err error, u *udfCall, batchIn
 	var val []byte
 	if err == nil && res.Code == proto.OK {
 		var ok bool
-		if typ, val, ok = udf.ToParticle(&u.conv, u.out); !ok {
+		if typ, val, ok = msgpack.ToParticle(&u.conv, u.out); !ok {
 			err = &udf.CallError{Module: string(u.pkg), Function: string(u.fn), Err: errors.New("its result is a value no bin can hold")}
 			h.ResultCode = proto.UDFBadResponse
 		}
@@ -265,7 +266,7 @@ func (c *conn) aggregateRecord(st *scanState, d storage.Digest, rec *storage.Rec
 // emitAggregate returns the function that sends an aggregation's values.
 func (c *conn) emitAggregate(st *scanState) func(v []byte) error {
 	return func(v []byte) error {
-		typ, val, ok := udf.ToParticle(&st.agg.conv, v)
+		typ, val, ok := msgpack.ToParticle(&st.agg.conv, v)
 		if !ok {
 			return errors.New("an aggregation value no bin can hold")
 		}

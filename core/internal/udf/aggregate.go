@@ -76,7 +76,7 @@ func (a *Aggregation) Add(ctx context.Context, rec Record, emit func(v []byte) e
 		a.haveAcc = true
 		return nil
 	}
-	a.buf = appendArrayHeader(a.buf[:0], a.nUserArgs+2)
+	a.buf = msgpack.AppendArrayHeader(a.buf[:0], a.nUserArgs+2)
 	a.buf = append(append(append(a.buf, a.acc...), a.out...), a.userArgs...)
 	next, err := a.stage(ctx, stageReduce, a.buf, nil, nil)
 	if err != nil {
@@ -129,13 +129,13 @@ func appendBinMap(dst []byte, rec Record) ([]byte, error) {
 	for i := 0; i < len(names); i += 1 + int(names[i]) {
 		n++
 	}
-	dst = appendMapHeader(dst, n)
+	dst = msgpack.AppendMapHeader(dst, n)
 	for i := 0; i < len(names); i += 1 + int(names[i]) {
 		name := names[i+1 : i+1+int(names[i])]
 		typ, val, _ := rec.Bin(name)
-		dst = appendTyped(dst, 3, name)
+		dst = msgpack.AppendTyped(dst, 3, name)
 		var ok bool
-		if dst, ok = appendParticle(dst, typ, val); !ok {
+		if dst, ok = msgpack.AppendParticle(dst, typ, val); !ok {
 			return dst, errors.New("bin " + string(name) + " holds a value a UDF cannot read")
 		}
 	}

@@ -202,7 +202,7 @@ func (c *callState) giveParticle(mem api.Memory, ptr, capacity uint64, typ uint8
 	if !ok {
 		return code(CodeAbsent)
 	}
-	if c.scratch, ok = appendParticle(c.scratch[:0], typ, val); !ok {
+	if c.scratch, ok = msgpack.AppendParticle(c.scratch[:0], typ, val); !ok {
 		return code(CodeInvalid)
 	}
 	return copyOut(mem, ptr, capacity, c.scratch, what)
@@ -263,7 +263,7 @@ var hostFuncs = []hostFunc{
 			s[0] = code(CodeInvalid)
 			return
 		}
-		typ, val, ok := ToParticle(&c.convert, view(mem, s[2], s[3], "bin_set"))
+		typ, val, ok := msgpack.ToParticle(&c.convert, view(mem, s[2], s[3], "bin_set"))
 		switch {
 		case !ok:
 			s[0] = code(CodeInvalid)
