@@ -1,5 +1,7 @@
 package proto
 
+import "errors"
+
 import "strconv"
 
 // ResultCode is an Aerospike result code as carried in a reply header: the
@@ -128,3 +130,13 @@ func (c ResultCode) String() string {
 
 // Error lets a result code be returned as an error.
 func (c ResultCode) Error() string { return c.String() }
+
+// CodeOf returns the result code in err's chain, or otherwise when it
+// carries none.
+func CodeOf(err error, otherwise ResultCode) ResultCode {
+	var c ResultCode
+	if errors.As(err, &c) {
+		return c
+	}
+	return otherwise
+}

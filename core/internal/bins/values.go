@@ -43,6 +43,19 @@ func Check(typ uint8, value []byte) error {
 	return nil
 }
 
+// Outcome is what a list, map or bit operation did to its bin.
+type Outcome struct {
+	// Changed reports that the bin takes Type and Value.
+	Changed bool
+	Type    uint8
+	Value   []byte
+	// HasResult reports that the operation answers with ResType and Res,
+	// a particle (ParticleNull for a nil result).
+	HasResult bool
+	ResType   uint8
+	Res       []byte
+}
+
 // Arena holds values an operation creates (sums, concatenations) for the
 // rest of one request. Slices it returns stay valid until Reset, even when
 // it grows: a full chunk is left to its users and a new one started.

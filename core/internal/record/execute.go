@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/bitop"
+	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/internal/expr"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
@@ -157,7 +159,9 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	c := ns.clock()
 	headerOnly := req.Info1&proto.Info1NoBinData != 0 && req.Info1&proto.Info1GetAll == 0
 	for i := range req.Ops {
-		if t := req.Ops[i].Type; t != proto.OpRead && t != proto.OpExpRead {
+		switch req.Ops[i].Type {
+		case proto.OpRead, proto.OpExpRead, proto.OpCDTRead, proto.OpBitRead:
+		default:
 			return Result{Code: proto.UnsupportedFeature}
 		}
 	}
@@ -201,14 +205,23 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 		respondAll := req.Info2&proto.Info2RespondAllOps != 0
 		for i := range req.Ops {
 			op := &req.Ops[i]
-			if op.Type == proto.OpExpRead {
-				if code := s.expRead(op, req.Digest, &rec, c); code != proto.OK {
-					return Result{Code: code}
+			var code proto.ResultCode
+			switch op.Type {
+			case proto.OpExpRead:
+				code = s.expRead(op, req.Digest, &rec, c)
+			case proto.OpCDTRead:
+				code = s.binOp(op, cdt.Apply, false, respondAll)
+			case proto.OpBitRead:
+				code = s.binOp(op, bitop.Apply, false, respondAll)
+			default:
+				if j := bins.Find(s.bins, op.Name); j >= 0 {
+					s.out = append(s.out, s.bins[j])
+				} else if respondAll {
+					s.out = append(s.out, bins.Bin{Name: op.Name})
 				}
-			} else if j := bins.Find(s.bins, op.Name); j >= 0 {
-				s.out = append(s.out, s.bins[j])
-			} else if respondAll {
-				s.out = append(s.out, bins.Bin{Name: op.Name})
+			}
+			if code != proto.OK {
+				return Result{Code: code}
 			}
 		}
 	}
@@ -250,6 +263,10 @@ func checkWriteOps(req *Request) proto.ResultCode {
 		}
 		switch op.Type {
 		case proto.OpRead, proto.OpTouch, proto.OpDelete, proto.OpExpRead, proto.OpExpModify:
+		case proto.OpCDTRead, proto.OpCDTModify, proto.OpBitRead, proto.OpBitModify:
+			if len(op.Name) == 0 {
+				return proto.ParameterError
+			}
 		case proto.OpWrite, proto.OpAdd, proto.OpAppend, proto.OpPrepend:
 			if len(op.Name) == 0 {
 				return proto.ParameterError
@@ -261,7 +278,7 @@ func checkWriteOps(req *Request) proto.ResultCode {
 				return proto.ParameterError
 			}
 		default:
-			// List, map, bit, HLL and expression operations come later.
+			// HLL operations come later.
 			return proto.UnsupportedFeature
 		}
 	}
@@ -513,6 +530,16 @@ func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool, old *storag
 			if code := combine(s, op); code != proto.OK {
 				return code
 			}
+		case proto.OpCDTRead, proto.OpCDTModify:
+			if code := s.binOp(op, cdt.Apply, op.Type == proto.OpCDTModify, respondAll); code != proto.OK {
+				return code
+			}
+			continue
+		case proto.OpBitRead, proto.OpBitModify:
+			if code := s.binOp(op, bitop.Apply, op.Type == proto.OpBitModify, respondAll); code != proto.OK {
+				return code
+			}
+			continue
 		case proto.OpTouch:
 			if !exists {
 				return proto.KeyNotFound
@@ -541,6 +568,31 @@ func (s *Scratch) expModify(op *proto.Op, d storage.Digest, old *storage.Record,
 		s.bins = bins.Remove(s.bins, op.Name)
 	case typ != proto.ParticleNull:
 		s.bins = bins.Set(s.bins, op.Name, typ, val)
+	}
+	return proto.OK
+}
+
+// applyFunc runs a list, map (cdt.Apply) or bit (bitop.Apply) operation
+// whose wire value is arg on a bin's value.
+type applyFunc func(a *bins.Arena, modify bool, binType uint8, bin, arg []byte) (bins.Outcome, error)
+
+// binOp runs a list, map or bit operation on its bin, adding its result,
+// if it has one, to s.out. A modify may change the bin.
+func (s *Scratch) binOp(op *proto.Op, apply applyFunc, modify, respondAll bool) proto.ResultCode {
+	var curType uint8
+	var cur []byte
+	if j := bins.Find(s.bins, op.Name); j >= 0 {
+		curType, cur = s.bins[j].Type, s.bins[j].Value
+	}
+	o, err := apply(&s.arena, modify, curType, cur, op.Value)
+	if err != nil {
+		return proto.CodeOf(err, proto.ParameterError)
+	}
+	if o.Changed {
+		s.bins = bins.Set(s.bins, op.Name, o.Type, o.Value)
+	}
+	if o.HasResult || respondAll {
+		s.out = append(s.out, bins.Bin{Name: op.Name, Type: o.ResType, Value: o.Res})
 	}
 	return proto.OK
 }

@@ -53,7 +53,8 @@ func (c *conn) handleBackground(body []byte) {
 		st.perSecond = limit
 	}
 	for i := range m.Ops {
-		if m.Ops[i].Type == proto.OpRead || m.Ops[i].Type == proto.OpExpRead {
+		switch m.Ops[i].Type {
+		case proto.OpRead, proto.OpExpRead, proto.OpCDTRead, proto.OpBitRead:
 			c.batchEnd(proto.ParameterError)
 			return
 		}

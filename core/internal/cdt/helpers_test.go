@@ -1,0 +1,127 @@
+package cdt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/skiffdb/skiff/core/internal/msgpack"
+	"github.com/skiffdb/skiff/core/proto"
+)
+
+// Elements for building list and map operations by hand.
+
+func mi(v int64) []byte { return msgpack.AppendInt(nil, v) }
+
+func ms(v string) []byte { return msgpack.AppendTyped(nil, proto.ParticleString, []byte(v)) }
+
+func mf(v float64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{0xcb}, math.Float64bits(v))
+}
+
+// mm builds a map of alternating keys and values.
+func mm(kv ...[]byte) []byte {
+	b := msgpack.AppendMapHeader(nil, len(kv)/2)
+	for _, e := range kv {
+		b = append(b, e...)
+	}
+	return b
+}
+
+// ml builds a list.
+func ml(items ...[]byte) []byte {
+	b := msgpack.AppendArrayHeader(nil, len(items))
+	for _, e := range items {
+		b = append(b, e...)
+	}
+	return b
+}
+
+var (
+	mNil = []byte{0xc0}
+	mInf = []byte{0xd4, 0xff, 0x01}
+	mAny = []byte{0xd4, 0xff, 0x00}
+)
+
+// mop builds an operation's wire value: [code, args...].
+func mop(code int, args ...[]byte) []byte {
+	return ml(append([][]byte{mi(int64(code))}, args...)...)
+}
+
+// mrt is a return type argument.
+func mrt(rt int) []byte { return mi(int64(rt)) }
+
+// render shows msgpack compactly: nil, 1, 1.5, "s", [a b], {k:v} and an
+// order flag as #n at the front of its map.
+func render(b []byte) string {
+	var sb strings.Builder
+	rest := renderTo(&sb, b)
+	if len(rest) != 0 {
+		fmt.Fprintf(&sb, " +% x", rest)
+	}
+	return sb.String()
+}
+
+func renderTo(sb *strings.Builder, b []byte) []byte {
+	var h msgpack.Head
+	if !h.Parse(b) {
+		fmt.Fprintf(sb, "bad(% x)", b)
+		return nil
+	}
+	b = b[h.Size:]
+	switch h.Type {
+	case msgpack.Nil:
+		sb.WriteString("nil")
+	case msgpack.True:
+		sb.WriteString("true")
+	case msgpack.False:
+		sb.WriteString("false")
+	case msgpack.Int, msgpack.NegInt:
+		fmt.Fprint(sb, h.Int())
+	case msgpack.Double:
+		fmt.Fprint(sb, h.Float())
+	case msgpack.String:
+		fmt.Fprintf(sb, "%q", h.Data[1:])
+	case msgpack.Wildcard:
+		sb.WriteString("*")
+	case msgpack.Inf:
+		sb.WriteString("inf")
+	case msgpack.Ext:
+		fmt.Fprintf(sb, "#%d", h.ExtType)
+	case msgpack.List:
+		sb.WriteString("[")
+		for i := range h.N {
+			if i > 0 {
+				sb.WriteString(" ")
+			}
+			b = renderTo(sb, b)
+		}
+		sb.WriteString("]")
+	case msgpack.Map:
+		sb.WriteString("{")
+		for i := range h.N / 2 {
+			if i > 0 {
+				sb.WriteString(" ")
+			}
+			var k msgpack.Head
+			if k.Parse(b) && k.Type == msgpack.Ext {
+				// Order flags: show them alone, not as a pair.
+				b = renderTo(sb, b)
+				n, _ := msgpack.Skip(b)
+				b = b[n:]
+				continue
+			}
+			b = renderTo(sb, b)
+			sb.WriteString(":")
+			b = renderTo(sb, b)
+		}
+		sb.WriteString("}")
+	default:
+		fmt.Fprintf(sb, "%v(% x)", h.Type, h.Data)
+	}
+	return b
+}
+
+// Code returns the result code of an error Apply returned.
+func Code(err error) proto.ResultCode { return proto.CodeOf(err, proto.ParameterError) }
