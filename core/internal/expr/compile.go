@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/bitop"
+	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/internal/geo"
 	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
@@ -183,6 +186,8 @@ type node struct {
 	// name is the bin name of bin and bin_type.
 	name []byte
 	re   *regexp.Regexp
+	// call is the operation of a list, map or bit call.
+	call *moduleCall
 }
 
 // Expr is a compiled expression. It is immutable and safe for concurrent
@@ -193,13 +198,14 @@ type Expr struct {
 	slots int
 	// src is the expression's wire form, privately owned: literals alias it.
 	src []byte
+	// calls reports list or map calls, whose values need an arena.
+	calls bool
 }
 
 // Compile compiles the expression of an expression operation, the msgpack
 // element b. It returns an error wrapping ErrMalformed for anything the
 // server would refuse with PARAMETER_ERROR, and ErrUnsupported for a
-// well-formed expression that uses list, map, bit or HLL calls. b is
-// copied.
+// well-formed expression that uses HLL calls. b is copied.
 func Compile(b []byte) (*Expr, error) {
 	return compile(b, false)
 }
@@ -228,7 +234,7 @@ func compile(b []byte, filter bool) (*Expr, error) {
 	if c.unsupported != nil {
 		return nil, c.unsupported
 	}
-	return &Expr{root: root, slots: c.maxSlots, src: c.b}, nil
+	return &Expr{root: root, slots: c.maxSlots, src: c.b, calls: c.calls}, nil
 }
 
 // compiler is the state of one Compile: a recursive-descent parser over the
@@ -241,6 +247,8 @@ type compiler struct {
 	vars     []variable
 	nextSlot int
 	maxSlots int
+	// calls is set by a list, map or bit call.
+	calls bool
 	// unsupported is the first reason the expression cannot be evaluated,
 	// reported only if it is otherwise well-formed.
 	unsupported error
@@ -848,8 +856,9 @@ const (
 	cdtContextEval = 0xff
 )
 
-// call checks [127, type, module, [op, params...], bin-expr] and marks
-// the expression unsupported. Params that are arrays are sub-expressions;
+// call compiles [127, type, module, [op, params...], bin-expr]. List, map
+// and bit calls run (see moduleCall); HLL calls are checked and mark the
+// expression unsupported. Params that are arrays are sub-expressions;
 // others are raw values for the module.
 func (c *compiler) call(nd *node) error {
 	t, err := c.uint("call")
@@ -863,6 +872,16 @@ func (c *compiler) call(nd *node) error {
 	if err != nil {
 		return err
 	}
+	modify := module&moduleModify != 0
+	switch module &^ moduleModify {
+	case moduleCDT:
+		return c.moduleCall(nd, typ(t), &moduleCall{apply: cdt.Apply, modify: modify}, tList, tMap)
+	case moduleBits:
+		return c.moduleCall(nd, typ(t), &moduleCall{apply: bitop.Apply, modify: modify, blob: true}, tBlob, tBlob)
+	case moduleHLL:
+	default:
+		return malformed("call to module %d", module)
+	}
 	if err := c.callParams(); err != nil {
 		return err
 	}
@@ -870,32 +889,102 @@ func (c *compiler) call(nd *node) error {
 		return err
 	}
 	nd.typ = typ(t)
-	bt := nd.args[0].typ
-	name := ""
-	switch module &^ moduleModify {
-	case moduleCDT:
-		name = "list/map call"
-		if bt != tList && bt != tMap && bt != tNil {
-			return malformed("list/map call on %s", bt)
-		}
-	case moduleBits:
-		name = "bit call"
-		if bt != tBlob && bt != tNil {
-			return malformed("bit call on %s", bt)
-		}
-	case moduleHLL:
-		name = "HLL call"
-		if bt != tHLL && bt != tNil {
-			return malformed("HLL call on %s", bt)
-		}
-	default:
-		return malformed("call to module %d", module)
-	}
-	if bt == tNil {
+	switch bt := nd.args[0].typ; bt {
+	case tNil:
 		nd.typ = tNil // the server types a call on nil as nil
+	case tHLL:
+	default:
+		return malformed("HLL call on %s", bt)
 	}
-	c.unsupport(name)
+	c.unsupport("HLL call")
 	return nil
+}
+
+// moduleCall compiles a list, map or bit call: its operation, with an
+// optional context of raw values (list and map calls), and the
+// sub-expressions that give its params and its bin, whose type must be
+// binType or alt. nd.args holds the bin's expression, then the params'.
+func (c *compiler) moduleCall(nd *node, t typ, call *moduleCall, binType, alt typ) error {
+	var h msgpack.Head
+	if !h.Parse(c.b[c.off:]) || h.Type != msgpack.List || h.N == 0 {
+		return malformed("call parameters at offset %d are not a list", c.off)
+	}
+	params := h.N - 1
+	if code, _, ok := msgpack.Uint(c.b[c.off+h.Size:]); ok && code == cdtSelect && !call.blob {
+		// select walks a context with its own semantics: not yet.
+		if err := c.callParams(); err != nil {
+			return err
+		}
+		c.unsupport("list/map select")
+		params = 0
+	} else {
+		c.off += h.Size
+		code, err := c.uint("call")
+		if err != nil {
+			return err
+		}
+		if code == cdtContextEval && !call.blob { // [0xff, context, [op, params...]]
+			if h.N != 3 {
+				return malformed("call context of %d elements", h.N)
+			}
+			var ch msgpack.Head
+			if !ch.Parse(c.b[c.off:]) || ch.Type != msgpack.List || ch.N == 0 || ch.N%2 != 0 {
+				return malformed("call context at offset %d is not a list of pairs", c.off)
+			}
+			start := c.off
+			if err := c.skip(); err != nil {
+				return err
+			}
+			call.ctx = c.b[start:c.off]
+			if !h.Parse(c.b[c.off:]) || h.Type != msgpack.List || h.N == 0 {
+				return malformed("call parameters at offset %d are not a list", c.off)
+			}
+			c.off += h.Size
+			if code, err = c.uint("call"); err != nil {
+				return err
+			}
+			params = h.N - 1
+		}
+		call.code = code
+	}
+	if err := c.fits(params + 1); err != nil {
+		return err
+	}
+	nd.args = make([]*node, params+1)
+	for i := 1; i < len(nd.args); i++ {
+		p, err := c.expr()
+		if err != nil {
+			return err
+		}
+		nd.args[i] = p
+	}
+	bin, err := c.expr()
+	if err != nil {
+		return err
+	}
+	nd.args[0] = bin
+	nd.call = call
+	c.calls = true
+	nd.typ = t
+	switch bin.typ {
+	case binType, alt:
+	case tNil:
+		nd.typ = tNil // the server types a call on nil as nil
+	default:
+		return malformed("call on %s", bin.typ)
+	}
+	return nil
+}
+
+// moduleCall is what a list, map or bit call runs.
+type moduleCall struct {
+	apply  func(a *bins.Arena, modify bool, binType uint8, bin, arg []byte) (bins.Outcome, error)
+	code   uint64
+	modify bool
+	// blob marks a bit call: no context, a blob bin.
+	blob bool
+	// ctx is the context's msgpack array, nil for none.
+	ctx []byte
 }
 
 // callParams checks a call's [op, params...].

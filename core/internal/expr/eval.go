@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -61,39 +62,46 @@ func (e *Expr) Type() Kind {
 
 // Eval evaluates e against r. It never fails: whatever cannot be computed
 // (a missing bin, a bin of another type, a key that was not stored,
-// integer division by zero...) is Unknown.
-func (e *Expr) Eval(r *Record) Value {
-	return e.eval(r, false)
+// integer division by zero...) is Unknown. Values that list and map calls
+// make live in a.
+func (e *Expr) Eval(r *Record, a *bins.Arena) Value {
+	return e.eval(r, false, a)
 }
 
 // Filter reports whether r matches the filter expression e: false means
 // the record is FILTERED_OUT, unknown included.
 func (e *Expr) Filter(r *Record) bool {
-	v := e.eval(r, false)
+	var a *bins.Arena
+	if e.calls {
+		a = arenas.Get().(*bins.Arena)
+		defer func() {
+			a.Reset()
+			arenas.Put(a)
+		}()
+	}
+	v := e.eval(r, false, a)
 	return v.kind == Bool && v.num != 0
 }
+
+// arenas hold the values of list and map calls while a filter runs.
+var arenas = sync.Pool{New: func() any { return new(bins.Arena) }}
 
 // FilterMeta evaluates filter e from r's digest and metadata only, before
 // the record's bins are read: r.Bins and r.Key are ignored, and the bin,
 // bin_type, key and key_exists operations are unknown. When decided is
 // false the filter needs the bins: call Filter with them.
 func (e *Expr) FilterMeta(r *Record) (match, decided bool) {
-	v := e.eval(r, true)
+	v := e.eval(r, true, nil)
 	if v.kind != Bool {
 		return false, false
 	}
 	return v.num != 0, true
 }
 
-func (e *Expr) eval(r *Record, metaOnly bool) Value {
-	s := state{r: r, metaOnly: metaOnly}
-	switch {
-	case e.slots == 0:
-	case e.slots <= 8:
-		var slots [8]Value
-		s.vars = slots[:e.slots]
-	default:
-		s.vars = make([]Value, e.slots)
+func (e *Expr) eval(r *Record, metaOnly bool, a *bins.Arena) Value {
+	s := state{r: r, metaOnly: metaOnly, arena: a}
+	if e.slots > len(s.slots) {
+		s.more = make([]Value, e.slots-len(s.slots))
 	}
 	return s.eval(e.root)
 }
@@ -102,7 +110,21 @@ func (e *Expr) eval(r *Record, metaOnly bool) Value {
 type state struct {
 	r        *Record
 	metaOnly bool
-	vars     []Value
+	arena    *bins.Arena
+	// slots and more hold the let variables. The slots live in the state
+	// itself, not behind a slice of it: a call passes the state's pointers
+	// (arena, values) on to code that keeps them, and a slice would carry
+	// the variables to the heap with them.
+	slots [8]Value
+	more  []Value
+}
+
+// slot returns let variable i.
+func (s *state) slot(i int) *Value {
+	if i < len(s.slots) {
+		return &s.slots[i]
+	}
+	return &s.more[i-len(s.slots)]
 }
 
 var unknown = Value{}
@@ -142,7 +164,9 @@ func (s *state) eval(n *node) Value {
 	case opLet:
 		return s.let(n)
 	case opVar:
-		return s.vars[n.num]
+		return *s.slot(int(n.num))
+	case opCall:
+		return s.call(n)
 	default:
 		return s.meta(n)
 	}
@@ -267,7 +291,7 @@ func (s *state) cond(n *node) Value {
 func (s *state) let(n *node) Value {
 	last := len(n.args) - 1
 	for i, def := range n.args[:last] {
-		s.vars[int(n.num)+i] = s.eval(def)
+		*s.slot(int(n.num) + i) = s.eval(def)
 	}
 	return s.eval(n.args[last])
 }
@@ -623,4 +647,60 @@ func floatToInt(f float64) int64 {
 		return math.MinInt64
 	}
 	return int64(f)
+}
+
+// callBuf is the arena space a call's operation is built in at first.
+const callBuf = 64
+
+// call runs a list, map or bit call on its bin's value. Unknown params
+// or bin, and operations the value refuses, make it unknown. A modify
+// call's value is the changed bin value, a read call's the operation's
+// result.
+func (s *state) call(n *node) Value {
+	if s.metaOnly {
+		return unknown
+	}
+	bin := s.eval(n.args[0])
+	var binType uint8
+	switch bin.kind {
+	case List:
+		binType = proto.ParticleList
+	case Map:
+		binType = proto.ParticleMap
+	case Blob:
+		binType = proto.ParticleBlob
+	default:
+		return unknown
+	}
+	c := n.call
+	w := s.arena.Alloc(callBuf)[:0]
+	if c.ctx != nil {
+		w = append(msgpack.AppendInt(msgpack.AppendArrayHeader(w, 3), cdtContextEval), c.ctx...)
+	}
+	w = msgpack.AppendInt(msgpack.AppendArrayHeader(w, len(n.args)), int64(c.code))
+	for _, p := range n.args[1:] {
+		v := s.eval(p)
+		if v.kind == Ext {
+			w = append(w, v.b...)
+			continue
+		}
+		typ, val, ok := v.Particle(s.arena)
+		if !ok {
+			return unknown
+		}
+		if w, ok = msgpack.AppendParticle(w, typ, val); !ok {
+			return unknown
+		}
+	}
+	o, err := c.apply(s.arena, c.modify, binType, bin.b, w)
+	if err != nil {
+		return unknown
+	}
+	if c.modify {
+		if !o.Changed {
+			return bin
+		}
+		return binValue(&bins.Bin{Type: o.Type, Value: o.Value}, o.Type)
+	}
+	return binValue(&bins.Bin{Type: o.ResType, Value: o.Res}, n.typ.particle())
 }

@@ -36,7 +36,7 @@ func runEval(t *testing.T, rec *Record, cases []evalCase) {
 			if err != nil {
 				t.Fatalf("compile: %v", err)
 			}
-			checkValue(t, e.Eval(rec), tc.want)
+			checkValue(t, e.Eval(rec, new(bins.Arena)), tc.want)
 			// A boolean expression is also a filter, which keeps the
 			// record exactly when it is true.
 			if e.Type() == Bool {

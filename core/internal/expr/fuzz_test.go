@@ -68,7 +68,7 @@ func FuzzCompile(f *testing.F) {
 				t.Fatalf("error without a sentinel: %v", err)
 			}
 		} else {
-			v := e.Eval(rec)
+			v := e.Eval(rec, new(bins.Arena))
 			if v.Kind() != Unknown && v.Kind() != e.Type() {
 				t.Fatalf("value of kind %v from an expression of type %v", v.Kind(), e.Type())
 			}

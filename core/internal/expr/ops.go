@@ -71,7 +71,7 @@ func parseOp(value []byte, valid uint64) (*Expr, uint64, error) {
 // EvalNoFail). It fails with OpNotApplicable when e evaluates to unknown.
 // New bytes come from a; others alias e or r's bins.
 func ApplyRead(e *Expr, flags uint64, r *Record, a *bins.Arena) (typ uint8, val []byte, code proto.ResultCode) {
-	typ, val, ok := e.Eval(r).Particle(a)
+	typ, val, ok := e.Eval(r, a).Particle(a)
 	if !ok {
 		if flags&EvalNoFail != 0 {
 			return proto.ParticleNull, nil, proto.OK
@@ -109,7 +109,7 @@ func ApplyWrite(e *Expr, flags uint64, r *Record, bin []byte, a *bins.Arena) (ty
 		}
 		return 0, nil, false, proto.BinNotFound
 	}
-	typ, val, ok := e.Eval(r).Particle(a)
+	typ, val, ok := e.Eval(r, a).Particle(a)
 	switch {
 	case !ok:
 		if flags&EvalNoFail != 0 {

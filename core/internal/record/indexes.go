@@ -219,7 +219,7 @@ func (ns *Namespace) IndexedValue(ix *sindex.Index, a *bins.Arena, d storage.Dig
 		return v, false
 	}
 	r := expr.Record{Digest: d, Meta: *m, Bins: bs}
-	typ, val, ok := e.(*expr.Expr).Eval(&r).Particle(a)
+	typ, val, ok := e.(*expr.Expr).Eval(&r, a).Particle(a)
 	if !ok || typ == proto.ParticleNull {
 		return v, false
 	}
