@@ -380,3 +380,60 @@ func TestClientExpressionIndexes(t *testing.T) {
 		break
 	}
 }
+
+// TestClientContextIndexes indexes an element nested in a list bin (its
+// largest item, CtxListRank(-1)) and one in a map bin, and queries them
+// with the same contexts, through writes after the build.
+func TestClientContextIndexes(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	for i := range 40 {
+		mustOK(t, c.Put(nil, key(t, set, i), as.BinMap{
+			"i":     i,
+			"l":     []any{i + 3, i, i + 1},
+			"prefs": map[any]any{"lang": fmt.Sprintf("l%d", i%4), "n": i},
+		}))
+	}
+	last := as.CtxListRank(-1)
+	task, err := c.CreateComplexIndex(nil, "test", set, "last", "l", as.NUMERIC, as.ICT_DEFAULT, last)
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+	lang := as.CtxMapKey(as.StringValue("lang"))
+	task, err = c.CreateComplexIndex(nil, "test", set, "lang", "prefs", as.STRING, as.ICT_DEFAULT, lang)
+	mustOK(t, err)
+	mustOK(t, <-task.OnComplete())
+
+	byLast := as.NewStatement("test", set)
+	mustOK(t, byLast.SetFilter(as.NewRangeFilter("l", 10, 14, last)))
+	if got, want := queryInts(t, c, byLast), []int{7, 8, 9, 10, 11}; !equalValue(got, want) {
+		t.Fatalf("by the list's largest item: %v, want %v", got, want)
+	}
+	byLang := as.NewStatement("test", set)
+	mustOK(t, byLang.SetFilter(as.NewEqualFilter("prefs", "l1", lang)))
+	if got := queryInts(t, c, byLang); len(got) != 10 {
+		t.Fatalf("by the map's lang: %v, want 10 records", got)
+	}
+
+	// A write moves a record in the index; one without the element
+	// leaves it.
+	mustOK(t, c.Put(nil, key(t, set, 30), as.BinMap{"l": []any{12}}))
+	mustOK(t, c.Put(nil, key(t, set, 8), as.BinMap{"l": []any{}}))
+	if got, want := queryInts(t, c, byLast), []int{7, 9, 10, 11, 30}; !equalValue(got, want) {
+		t.Fatalf("after writes: %v, want %v", got, want)
+	}
+	// Without the context the bin has no index.
+	plain := as.NewStatement("test", set)
+	mustOK(t, plain.SetFilter(as.NewRangeFilter("l", 10, 14)))
+	rs, err := c.Query(nil, plain)
+	mustOK(t, err)
+	for r := range rs.Results() {
+		wantCode(t, r.Err, types.INDEX_NOTFOUND)
+		break
+	}
+	if s := info(t, c, "sindex-list:ns=test"); !contains(s, "indexname=last") || !contains(s, "context=khH/") {
+		t.Errorf("sindex-list: %s", s)
+	}
+	_, err = c.CreateComplexIndex(nil, "test", set, "bad", "l", as.NUMERIC, as.ICT_DEFAULT, &as.CDTContext{Id: 0x99, Value: as.IntegerValue(0)})
+	wantCode(t, err, types.PARAMETER_ERROR)
+}

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/internal/expr"
+	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -203,28 +205,50 @@ func (ns *Namespace) collectEntries(ctx context.Context, ix *sindex.Index, b *in
 }
 
 // IndexedValue is the value a record yields to index ix: its bin's for a
-// bin index, its expression's result for an expression index. ok is false
-// when the record has none (no such bin; unknown or nil). New bytes come
-// from a.
+// bin index, its expression's result for an expression index, and within
+// that value the element the index's context names, if it has one. ok is
+// false when the record has none (no such bin or element; unknown or nil).
+// New bytes come from a.
 func (ns *Namespace) IndexedValue(ix *sindex.Index, a *bins.Arena, d storage.Digest, m *storage.Meta, bs []bins.Bin) (v bins.Bin, ok bool) {
 	def := ix.Def()
 	if len(def.Exp) == 0 {
-		if i := bins.Find(bs, []byte(def.Bin)); i >= 0 {
-			return bs[i], true
+		i := bins.Find(bs, []byte(def.Bin))
+		if i < 0 {
+			return v, false
 		}
-		return v, false
+		v = bs[i]
+	} else {
+		e, found := ns.idx.exps.Load(ix)
+		if !found || len(bs) == 0 {
+			return v, false
+		}
+		r := expr.Record{Digest: d, Meta: *m, Bins: bs}
+		typ, val, ok := e.(*expr.Expr).Eval(&r, a).Particle(a)
+		if !ok || typ == proto.ParticleNull {
+			return v, false
+		}
+		v = bins.Bin{Type: typ, Value: val}
 	}
-	e, found := ns.idx.exps.Load(ix)
-	if !found || len(bs) == 0 {
-		return v, false
+	if def.Ctx == nil {
+		return v, true
 	}
-	r := expr.Record{Digest: d, Meta: *m, Bins: bs}
-	typ, val, ok := e.(*expr.Expr).Eval(&r, a).Particle(a)
+	if v.Type != proto.ParticleList && v.Type != proto.ParticleMap {
+		return bins.Bin{}, false
+	}
+	elem, found := cdt.Select(def.Ctx, v.Value)
+	if !found {
+		return bins.Bin{}, false
+	}
+	buf := a.Alloc(scalarSize)[:0] // where a scalar's particle is written
+	typ, val, ok := msgpack.ToParticle(&buf, elem)
 	if !ok || typ == proto.ParticleNull {
-		return v, false
+		return bins.Bin{}, false
 	}
-	return bins.Bin{Type: typ, Value: val}, true
+	return bins.Bin{Name: v.Name, Type: typ, Value: val}, true
 }
+
+// scalarSize is room for the particle of an integer, double or bool.
+const scalarSize = 8
 
 // updateIndexes replaces a record's index entries: those its old version
 // yielded by those of its new version (either may have no bins, for a

@@ -175,7 +175,7 @@ func (c *conn) parseQuery(rangeField []byte) (*queryState, proto.ResultCode) {
 	if code != proto.OK {
 		return nil, code
 	}
-	var indexName, exp []byte
+	var indexName, exp, ctx []byte
 	for i := range m.Fields {
 		f := &m.Fields[i]
 		switch f.Type {
@@ -188,10 +188,10 @@ func (c *conn) parseQuery(rangeField []byte) (*queryState, proto.ResultCode) {
 				q.coll = sindex.Collection(f.Data[0])
 			}
 		case proto.FieldIndexContext:
-			return nil, proto.UnsupportedFeature
+			ctx = f.Data
 		}
 	}
-	if code := q.plan(indexName, exp); code != proto.OK {
+	if code := q.plan(indexName, exp, ctx); code != proto.OK {
 		return nil, code
 	}
 	q.parts, q.cursor = q.partitionSet()
@@ -201,9 +201,9 @@ func (c *conn) parseQuery(rangeField []byte) (*queryState, proto.ResultCode) {
 	return q, proto.OK
 }
 
-// plan picks the index, by name, by expression or by bin, and the exact
-// check.
-func (q *queryState) plan(indexName, exp []byte) proto.ResultCode {
+// plan picks the index, by name, by expression or by bin (with the
+// filter's context, if it has one), and the exact check.
+func (q *queryState) plan(indexName, exp, ctx []byte) proto.ResultCode {
 	f := &q.filter
 	typ, ok := sindex.TypeOfParticle(f.typ)
 	if !ok {
@@ -213,9 +213,9 @@ func (q *queryState) plan(indexName, exp []byte) proto.ResultCode {
 	case len(indexName) > 0:
 		q.ix = q.ns.Indexes().Get(string(indexName))
 	case len(exp) > 0:
-		q.ix = q.ns.Indexes().FindExpression(string(q.scanState.filter.Set), exp, typ, q.coll)
+		q.ix = q.ns.Indexes().FindExpression(string(q.scanState.filter.Set), exp, ctx, typ, q.coll)
 	default:
-		q.ix = q.ns.Indexes().Find(string(q.scanState.filter.Set), string(f.bin), typ, q.coll)
+		q.ix = q.ns.Indexes().Find(string(q.scanState.filter.Set), string(f.bin), ctx, typ, q.coll)
 	}
 	if q.ix == nil {
 		return proto.IndexNotFound

@@ -92,7 +92,7 @@ func indexLine(ns *record.Namespace, ix *sindex.Index) string {
 	if ns.IndexLoadPct(ix.Def().Name) < 100 {
 		state = "WO"
 	}
-	return ix.Def().String() + ":context=NULL:state=" + state
+	return ix.Def().String() + ":state=" + state
 }
 
 // sindexInfo answers sindex/NS (the namespace's indexes) and sindex/NS/NAME

@@ -87,12 +87,13 @@ func (c *Catalog) Get(name string) *Index {
 	return c.byName[name]
 }
 
-// Find returns the index a query filter on set, bin, type and collection
-// uses: one defined on that set, else one defined on no set (the caller
-// must then check the set of the records it finds). nil if there is none.
-func (c *Catalog) Find(set, bin string, t Type, coll Collection) *Index {
+// Find returns the index a query filter on set, bin, context (nil for
+// none), type and collection uses: one defined on that set, else one
+// defined on no set (the caller must then check the set of the records it
+// finds). nil if there is none.
+func (c *Catalog) Find(set, bin string, ctx []byte, t Type, coll Collection) *Index {
 	return c.find(set, func(d *Def) bool {
-		return d.Bin == bin && len(d.Exp) == 0 && d.Type == t && d.Collection == coll
+		return d.Bin == bin && len(d.Exp) == 0 && bytes.Equal(d.Ctx, ctx) && d.Type == t && d.Collection == coll
 	})
 }
 
@@ -154,10 +155,10 @@ func (c *Catalog) ForExpressions(dst []*Index, set []byte) []*Index {
 }
 
 // FindExpression is Find for a query filter on an expression: the index
-// on exactly that expression (as encoded), type and collection.
-func (c *Catalog) FindExpression(set string, exp []byte, t Type, coll Collection) *Index {
+// on exactly that expression (as encoded), context, type and collection.
+func (c *Catalog) FindExpression(set string, exp, ctx []byte, t Type, coll Collection) *Index {
 	return c.find(set, func(d *Def) bool {
-		return bytes.Equal(d.Exp, exp) && d.Type == t && d.Collection == coll
+		return bytes.Equal(d.Exp, exp) && bytes.Equal(d.Ctx, ctx) && d.Type == t && d.Collection == coll
 	})
 }
 

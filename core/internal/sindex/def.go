@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/proto"
 )
 
@@ -15,9 +16,6 @@ import (
 var (
 	// ErrParam reports a malformed command or definition: PARAMETER_ERROR (4).
 	ErrParam = errors.New("bad parameter")
-	// ErrUnsupported reports an index kind Skiff does not implement yet
-	// (CDT context): UNSUPPORTED_FEATURE (16).
-	ErrUnsupported = errors.New("unsupported")
 	// ErrIndexFound reports an index whose name or definition already
 	// exists: INDEX_FOUND (200).
 	ErrIndexFound = errors.New("index already exists")
@@ -39,8 +37,6 @@ func ResultCode(err error) proto.ResultCode {
 		return proto.OK
 	case errors.Is(err, ErrParam):
 		return proto.ParameterError
-	case errors.Is(err, ErrUnsupported):
-		return proto.UnsupportedFeature
 	case errors.Is(err, ErrIndexFound):
 		return proto.IndexFound
 	case errors.Is(err, ErrIndexNotFound):
@@ -176,7 +172,11 @@ type Def struct {
 	// Exp is an expression index's expression, as the client's exp
 	// package encodes it (msgpack); nil for a bin index. The index holds
 	// the keys of the value it evaluates to on each record.
-	Exp        []byte
+	Exp []byte
+	// Ctx is the CDT context of an index on an element nested in its bin
+	// (or in its expression's value): the msgpack array of context steps
+	// the client sends, base64-decoded. nil indexes the value itself.
+	Ctx        []byte
 	Type       Type
 	Collection Collection
 }
@@ -186,7 +186,7 @@ type Def struct {
 // its name.
 func (d Def) SameTarget(o Def) bool {
 	return d.Namespace == o.Namespace && d.Set == o.Set && d.Bin == o.Bin && bytes.Equal(d.Exp, o.Exp) &&
-		d.Type == o.Type && d.Collection == o.Collection
+		bytes.Equal(d.Ctx, o.Ctx) && d.Type == o.Type && d.Collection == o.Collection
 }
 
 // Validate checks names and enums against the server's limits.
@@ -212,14 +212,16 @@ func (d Def) Validate() error {
 		return fmt.Errorf("%w: index type %d", ErrParam, d.Type)
 	case d.Collection > MapValues:
 		return fmt.Errorf("%w: collection type %d", ErrParam, d.Collection)
+	case d.Ctx != nil && !cdt.ValidContext(d.Ctx):
+		return fmt.Errorf("%w: context is not a list of CDT context steps", ErrParam)
 	}
 	return nil
 }
 
 // String is the definition in the form of the sindex-list info reply's
-// fields: "ns=NS:indexname=N:set=S:bin=B:type=NUMERIC:indextype=DEFAULT",
-// with bin=NULL and the expression in base64 (exp=...) for an expression
-// index.
+// fields: "ns=NS:indexname=N:set=S:bin=B:type=NUMERIC:indextype=DEFAULT:context=NULL",
+// with the context in base64 when there is one, and bin=NULL and the
+// expression in base64 (exp=...) for an expression index.
 func (d Def) String() string {
 	set, bin := d.Set, d.Bin
 	if set == "" {
@@ -229,7 +231,12 @@ func (d Def) String() string {
 		bin = "NULL"
 	}
 	s := "ns=" + d.Namespace + ":indexname=" + d.Name + ":set=" + set + ":bin=" + bin +
-		":type=" + d.Type.String() + ":indextype=" + d.Collection.String()
+		":type=" + d.Type.String() + ":indextype=" + d.Collection.String() + ":context="
+	if d.Ctx != nil {
+		s += base64.StdEncoding.EncodeToString(d.Ctx)
+	} else {
+		s += "NULL"
+	}
 	if len(d.Exp) > 0 {
 		s += ":exp=" + base64.StdEncoding.EncodeToString(d.Exp)
 	}
@@ -244,15 +251,15 @@ func (d Def) String() string {
 //	namespace=NS;set=S;indexname=N;indextype=LIST;bin=BIN;type=NUMERIC  (server ≥ 8.1)
 //
 // set and indextype are optional; an expression index has exp=BASE64 (the
-// expression's msgpack) instead of a bin. An index on a CDT context
-// (context=) is refused with ErrUnsupported. Legacy parameters
+// expression's msgpack) instead of a bin, and an index on an element
+// nested in the bin's list or map context=BASE64 (the context's msgpack).
+// Legacy parameters
 // older clients send (numbins, priority) are ignored; other unknown
 // parameters are an ErrParam, as are missing or repeated ones.
 func ParseCreate(cmd string) (Def, error) {
 	var d Def
 	var typeName, coll string
 	var haveType, haveColl, haveBin bool
-	var unsupported string
 	err := parseParams(strings.TrimPrefix(cmd, "sindex-create:"), func(k, v string) error {
 		switch k {
 		case "ns", "namespace":
@@ -296,7 +303,14 @@ func ParseCreate(cmd string) (Def, error) {
 			d.Exp = exp
 			return nil
 		case "context":
-			unsupported = k
+			if d.Ctx != nil {
+				return fmt.Errorf("%w: context given twice", ErrParam)
+			}
+			ctx, err := base64.StdEncoding.DecodeString(v)
+			if err != nil || len(ctx) == 0 {
+				return fmt.Errorf("%w: context is not base64", ErrParam)
+			}
+			d.Ctx = ctx
 			return nil
 		case "numbins", "priority":
 			return nil
@@ -305,9 +319,6 @@ func ParseCreate(cmd string) (Def, error) {
 	})
 	if err != nil {
 		return Def{}, fmt.Errorf("sindex-create: %w", err)
-	}
-	if unsupported != "" {
-		return Def{}, fmt.Errorf("sindex-create: %w: indexes on a CDT context (context=)", ErrUnsupported)
 	}
 	if !haveType {
 		return Def{}, fmt.Errorf("sindex-create: %w: missing type (indexdata=BIN,TYPE or type=TYPE)", ErrParam)

@@ -42,7 +42,14 @@ func TestParseCreate(t *testing.T) {
 			cmd:  "sindex-create:ns=test;indexname=i;numbins=1;indexdata=b,numeric;priority=normal;indextype=default",
 			want: Def{Namespace: "test", Name: "i", Bin: "b", Type: Numeric},
 		},
-		{"context", "sindex-create:ns=test;set=s;indexname=i;context=kgGh;indextype=LIST;indexdata=b,NUMERIC", Def{}, ErrUnsupported},
+		{
+			name: "context",
+			cmd:  "sindex-create:ns=test;set=s;indexname=i;context=khH/;indextype=LIST;indexdata=b,NUMERIC",
+			want: Def{Namespace: "test", Name: "i", Set: "s", Bin: "b", Ctx: []byte{0x92, 0x11, 0xff}, Type: Numeric, Collection: List},
+		},
+		{"not a context", "sindex-create:ns=test;set=s;indexname=i;context=kgGh;indexdata=b,NUMERIC", Def{}, ErrParam},
+		{"context not base64", "sindex-create:ns=test;indexname=i;context=!!;indexdata=b,NUMERIC", Def{}, ErrParam},
+		{"context twice", "sindex-create:ns=test;indexname=i;context=khH/;context=khH/;indexdata=b,NUMERIC", Def{}, ErrParam},
 		{
 			name: "expression",
 			cmd:  "sindex-create:namespace=test;set=s;indexname=i;exp=kwFRAqNhZ2U=;type=NUMERIC",
@@ -145,7 +152,6 @@ func TestResultCode(t *testing.T) {
 	}{
 		{nil, proto.OK},
 		{fmt.Errorf("x: %w", ErrParam), proto.ParameterError},
-		{fmt.Errorf("x: %w", ErrUnsupported), proto.UnsupportedFeature},
 		{fmt.Errorf("x: %w", ErrIndexFound), proto.IndexFound},
 		{fmt.Errorf("x: %w", ErrIndexNotFound), proto.IndexNotFound},
 		{fmt.Errorf("x: %w", ErrNameMaxLen), proto.IndexNameMaxLen},
@@ -187,14 +193,31 @@ func TestCatalog(t *testing.T) {
 	if got := c.Get("b_idx"); got != x {
 		t.Fatal("Get")
 	}
-	if got := c.Find("demo", "b", Numeric, Default); got != x {
+	if got := c.Find("demo", "b", nil, Numeric, Default); got != x {
 		t.Fatal("Find prefers the set's own index")
 	}
-	if got := c.Find("elsewhere", "b", Numeric, Default); got != z {
+	if got := c.Find("elsewhere", "b", nil, Numeric, Default); got != z {
 		t.Fatal("Find falls back to the set-less index")
 	}
-	if got := c.Find("demo", "b", String, Default); got != nil {
+	if got := c.Find("demo", "b", nil, String, Default); got != nil {
 		t.Fatal("Find by the wrong type")
+	}
+	last := []byte{0x92, 0x11, 0xff} // the list's largest item
+	if got := c.Find("demo", "b", last, Numeric, Default); got != nil {
+		t.Fatal("Find by a context no index has")
+	}
+	inner, err := c.Create(Def{Namespace: "test", Name: "ctx_idx", Set: "demo", Bin: "b", Ctx: last, Type: Numeric})
+	if err != nil {
+		t.Fatalf("same bin, with a context: %v", err)
+	}
+	if got := c.Find("demo", "b", last, Numeric, Default); got != inner {
+		t.Fatal("Find by context")
+	}
+	if got := c.Find("demo", "b", nil, Numeric, Default); got != x {
+		t.Fatal("Find without a context took the context's index")
+	}
+	if _, err := c.Drop("ctx_idx"); err != nil {
+		t.Fatal(err)
 	}
 	names := ""
 	for _, x := range c.Indexes(nil) {
@@ -233,7 +256,7 @@ func TestCatalog(t *testing.T) {
 
 func TestDefString(t *testing.T) {
 	d := Def{Namespace: "test", Name: "i", Bin: "b", Type: Geo2DSphere, Collection: MapValues}
-	if got, want := d.String(), "ns=test:indexname=i:set=NULL:bin=b:type=GEO2DSPHERE:indextype=MAPVALUES"; got != want {
+	if got, want := d.String(), "ns=test:indexname=i:set=NULL:bin=b:type=GEO2DSPHERE:indextype=MAPVALUES:context=NULL"; got != want {
 		t.Fatalf("String() = %q, want %q", got, want)
 	}
 }

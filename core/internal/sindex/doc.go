@@ -55,9 +55,10 @@
 //     digest 20). No node holds a pointer per entry, and leaves none at
 //     all, so the garbage collector does not scan entries.
 //   - Expression indexes (exp=) index the value an expression computes
-//     from each record; this package keeps their definition (Def.Exp) and
-//     the node evaluates them. Not supported yet: indexes on a CDT context
-//     (context=), which ParseCreate refuses with ErrUnsupported.
+//     from each record, and indexes on a CDT context (context=) an element
+//     nested in the bin's (or the expression's) list or map; this package
+//     keeps their definition (Def.Exp, Def.Ctx) and the node computes the
+//     values.
 //   - Geometry is package geo's, shared with filter expressions (see its
 //     caveats): a loop across the antimeridian or spanning tens of degrees
 //     may be covered by many more cells than its area needs.

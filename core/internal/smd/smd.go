@@ -57,6 +57,7 @@ type index struct {
 	Set        string `json:"set,omitempty"`
 	Bin        string `json:"bin,omitempty"`
 	Exp        []byte `json:"exp,omitempty"`
+	Ctx        []byte `json:"context,omitempty"`
 	Type       string `json:"type"`
 	Collection string `json:"collection"`
 }
@@ -123,7 +124,7 @@ func (s *Store) Indexes(ns string) ([]sindex.Def, error) {
 		if err != nil {
 			return nil, fmt.Errorf("system metadata %s: index %s/%s: %w", s.path, ns, ix.Name, err)
 		}
-		out = append(out, sindex.Def{Namespace: ns, Name: ix.Name, Set: ix.Set, Bin: ix.Bin, Exp: ix.Exp, Type: typ, Collection: coll})
+		out = append(out, sindex.Def{Namespace: ns, Name: ix.Name, Set: ix.Set, Bin: ix.Bin, Exp: ix.Exp, Ctx: ix.Ctx, Type: typ, Collection: coll})
 	}
 	return out, nil
 }
@@ -162,7 +163,7 @@ func (s *Store) SaveIndex(def sindex.Def) error {
 	n := s.namespace(def.Namespace)
 	old := n.Indexes
 	n.Indexes = append(without(n.Indexes, def.Name), index{
-		Name: def.Name, Set: def.Set, Bin: def.Bin, Exp: def.Exp,
+		Name: def.Name, Set: def.Set, Bin: def.Bin, Exp: def.Exp, Ctx: def.Ctx,
 		Type: def.Type.String(), Collection: def.Collection.String(),
 	})
 	if err := s.saveLocked(); err != nil {

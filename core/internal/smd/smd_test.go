@@ -27,6 +27,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	byBin := sindex.Def{Namespace: "users", Name: "by_age", Set: "people", Bin: "age", Type: sindex.Numeric}
 	byExp := sindex.Def{Namespace: "users", Name: "tags", Exp: []byte{0x93, 0x51, 0x04, 0xa4}, Type: sindex.String, Collection: sindex.List}
+	byCtx := sindex.Def{Namespace: "users", Name: "last_score", Bin: "scores", Ctx: []byte{0x92, 0x11, 0xff}, Type: sindex.Numeric}
 	other := sindex.Def{Namespace: "other", Name: "loc", Bin: "loc", Type: sindex.Geo2DSphere}
 	for _, err := range []error{
 		s.SaveTruncate("users", "", 100),
@@ -34,6 +35,7 @@ func TestRoundTrip(t *testing.T) {
 		s.SaveTruncate("users", "people", 150), // earlier: kept at 200
 		s.SaveIndex(byBin),
 		s.SaveIndex(byExp),
+		s.SaveIndex(byCtx),
 		s.SaveIndex(other),
 		s.SaveIndex(sindex.Def{Namespace: "users", Name: "gone", Bin: "x", Type: sindex.Numeric}),
 		s.DeleteIndex("users", "gone"),
@@ -54,7 +56,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []sindex.Def{byBin, byExp}; !reflect.DeepEqual(got, want) {
+		if want := []sindex.Def{byBin, byExp, byCtx}; !reflect.DeepEqual(got, want) {
 			t.Errorf("Indexes = %+v, want %+v", got, want)
 		}
 		if got, _ := s.Indexes("other"); !reflect.DeepEqual(got, []sindex.Def{other}) {
