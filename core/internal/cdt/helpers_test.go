@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
+	"testing"
 
+	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
 )
@@ -125,3 +128,45 @@ func renderTo(sb *strings.Builder, b []byte) []byte {
 
 // Code returns the result code of an error Apply returned.
 func Code(err error) proto.ResultCode { return proto.CodeOf(err, proto.ParameterError) }
+
+// randomOps applies n operations with codes in [first, last], each with up
+// to maxArgs arguments drawn from elems (one in ten random bytes instead)
+// and one in four truncated, to bins drawn from binsToTry (nil: none),
+// failing on a panic. check, if not nil, sees each successful outcome.
+func randomOps(t *testing.T, rng *rand.Rand, n, first, last, maxArgs int, elems, binsToTry [][]byte, binType uint8, check func(bins.Outcome)) {
+	t.Helper()
+	var a bins.Arena
+	for range n {
+		args := make([][]byte, rng.IntN(maxArgs))
+		for i := range args {
+			args[i] = elems[rng.IntN(len(elems))]
+			if rng.IntN(10) == 0 {
+				b := make([]byte, rng.IntN(6))
+				for j := range b {
+					b[j] = byte(rng.Uint32())
+				}
+				args[i] = b
+			}
+		}
+		arg := mop(first+rng.IntN(last-first+1), args...)
+		if rng.IntN(4) == 0 {
+			arg = arg[:rng.IntN(len(arg)+1)]
+		}
+		bin, typ := binsToTry[rng.IntN(len(binsToTry))], binType
+		if bin == nil {
+			typ = proto.ParticleNull
+		}
+		a.Reset()
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("panic on bin % x, op % x: %v", bin, arg, p)
+				}
+			}()
+			out, err := Apply(&a, rng.IntN(4) != 0, typ, bin, arg)
+			if err == nil && check != nil {
+				check(out)
+			}
+		}()
+	}
+}

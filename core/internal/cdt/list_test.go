@@ -730,48 +730,14 @@ var listElems = [][]byte{mNil, mInf, mAny, mi(0), mi(1), mi(-1), mi(2), mi(3), m
 // arguments on assorted lists: each must give a result or an error, and
 // every list written must be whole, and sorted if ordered.
 func TestListArgsNeverPanic(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	codes := []int{}
-	for c := listSetType; c <= listRemoveByRelRank; c++ {
-		codes = append(codes, c)
-	}
 	binsToTry := [][]byte{nil, oneToTen, mixed, rel, emptyOrderedList, emptyList,
 		ml(mNil, ms("s"), mf(1), ints(2)), ol(mNil, mi(1), ms("s"))}
-	var a bins.Arena
-	for range 30000 {
-		args := make([][]byte, rng.IntN(6))
-		for i := range args {
-			args[i] = listElems[rng.IntN(len(listElems))]
-			if rng.IntN(10) == 0 {
-				b := make([]byte, rng.IntN(6))
-				for j := range b {
-					b[j] = byte(rng.Uint32())
-				}
-				args[i] = b
-			}
-		}
-		arg := lop(codes[rng.IntN(len(codes))], args...)
-		if rng.IntN(4) == 0 {
-			arg = arg[:rng.IntN(len(arg)+1)]
-		}
-		bin := binsToTry[rng.IntN(len(binsToTry))]
-		binType := uint8(proto.ParticleList)
-		if bin == nil {
-			binType = proto.ParticleNull
-		}
-		a.Reset()
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					t.Fatalf("panic on bin % x, op % x: %v", bin, arg, p)
-				}
-			}()
-			out, err := Apply(&a, rng.IntN(4) != 0, binType, bin, arg)
-			if err == nil && out.Changed {
+	randomOps(t, rand.New(rand.NewPCG(3, 4)), 30000, listSetType, listRemoveByRelRank, 6, listElems, binsToTry, proto.ParticleList,
+		func(out bins.Outcome) {
+			if out.Changed {
 				checkList(t, out.Value)
 			}
-		}()
-	}
+		})
 }
 
 func FuzzListApply(f *testing.F) {

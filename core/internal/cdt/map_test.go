@@ -442,46 +442,10 @@ func TestMapRemove(t *testing.T) {
 // TestMapArgsNeverPanic runs map operations with random and truncated
 // arguments: each must give a result or an error.
 func TestMapArgsNeverPanic(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
 	elems := [][]byte{mNil, mInf, mAny, mi(0), mi(1), mi(-1), mi(3), mi(math.MaxInt64), mi(math.MinInt64),
 		ms("a"), mf(0.5), ml(), ml(mi(1), ms("a")), mm(mi(1), mi(2)), mm(), emptyKeyOrderedMap, {0xc1}, {0xd9, 9}}
-	codes := []int{}
-	for c := mapSetType; c <= mapGetValueRelRank; c++ {
-		codes = append(codes, c)
-	}
 	binsToTry := [][]byte{nil, mapNumbers, mapPeople, emptyKVOrderedMap, mm(ms("s"), ms("x"), mi(1), mf(1))}
-	var a bins.Arena
-	for range 20000 {
-		args := make([][]byte, rng.IntN(5))
-		for i := range args {
-			args[i] = elems[rng.IntN(len(elems))]
-			if rng.IntN(10) == 0 {
-				b := make([]byte, rng.IntN(6))
-				for j := range b {
-					b[j] = byte(rng.Uint32())
-				}
-				args[i] = b
-			}
-		}
-		arg := mop(codes[rng.IntN(len(codes))], args...)
-		if rng.IntN(4) == 0 {
-			arg = arg[:rng.IntN(len(arg)+1)]
-		}
-		bin := binsToTry[rng.IntN(len(binsToTry))]
-		binType := uint8(proto.ParticleMap)
-		if bin == nil {
-			binType = proto.ParticleNull
-		}
-		a.Reset()
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					t.Fatalf("panic on bin % x, op % x: %v", bin, arg, p)
-				}
-			}()
-			_, _ = Apply(&a, rng.IntN(2) == 0, binType, bin, arg)
-		}()
-	}
+	randomOps(t, rand.New(rand.NewPCG(1, 2)), 20000, mapSetType, mapGetValueRelRank, 5, elems, binsToTry, proto.ParticleMap, nil)
 }
 
 func FuzzMapApply(f *testing.F) {
