@@ -71,15 +71,20 @@ func (e *Expr) Eval(r *Record, a *bins.Arena) Value {
 // Filter reports whether r matches the filter expression e: false means
 // the record is FILTERED_OUT, unknown included.
 func (e *Expr) Filter(r *Record) bool {
-	var a *bins.Arena
 	if e.calls {
-		a = arenas.Get().(*bins.Arena)
-		defer func() {
-			a.Reset()
-			arenas.Put(a)
-		}()
+		return e.filterCalls(r)
 	}
+	v := e.eval(r, false, nil)
+	return v.kind == Bool && v.num != 0
+}
+
+// filterCalls is Filter for an expression with list, map or bit calls,
+// whose values need an arena for the time of the evaluation.
+func (e *Expr) filterCalls(r *Record) bool {
+	a := arenas.Get().(*bins.Arena)
 	v := e.eval(r, false, a)
+	a.Reset()
+	arenas.Put(a)
 	return v.kind == Bool && v.num != 0
 }
 
