@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -8,8 +9,13 @@ import (
 	"github.com/aerospike/aerospike-client-go/v8/types"
 )
 
-// TestClientCollections drives list, map and bit operations, nested
-// contexts and list, map and bit expressions through the official client.
+// emptyHLL is an HLL bin of no values with 4 index bits: a header (flags,
+// index bits, minhash bits, an 8-byte count) and 16 registers of 6 bits.
+var emptyHLL = append([]byte{0, 4, 0}, make([]byte, 8+12)...)
+
+// TestClientCollections drives list, map, bit and HLL operations, nested
+// contexts and list, map, bit and HLL expressions through the official
+// client.
 func TestClientCollections(t *testing.T) {
 	n := startNode(t, nil)
 	c := n.connect(t)
@@ -96,4 +102,25 @@ func TestClientCollections(t *testing.T) {
 	if _, err := c.Get(rp, k); err != nil {
 		t.Fatalf("bit count filter: %v", err)
 	}
+
+	// HLL operations, and an HLL expression; a malformed HLL value is
+	// refused.
+	hp := as.DefaultHLLPolicy()
+	var users []as.Value
+	for i := range 1000 {
+		users = append(users, as.StringValue(fmt.Sprintf("user-%d", i)))
+	}
+	rec, err = c.Operate(wp, k, as.HLLAddOp(hp, "h", users, 12, 0), as.HLLGetCountOp("h"))
+	mustOK(t, err)
+	res := rec.Bins["h"].(as.OpResults)
+	if n := res[1].(int); n < 950 || n > 1050 {
+		t.Fatalf("HLL count %d of 1000 values (results %v)", n, res)
+	}
+	rp.FilterExpression = as.ExpGreater(as.ExpHLLGetCount(as.ExpHLLBin("h")), as.ExpIntVal(900))
+	if _, err := c.Get(rp, k); err != nil {
+		t.Fatalf("HLL count filter: %v", err)
+	}
+	wantCode(t, c.Put(wp, k, as.BinMap{"bad": as.NewHLLValue([]byte{1, 2, 3})}), types.PARAMETER_ERROR)
+	_, err = c.Operate(wp, k, as.HLLGetCountOp("b"))
+	wantCode(t, err, types.BIN_TYPE_ERROR)
 }

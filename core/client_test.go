@@ -29,7 +29,7 @@ func TestClientPutGet(t *testing.T) {
 		"list": []any{1, "two", 3.5, []byte{4}},
 		"map":  map[any]any{"a": 1, 2: "b"},
 		"geo":  as.NewGeoJSONValue(`{"type":"Point","coordinates":[1.5,2.5]}`),
-		"hll":  as.NewHLLValue([]byte{1, 2, 3, 4, 5}),
+		"hll":  as.NewHLLValue(emptyHLL),
 		"max":  int64(math.MaxInt64),
 	}
 	for _, userKey := range []any{42, "string-key", []byte{9, 8, 7}} {
@@ -45,7 +45,7 @@ func TestClientPutGet(t *testing.T) {
 			"list": []any{1, "two", 3.5, []byte{4}},
 			"map":  map[any]any{"a": 1, 2: "b"},
 			"geo":  as.GeoJSONValue(`{"type":"Point","coordinates":[1.5,2.5]}`),
-			"hll":  as.HLLValue([]byte{1, 2, 3, 4, 5}),
+			"hll":  as.HLLValue(emptyHLL),
 			"max":  math.MaxInt64,
 		}
 		if diff := diffBins(rec.Bins, want); diff != "" {

@@ -10,8 +10,9 @@ import (
 	"github.com/skiffdb/skiff/core/proto"
 )
 
-// TestCalls evaluates list, map and bit calls on the test record's bins
-// l = [1, "a", 2], m = {"k": 1}, nest = [1, [2, 3]] and d = 01 02 03.
+// TestCalls evaluates list, map, bit and HLL calls on the test record's
+// bins l = [1, "a", 2], m = {"k": 1}, nest = [1, [2, 3]] and d = 01 02 03,
+// and on values they create.
 func TestCalls(t *testing.T) {
 	l, m := as.ExpListBin("l"), as.ExpMapBin("m")
 	rec := testRecord(t)
@@ -36,6 +37,9 @@ func TestCalls(t *testing.T) {
 		{"bit get int", as.ExpBitGetInt(iv(8), iv(16), false, as.ExpBlobBin("d")), 0x0203},
 		{"bit count of a changed blob", as.ExpBitCount(iv(0), iv(24), as.ExpBitNot(as.DefaultBitPolicy(), iv(0), iv(8), as.ExpBlobBin("d"))), 10},
 		{"bit call on a missing bin", as.ExpBitCount(iv(0), iv(8), as.ExpBlobBin("none")), unk},
+		{"hll count of a new sketch", as.ExpHLLGetCount(as.ExpHLLInit(as.DefaultHLLPolicy(), iv(4), as.ExpNilValue())), 0},
+		{"hll count after adds", as.ExpHLLGetCount(as.ExpHLLAdd(as.DefaultHLLPolicy(), as.ExpListVal(as.StringValue("a"), as.StringValue("b")), as.ExpHLLInit(as.DefaultHLLPolicy(), iv(8), as.ExpNilValue()))), 2},
+		{"list append to nil", as.ExpListSize(as.ExpListAppend(as.DefaultListPolicy(), iv(1), as.ExpNilValue())), 1},
 	})
 }
 

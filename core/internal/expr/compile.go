@@ -9,6 +9,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/bitop"
 	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/internal/geo"
+	"github.com/skiffdb/skiff/core/internal/hll"
 	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
 )
@@ -205,7 +206,8 @@ type Expr struct {
 // Compile compiles the expression of an expression operation, the msgpack
 // element b. It returns an error wrapping ErrMalformed for anything the
 // server would refuse with PARAMETER_ERROR, and ErrUnsupported for a
-// well-formed expression that uses HLL calls. b is copied.
+// well-formed expression that uses what package doc's "Not implemented"
+// lists. b is copied.
 func Compile(b []byte) (*Expr, error) {
 	return compile(b, false)
 }
@@ -247,7 +249,7 @@ type compiler struct {
 	vars     []variable
 	nextSlot int
 	maxSlots int
-	// calls is set by a list, map or bit call.
+	// calls is set by a list, map, bit or HLL call.
 	calls bool
 	// unsupported is the first reason the expression cannot be evaluated,
 	// reported only if it is otherwise well-formed.
@@ -856,10 +858,8 @@ const (
 	cdtContextEval = 0xff
 )
 
-// call compiles [127, type, module, [op, params...], bin-expr]. List, map
-// and bit calls run (see moduleCall); HLL calls are checked and mark the
-// expression unsupported. Params that are arrays are sub-expressions;
-// others are raw values for the module.
+// call compiles [127, type, module, [op, params...], bin-expr]: a list,
+// map, bit or HLL call (see moduleCall).
 func (c *compiler) call(nd *node) error {
 	t, err := c.uint("call")
 	if err != nil {
@@ -877,30 +877,14 @@ func (c *compiler) call(nd *node) error {
 	case moduleCDT:
 		return c.moduleCall(nd, typ(t), &moduleCall{apply: cdt.Apply, modify: modify}, tList, tMap)
 	case moduleBits:
-		return c.moduleCall(nd, typ(t), &moduleCall{apply: bitop.Apply, modify: modify, blob: true}, tBlob, tBlob)
+		return c.moduleCall(nd, typ(t), &moduleCall{apply: bitop.Apply, modify: modify, flat: true}, tBlob, tBlob)
 	case moduleHLL:
-	default:
-		return malformed("call to module %d", module)
+		return c.moduleCall(nd, typ(t), &moduleCall{apply: hll.Apply, modify: modify, flat: true}, tHLL, tHLL)
 	}
-	if err := c.callParams(); err != nil {
-		return err
-	}
-	if err := c.args(nd, 1); err != nil {
-		return err
-	}
-	nd.typ = typ(t)
-	switch bt := nd.args[0].typ; bt {
-	case tNil:
-		nd.typ = tNil // the server types a call on nil as nil
-	case tHLL:
-	default:
-		return malformed("HLL call on %s", bt)
-	}
-	c.unsupport("HLL call")
-	return nil
+	return malformed("call to module %d", module)
 }
 
-// moduleCall compiles a list, map or bit call: its operation, with an
+// moduleCall compiles a list, map, bit or HLL call: its operation, with an
 // optional context of raw values (list and map calls), and the
 // sub-expressions that give its params and its bin, whose type must be
 // binType or alt. nd.args holds the bin's expression, then the params'.
@@ -910,7 +894,7 @@ func (c *compiler) moduleCall(nd *node, t typ, call *moduleCall, binType, alt ty
 		return malformed("call parameters at offset %d are not a list", c.off)
 	}
 	params := h.N - 1
-	if code, _, ok := msgpack.Uint(c.b[c.off+h.Size:]); ok && code == cdtSelect && !call.blob {
+	if code, _, ok := msgpack.Uint(c.b[c.off+h.Size:]); ok && code == cdtSelect && !call.flat {
 		// select walks a context with its own semantics: not yet.
 		if err := c.callParams(); err != nil {
 			return err
@@ -923,7 +907,7 @@ func (c *compiler) moduleCall(nd *node, t typ, call *moduleCall, binType, alt ty
 		if err != nil {
 			return err
 		}
-		if code == cdtContextEval && !call.blob { // [0xff, context, [op, params...]]
+		if code == cdtContextEval && !call.flat { // [0xff, context, [op, params...]]
 			if h.N != 3 {
 				return malformed("call context of %d elements", h.N)
 			}
@@ -969,20 +953,24 @@ func (c *compiler) moduleCall(nd *node, t typ, call *moduleCall, binType, alt ty
 	switch bin.typ {
 	case binType, alt:
 	case tNil:
-		nd.typ = tNil // the server types a call on nil as nil
+		// The server types a read call on nil as nil; a modify call makes
+		// a value of its type.
+		if !call.modify {
+			nd.typ = tNil
+		}
 	default:
 		return malformed("call on %s", bin.typ)
 	}
 	return nil
 }
 
-// moduleCall is what a list, map or bit call runs.
+// moduleCall is what a list, map, bit or HLL call runs.
 type moduleCall struct {
 	apply  func(a *bins.Arena, modify bool, binType uint8, bin, arg []byte) (bins.Outcome, error)
 	code   uint64
 	modify bool
-	// blob marks a bit call: no context, a blob bin.
-	blob bool
+	// flat marks a bit or HLL call: one without a context.
+	flat bool
 	// ctx is the context's msgpack array, nil for none.
 	ctx []byte
 }

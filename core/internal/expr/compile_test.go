@@ -192,28 +192,16 @@ func deepNot(n int) []byte {
 }
 
 func TestCompileUnsupported(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		exp  *as.Expression
-	}{
-		{"hll init", as.ExpHLLInit(as.DefaultHLLPolicy(), iv(4), as.ExpNilValue())},
-		{"hll count", as.ExpGreater(as.ExpHLLGetCount(as.ExpHLLBin("h")), iv(0))},
-		{"hll inside let", as.ExpLet(as.ExpDef("n", as.ExpHLLGetCount(as.ExpHLLBin("h"))), as.ExpEq(as.ExpVar("n"), iv(1)))},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e, err := Compile(wire(t, tc.exp))
-			if !errors.Is(err, ErrUnsupported) || e != nil {
-				t.Fatalf("Compile = %v, %v; want ErrUnsupported", e, err)
-			}
-			if Code(err) != proto.UnsupportedFeature {
-				t.Fatalf("code %v", Code(err))
-			}
-		})
-	}
-	// A malformed part wins over an unsupported one.
-	_, err := Compile(wire(t, as.ExpAnd(as.ExpEq(as.ExpHLLGetCount(as.ExpHLLBin("h")), iv(3)), iv(1))))
+	// and(in_list(1, [1]), 1): in_list is unsupported, and an integer
+	// argument of and is malformed, which wins.
+	inList := []byte{0x93, opInList, 0x01, 0x92, opQuote, 0x91, 0x01}
+	_, err := Compile(append(append([]byte{0x93, opAnd}, inList...), 0x01))
 	if !errors.Is(err, ErrMalformed) {
 		t.Fatalf("%v, want ErrMalformed", err)
+	}
+	_, err = Compile(inList)
+	if !errors.Is(err, ErrUnsupported) || Code(err) != proto.UnsupportedFeature {
+		t.Fatalf("%v (code %v), want ErrUnsupported", err, Code(err))
 	}
 	if Code(nil) != proto.OK {
 		t.Fatal("Code(nil)")

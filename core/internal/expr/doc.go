@@ -59,19 +59,20 @@
 // # Calls
 //
 // A call into the list and map module (op 127, module 0) runs the list or
-// map operation of package cdt on the value of its bin expression, and a
-// call into the bit module (1) the bit operation of package bitop, with
-// their params evaluated first: a read call's value is the operation's
+// map operation of package cdt on the value of its bin expression, a call
+// into the bit module (1) the bit operation of package bitop, and a call
+// into the HLL module (2) the HLL operation of package hll, with their
+// params evaluated first: a read call's value is the operation's
 // result, a modify call's the changed value (the bin itself changes only
 // when an expression write operation stores that value).
 //
 // # Not implemented
 //
-// Calls into the HLL module, server 8.1's select call
-// ([0xfe, ...]) and the server-8.1 additions in_list (9), remove_result
-// (100), map_keys/map_values (101, 102) and builtin variables (122)
-// compile to ErrUnsupported, after the rest of the expression has been
-// type checked (a mistyped call is still a PARAMETER_ERROR). GeoJSON
+// Server 8.1's additions, the select call ([0xfe, ...]), in_list (9),
+// remove_result (100), map_keys/map_values (101, 102) and builtin
+// variables (122), compile to ErrUnsupported, after the rest of the
+// expression has been type checked (a mistyped call is still a
+// PARAMETER_ERROR). GeoJSON
 // regions are checked with plain spherical geometry (package geo, which
 // geo indexes share, so a filter and an index query agree), not the
 // server's S2 cell coverings; POSIX regular expressions are translated to
@@ -83,6 +84,6 @@
 // of the bytes it was compiled from, and values it returns alias that copy
 // or the record's bins. Evaluation does not allocate for expressions over
 // scalar bins and metadata (see BenchmarkFilter); GeoJSON bins are parsed
-// on each evaluation, and list, map and bit calls decode their values and
+// on each evaluation, and list, map, bit and HLL calls decode their values and
 // build their results on each (a filter's in a pooled arena).
 package expr

@@ -78,7 +78,7 @@ func (e *Expr) Filter(r *Record) bool {
 	return v.kind == Bool && v.num != 0
 }
 
-// filterCalls is Filter for an expression with list, map or bit calls,
+// filterCalls is Filter for an expression with list, map, bit or HLL calls,
 // whose values need an arena for the time of the evaluation.
 func (e *Expr) filterCalls(r *Record) bool {
 	a := arenas.Get().(*bins.Arena)
@@ -657,8 +657,9 @@ func floatToInt(f float64) int64 {
 // callBuf is the arena space a call's operation is built in at first.
 const callBuf = 64
 
-// call runs a list, map or bit call on its bin's value. Unknown params
-// or bin, and operations the value refuses, make it unknown. A modify
+// call runs a list, map, bit or HLL call on its bin's value. Unknown params
+// or bin, and operations the value refuses, make it unknown; a nil bin
+// value is no value. A modify
 // call's value is the changed bin value, a read call's the operation's
 // result.
 func (s *state) call(n *node) Value {
@@ -674,6 +675,12 @@ func (s *state) call(n *node) Value {
 		binType = proto.ParticleMap
 	case Blob:
 		binType = proto.ParticleBlob
+	case HLL:
+		binType = proto.ParticleHLL
+	case Nil:
+		// No value yet: a modify call may create one (hll_init on nil
+		// makes an empty HLL).
+		binType = proto.ParticleNull
 	default:
 		return unknown
 	}

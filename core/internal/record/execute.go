@@ -8,6 +8,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/bitop"
 	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/internal/expr"
+	"github.com/skiffdb/skiff/core/internal/hll"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -160,7 +161,7 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	headerOnly := req.Info1&proto.Info1NoBinData != 0 && req.Info1&proto.Info1GetAll == 0
 	for i := range req.Ops {
 		switch req.Ops[i].Type {
-		case proto.OpRead, proto.OpExpRead, proto.OpCDTRead, proto.OpBitRead:
+		case proto.OpRead, proto.OpExpRead, proto.OpCDTRead, proto.OpBitRead, proto.OpHLLRead:
 		default:
 			return Result{Code: proto.UnsupportedFeature}
 		}
@@ -213,6 +214,8 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 				code = s.binOp(op, cdt.Apply, false, respondAll)
 			case proto.OpBitRead:
 				code = s.binOp(op, bitop.Apply, false, respondAll)
+			case proto.OpHLLRead:
+				code = s.binOp(op, hll.Apply, false, respondAll)
 			default:
 				if j := bins.Find(s.bins, op.Name); j >= 0 {
 					s.out = append(s.out, s.bins[j])
@@ -263,7 +266,7 @@ func checkWriteOps(req *Request) proto.ResultCode {
 		}
 		switch op.Type {
 		case proto.OpRead, proto.OpTouch, proto.OpDelete, proto.OpExpRead, proto.OpExpModify:
-		case proto.OpCDTRead, proto.OpCDTModify, proto.OpBitRead, proto.OpBitModify:
+		case proto.OpCDTRead, proto.OpCDTModify, proto.OpBitRead, proto.OpBitModify, proto.OpHLLRead, proto.OpHLLModify:
 			if len(op.Name) == 0 {
 				return proto.ParameterError
 			}
@@ -277,8 +280,11 @@ func checkWriteOps(req *Request) proto.ResultCode {
 			if bins.Check(op.ParticleType, op.Value) != nil {
 				return proto.ParameterError
 			}
+			if op.ParticleType == proto.ParticleHLL && hll.Check(op.Value) != nil {
+				// As Aerospike: an HLL bin holds a well-formed sketch.
+				return proto.ParameterError
+			}
 		default:
-			// HLL operations come later.
 			return proto.UnsupportedFeature
 		}
 	}
@@ -540,6 +546,11 @@ func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool, old *storag
 				return code
 			}
 			continue
+		case proto.OpHLLRead, proto.OpHLLModify:
+			if code := s.binOp(op, hll.Apply, op.Type == proto.OpHLLModify, respondAll); code != proto.OK {
+				return code
+			}
+			continue
 		case proto.OpTouch:
 			if !exists {
 				return proto.KeyNotFound
@@ -572,11 +583,11 @@ func (s *Scratch) expModify(op *proto.Op, d storage.Digest, old *storage.Record,
 	return proto.OK
 }
 
-// applyFunc runs a list, map (cdt.Apply) or bit (bitop.Apply) operation
-// whose wire value is arg on a bin's value.
+// applyFunc runs a list or map (cdt.Apply), bit (bitop.Apply) or HLL
+// (hll.Apply) operation whose wire value is arg on a bin's value.
 type applyFunc func(a *bins.Arena, modify bool, binType uint8, bin, arg []byte) (bins.Outcome, error)
 
-// binOp runs a list, map or bit operation on its bin, adding its result,
+// binOp runs a list, map, bit or HLL operation on its bin, adding its result,
 // if it has one, to s.out. A modify may change the bin.
 func (s *Scratch) binOp(op *proto.Op, apply applyFunc, modify, respondAll bool) proto.ResultCode {
 	var curType uint8

@@ -112,7 +112,7 @@ func (s *Scratch) changedBins(req *Request) []byte {
 	for i := range req.Ops {
 		op := &req.Ops[i]
 		switch op.Type {
-		case proto.OpWrite, proto.OpAdd, proto.OpAppend, proto.OpPrepend, proto.OpExpModify, proto.OpCDTModify, proto.OpBitModify, proto.OpTouch:
+		case proto.OpWrite, proto.OpAdd, proto.OpAppend, proto.OpPrepend, proto.OpExpModify, proto.OpCDTModify, proto.OpBitModify, proto.OpHLLModify, proto.OpTouch:
 		case proto.OpDelete:
 			return nil
 		default:

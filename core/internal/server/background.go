@@ -54,7 +54,7 @@ func (c *conn) handleBackground(body []byte) {
 	}
 	for i := range m.Ops {
 		switch m.Ops[i].Type {
-		case proto.OpRead, proto.OpExpRead, proto.OpCDTRead, proto.OpBitRead:
+		case proto.OpRead, proto.OpExpRead, proto.OpCDTRead, proto.OpBitRead, proto.OpHLLRead:
 			c.batchEnd(proto.ParameterError)
 			return
 		}
