@@ -143,23 +143,13 @@ func (o *op) deny(err error) error {
 // operation's type, then the arguments its definition lists.
 func parseOp(arg []byte, modify bool) (op, error) {
 	var o op
-	var h msgpack.Head
-	if !h.Parse(arg) || h.Type != msgpack.List || h.N == 0 {
-		return o, errParam
-	}
-	if n, ok := msgpack.Skip(arg); !ok || n != len(arg) {
-		return o, errParam
-	}
-	body := arg[h.Size:]
-	code, n, ok := msgpack.Uint(body)
+	code, body, nargs, ok := msgpack.Op(arg)
 	if !ok {
 		return o, errParam
 	}
 	if o.def = lookup(code, modify); o.def == nil {
 		return o, errParam
 	}
-	body = body[n:]
-	nargs := h.N - 1
 	if nargs < o.def.min || nargs > len(o.def.args) {
 		return o, errParam
 	}

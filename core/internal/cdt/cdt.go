@@ -120,41 +120,25 @@ type result struct {
 // parseOp reads an operation's wire value.
 func parseOp(arg []byte) (op, error) {
 	var o op
-	var h msgpack.Head
-	if !h.Parse(arg) || h.Type != msgpack.List || h.N == 0 {
-		return o, errParam
-	}
-	n, ok := msgpack.Skip(arg)
-	if !ok || n != len(arg) {
-		return o, errParam
-	}
-	body := arg[h.Size:]
-	code, size, ok := msgpack.Uint(body)
+	code, args, n, ok := msgpack.Op(arg)
 	if !ok {
 		return o, errParam
 	}
-	if code == ctxMarker && h.N == 3 {
-		ctx := body[size:]
+	if code == ctxMarker && n == 2 {
 		var ch msgpack.Head
-		if !ch.Parse(ctx) || ch.Type != msgpack.List || ch.N == 0 || ch.N%2 != 0 {
+		if !ch.Parse(args) || ch.Type != msgpack.List || ch.N == 0 || ch.N%2 != 0 {
 			return o, errParam
 		}
-		ctxLen, _ := msgpack.Skip(ctx)
-		o.ctx, o.nctx = ctx[ch.Size:ctxLen], ch.N/2
-		inner := ctx[ctxLen:]
-		if !h.Parse(inner) || h.Type != msgpack.List || h.N == 0 {
-			return o, errParam
-		}
-		body = inner[h.Size:]
-		if code, size, ok = msgpack.Uint(body); !ok {
+		ctxLen, _ := msgpack.Skip(args)
+		o.ctx, o.nctx = args[ch.Size:ctxLen], ch.N/2
+		if code, args, n, ok = msgpack.Op(args[ctxLen:]); !ok {
 			return o, errParam
 		}
 	}
 	if code >= 1<<16 {
 		return o, errParam
 	}
-	o.code = int(code)
-	o.args, o.nargs = body[size:], h.N-1
+	o.code, o.args, o.nargs = int(code), args, n
 	return o, nil
 }
 

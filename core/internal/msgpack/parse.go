@@ -288,3 +288,21 @@ func Raw(b []byte) (data []byte, n int, ok bool) {
 	}
 	return h.Data, h.Size, true
 }
+
+// Op splits the wire value of a list, map, bit or HLL operation, a whole
+// array [code, arg...], into its code and the msgpack of its n arguments.
+// ok is false for anything else.
+func Op(b []byte) (code uint64, args []byte, n int, ok bool) {
+	var h Head
+	if !h.Parse(b) || h.Type != List || h.N == 0 {
+		return 0, nil, 0, false
+	}
+	if size, whole := Skip(b); !whole || size != len(b) {
+		return 0, nil, 0, false
+	}
+	code, size, ok := Uint(b[h.Size:])
+	if !ok {
+		return 0, nil, 0, false
+	}
+	return code, b[h.Size+size:], h.N - 1, true
+}
