@@ -35,6 +35,21 @@ func FuzzMessage(f *testing.F) {
 			op(proto.OpRead, 0, "n", nil),
 		}),
 		msg(0, proto.Info2Write|proto.Info2Delete, key, nil),
+		// List, bit and HLL operations, [code, args...] in msgpack:
+		// append items [1, 2], get by index -1, resize to 4 bytes, add 1
+		// with 4 index bits.
+		msg(proto.Info1Read, proto.Info2Write|proto.Info2RespondAllOps, key, []proto.Op{
+			op(proto.OpCDTModify, proto.ParticleBlob, "l", []byte{0x93, 0x02, 0x92, 0x01, 0x02, 0x00}),
+			op(proto.OpCDTRead, proto.ParticleBlob, "l", []byte{0x93, 0x13, 0x07, 0xff}),
+			op(proto.OpBitModify, proto.ParticleBlob, "b", []byte{0x92, 0x00, 0x04}),
+			op(proto.OpHLLModify, proto.ParticleBlob, "h", []byte{0x93, 0x01, 0x91, 0x01, 0x04}),
+		}),
+		// A map put of "k": 1 through a context step that creates a list
+		// at the end of list l, [0xff, [index|create, 2], [put, "k", 1]]:
+		// the put finds a list and fails.
+		msg(0, proto.Info2Write, key, []proto.Op{
+			op(proto.OpCDTModify, proto.ParticleBlob, "l", []byte{0x93, 0xcc, 0xff, 0x92, 0x50, 0x02, 0x93, 0x43, 0xa2, 0x03, 'k', 0x01}),
+		}),
 		// A scan of the namespace, and one of a set.
 		msg(proto.Info1Read|proto.Info1GetAll, 0, []proto.Field{{Type: proto.FieldNamespace, Data: []byte("test")}}, nil),
 		msg(proto.Info1Read|proto.Info1GetAll, 0, []proto.Field{{Type: proto.FieldNamespace, Data: []byte("test")}, {Type: proto.FieldSet, Data: []byte("set")}}, nil),
