@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,7 +39,8 @@ const benchUsage = `usage: skiff bench [FLAGS]
 Drive a node with the official Go client and report throughput and latency.
 Integer keys 0..k-1 are picked uniformly at random; a read gets the record,
 a write puts one bin of -v random bytes (one 8-byte word of every 64 new for
-each write). With -w all keys are inserted first.
+each write); with -map N, a read gets one field of a map bin and a write
+increments one. With -w all keys are inserted first.
 
 flags:
 `
@@ -57,6 +59,7 @@ type benchOptions struct {
 	ValueSize   int           `json:"value_size"`
 	ReadPct     int           `json:"read_pct"`
 	Replace     bool          `json:"replace"`
+	MapFields   int           `json:"map_fields"`
 	Duration    time.Duration `json:"-"`
 	Load        bool          `json:"load"`
 	ConnQueue   int           `json:"connq"`
@@ -89,6 +92,7 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.ValueSize, "v", 100, "value size in `bytes`")
 	fs.IntVar(&o.ReadPct, "r", 80, "percentage of operations that are reads")
 	fs.BoolVar(&o.Replace, "replace", false, "writes replace the record (RecordExistsAction REPLACE) instead of updating it")
+	fs.IntVar(&o.MapFields, "map", 0, "map workload: a record holds one map bin of `N` integer fields (f0..fN-1, loaded as 0); a write increments a random field by 1 (MapIncrementOp), a read gets one (MapGetByKeyOp); -v and -replace do not apply. 0: blob workload")
 	fs.DurationVar(&o.Duration, "d", 30*time.Second, "`duration` of the measured read/write phase")
 	fs.BoolVar(&o.Load, "w", true, "load phase: insert every key once (with -c goroutines) before the measured phase; -w=false skips it")
 	fs.IntVar(&o.ConnQueue, "connq", 0, "client connection queue `size`, more than -c: the client counts its cluster-tending connection in it (default: -c + 1)")
@@ -116,6 +120,7 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 		{o.Concurrency >= 1, "c", "at least 1"},
 		{o.Keys >= 1, "k", "at least 1"},
 		{o.ValueSize >= 0, "v", "at least 0"},
+		{o.MapFields >= 0, "map", "at least 0"},
 		{o.ReadPct >= 0 && o.ReadPct <= 100, "r", "in 0..100"},
 		{o.Duration > 0, "d", "positive"},
 		// With -connq equal to -c one goroutine would always wait for a
@@ -262,15 +267,17 @@ const loadChunk = 256
 // benchWorker is one client goroutine's state. Nothing in it is shared
 // except done and failed, which the progress reporter reads.
 type benchWorker struct {
-	b      *bench
-	rng    *rand.Rand
-	value  []byte
-	bins   []*as.Bin // one bin whose value aliases value
-	read   histogram
-	write  histogram
-	misses uint64
-	errs   map[types.ResultCode]uint64
-	other  uint64 // errors that carry no result code
+	b     *bench
+	rng   *rand.Rand
+	value []byte
+	bins  []*as.Bin // one bin whose value aliases value, or the map the load puts
+	// incr and getField are the map workload's operations, one per field.
+	incr, getField []*as.Operation
+	read           histogram
+	write          histogram
+	misses         uint64
+	errs           map[types.ResultCode]uint64
+	other          uint64 // errors that carry no result code
 
 	done   atomic.Uint64
 	failed atomic.Uint64
@@ -285,6 +292,18 @@ func (b *bench) newWorker(i int) *benchWorker {
 	}
 	fillRandom(w.rng, w.value)
 	w.bins = []*as.Bin{as.NewBin(benchBin, w.value)}
+	if n := b.opts.MapFields; n > 0 {
+		fields := make(map[any]any, n)
+		w.incr = make([]*as.Operation, n)
+		w.getField = make([]*as.Operation, n)
+		for i := range n {
+			f := "f" + strconv.Itoa(i)
+			fields[f] = 0
+			w.incr[i] = as.MapIncrementOp(as.DefaultMapPolicy(), benchBin, f, 1)
+			w.getField[i] = as.MapGetByKeyOp(benchBin, f, as.MapReturnType.VALUE)
+		}
+		w.bins = []*as.Bin{as.NewBin(benchBin, fields)}
+	}
 	return w
 }
 
@@ -310,10 +329,15 @@ func (w *benchWorker) mixed() {
 	n, readPct := len(b.keys), b.opts.ReadPct
 	for !b.stop.Load() {
 		k := b.keys[w.rng.IntN(n)]
-		if w.rng.IntN(100) < readPct {
+		switch read := w.rng.IntN(100) < readPct; {
+		case w.incr == nil && read:
 			w.get(k)
-		} else {
+		case w.incr == nil:
 			w.put(k)
+		case read:
+			w.operate(k, w.getField[w.rng.IntN(len(w.getField))], &w.read)
+		default:
+			w.operate(k, w.incr[w.rng.IntN(len(w.incr))], &w.write)
 		}
 	}
 }
@@ -333,8 +357,25 @@ func (w *benchWorker) get(k *as.Key) {
 	w.done.Add(1)
 }
 
+// operate runs one map operation on k, timed in h.
+func (w *benchWorker) operate(k *as.Key, op *as.Operation, h *histogram) {
+	start := time.Now()
+	_, err := w.b.client.Operate(w.b.writePolicy, k, op)
+	elapsed := time.Since(start)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	h.Record(int64(elapsed))
+	w.done.Add(1)
+}
+
+// put writes k's record whole: a fresh blob, or in the map workload (the
+// load phase's only writes) the map with every field 0.
 func (w *benchWorker) put(k *as.Key) {
-	freshen(w.rng, w.value)
+	if w.incr == nil {
+		freshen(w.rng, w.value)
+	}
 	start := time.Now()
 	err := w.b.client.PutBins(w.b.writePolicy, k, w.bins...)
 	elapsed := time.Since(start)

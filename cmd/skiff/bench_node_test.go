@@ -21,14 +21,17 @@ func TestBenchAgainstNode(t *testing.T) {
 		t.Skip("starts a node")
 	}
 	port := startBenchNode(t)
-	for _, policy := range []string{"-replace=false", "-replace"} {
-		t.Run(policy, func(t *testing.T) { benchAgainstNode(t, port, policy) })
+	for _, workload := range []string{"-replace=false", "-replace", "-map=10"} {
+		t.Run(workload, func(t *testing.T) { benchAgainstNode(t, port, workload) })
 	}
 }
 
-func benchAgainstNode(t *testing.T, port int, policy string) {
+func benchAgainstNode(t *testing.T, port int, workload string) {
 	var stdout, stderr bytes.Buffer
-	args := []string{"-p", strconv.Itoa(port), "-c", "8", "-k", "2000", "-v", "64", "-r", "80", "-d", "500ms", "-i", "0", "-seed", "1", policy}
+	args := []string{"-p", strconv.Itoa(port), "-c", "8", "-k", "2000", "-v", "64", "-r", "80", "-d", "500ms", "-i", "0", "-seed", "1", workload}
+	if workload == "-map=10" {
+		args = append(args, "-s", "maps") // not the blob runs' records
+	}
 	if code := runBench(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}

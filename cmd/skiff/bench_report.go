@@ -166,8 +166,8 @@ func (rep *benchReport) writeJSON(w io.Writer) error {
 func (rep *benchReport) writeText(w io.Writer) error {
 	o := rep.Options
 	var b strings.Builder
-	fmt.Fprintf(&b, "config host=%s port=%d namespace=%s set=%s concurrency=%d keys=%d value_size=%d read_pct=%d replace=%t duration_s=%g load=%t connq=%d timeout_ms=%g seed=%d\n",
-		o.Host, o.Port, o.Namespace, o.Set, o.Concurrency, o.Keys, o.ValueSize, o.ReadPct, o.Replace, o.DurationSec, o.Load, o.ConnQueue, o.TimeoutMs, o.Seed)
+	fmt.Fprintf(&b, "config host=%s port=%d namespace=%s set=%s concurrency=%d keys=%d value_size=%d map_fields=%d read_pct=%d replace=%t duration_s=%g load=%t connq=%d timeout_ms=%g seed=%d\n",
+		o.Host, o.Port, o.Namespace, o.Set, o.Concurrency, o.Keys, o.ValueSize, o.MapFields, o.ReadPct, o.Replace, o.DurationSec, o.Load, o.ConnQueue, o.TimeoutMs, o.Seed)
 	for _, p := range rep.phases() {
 		fmt.Fprintf(&b, "phase name=%s seconds=%.3f ops=%d ops_per_sec=%.0f reads_per_sec=%.0f writes_per_sec=%.0f read_misses=%d errors=%d\n",
 			p.Name, p.Seconds, p.Ops, p.OpsPerSec, p.ReadsPerSec, p.WritesPerSec, p.ReadMisses, p.Errors)

@@ -39,6 +39,7 @@ func TestBenchFlags(t *testing.T) {
 			}},
 		{"connq follows concurrency", []string{"-c", "200"}, func(o *benchOptions) { o.Concurrency, o.ConnQueue = 200, 201 }},
 		{"read only", []string{"-r", "100", "-v", "0"}, func(o *benchOptions) { o.ReadPct, o.ValueSize = 100, 0 }},
+		{"map workload", []string{"-map", "10"}, func(o *benchOptions) { o.MapFields = 10 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseBenchArgs(append(tc.args, "-seed", "7"), io.Discard)
@@ -151,7 +152,7 @@ func TestBenchReportText(t *testing.T) {
 		t.Fatalf("records %v, want %v\n%s", kinds, wantKinds, out.String())
 	}
 	for i, want := range []map[string]string{
-		0:  {"concurrency": "50", "keys": "1000000", "value_size": "100", "read_pct": "80", "replace": "false", "duration_s": "10", "seed": "1"},
+		0:  {"concurrency": "50", "keys": "1000000", "value_size": "100", "map_fields": "0", "read_pct": "80", "replace": "false", "duration_s": "10", "seed": "1"},
 		1:  {"name": "load", "ops": "1000", "ops_per_sec": "500", "writes_per_sec": "500", "errors": "0"},
 		2:  {"phase": "load", "op": "write", "count": "1000", "min_us": "1.0", "max_us": "1000.0", "p999_us": "1000.0"},
 		4:  {"name": "run", "ops": "1000", "ops_per_sec": "100", "reads_per_sec": "90", "writes_per_sec": "10", "read_misses": "3", "errors": "7"},
