@@ -170,3 +170,54 @@ func randomOps(t *testing.T, rng *rand.Rand, n, first, last, maxArgs int, elems,
 		}()
 	}
 }
+
+// stepCase runs ops in turn on a bin, checking each result, and then the
+// bin.
+type stepCase struct {
+	name string
+	bin  []byte // nil: no bin
+	ops  []stepCheck
+	// final is the bin rendered after the operations; see runSteps for "".
+	final string
+}
+
+type stepCheck struct {
+	arg  []byte
+	want string           // the rendered result
+	code proto.ResultCode // the error's code, when it fails
+}
+
+// runSteps runs each case's operations through step (listStep or mapStep,
+// which apply one and render its result). An empty final means no bin is
+// left when emptyIsNoBin, and is not checked otherwise.
+func runSteps(t *testing.T, step func(*testing.T, *[]byte, []byte) (string, error), emptyIsNoBin bool, cases []stepCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bin := c.bin
+			for i, op := range c.ops {
+				got, err := step(t, &bin, op.arg)
+				switch {
+				case op.code != 0:
+					if err == nil || Code(err) != op.code {
+						t.Errorf("op %d: got %q, %v; want error %v", i, got, err, op.code)
+					}
+				case err != nil:
+					t.Errorf("op %d: %v", i, err)
+				case got != op.want:
+					t.Errorf("op %d: got %s, want %s", i, got, op.want)
+				}
+			}
+			if c.final == "" && !emptyIsNoBin {
+				return
+			}
+			got := ""
+			if bin != nil {
+				got = render(bin)
+			}
+			if got != c.final {
+				t.Errorf("bin %s, want %s", got, c.final)
+			}
+		})
+	}
+}

@@ -118,51 +118,6 @@ func checkList(t *testing.T, b []byte) {
 	}
 }
 
-// listCase runs ops in turn on a bin, checking each result, and then the
-// bin.
-type listCase struct {
-	name string
-	bin  []byte // nil: no bin
-	ops  []listCheck
-	// final is the bin rendered after the operations ("" for none).
-	final string
-}
-
-type listCheck struct {
-	arg  []byte
-	want string           // the rendered result
-	code proto.ResultCode // the error's code, when it fails
-}
-
-func runListCases(t *testing.T, cases []listCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			bin := c.bin
-			for i, op := range c.ops {
-				got, err := listStep(t, &bin, op.arg)
-				switch {
-				case op.code != 0:
-					if err == nil || Code(err) != op.code {
-						t.Errorf("op %d: got %q, %v; want error %v", i, got, err, op.code)
-					}
-				case err != nil:
-					t.Errorf("op %d: %v", i, err)
-				case got != op.want:
-					t.Errorf("op %d: got %s, want %s", i, got, op.want)
-				}
-			}
-			got := ""
-			if bin != nil {
-				got = render(bin)
-			}
-			if got != c.final {
-				t.Errorf("bin %s, want %s", got, c.final)
-			}
-		})
-	}
-}
-
 // lop builds a list operation's wire value.
 func lop(code int, args ...[]byte) []byte { return mop(code, args...) }
 
@@ -176,16 +131,16 @@ var (
 )
 
 func TestListWrite(t *testing.T) {
-	runListCases(t, []listCase{{
+	runSteps(t, listStep, true, []stepCase{{
 		name: "append creates an unordered list and answers the size",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppend, mi(5)), want: "1"},
 			{arg: lop(listAppend, mi(3)), want: "2"},
 		},
 		final: "[5 3]",
 	}, {
 		name: "append items with an ordered policy creates an ordered list",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppendItems, ints(5, 1, 3), mi(1), mi(0)), want: "3"},
 			{arg: lop(listAppend, mi(4)), want: "4"},
 			// The order only applies to a list the write creates.
@@ -195,14 +150,14 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "append keeps equal items in arrival order",
 		bin:  ol(ml(mi(1), mi(2)), ml(mi(2))),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppend, ml(mi(1), mi(3))), want: "3"},
 		},
 		final: "[#1 [1 2] [1 3] [2]]",
 	}, {
 		name: "add unique refuses a value in the list",
 		bin:  ints(1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppend, mi(2), mi(0), mi(listAddUnique)), code: proto.ElementExists},
 			{arg: lop(listAppend, mi(2), mi(0), mi(listAddUnique|listNoFail)), want: "2"},
 			{arg: lop(listAppendItems, ints(3, 2), mi(0), mi(listAddUnique|listNoFail)), want: "2"},
@@ -216,21 +171,21 @@ func TestListWrite(t *testing.T) {
 		// The client suite's case: the first policy keeps 6 distinct
 		// values, the second adds none but still creates the list.
 		name: "add unique with partial and no-fail on a new ordered list",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppendItems, ints(0, 4, 5, 9, 9, 11, 15, 0), mi(1), mi(listAddUnique|listPartial|listNoFail)), want: "6"},
 			{arg: lop(listAppendItems, ints(11, 3), mi(1), mi(listAddUnique|listPartial|listNoFail)), want: "7"},
 		},
 		final: "[#1 0 3 4 5 9 11 15]",
 	}, {
 		name: "add unique with no-fail alone adds nothing",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppendItems, ints(0, 4, 9, 9), mi(1), mi(listAddUnique|listNoFail)), want: "0"},
 		},
 		final: "[#1]",
 	}, {
 		name: "append items wants a list and storable values",
 		bin:  ints(1),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listAppendItems, mi(2)), code: proto.ParameterError},
 			{arg: lop(listAppend, mAny), code: proto.ParameterError},
 			{arg: lop(listAppendItems, ml(mi(2), ml(mInf))), code: proto.ParameterError},
@@ -243,7 +198,7 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "insert at an index, from the end, and past it",
 		bin:  ints(1, 2, 3),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listInsert, mi(1), mi(9)), want: "4"},
 			{arg: lop(listInsert, mi(-1), mi(8)), want: "5"},
 			{arg: lop(listInsertItems, mi(0), ints(6, 7)), want: "7"},
@@ -254,7 +209,7 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "insert bounded and unique",
 		bin:  ints(1, 2, 3),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listInsert, mi(4), mi(9), mi(listInsertBounded)), code: proto.OpNotApplicable},
 			{arg: lop(listInsert, mi(4), mi(9), mi(listInsertBounded|listNoFail)), want: "3"},
 			{arg: lop(listInsert, mi(3), mi(9), mi(listInsertBounded)), want: "4"},
@@ -266,28 +221,28 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "insert refuses an ordered list",
 		bin:  orderedInts(1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listInsert, mi(0), mi(9)), code: proto.OpNotApplicable},
 			{arg: lop(listSet, mi(0), mi(9)), code: proto.OpNotApplicable},
 		},
 		final: "[#1 1 2]",
 	}, {
 		name: "insert creates a list, padded",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listInsert, mi(2), mi(9)), want: "3"},
 		},
 		final: "[nil nil 9]",
 	}, {
 		name: "insert far past the end is refused",
 		bin:  ints(1),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listInsert, mi(math.MaxInt64), mi(9)), code: proto.OpNotApplicable},
 		},
 		final: "[1]",
 	}, {
 		name: "set replaces, pads and answers nothing",
 		bin:  ints(1, 2, 3),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listSet, mi(1), mi(9)), want: "-"},
 			{arg: lop(listSet, mi(-1), mi(8)), want: "-"},
 			{arg: lop(listSet, mi(4), mi(7)), want: "-"},
@@ -302,7 +257,7 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "increment answers the new number",
 		bin:  ints(1, 2, 3),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listIncrement, mi(0), mi(10)), want: "11"},
 			{arg: lop(listIncrement, mi(0)), want: "12"},
 			{arg: lop(listIncrement, mi(-1), mNil), want: "4"},
@@ -320,7 +275,7 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "increment a float",
 		bin:  ml(mf(1.5)),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listIncrement, mi(0), mi(1)), want: "2.5"},
 			{arg: lop(listIncrement, mi(0), mf(0.25)), want: "2.75"},
 		},
@@ -328,14 +283,14 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "increment a string fails",
 		bin:  ml(ms("a")),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listIncrement, mi(0)), code: proto.BinTypeError},
 		},
 		final: `["a"]`,
 	}, {
 		name: "increment in an ordered list moves the item",
 		bin:  orderedInts(1, 5),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listIncrement, mi(0), mi(10)), want: "11"},
 			{arg: lop(listIncrement, mi(2), mi(3)), want: "3"},
 			{arg: lop(listIncrement, mi(4), mi(3)), code: proto.OpNotApplicable},
@@ -344,14 +299,14 @@ func TestListWrite(t *testing.T) {
 		final: "[#1 3 5 11]",
 	}, {
 		name: "increment creates a list",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listIncrement, mi(0), mi(5), mi(1)), want: "5"},
 		},
 		final: "[#1 5]",
 	}, {
 		name: "sort",
 		bin:  ints(3, 1, 2, 1),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listSort, mi(sortDescending)), want: "-"},
 			{arg: lop(listSort, mi(0)), want: "-"},
 			{arg: lop(listSort, mi(sortDescending|sortDropDups)), want: "-"},
@@ -361,14 +316,14 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "sort an ordered list only drops duplicates",
 		bin:  orderedInts(1, 1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listSort, mi(sortDescending|sortDropDups)), want: "-"},
 		},
 		final: "[#1 1 2]",
 	}, {
 		name: "set type",
 		bin:  ints(3, 1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listSetType, mi(listOrdered|listPersistIndex)), want: "-"},
 			{arg: lop(listAppend, mi(0)), want: "4"},
 			{arg: lop(listSetType, mi(0)), want: "-"},
@@ -378,7 +333,7 @@ func TestListWrite(t *testing.T) {
 		final: "[0 1 2 3 0]",
 	}, {
 		name: "set type creates an empty list",
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listSetType, mi(listOrdered)), want: "-"},
 			{arg: lop(listAppendItems, ints(4, 3, 2, 1)), want: "4"},
 		},
@@ -386,7 +341,7 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "pop, remove, trim and clear",
 		bin:  oneToTen,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listPop, mi(0)), want: "1"},
 			{arg: lop(listPopRange, mi(-2)), want: "[9 10]"},
 			{arg: lop(listPopRange, mi(0), mi(2)), want: "[2 3]"},
@@ -403,14 +358,14 @@ func TestListWrite(t *testing.T) {
 	}, {
 		name: "trim past the end empties the list",
 		bin:  ints(1, 2, 3),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listTrim, mi(5), mi(1)), want: "3"},
 		},
 		final: "[]",
 	}, {
 		name: "clear keeps the order",
 		bin:  orderedInts(1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listClear), want: "-"},
 		},
 		final: "[#1]",
@@ -566,10 +521,10 @@ func TestListRelativeRank(t *testing.T) {
 			}
 		}
 	}
-	runListCases(t, []listCase{{
+	runSteps(t, listStep, true, []stepCase{{
 		name: "remove by relative rank",
 		bin:  rel,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByRelRank, mrt(retValue), mi(5), mi(0)), want: "[5 9 11 15]"},
 			{arg: lop(listRemoveByRelRank, mrt(retValue), mi(5), mi(1)), want: "[]"},
 			{arg: lop(listRemoveByRelRank, mrt(retValue), mi(5), mi(-1)), want: "[4]"},
@@ -582,10 +537,10 @@ func TestListRelativeRank(t *testing.T) {
 }
 
 func TestListRemove(t *testing.T) {
-	runListCases(t, []listCase{{
+	runSteps(t, listStep, true, []stepCase{{
 		name: "remove by value and value list",
 		bin:  oneToTen,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByValueList, mrt(retValue), ints(1, 2, 3, 4, 5, 6, 7)), want: "[1 2 3 4 5 6 7]"},
 			{arg: lop(listRemoveByValue, mrt(retCount), mi(9)), want: "1"},
 			{arg: lop(listRemoveByValue, mrt(retCount), mi(9)), want: "0"},
@@ -594,14 +549,14 @@ func TestListRemove(t *testing.T) {
 	}, {
 		name: "remove by interval",
 		bin:  mixed,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByInterval, mrt(retIndex), mi(7)), want: "[0 3 4 5]"},
 		},
 		final: "[6 5]",
 	}, {
 		name: "remove by index and range",
 		bin:  oneToTen,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByIndex, mrt(retValue), mi(0)), want: "1"},
 			{arg: lop(listRemoveByIndexRange, mrt(retCount), mi(5)), want: "4"},
 			{arg: lop(listRemoveByIndexRange, mrt(retCount), mi(2), mi(3)), want: "3"},
@@ -611,7 +566,7 @@ func TestListRemove(t *testing.T) {
 	}, {
 		name: "remove by rank and rank range",
 		bin:  mixed,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByRank, mrt(retValue), mi(0)), want: "5"},
 			{arg: lop(listRemoveByRankRange, mrt(retValue), mi(-2)), want: "[9 10]"},
 			{arg: lop(listRemoveByRankRange, mrt(retIndex|retInverted), mi(0), mi(1)), want: "[0 2]"},
@@ -620,21 +575,21 @@ func TestListRemove(t *testing.T) {
 	}, {
 		name: "remove with return type none",
 		bin:  ints(1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByIndexRange, mrt(retNone), mi(1)), want: "-"},
 		},
 		final: "[1]",
 	}, {
 		name: "inverted index range keeps the range",
 		bin:  oneToTen,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByIndexRange, mrt(retCount|retInverted), mi(2), mi(3)), want: "7"},
 		},
 		final: "[3 4 5]",
 	}, {
 		name: "a bad return type removes nothing",
 		bin:  ints(1, 2),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: lop(listRemoveByIndex, mrt(retKeyValue), mi(0)), code: proto.OpNotApplicable},
 		},
 		final: "[1 2]",
@@ -648,10 +603,10 @@ func TestListThroughContext(t *testing.T) {
 	ctxOp := func(ctx []byte, code int, args ...[]byte) []byte {
 		return ml(mi(ctxMarker), ctx, lop(code, args...))
 	}
-	runListCases(t, []listCase{{
+	runSteps(t, listStep, true, []stepCase{{
 		name: "append to the last list",
 		bin:  nested,
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: ctxOp(ml(mi(ctxListIndex), mi(-1)), listAppend, mi(11), mi(0), mi(0)), want: "5"},
 			{arg: ctxOp(ml(mi(ctxListRank), mi(0)), listGetByRank, mrt(retValue), mi(-1)), want: "3"},
 		},
@@ -659,7 +614,7 @@ func TestListThroughContext(t *testing.T) {
 	}, {
 		name: "create an ordered list past the end",
 		bin:  ol(clientPack(t, []any{1, 2, 3}), clientPack(t, []any{6, 5, 4, 1}), clientPack(t, []any{7, 9, 5})),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: ctxOp(ml(mi(ctxListIndex|createListOrdered), mi(3)), listAppend, mi(2), mi(1), mi(0)), want: "1"},
 		},
 		// The parent is ordered, so the new list takes its place in order.
@@ -667,7 +622,7 @@ func TestListThroughContext(t *testing.T) {
 	}, {
 		name: "append to the lowest list of a map entry",
 		bin:  clientPack(t, map[any]any{"key2": []any{[]any{9}, []any{2, 4}}}),
-		ops: []listCheck{
+		ops: []stepCheck{
 			{arg: ctxOp(ml(mi(ctxMapKey), ms("key2"), mi(ctxListRank), mi(0)), listAppend, mi(11)), want: "3"},
 		},
 		final: `{"key2":[[9] [2 4 11]]}`,

@@ -46,50 +46,6 @@ func mapStep(t *testing.T, bin *[]byte, arg []byte) (string, error) {
 	return render(res), nil
 }
 
-// mapCase runs ops in turn on a bin, checking each result, and then the
-// bin.
-type mapCase struct {
-	name string
-	bin  []byte // nil: no bin
-	ops  []mapCheck
-	// final is the bin rendered after the operations, "" to skip.
-	final string
-}
-
-type mapCheck struct {
-	arg  []byte
-	want string           // the rendered result
-	code proto.ResultCode // the error's code, when it fails
-}
-
-func runMapCases(t *testing.T, cases []mapCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			bin := c.bin
-			for i, op := range c.ops {
-				got, err := mapStep(t, &bin, op.arg)
-				switch {
-				case op.code != 0:
-					if err == nil || Code(err) != op.code {
-						t.Errorf("op %d: got %q, %v; want error %v", i, got, err, op.code)
-					}
-				case err != nil:
-					t.Errorf("op %d: %v", i, err)
-				case got != op.want:
-					t.Errorf("op %d: got %s, want %s", i, got, op.want)
-				}
-			}
-			if c.final == "" {
-				return
-			}
-			if got := render(bin); got != c.final {
-				t.Errorf("bin %s, want %s", got, c.final)
-			}
-		})
-	}
-}
-
 // mpol is a put's policy: its order and write flags arguments.
 func mpol(order, flags int64) [][]byte { return [][]byte{mi(order), mi(flags)} }
 
@@ -108,9 +64,9 @@ var mapPeople = mm(ms("Jim"), mi(98), ms("Charlie"), mi(55), ms("John"), mi(76),
 var mapNumbers = mm(mi(0), mi(17), mi(4), mi(2), mi(5), mi(15), mi(9), mi(10))
 
 func TestMapWrite(t *testing.T) {
-	runMapCases(t, []mapCase{{
+	runSteps(t, mapStep, false, []stepCase{{
 		name: "put creates an unordered map and answers the size",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mput(mi(2), mi(20)), want: "1"},
 			{arg: mput(mi(1), mi(10)), want: "2"},
 			{arg: mput(mi(2), mi(21)), want: "2"},
@@ -118,7 +74,7 @@ func TestMapWrite(t *testing.T) {
 		final: "{2:21 1:10}",
 	}, {
 		name: "a key-ordered map stays sorted",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mput(mi(5), mi(1), mi(1)), want: "1"},
 			{arg: mput(ms("a"), mi(2)), want: "2"},
 			{arg: mput(mi(-3), mi(3)), want: "3"},
@@ -128,19 +84,19 @@ func TestMapWrite(t *testing.T) {
 	}, {
 		name: "the policy's order only applies to a new map",
 		bin:  mm(mi(2), mi(2), mi(1), mi(1)),
-		ops:  []mapCheck{{arg: mput(mi(0), mi(0), mi(1)), want: "3"}},
+		ops:  []stepCheck{{arg: mput(mi(0), mi(0), mi(1)), want: "3"}},
 		// Still unordered: the new key goes last.
 		final: "{2:2 1:1 0:0}",
 	}, {
 		name: "key-value order",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mputItems(mm(ms("b"), mi(1), ms("a"), mi(2)), mi(3)), want: "2"},
 		},
 		final: `{#3 "a":2 "b":1}`,
 	}, {
 		name: "add and replace",
 		bin:  mm(mi(1), mi(1)),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapAdd, mi(1), mi(5)), code: proto.ElementExists},
 			{arg: mop(mapAdd, mi(2), mi(2)), want: "2"},
 			{arg: mop(mapReplace, mi(3), mi(3)), code: proto.ElementNotFound},
@@ -152,11 +108,11 @@ func TestMapWrite(t *testing.T) {
 		final: "{1:9 2:9}",
 	}, {
 		name: "replace does not create a map",
-		ops:  []mapCheck{{arg: mop(mapReplace, mi(1), mi(1)), code: proto.ElementNotFound}},
+		ops:  []stepCheck{{arg: mop(mapReplace, mi(1), mi(1)), code: proto.ElementNotFound}},
 	}, {
 		name: "create only fails on an existing key",
 		bin:  mapNumbers,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mputItems(mm(mi(3), mi(3), mi(5), mi(15)), mpol(0, mapCreateOnly)...), code: proto.ElementExists},
 			// No fail without partial: nothing written.
 			{arg: mputItems(mm(mi(3), mi(3), mi(5), mi(15)), mpol(0, mapCreateOnly|mapNoFail)...), want: "4"},
@@ -167,7 +123,7 @@ func TestMapWrite(t *testing.T) {
 	}, {
 		name: "update only fails on a missing key",
 		bin:  mm(mi(1), mi(1)),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mput(mi(2), mi(2), mpol(0, mapUpdateOnly)...), code: proto.ElementNotFound},
 			{arg: mput(mi(2), mi(2), mpol(0, mapUpdateOnly|mapNoFail)...), want: "1"},
 			{arg: mput(mi(1), mi(5), mpol(0, mapUpdateOnly)...), want: "1"},
@@ -175,7 +131,7 @@ func TestMapWrite(t *testing.T) {
 		final: "{1:5}",
 	}, {
 		name: "keys must be integers, strings or blobs",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mput(ml(mi(1)), mi(1)), code: proto.ParameterError},
 			{arg: mput(mf(1.5), mi(1)), code: proto.ParameterError},
 			{arg: mput(mInf, mi(1)), code: proto.ParameterError},
@@ -183,7 +139,7 @@ func TestMapWrite(t *testing.T) {
 		},
 	}, {
 		name: "bad policies",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mput(mi(1), mi(1), mi(2)), code: proto.ParameterError},
 			{arg: mput(mi(1), mi(1), mpol(0, 16)...), code: proto.ParameterError},
 			{arg: mput(mi(1), mi(1), mi(0), mi(0), mi(0)), code: proto.ParameterError},
@@ -194,7 +150,7 @@ func TestMapWrite(t *testing.T) {
 	}, {
 		name: "increment and decrement",
 		bin:  mm(ms("a"), mi(5), ms("f"), mf(1.5), ms("s"), ms("x")),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapIncrement, ms("a"), mi(3)), want: "8"},
 			{arg: mop(mapDecrement, ms("a"), mi(10)), want: "-2"},
 			{arg: mop(mapIncrement, ms("f"), mf(1)), want: "2.5"},
@@ -207,7 +163,7 @@ func TestMapWrite(t *testing.T) {
 		final: `{"a":-2 "f":4.5 "s":"x" "new":4 "newf":-0.5}`,
 	}, {
 		name: "increment creates a map with the policy's order",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapIncrement, mi(2), mi(1), mi(1)), want: "1"},
 			{arg: mop(mapIncrement, mi(1), mi(1), mi(0)), want: "1"},
 		},
@@ -215,7 +171,7 @@ func TestMapWrite(t *testing.T) {
 	}, {
 		name: "set type",
 		bin:  mm(mi(3), mi(1), mi(1), mi(2)),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapSetType, mi(1)), want: "-"},
 			{arg: mput(mi(2), mi(0)), want: "3"},
 			{arg: mop(mapSetType, mi(0)), want: "-"},
@@ -226,7 +182,7 @@ func TestMapWrite(t *testing.T) {
 	}, {
 		name: "clear and size",
 		bin:  mapNumbers,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapSize), want: "4"},
 			{arg: mop(mapClear), want: "-"},
 			{arg: mop(mapSize), want: "0"},
@@ -235,7 +191,7 @@ func TestMapWrite(t *testing.T) {
 	}, {
 		name: "clear keeps the order",
 		bin:  mm(mi(0), mi(0)),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapSetType, mi(3)), want: "-"},
 			{arg: mop(mapClear), want: "-"},
 		},
@@ -244,9 +200,9 @@ func TestMapWrite(t *testing.T) {
 }
 
 func TestMapMissingBin(t *testing.T) {
-	runMapCases(t, []mapCase{{
+	runSteps(t, mapStep, false, []stepCase{{
 		name: "reads and removes answer nil",
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapSize), want: "nil"},
 			{arg: mop(mapGetByKey, mrt(retValue), mi(1)), want: "nil"},
 			{arg: mop(mapGetByIndex, mrt(retKey), mi(3)), want: "nil"},
@@ -258,7 +214,7 @@ func TestMapMissingBin(t *testing.T) {
 		},
 	}, {
 		name:  "set type creates an empty map",
-		ops:   []mapCheck{{arg: mop(mapSetType, mi(1)), want: "-"}},
+		ops:   []stepCheck{{arg: mop(mapSetType, mi(1)), want: "-"}},
 		final: "{#1}",
 	}})
 }
@@ -266,10 +222,10 @@ func TestMapMissingBin(t *testing.T) {
 func TestMapRead(t *testing.T) {
 	// mapPeople in key order: Charlie 55, Harry 82, Jim 98, John 76; in
 	// rank order: Charlie, John, Harry, Jim.
-	runMapCases(t, []mapCase{{
+	runSteps(t, mapStep, false, []stepCase{{
 		name: "by key",
 		bin:  mapPeople,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetByKey, mrt(retValue), ms("Jim")), want: "98"},
 			{arg: mop(mapGetByKey, mrt(retKey), ms("Jim")), want: `"Jim"`},
 			{arg: mop(mapGetByKey, mrt(retIndex), ms("Jim")), want: "2"},
@@ -290,7 +246,7 @@ func TestMapRead(t *testing.T) {
 	}, {
 		name: "by index and rank",
 		bin:  mapPeople,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetByIndex, mrt(retKey), mi(0)), want: `"Charlie"`},
 			{arg: mop(mapGetByIndex, mrt(retKeyValue), mi(-1)), want: `{#8 "John":76}`},
 			{arg: mop(mapGetByIndex, mrt(retRank), mi(1)), want: "2"},
@@ -303,7 +259,7 @@ func TestMapRead(t *testing.T) {
 	}, {
 		name: "ranges",
 		bin:  mapPeople,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetIndexRange, mrt(retKey), mi(1), mi(2)), want: `["Harry" "Jim"]`},
 			{arg: mop(mapGetIndexRange, mrt(retKey), mi(-3)), want: `["Harry" "Jim" "John"]`},
 			{arg: mop(mapGetIndexRange, mrt(retKey), mi(-6), mi(3)), want: `["Charlie"]`},
@@ -320,7 +276,7 @@ func TestMapRead(t *testing.T) {
 	}, {
 		name: "values",
 		bin:  mapPeople,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetByValue, mrt(retKey), mi(76)), want: `["John"]`},
 			{arg: mop(mapGetByValue, mrt(retKey), mi(77)), want: `[]`},
 			{arg: mop(mapGetByValue, mrt(retRank), mi(82)), want: `[2]`},
@@ -338,7 +294,7 @@ func TestMapRead(t *testing.T) {
 	}, {
 		name: "keys",
 		bin:  mapPeople,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetKeyList, mrt(retValue), ml(ms("John"), ms("Bob"), ms("Charlie"))), want: `[55 76]`},
 			{arg: mop(mapGetKeyList, mrt(retValue), ms("John")), code: proto.ParameterError},
 			{arg: mop(mapGetKeyInterval, mrt(retKey), ms("H"), ms("Jo")), want: `["Harry" "Jim"]`},
@@ -350,14 +306,14 @@ func TestMapRead(t *testing.T) {
 	}, {
 		name: "wildcard values",
 		bin:  mm(mi(4), ml(ms("John"), mi(55)), mi(5), ml(ms("Jim"), mi(95)), mi(9), ml(ms("Joe"), mi(80))),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetByValue, mrt(retKey), ml(ms("Joe"), mAny)), want: `[9]`},
 		},
 	}, {
 		// The clients' documented examples.
 		name: "relative ranges",
 		bin:  mapNumbers,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapGetKeyRelIndex, mrt(retKey), mi(5), mi(0)), want: `[5 9]`},
 			{arg: mop(mapGetKeyRelIndex, mrt(retKey), mi(5), mi(1)), want: `[9]`},
 			{arg: mop(mapGetKeyRelIndex, mrt(retKey), mi(5), mi(-1)), want: `[4 5 9]`},
@@ -379,10 +335,10 @@ func TestMapRead(t *testing.T) {
 }
 
 func TestMapRemove(t *testing.T) {
-	runMapCases(t, []mapCase{{
+	runSteps(t, mapStep, false, []stepCase{{
 		name: "by key keeps the map's order",
 		bin:  mapPeople,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapRemoveByKey, mrt(retValue), ms("Bob")), want: "nil"},
 			{arg: mop(mapRemoveByKey, mrt(retValue), ms("Charlie")), want: "55"},
 			{arg: mop(mapRemoveKeyList, mrt(retValue), ml(ms("John"), ms("x"))), want: "[76]"},
@@ -391,12 +347,12 @@ func TestMapRemove(t *testing.T) {
 	}, {
 		name:  "an emptied map stays",
 		bin:   mm(mi(1), mi(1)),
-		ops:   []mapCheck{{arg: mop(mapRemoveByKey, mrt(retNone), mi(1)), want: "-"}},
+		ops:   []stepCheck{{arg: mop(mapRemoveByKey, mrt(retNone), mi(1)), want: "-"}},
 		final: "{}",
 	}, {
 		name: "ranges",
 		bin:  mm(ms("Charlie"), mi(55), ms("Jim"), mi(98), ms("John"), mi(76), ms("Harry"), mi(82), ms("Sally"), mi(79), ms("Lenny"), mi(84), ms("Abe"), mi(88)),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapRemoveKeyInterval, mrt(retCount), ms("J"), ms("K")), want: "2"},
 			{arg: mop(mapRemoveValueInterval, mrt(retCount), mi(80), mi(85)), want: "2"},
 			{arg: mop(mapRemoveIndexRange, mrt(retCount), mi(0), mi(2)), want: "2"},
@@ -406,14 +362,14 @@ func TestMapRemove(t *testing.T) {
 	}, {
 		name: "inverted",
 		bin:  mapNumbers,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapRemoveIndexRange, mrt(retKey|retInverted), mi(1), mi(2)), want: "[0 9]"},
 		},
 		final: "{4:2 5:15}",
 	}, {
 		name: "by value and rank",
 		bin:  mm(mi(1), mi(7), mi(2), mi(7), mi(3), mi(1)),
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapRemoveByRank, mrt(retKey), mi(0)), want: "3"},
 			{arg: mop(mapRemoveByValue, mrt(retKey), mi(7)), want: "[1 2]"},
 			{arg: mop(mapRemoveByIndex, mrt(retKey), mi(0)), code: proto.OpNotApplicable},
@@ -422,7 +378,7 @@ func TestMapRemove(t *testing.T) {
 	}, {
 		name: "relative",
 		bin:  mapNumbers,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapRemoveKeyRelIndex, mrt(retValue), mi(5), mi(0)), want: "[15 10]"},
 			{arg: mop(mapRemoveKeyRelIndex, mrt(retValue), mi(5), mi(1)), want: "[]"},
 			{arg: mop(mapRemoveKeyRelIndex, mrt(retValue), mi(5), mi(-1), mi(1)), want: "[2]"},
@@ -432,7 +388,7 @@ func TestMapRemove(t *testing.T) {
 	}, {
 		name: "value list",
 		bin:  mapNumbers,
-		ops: []mapCheck{
+		ops: []stepCheck{
 			{arg: mop(mapRemoveValueList, mrt(retKey), ml(mi(2), mi(10))), want: "[4 9]"},
 		},
 		final: "{0:17 5:15}",
