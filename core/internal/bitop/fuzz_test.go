@@ -2,7 +2,6 @@ package bitop
 
 import (
 	"bytes"
-	"encoding/base64"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -11,12 +10,12 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/clientpack"
 )
 
 // clientPack packs [code, args...] with the client's own packer: its
 // bitwise encoder writes an array of the code and the argument Values,
-// which is how it packs a list of Values. The list is taken from a quoted
-// list expression, [0x7e, list] after a 2-element array header.
+// which is how it packs a list of Values.
 func clientPack(tb testing.TB, code int, args ...any) wireOp {
 	tb.Helper()
 	vals := []as.Value{as.IntegerValue(code)}
@@ -32,18 +31,7 @@ func clientPack(tb testing.TB, code int, args ...any) wireOp {
 			vals = append(vals, as.BoolValue(v))
 		}
 	}
-	s, err := as.ExpListVal(vals...).Base64()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, derr := base64.StdEncoding.DecodeString(s)
-	if derr != nil {
-		tb.Fatal(derr)
-	}
-	if !bytes.HasPrefix(b, []byte{0x92, 0x7e}) {
-		tb.Fatalf("clientPack: % x is not a quoted list", b)
-	}
-	return wireOp{modify: code < readBase, arg: b[2:]}
+	return wireOp{modify: code < readBase, arg: clientpack.List(vals...)}
 }
 
 // TestClientEncoding checks that operations packed by the client, with

@@ -1,8 +1,6 @@
 package cdt
 
 import (
-	"bytes"
-	"encoding/base64"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +11,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/clientpack"
 )
 
 // ol builds an ordered list: its flags element, then items (in order).
@@ -44,23 +43,8 @@ func orderedInts(vs ...int64) []byte {
 }
 
 // clientPack returns the official client's msgpack for v, as it packs an
-// operation's values: a list expression value holds the same bytes
-// behind three header bytes.
-func clientPack(tb testing.TB, v any) []byte {
-	tb.Helper()
-	s, err := as.ExpListVal(as.NewValue(v)).Base64()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, derr := base64.StdEncoding.DecodeString(s)
-	if derr != nil {
-		tb.Fatal(derr)
-	}
-	if prefix := []byte{0x92, 0x7e, 0x91}; !bytes.HasPrefix(b, prefix) {
-		tb.Fatalf("clientPack: % x does not start with % x", b, prefix)
-	}
-	return b[3:]
-}
+// operation's values.
+func clientPack(v any) []byte { return clientpack.Value(as.NewValue(v)) }
 
 // listStep applies one operation to the bin *bin (nil: none), a list or a
 // map holding the list the operation works on, as the node would, a CDT
@@ -599,7 +583,7 @@ func TestListRemove(t *testing.T) {
 // TestListThroughContext runs list operations on lists nested in a list
 // and a map, as the client suite does, with values the client packs.
 func TestListThroughContext(t *testing.T) {
-	nested := clientPack(t, []any{[]any{7, 9, 5}, []any{1, 2, 3}, []any{6, 5, 4, 1}})
+	nested := clientPack([]any{[]any{7, 9, 5}, []any{1, 2, 3}, []any{6, 5, 4, 1}})
 	ctxOp := func(ctx []byte, code int, args ...[]byte) []byte {
 		return ml(mi(ctxMarker), ctx, lop(code, args...))
 	}
@@ -613,7 +597,7 @@ func TestListThroughContext(t *testing.T) {
 		final: "[[7 9 5] [1 2 3] [6 5 4 1 11]]",
 	}, {
 		name: "create an ordered list past the end",
-		bin:  ol(clientPack(t, []any{1, 2, 3}), clientPack(t, []any{6, 5, 4, 1}), clientPack(t, []any{7, 9, 5})),
+		bin:  ol(clientPack([]any{1, 2, 3}), clientPack([]any{6, 5, 4, 1}), clientPack([]any{7, 9, 5})),
 		ops: []stepCheck{
 			{arg: ctxOp(ml(mi(ctxListIndex|createListOrdered), mi(3)), listAppend, mi(2), mi(1), mi(0)), want: "1"},
 		},
@@ -621,7 +605,7 @@ func TestListThroughContext(t *testing.T) {
 		final: "[#1 [1 2 3] [#1 2] [6 5 4 1] [7 9 5]]",
 	}, {
 		name: "append to the lowest list of a map entry",
-		bin:  clientPack(t, map[any]any{"key2": []any{[]any{9}, []any{2, 4}}}),
+		bin:  clientPack(map[any]any{"key2": []any{[]any{9}, []any{2, 4}}}),
 		ops: []stepCheck{
 			{arg: ctxOp(ml(mi(ctxMapKey), ms("key2"), mi(ctxListRank), mi(0)), listAppend, mi(11)), want: "3"},
 		},
@@ -632,14 +616,14 @@ func TestListThroughContext(t *testing.T) {
 // TestListClientValues checks values packed by the official client:
 // infinity and wildcards as search values, and a list with a nil.
 func TestListClientValues(t *testing.T) {
-	bin := clientPack(t, []any{[]any{"John", 55}, []any{"Jim", 95}, nil, 3.5})
+	bin := clientPack([]any{[]any{"John", 55}, []any{"Jim", 95}, nil, 3.5})
 	for _, c := range []struct {
 		arg  []byte
 		want string
 	}{
-		{lop(listGetByValue, mrt(retIndex), clientPack(t, []any{"Jim", as.NewWildCardValue()})), "[1]"},
-		{lop(listGetByInterval, mrt(retValue), clientPack(t, []any{"John"}), clientPack(t, as.NewInfinityValue())), `[["John" 55] 3.5]`},
-		{lop(listGetByValue, mrt(retIndex), clientPack(t, nil)), "[2]"},
+		{lop(listGetByValue, mrt(retIndex), clientPack([]any{"Jim", as.NewWildCardValue()})), "[1]"},
+		{lop(listGetByInterval, mrt(retValue), clientPack([]any{"John"}), clientPack(as.NewInfinityValue())), `[["John" 55] 3.5]`},
+		{lop(listGetByValue, mrt(retIndex), clientPack(nil)), "[2]"},
 		{lop(listGetByRank, mrt(retValue), mi(-1)), "3.5"},
 	} {
 		b := bin

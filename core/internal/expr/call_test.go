@@ -8,6 +8,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/clientpack"
 )
 
 // TestCalls evaluates list, map, bit and HLL calls on the test record's
@@ -16,7 +17,7 @@ import (
 func TestCalls(t *testing.T) {
 	l, m := as.ExpListBin("l"), as.ExpMapBin("m")
 	rec := testRecord(t)
-	rec.Bins = append(rec.Bins, rawBin("nest", proto.ParticleList, listMsgpack(t, as.IntegerValue(1), as.ListValue{2, 3})))
+	rec.Bins = append(rec.Bins, rawBin("nest", proto.ParticleList, clientpack.List(as.IntegerValue(1), as.ListValue{2, 3})))
 	runEval(t, rec, []evalCase{
 		{"list size", as.ExpListSize(l), 3},
 		{"list size in a filter", as.ExpEq(as.ExpListSize(l), iv(3)), true},
@@ -53,7 +54,7 @@ func TestCallModifyValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := e.Eval(rec, new(bins.Arena))
-	want := listMsgpack(t, as.IntegerValue(1), as.StringValue("a"), as.IntegerValue(2), as.IntegerValue(7))
+	want := clientpack.List(as.IntegerValue(1), as.StringValue("a"), as.IntegerValue(2), as.IntegerValue(7))
 	if v.Kind() != List || !bytes.Equal(v.Bytes(), want) {
 		t.Fatalf("got %s, want list % x", describe(v), want)
 	}

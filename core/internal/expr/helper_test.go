@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/clientpack"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -41,17 +42,8 @@ func opBytes(t testing.TB, e *as.Expression, flags int) []byte {
 	return append(out, byte(flags))
 }
 
-// msgpackOf returns the client's msgpack for a list or map value: the list
-// inside ExpListVal's [quote, list], or ExpMapVal's map.
-func listMsgpack(t testing.TB, items ...as.Value) []byte {
-	t.Helper()
-	b := wire(t, as.ExpListVal(items...))
-	if b[0] != 0x92 || b[1] != opQuote {
-		t.Fatalf("unexpected quoted list % x", b)
-	}
-	return b[2:]
-}
-
+// mapMsgpack returns the client's msgpack for a map value: ExpMapVal's
+// expression is the map itself.
 func mapMsgpack(t testing.TB, m as.MapValue) []byte {
 	t.Helper()
 	return wire(t, as.ExpMapVal(m))
@@ -126,7 +118,7 @@ func testRecord(t testing.TB) *Record {
 			intBin("one", 1),
 			intBin("zero", 0),
 			floatBin("f22", 2.2),
-			rawBin("l", proto.ParticleList, listMsgpack(t, as.IntegerValue(1), as.StringValue("a"), as.IntegerValue(2))),
+			rawBin("l", proto.ParticleList, clientpack.List(as.IntegerValue(1), as.StringValue("a"), as.IntegerValue(2))),
 			rawBin("m", proto.ParticleMap, mapMsgpack(t, as.MapValue{"k": 1})),
 			geoBin("g", pointJSON),
 			geoBin("r", circleJSON),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/clientpack"
 )
 
 // The records of the client's "Expression Operations" tests.
@@ -102,7 +103,7 @@ func TestReturnTypes(t *testing.T) {
 		{"blob", as.ExpBlobVal([]byte{0x78, 0x78, 0x78}), proto.ParticleBlob, []byte{0x78, 0x78, 0x78}},
 		{"bool", as.ExpEq(as.ExpIntBin("A"), iv(1)), proto.ParticleBool, []byte{1}},
 		{"false", as.ExpEq(as.ExpIntBin("A"), iv(2)), proto.ParticleBool, []byte{0}},
-		{"list", as.ExpListVal(list...), proto.ParticleList, listMsgpack(t, list...)},
+		{"list", as.ExpListVal(list...), proto.ParticleList, clientpack.List(list...)},
 		{"map", as.ExpMapVal(as.MapValue{"k": 1}), proto.ParticleMap, mapMsgpack(t, as.MapValue{"k": 1})},
 		{"geo literal", as.ExpGeoVal(pointJSON), proto.ParticleGeoJSON, append([]byte{0, 0, 0}, pointJSON...)},
 		{"int bin", as.ExpIntBin("D"), proto.ParticleInteger, i64(2)},

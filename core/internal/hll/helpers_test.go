@@ -2,7 +2,6 @@ package hll
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/binary"
 	"math"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/msgpack"
 	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/internal/clientpack"
 )
 
 // wireOp is one operation as a client sends it.
@@ -22,20 +22,10 @@ type wireOp struct {
 }
 
 // clientPack packs [code, args...] with the client's own packer, as its
-// HLL encoder does: an array of the code and the argument Values. The
-// list is taken from a quoted list expression, [0x7e, list] after a
-// 2-element array header.
+// HLL encoder does: an array of the code and the argument Values.
 func clientPack(code int, args ...as.Value) wireOp {
 	vals := append([]as.Value{as.IntegerValue(code)}, args...)
-	s, err := as.ExpListVal(vals...).Base64()
-	if err != nil {
-		panic(err)
-	}
-	b, derr := base64.StdEncoding.DecodeString(s)
-	if derr != nil || !bytes.HasPrefix(b, []byte{0x92, 0x7e}) {
-		panic("clientPack: not a quoted list")
-	}
-	return wireOp{modify: code < readBase, arg: b[2:]}
+	return wireOp{modify: code < readBase, arg: clientpack.List(vals...)}
 }
 
 // Constructors with the argument lists of the client's HLL*Op functions.

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v8"
+
+	"github.com/skiffdb/skiff/internal/clientpack"
 )
 
 // FuzzCompare checks that the comparison never panics, is antisymmetric,
@@ -19,7 +21,7 @@ func FuzzCompare(f *testing.F) {
 	}
 	for _, a := range seeds {
 		for _, b := range seeds[:3] {
-			f.Add(pack(f, a), pack(f, b))
+			f.Add(clientpack.Value(a), clientpack.Value(b))
 		}
 	}
 	f.Add([]byte{0x92, 0x01, 0x81, 0xa1, 'a', 0x01}, []byte{0x92, 0x01, 0xd4, 0xff, 0x00})

@@ -3,30 +3,12 @@ package msgpack
 import (
 	"bytes"
 	"cmp"
-	"encoding/base64"
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v8"
-)
 
-// pack returns the official client's msgpack for v. The client packs an
-// expression's list value with the same code as a list bin, and exports it
-// as base64: [126 (quote), [v]], whose three header bytes are stripped.
-func pack(tb testing.TB, v as.Value) []byte {
-	tb.Helper()
-	s, err := as.ExpListVal(v).Base64()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	b, derr := base64.StdEncoding.DecodeString(s)
-	if derr != nil {
-		tb.Fatal(derr)
-	}
-	if prefix := []byte{0x92, 0x7e, 0x91}; !bytes.HasPrefix(b, prefix) {
-		tb.Fatalf("pack: % x does not start with % x", b, prefix)
-	}
-	return b[3:]
-}
+	"github.com/skiffdb/skiff/internal/clientpack"
+)
 
 func TestOrder(t *testing.T) {
 	// Values in increasing order, by type first as the server orders them.
@@ -56,7 +38,7 @@ func TestOrder(t *testing.T) {
 	}
 	for i := range ordered {
 		for j := range ordered {
-			a, b := pack(t, ordered[i]), pack(t, ordered[j])
+			a, b := clientpack.Value(ordered[i]), clientpack.Value(ordered[j])
 			c, unordered, ok := Compare(a, b)
 			if !ok || unordered {
 				t.Fatalf("%v vs %v: ok %v unordered %v", ordered[i], ordered[j], ok, unordered)
@@ -69,14 +51,14 @@ func TestOrder(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	wild := pack(t, as.NewWildCardValue())
-	one := pack(t, as.IntegerValue(1))
+	wild := clientpack.Value(as.NewWildCardValue())
+	one := clientpack.Value(as.IntegerValue(1))
 	if c, _, ok := Compare(wild, one); !ok || c != 0 {
 		t.Fatalf("wildcard: %d %v", c, ok)
 	}
 	// A wildcard inside a list matches the rest.
-	l1 := pack(t, as.ValueArray{as.IntegerValue(1), as.NewWildCardValue()})
-	l2 := pack(t, as.ValueArray{as.IntegerValue(1), as.StringValue("x"), as.IntegerValue(3)})
+	l1 := clientpack.Value(as.ValueArray{as.IntegerValue(1), as.NewWildCardValue()})
+	l2 := clientpack.Value(as.ValueArray{as.IntegerValue(1), as.StringValue("x"), as.IntegerValue(3)})
 	if c, _, ok := Compare(l1, l2); !ok || c != 0 {
 		t.Fatalf("wildcard in list: %d %v", c, ok)
 	}
@@ -86,12 +68,12 @@ func TestCompare(t *testing.T) {
 	}
 	// A map without order flags makes a comparison that reaches it
 	// unordered; one decided before it does not.
-	m := pack(t, as.MapValue{"k": 1})
+	m := clientpack.Value(as.MapValue{"k": 1})
 	if _, unordered, ok := Compare(m, m); !ok || !unordered {
 		t.Fatalf("map: unordered %v ok %v", unordered, ok)
 	}
-	lm1 := pack(t, as.ValueArray{as.IntegerValue(1), as.MapValue{"k": 1}})
-	lm2 := pack(t, as.ValueArray{as.IntegerValue(2), as.MapValue{"k": 1}})
+	lm1 := clientpack.Value(as.ValueArray{as.IntegerValue(1), as.MapValue{"k": 1}})
+	lm2 := clientpack.Value(as.ValueArray{as.IntegerValue(2), as.MapValue{"k": 1}})
 	if c, unordered, ok := Compare(lm1, lm2); !ok || unordered || c != -1 {
 		t.Fatalf("list decided before its map: %d %v %v", c, unordered, ok)
 	}
@@ -209,7 +191,7 @@ func benchList(tb testing.TB) []byte {
 	}
 	items = append(items, as.ValueArray{as.IntegerValue(1), as.StringValue("x")},
 		as.MapValue{"k": 1}, as.FloatValue(2.5), as.NewNullValue())
-	return pack(tb, items)
+	return clientpack.Value(items)
 }
 
 // TestAllocs pins the reader to no allocation.
