@@ -62,6 +62,15 @@ func TestClientCollections(t *testing.T) {
 	wantCode(t, err, types.BIN_TYPE_ERROR)
 	_, err = c.Operate(wp, k, as.ListAppendOp("l", 1), as.MapPutOp(mp, "l", "x", 1))
 	wantCode(t, err, types.BIN_TYPE_ERROR)
+	// As on a server: incrementing what is not a number is a parameter
+	// error, a context step that does not fit is not applicable.
+	_, err = c.Operate(wp, k, as.MapIncrementOp(mp, "m", "c", 1))
+	wantCode(t, err, types.PARAMETER_ERROR)
+	_, err = c.Operate(wp, k, as.ListAppendOp("l", 1), as.ListSizeOp("m", as.CtxListIndex(0)))
+	wantCode(t, err, types.OP_NOT_APPLICABLE)
+	// A list or map written whole holds only what may be stored.
+	wantCode(t, c.Put(wp, k, as.BinMap{"l": []any{1, []any{as.NewWildCardValue()}}}), types.PARAMETER_ERROR)
+	wantCode(t, c.Put(wp, k, as.BinMap{"m": map[any]any{1.5: 1}}), types.PARAMETER_ERROR)
 	assertBins(t, c, k, as.BinMap{"l": []any{3, 1, 2, 9}, "m": map[any]any{"a": 11, "b": 2, "c": []as.MapPair{{Key: "x", Value: 7}}}})
 
 	// Expressions: a filter on a list's size, a read of a map value, and a

@@ -65,6 +65,12 @@ func Apply(a *bins.Arena, modify bool, binType uint8, bin []byte, arg []byte) (b
 	case proto.ParticleList, proto.ParticleMap:
 		cur = bin
 	default:
+		if o.nctx > 0 {
+			// A context into a bin that holds no collection is a
+			// parameter error on a server, an operation on one a type
+			// error.
+			return bins.Outcome{}, errParam
+		}
 		return bins.Outcome{}, errBinType
 	}
 	r, err := applyIn(&o, cur, o.ctx, o.nctx)

@@ -108,17 +108,27 @@ func parseMap(b []byte) (mapv, error) {
 // flagsElem is the ext element carrying order flags f: ext 8 with no data.
 func appendFlags(dst []byte, f byte) []byte { return append(dst, 0xc7, 0, f) }
 
+// leadsWithExt reports whether a first item (a map's first key) is an ext,
+// which readers, the clients among them, would take for the flags: such a
+// collection is written with its flags, even when they are 0. A sort can
+// bring an ext item a client stored to the front.
+func leadsWithExt(first []byte) bool {
+	var h msgpack.Head
+	return h.Parse(first) && h.Type.IsExt()
+}
+
 // encode writes l as msgpack into the arena.
 func (l *list) encode(a *bins.Arena) []byte {
 	n, size := len(l.items), 5
-	if l.flags != 0 {
+	header := l.flags != 0 || len(l.items) > 0 && leadsWithExt(l.items[0])
+	if header {
 		n, size = n+1, size+3
 	}
 	for _, it := range l.items {
 		size += len(it)
 	}
 	b := msgpack.AppendArrayHeader(a.Alloc(size)[:0], n)
-	if l.flags != 0 {
+	if header {
 		b = appendFlags(b, l.flags)
 	}
 	for _, it := range l.items {
@@ -130,14 +140,15 @@ func (l *list) encode(a *bins.Arena) []byte {
 // encode writes m as msgpack into the arena.
 func (m *mapv) encode(a *bins.Arena) []byte {
 	n, size := len(m.pairs), 5
-	if m.flags != 0 {
+	header := m.flags != 0 || len(m.pairs) > 0 && leadsWithExt(m.pairs[0].k)
+	if header {
 		n, size = n+1, size+4
 	}
 	for _, p := range m.pairs {
 		size += len(p.k) + len(p.v)
 	}
 	b := msgpack.AppendMapHeader(a.Alloc(size)[:0], n)
-	if m.flags != 0 {
+	if header {
 		b = append(appendFlags(b, m.flags), 0xc0)
 	}
 	for _, p := range m.pairs {

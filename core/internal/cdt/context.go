@@ -125,6 +125,10 @@ func ValidContext(ctx []byte) bool {
 
 func descendList(o *op, cur []byte, t int64, key []byte, create bool, rest []byte, nctx int) (result, error) {
 	l, err := parseList(cur)
+	if err == errBinType {
+		// A step that does not fit the element, as on a server.
+		return result{}, errNotApplic
+	}
 	if err != nil {
 		return result{}, err
 	}
@@ -196,6 +200,10 @@ func (l *list) createAt(i int64, flags int64) (int, error) {
 
 func descendMap(o *op, cur []byte, t int64, key []byte, create bool, rest []byte, nctx int) (result, error) {
 	m, err := parseMap(cur)
+	if err == errBinType {
+		// A step that does not fit the element, as on a server.
+		return result{}, errNotApplic
+	}
 	if err != nil {
 		return result{}, err
 	}

@@ -1,6 +1,7 @@
 package cdt
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -268,7 +269,7 @@ func TestListWrite(t *testing.T) {
 		name: "increment a string fails",
 		bin:  ml(ms("a")),
 		ops: []stepCheck{
-			{arg: lop(listIncrement, mi(0)), code: proto.BinTypeError},
+			{arg: lop(listIncrement, mi(0)), code: proto.ParameterError},
 		},
 		final: `["a"]`,
 	}, {
@@ -610,7 +611,25 @@ func TestListThroughContext(t *testing.T) {
 			{arg: ctxOp(ml(mi(ctxMapKey), ms("key2"), mi(ctxListRank), mi(0)), listAppend, mi(11)), want: "3"},
 		},
 		final: `{"key2":[[9] [2 4 11]]}`,
+	}, {
+		// As on a server: a step that does not fit the element it meets
+		// is not applicable, an operation that does not fit the element
+		// the context names is a type error.
+		name: "steps that do not fit",
+		bin:  clientPack([]any{[]any{1}, "s", map[any]any{"k": 1}}),
+		ops: []stepCheck{
+			{arg: ctxOp(ml(mi(ctxMapKey), ms("k")), listAppend, mi(1)), code: proto.OpNotApplicable},
+			{arg: ctxOp(ml(mi(ctxListIndex), mi(1), mi(ctxListIndex), mi(0)), listSize), code: proto.OpNotApplicable},
+			{arg: ctxOp(ml(mi(ctxListIndex), mi(2), mi(ctxListIndex), mi(0)), listSize), code: proto.OpNotApplicable},
+			{arg: ctxOp(ml(mi(ctxListIndex), mi(2)), listAppend, mi(1)), code: proto.BinTypeError},
+			{arg: ctxOp(ml(mi(ctxListIndex), mi(0)), listSize), want: "1"},
+		},
+		final: `[[1] "s" {"k":1}]`,
 	}})
+	var a bins.Arena
+	if _, err := Apply(&a, true, proto.ParticleInteger, mi(1), ml(mi(ctxMarker), ml(mi(ctxListIndex), mi(0)), lop(listAppend, mi(1)))); Code(err) != proto.ParameterError {
+		t.Errorf("context into an integer bin: %v, want PARAMETER_ERROR", err)
+	}
 }
 
 // TestListClientValues checks values packed by the official client:
@@ -705,12 +724,33 @@ func FuzzListApply(f *testing.F) {
 	})
 }
 
-// storedList reports whether b is a list as the node stores one: whole,
-// and sorted if ordered.
+// storedList reports whether b is a list as the node stores one (see
+// Stored).
 func storedList(b []byte) bool {
-	if n, ok := msgpack.Skip(b); !ok || n != len(b) {
-		return false
+	v, err := Stored(proto.ParticleList, b)
+	return err == nil && bytes.Equal(v, b)
+}
+
+// TestListExtItemFirst sorts an ext item a client stored to the front of
+// an unordered list: it must stay an item, not turn into the list's flags.
+func TestListExtItemFirst(t *testing.T) {
+	ext := []byte{0xd7, 0x31, 0, 0, 0, 0, 0, 0, 0, 0}
+	var a bins.Arena
+	out, err := Apply(&a, true, proto.ParticleList, ml(mi(48), mi(49), ext), lop(listSort, mi(sortDescending)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	l, err := parseList(b)
-	return err == nil && (!l.ordered() || slices.IsSortedFunc(l.items, compare))
+	l, err := parseList(out.Value)
+	if err != nil || l.flags != 0 || len(l.items) != 3 || !bytes.Equal(l.items[0], ext) {
+		t.Fatalf("sorted list % x: flags %d, %d items, %v; want the ext item first of 3, unordered", out.Value, l.flags, len(l.items), err)
+	}
+	// A list of values answered leads with the ext item too.
+	got, err := Apply(&a, false, proto.ParticleList, out.Value, lop(listGetByIndexRange, mrt(retValue), mi(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := msgpack.AppendParticle(nil, got.ResType, got.Res)
+	if l, err := parseList(res); err != nil || len(l.items) != 3 {
+		t.Fatalf("values answered % x: %d items, %v; want 3", res, len(l.items), err)
+	}
 }

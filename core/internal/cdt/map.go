@@ -1,6 +1,7 @@
 package cdt
 
 import (
+	"bytes"
 	"slices"
 	"sort"
 
@@ -341,10 +342,14 @@ func incrementPair(o *op, cur []byte, m *mapv) (result, error) {
 	if !keyAllowed(k) {
 		return result{}, errParam
 	}
-	delta := []byte{1} // when there is none
+	delta := []byte{1} // when there is none, or it is nil
 	if r.left() > 0 {
-		if delta, err = r.next(); err != nil {
+		d, err := r.next()
+		if err != nil {
 			return result{}, err
+		}
+		if !bytes.Equal(d, nilElem) {
+			delta = d
 		}
 	}
 	attr, err := r.optInt(0)

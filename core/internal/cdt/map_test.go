@@ -1,6 +1,7 @@
 package cdt
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -157,8 +158,12 @@ func TestMapWrite(t *testing.T) {
 			{arg: mop(mapIncrement, ms("f"), mi(2)), want: "4.5"},
 			{arg: mop(mapIncrement, ms("new"), mi(4)), want: "4"},
 			{arg: mop(mapDecrement, ms("newf"), mf(0.5)), want: "-0.5"},
-			{arg: mop(mapIncrement, ms("s"), mi(1)), code: proto.BinTypeError},
+			// A value or delta that is not a number: as a server answers.
+			{arg: mop(mapIncrement, ms("s"), mi(1)), code: proto.ParameterError},
 			{arg: mop(mapIncrement, ms("a"), ms("1")), code: proto.ParameterError},
+			// No delta, or a nil one, is 1.
+			{arg: mop(mapIncrement, ms("a")), want: "-1"},
+			{arg: mop(mapDecrement, ms("a"), mNil), want: "-2"},
 		},
 		final: `{"a":-2 "f":4.5 "s":"x" "new":4 "newf":-0.5}`,
 	}, {
@@ -414,7 +419,7 @@ func FuzzMapApply(f *testing.F) {
 		// A bin is a whole map, as the node stores it; only arg is the
 		// client's.
 		binType := uint8(proto.ParticleMap)
-		if n, ok := msgpack.Skip(bin); !ok || n != len(bin) || !isMap(bin) {
+		if v, err := Stored(binType, bin); err != nil || !bytes.Equal(v, bin) {
 			bin, binType = nil, proto.ParticleNull
 		}
 		out, err := Apply(&a, modify, binType, bin, arg)

@@ -10,8 +10,8 @@ import (
 
 // addNumber returns old + delta (old - delta when negate) in the arena.
 // The sum keeps old's type, integer or float; with no old it takes
-// delta's. A value that is not a number is a bin type error, a delta that
-// is not one a parameter error.
+// delta's. A value or a delta that is not a number is a parameter error,
+// as it is on an Aerospike server.
 func addNumber(a *bins.Arena, old, delta []byte, negate bool) ([]byte, error) {
 	var d, x msgpack.Head
 	if !d.Parse(delta) || !isNumber(d.Type) {
@@ -21,7 +21,7 @@ func addNumber(a *bins.Arena, old, delta []byte, negate bool) ([]byte, error) {
 		// A missing value is a zero of the delta's type.
 		x = msgpack.Head{Type: d.Type}
 	} else if !x.Parse(old) || !isNumber(x.Type) {
-		return nil, errBinType
+		return nil, errParam
 	}
 	if x.Type == msgpack.Double {
 		dv := numFloat(&d)

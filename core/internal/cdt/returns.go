@@ -94,11 +94,18 @@ func common(a *bins.Arena, rt int64, s selection, rankOf func(int) int, value fu
 			}
 			return value(s.idx[0]), true
 		}
-		size := 5
+		size, n := 8, len(s.idx)
 		for _, i := range s.idx {
 			size += len(value(i))
 		}
-		b := msgpack.AppendArrayHeader(a.Alloc(size)[:0], len(s.idx))
+		header := n > 0 && leadsWithExt(value(s.idx[0]))
+		if header {
+			n++
+		}
+		b := msgpack.AppendArrayHeader(a.Alloc(size)[:0], n)
+		if header {
+			b = appendFlags(b, 0)
+		}
 		for _, i := range s.idx {
 			b = append(b, value(i)...)
 		}

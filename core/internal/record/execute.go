@@ -284,6 +284,15 @@ func checkWriteOps(req *Request) proto.ResultCode {
 				// As Aerospike: an HLL bin holds a well-formed sketch.
 				return proto.ParameterError
 			}
+			if op.Type == proto.OpWrite {
+				// A list or map is stored well-formed and, if ordered, in
+				// order: the operations on it rely on both.
+				v, err := cdt.Stored(op.ParticleType, op.Value)
+				if err != nil {
+					return proto.ParameterError
+				}
+				op.Value = v
+			}
 		default:
 			return proto.UnsupportedFeature
 		}

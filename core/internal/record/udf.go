@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/skiffdb/skiff/core/internal/bins"
+	"github.com/skiffdb/skiff/core/internal/cdt"
 	"github.com/skiffdb/skiff/core/internal/udf"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -130,6 +131,10 @@ func (r *UDFRecord) keep(b []byte) []byte {
 
 func (r *UDFRecord) SetBin(name []byte, typ uint8, val []byte) int32 {
 	if bins.Check(typ, val) != nil {
+		return udf.CodeInvalid
+	}
+	val, err := cdt.Stored(typ, val)
+	if err != nil {
 		return udf.CodeInvalid
 	}
 	if int64(len(val)) > r.ns.Config().MaxRecordSize {
