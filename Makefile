@@ -5,7 +5,7 @@ BIN     := bin
 FUZZTIME ?= 30s
 QUERY_RECORDS ?= 10000000
 
-.PHONY: help build run test unit wabt lint fuzz conformance bench bench-device bench-query udf-examples clean
+.PHONY: help build run test unit wabt lint fuzz conformance bench bench-device bench-map bench-query udf-examples clean
 
 help:
 	@echo "make run          build the node and its plugins; start it with the embedded default config (127.0.0.1:3000)"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench        Skiff vs redis-server, side by side (installs redis if missing)"
 	@echo "make bench-device the device backend vs fio on one file of the root disk: node reads/writes,"
 	@echo "                  skiff device-test, DRAM per record, cold start (installs fio and jq if missing)"
+	@echo "make bench-map    counters in map bins vs Redis hashes (HGET/HINCRBY), side by side (installs redis if missing)"
 	@echo "make bench-query  index build, equality queries and full scans over QUERY_RECORDS ($(QUERY_RECORDS)) records"
 	@echo "make udf-examples build each WebAssembly UDF module of examples/udf into $(BIN)/udf/ (the .wat one needs wabt)"
 
@@ -76,6 +77,9 @@ bench:
 
 bench-device:
 	bash bench/device.sh
+
+bench-map:
+	bash bench/map.sh
 
 # Loads QUERY_RECORDS records through the official client first (about a
 # minute at 10M), then runs each benchmark; see bench/README.md.

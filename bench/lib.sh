@@ -1,5 +1,7 @@
-# bench/lib.sh: helpers bench/run.sh and bench/device.sh share; sourced
-# from the repository's root.
+# bench/lib.sh: helpers every benchmark script shares (bench/run.sh,
+# bench/map.sh, bench/device.sh); sourced from the repository's root.
+# bench/lib-memory.sh adds what the scripts that run memory-namespace nodes
+# against Redis share.
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench/%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
