@@ -709,10 +709,14 @@ func (s *state) call(n *node) Value {
 		return unknown
 	}
 	if c.modify {
-		if !o.Changed {
-			return bin
+		// The bin after the call, as the type the call declares: unknown
+		// when it is none (a call that made nothing of nil, or a list of
+		// a call declared to give a map).
+		after := bins.Bin{Type: binType, Value: bin.b}
+		if o.Changed {
+			after = bins.Bin{Type: o.Type, Value: o.Value}
 		}
-		return binValue(&bins.Bin{Type: o.Type, Value: o.Value}, o.Type)
+		return binValue(&after, n.typ.particle())
 	}
 	return binValue(&bins.Bin{Type: o.ResType, Value: o.Res}, n.typ.particle())
 }
