@@ -53,6 +53,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCompare$$' -fuzztime $(FUZZTIME) ./core/internal/msgpack
 	$(GO) test -run '^$$' -fuzz '^FuzzListApply$$' -fuzztime $(FUZZTIME) ./core/internal/cdt
 	$(GO) test -run '^$$' -fuzz '^FuzzMapApply$$' -fuzztime $(FUZZTIME) ./core/internal/cdt
+	$(GO) test -run '^$$' -fuzz '^FuzzFastPaths$$' -fuzztime $(FUZZTIME) ./core/internal/cdt
+	$(GO) test -run '^$$' -fuzz '^FuzzStored$$' -fuzztime $(FUZZTIME) ./core/internal/cdt
 	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./core/internal/bitop
 	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./core/internal/hll
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./core/internal/geo

@@ -10,7 +10,9 @@ import (
 
 // BenchmarkOps times common operations on a collection of n items: an
 // append to a list, a read by index, a map increment (a frequency cap's
-// counter) and a map read by key.
+// counter), a map put of an existing key and a map read by key; each
+// through the fast path (path=fast) and the general one (path=general),
+// side by side.
 func BenchmarkOps(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		items := make([][]byte, n)
@@ -29,19 +31,25 @@ func BenchmarkOps(b *testing.B) {
 		}{
 			{"list-append", proto.ParticleList, list, true, mop(listAppend, mi(7))},
 			{"list-get-by-index", proto.ParticleList, list, false, mop(listGetByIndex, mrt(retValue), mi(int64(n/2)))},
-			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms("k1"), mi(1))},
-			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms("k1"))},
+			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms(fmt.Sprintf("k%d", n/2)), mi(1))},
+			{"map-put", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"))},
+			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms(fmt.Sprintf("k%d", n/2)))},
 		} {
-			b.Run(fmt.Sprintf("%s/n=%d", bc.name, n), func(b *testing.B) {
-				var a bins.Arena
-				b.ReportAllocs()
-				for b.Loop() {
-					a.Reset()
-					if _, err := Apply(&a, bc.modify, bc.typ, bc.bin, bc.arg); err != nil {
-						b.Fatal(err)
+			for _, fast := range []bool{true, false} {
+				path := map[bool]string{true: "fast", false: "general"}[fast]
+				b.Run(fmt.Sprintf("%s/n=%d/path=%s", bc.name, n, path), func(b *testing.B) {
+					fastPaths = fast
+					defer func() { fastPaths = true }()
+					var a bins.Arena
+					b.ReportAllocs()
+					for b.Loop() {
+						a.Reset()
+						if _, err := Apply(&a, bc.modify, bc.typ, bc.bin, bc.arg); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }

@@ -159,6 +159,9 @@ func applyIn(o *op, cur []byte, ctx []byte, nctx int) (result, error) {
 
 // applyLeaf runs o on the collection its context reached.
 func applyLeaf(o *op, cur []byte) (result, error) {
+	if r, ok := fastApply(o, cur); ok {
+		return r, nil
+	}
 	if o.code < mapCodes {
 		return applyList(o, cur)
 	}

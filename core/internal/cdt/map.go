@@ -252,7 +252,7 @@ func writePairs(o *op, cur []byte, m *mapv, items []pair, r *argReader) (result,
 	before := len(m.pairs)
 	written := 0
 	for _, it := range items {
-		if !keyAllowed(it.k) {
+		if !keyAllowed(it.k) || !storable(it.v) {
 			return result{}, errParam
 		}
 		i := m.find(it.k)

@@ -71,6 +71,9 @@ func TestMapWrite(t *testing.T) {
 			{arg: mput(mi(2), mi(20)), want: "1"},
 			{arg: mput(mi(1), mi(10)), want: "2"},
 			{arg: mput(mi(2), mi(21)), want: "2"},
+			// A wildcard or infinity is for searches, not to be stored.
+			{arg: mput(mi(3), ml(mAny)), code: proto.ParameterError},
+			{arg: mputItems(mm(mi(3), mInf)), code: proto.ParameterError},
 		},
 		final: "{2:21 1:10}",
 	}, {

@@ -1,0 +1,350 @@
+package cdt
+
+import (
+	"bytes"
+
+	"github.com/skiffdb/skiff/core/internal/msgpack"
+)
+
+// fastPaths turns the fast paths on; the tests turn them off to compare
+// them with the general path.
+var fastPaths = true
+
+// fastApply runs the operations that large collections see most (an
+// append to an unordered list, a read by index or of the size, a map read,
+// put or increment of one key) on the collection's bytes as they are,
+// instead of decoding it into its items and encoding it again: a scan and
+// at most one copy, with no allocation but the new value. ok is false when
+// the operation, its arguments or the collection need the general path,
+// which then runs it (and reports any error). What it gives is what the
+// general path gives.
+func fastApply(o *op, cur []byte) (r result, ok bool) {
+	if !fastPaths || cur == nil {
+		return result{}, false
+	}
+	switch o.code {
+	case listAppend:
+		return fastListAppend(o, cur)
+	case listGet, listGetByIndex, listSize:
+		return fastListRead(o, cur)
+	case mapGetByKey:
+		return fastMapGet(o, cur)
+	case mapPut, mapIncrement, mapDecrement:
+		return fastMapWrite(o, cur)
+	}
+	return result{}, false
+}
+
+// flat is a collection seen without decoding its items.
+type flat struct {
+	// body is everything after the header: the flags, if any, then the
+	// items.
+	body []byte
+	// count is the header's element count (a map's pairs), the flags
+	// included.
+	count int
+	// items are the items' bytes, n items (a map's pairs).
+	items []byte
+	n     int
+	flags byte
+	// asEncoded reports that the flags are as encode writes them: none,
+	// or non-zero ones in canonical form. Writes that copy them need it,
+	// to give what the general path gives.
+	asEncoded bool
+}
+
+// flatten reads the header and flags of the collection cur, a list (isMap
+// false) or a map. Its items are not checked yet.
+func flatten(cur []byte, isMap bool) (flat, bool) {
+	var h msgpack.Head
+	want, per := msgpack.List, 1
+	if isMap {
+		want, per = msgpack.Map, 2
+	}
+	if !h.Parse(cur) || h.Type != want {
+		return flat{}, false
+	}
+	f := flat{body: cur[h.Size:], count: h.N / per}
+	f.items, f.n = f.body, f.count
+	var e msgpack.Head
+	if f.n > 0 && e.Parse(f.items) && e.Type.IsExt() {
+		size, ok := msgpack.SkipN(f.items, per)
+		if !ok {
+			return flat{}, false
+		}
+		f.flags, f.items, f.n = e.ExtType, f.items[size:], f.n-1
+		canonical := size == 2+per && f.body[0] == 0xc7 && f.body[1] == 0 && (!isMap || f.body[3] == 0xc0)
+		f.asEncoded = f.flags != 0 && canonical
+	} else {
+		f.asEncoded = true
+	}
+	return f, true
+}
+
+// whole reports whether b holds exactly n elements. The fast paths check
+// the items they do not look at with it, so that a damaged collection
+// goes to the general path, which refuses it, as it would otherwise.
+func whole(b []byte, n int) bool {
+	size, ok := msgpack.SkipN(b, n)
+	return ok && size == len(b)
+}
+
+// fastListAppend appends one value to an unordered list that has items:
+// [value, order?, flags?] with no write flags. It answers the new size.
+func fastListAppend(o *op, cur []byte) (result, bool) {
+	if !o.modify {
+		return result{}, false
+	}
+	r := o.argReader()
+	v, err := r.next()
+	if err != nil || !storable(v) {
+		return result{}, false
+	}
+	if _, err := r.optInt(0); err != nil {
+		return result{}, false
+	}
+	if flags, err := r.optInt(0); err != nil || flags != 0 || r.left() != 0 {
+		return result{}, false
+	}
+	f, ok := flatten(cur, false)
+	// An empty list may gain flags (an ext value first); leave it to the
+	// general path.
+	if !ok || !f.asEncoded || f.flags&listOrdered != 0 || f.n == 0 || !whole(f.items, f.n) {
+		return result{}, false
+	}
+	out := msgpack.AppendArrayHeader(o.a.Alloc(5 + len(f.body) + len(v))[:0], f.count+1)
+	out = append(append(out, f.body...), v...)
+	return result{changed: true, val: out, res: msgpack.AppendInt(nil, int64(f.n+1))}, true
+}
+
+// fastListRead reads the value at an index, [index] for get and
+// [returnType, index] for get by index with a value return type, or the
+// size.
+func fastListRead(o *op, cur []byte) (result, bool) {
+	f, ok := flatten(cur, false)
+	if !ok {
+		return result{}, false
+	}
+	r := o.argReader()
+	if o.code == listSize {
+		if r.left() != 0 || !whole(f.items, f.n) {
+			return result{}, false
+		}
+		return result{res: msgpack.AppendInt(nil, int64(f.n))}, true
+	}
+	if o.code == listGetByIndex {
+		if rt, err := r.int(); err != nil || rt != retValue {
+			return result{}, false
+		}
+	}
+	i, err := r.int()
+	if err != nil || r.left() != 0 {
+		return result{}, false
+	}
+	p, ok := index(i, f.n)
+	if !ok {
+		return result{}, false
+	}
+	start, ok := msgpack.SkipN(f.items, p)
+	if !ok {
+		return result{}, false
+	}
+	size, ok := msgpack.Skip(f.items[start:])
+	if !ok || !whole(f.items[start+size:], f.n-p-1) {
+		return result{}, false
+	}
+	return result{res: f.items[start : start+size]}, true
+}
+
+// findKey looks for key k among a map's pairs. It returns where the pair
+// with k is (its key's offset in items, its value's bounds) or, when none
+// has it, the offset where a pair with k goes: the end, or for a
+// key-ordered map before the first greater key. ok is false when the
+// pairs are not whole.
+func (f *flat) findKey(k []byte) (at, vStart, vEnd int, found, ok bool) {
+	ordered := f.flags&mapKeyOrdered != 0
+	var want keyHead
+	want.read(k) // k is one whole element: the op's argument
+	off := 0
+	for i := range f.n {
+		var have keyHead
+		ks, ok := have.read(f.items[off:])
+		if !ok {
+			return 0, 0, 0, false, false
+		}
+		vs, ok := msgpack.Skip(f.items[off+ks:])
+		if !ok {
+			return 0, 0, 0, false, false
+		}
+		found = have.equal(&want)
+		if found || ordered && compare(f.items[off:off+ks], k) > 0 {
+			if !whole(f.items[off+ks+vs:], 2*(f.n-i-1)) {
+				return 0, 0, 0, false, false
+			}
+			if !found {
+				return off, 0, 0, false, true
+			}
+			return off, off + ks, off + ks + vs, true, true
+		}
+		off += ks + vs
+	}
+	return off, 0, 0, false, off == len(f.items)
+}
+
+// keyHead is a map key read for comparing it with others for equality,
+// which for the keys maps hold (integers, strings, blobs) needs no
+// ordering: the same type and the same integer or payload, however each
+// is encoded.
+type keyHead struct {
+	b    []byte
+	t    msgpack.Type
+	data []byte
+	u    uint64
+}
+
+// read reads the key at the start of b and returns its length.
+func (h *keyHead) read(b []byte) (int, bool) {
+	t, payload, size, more, u, ok := msgpack.Header(b)
+	if !ok {
+		return 0, false
+	}
+	if more > 0 {
+		// A collection, which no key should be: its whole length.
+		if size, ok = msgpack.Skip(b); !ok {
+			return 0, false
+		}
+	}
+	h.b, h.t, h.u = b[:size], t, u
+	if payload > 0 {
+		h.data = b[payload:size]
+	}
+	return size, true
+}
+
+func (h *keyHead) equal(o *keyHead) bool {
+	if !plainKey(h.t) || !plainKey(o.t) {
+		// A wildcard equals anything: only the general comparison knows.
+		return compare(h.b, o.b) == 0
+	}
+	switch {
+	case h.t != o.t:
+		// Integers of either sign are told apart by type.
+		return false
+	case h.t == msgpack.Int || h.t == msgpack.NegInt:
+		return h.u == o.u
+	}
+	return bytes.Equal(h.data, o.data)
+}
+
+// plainKey reports whether t is a type keyHead.equal compares itself.
+func plainKey(t msgpack.Type) bool {
+	switch t {
+	case msgpack.Int, msgpack.NegInt, msgpack.String, msgpack.Bytes:
+		return true
+	}
+	return false
+}
+
+// fastMapGet reads the value at a key: [returnType, key] with a value
+// return type.
+func fastMapGet(o *op, cur []byte) (result, bool) {
+	r := o.argReader()
+	if rt, err := r.int(); err != nil || rt != retValue {
+		return result{}, false
+	}
+	k, err := r.next()
+	if err != nil || r.left() != 0 {
+		return result{}, false
+	}
+	f, ok := flatten(cur, true)
+	if !ok {
+		return result{}, false
+	}
+	_, vStart, vEnd, found, ok := f.findKey(k)
+	if !ok {
+		return result{}, false
+	}
+	if !found {
+		return result{res: nilElem}, true
+	}
+	return result{res: f.items[vStart:vEnd]}, true
+}
+
+// fastMapWrite puts a value at a key ([key, value, order?, flags?] with no
+// write flags), answering the map's new size, or adds to the number there
+// ([key, delta?, order?]), answering the new number, in a map that has
+// pairs.
+func fastMapWrite(o *op, cur []byte) (result, bool) {
+	if !o.modify {
+		return result{}, false
+	}
+	r := o.argReader()
+	k, err := r.next()
+	if err != nil || !keyAllowed(k) {
+		return result{}, false
+	}
+	var v []byte
+	if o.code == mapPut {
+		if v, err = r.next(); err != nil || !storable(v) {
+			return result{}, false
+		}
+	} else {
+		v = []byte{1} // the delta when there is none, or it is nil
+		if r.left() > 0 {
+			if v, err = r.next(); err != nil {
+				return result{}, false
+			}
+			if bytes.Equal(v, nilElem) {
+				v = []byte{1}
+			}
+		}
+	}
+	if _, err := r.optInt(0); err != nil {
+		return result{}, false
+	}
+	if o.code == mapPut {
+		if flags, err := r.optInt(0); err != nil || flags != 0 {
+			return result{}, false
+		}
+	}
+	if r.left() != 0 {
+		return result{}, false
+	}
+	f, ok := flatten(cur, true)
+	if !ok || !f.asEncoded || f.n == 0 {
+		return result{}, false
+	}
+	at, vStart, vEnd, found, ok := f.findKey(k)
+	if !ok {
+		return result{}, false
+	}
+	var res []byte
+	if o.code == mapPut {
+		res = msgpack.AppendInt(nil, int64(f.n))
+		if !found {
+			res = msgpack.AppendInt(nil, int64(f.n+1))
+		}
+	} else {
+		var old []byte
+		if found {
+			old = f.items[vStart:vEnd]
+		}
+		if v, err = addNumber(o.a, old, v, o.code == mapDecrement); err != nil {
+			return result{}, false
+		}
+		res = v
+	}
+	// The pairs before, the new value or pair, the pairs after.
+	head := len(f.body) - len(f.items)
+	count := f.count
+	var before, key, after []byte
+	if found {
+		before, after = f.body[:head+vStart], f.items[vEnd:]
+	} else {
+		before, key, after = f.body[:head+at], k, f.items[at:]
+		count++
+	}
+	out := msgpack.AppendMapHeader(o.a.Alloc(5 + len(before) + len(key) + len(v) + len(after))[:0], count)
+	out = append(append(append(append(out, before...), key...), v...), after...)
+	return result{changed: true, val: out, res: res}, true
+}
