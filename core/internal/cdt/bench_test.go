@@ -9,8 +9,10 @@ import (
 )
 
 // BenchmarkOps times common operations on a collection of n items: an
-// append to a list, a read by index, a map increment (a frequency cap's
-// counter), a map put of an existing key and a map read by key; each
+// append to a list, a read by index, a read of the last 5 items, a
+// removal of the first (an event list's oldest), a map increment (a
+// frequency cap's counter), a map put of an existing key and a map read by
+// key; each
 // through the fast path (path=fast) and the general one (path=general),
 // side by side.
 func BenchmarkOps(b *testing.B) {
@@ -31,6 +33,8 @@ func BenchmarkOps(b *testing.B) {
 		}{
 			{"list-append", proto.ParticleList, list, true, mop(listAppend, mi(7))},
 			{"list-get-by-index", proto.ParticleList, list, false, mop(listGetByIndex, mrt(retValue), mi(int64(n/2)))},
+			{"list-get-last-5", proto.ParticleList, list, false, mop(listGetByIndexRange, mrt(retValue), mi(-5))},
+			{"list-remove-first", proto.ParticleList, list, true, mop(listRemoveByIndexRange, mrt(retNone), mi(0), mi(1))},
 			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms(fmt.Sprintf("k%d", n/2)), mi(1))},
 			{"map-put", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"))},
 			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms(fmt.Sprintf("k%d", n/2)))},

@@ -11,8 +11,9 @@ import (
 var fastPaths = true
 
 // fastApply runs the operations that large collections see most (an
-// append to an unordered list, a read by index or of the size, a map read,
-// put or increment of one key) on the collection's bytes as they are,
+// append to an unordered list, a read by index or of the size, a read,
+// removal or trim of an index range, a map read, put or increment of one
+// key) on the collection's bytes as they are,
 // instead of decoding it into its items and encoding it again: a scan and
 // at most one copy, with no allocation but the new value. ok is false when
 // the operation, its arguments or the collection need the general path,
@@ -27,6 +28,8 @@ func fastApply(o *op, cur []byte) (r result, ok bool) {
 		return fastListAppend(o, cur)
 	case listGet, listGetByIndex, listSize:
 		return fastListRead(o, cur)
+	case listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange:
+		return fastListRange(o, cur)
 	case mapGetByKey:
 		return fastMapGet(o, cur)
 	case mapPut, mapIncrement, mapDecrement:
@@ -156,13 +159,99 @@ func fastListRead(o *op, cur []byte) (result, bool) {
 	return result{res: f.items[start : start+size]}, true
 }
 
-// findKey looks for key k among a map's pairs. It returns where the pair
-// with k is (its key's offset in items, its value's bounds) or, when none
-// has it, the offset where a pair with k goes: the end, or for a
-// key-ordered map before the first greater key. ok is false when the
-// pairs are not whole.
+// fastListRange reads or removes a range of indexes, the items outside it
+// when inverted: get range and trim ([index, count?]), remove range, and
+// get and remove by index range ([returnType, index, count?]) answering
+// nothing, a count or the values.
+func fastListRange(o *op, cur []byte) (result, bool) {
+	r := o.argReader()
+	rt, remove := int64(retValue), false
+	switch o.code {
+	case listTrim:
+		rt, remove = retCount|retInverted, true
+	case listRemoveRange:
+		rt, remove = retCount, true
+	case listGetByIndexRange, listRemoveByIndexRange:
+		var err error
+		if rt, err = r.int(); err != nil {
+			return result{}, false
+		}
+		remove = o.code == listRemoveByIndexRange
+	}
+	inverted := rt&retInverted != 0
+	switch rt &^ retInverted {
+	case retNone, retCount, retValue:
+	default:
+		return result{}, false
+	}
+	i, count, err := rangeArgs(&r)
+	if err != nil || r.left() != 0 || remove && !o.modify {
+		return result{}, false
+	}
+	f, ok := flatten(cur, false)
+	if !ok || remove && !f.asEncoded {
+		return result{}, false
+	}
+	if i < 0 {
+		i += int64(f.n)
+	}
+	from, to := window(i, count, f.n)
+	// The range's bytes are items[a:b].
+	a, ok := msgpack.SkipN(f.items, from)
+	if !ok {
+		return result{}, false
+	}
+	size, ok := msgpack.SkipN(f.items[a:], to-from)
+	if !ok || !whole(f.items[a+size:], f.n-to) {
+		return result{}, false
+	}
+	b := a + size
+	// The picked items' bytes, in index order, and their number.
+	picked, rest := [][]byte{f.items[a:b]}, [][]byte{f.items[:a], f.items[b:]}
+	npicked := to - from
+	if inverted {
+		picked, rest = rest, picked
+		npicked = f.n - npicked
+	}
+	var out result
+	switch rt &^ retInverted {
+	case retCount:
+		out.res = msgpack.AppendInt(nil, int64(npicked))
+	case retValue:
+		if leadsWithExt(picked[0]) || len(picked[0]) == 0 && len(picked) > 1 && leadsWithExt(picked[1]) {
+			return result{}, false // the answer needs a flags header
+		}
+		size := 5
+		for _, p := range picked {
+			size += len(p)
+		}
+		out.res = msgpack.AppendArrayHeader(o.a.Alloc(size)[:0], npicked)
+		for _, p := range picked {
+			out.res = append(out.res, p...)
+		}
+	}
+	if !remove || npicked == 0 {
+		return out, true
+	}
+	if f.flags == 0 && (leadsWithExt(rest[0]) || len(rest[0]) == 0 && len(rest) > 1 && leadsWithExt(rest[1])) {
+		return result{}, false // the list left needs a flags header
+	}
+	head := f.body[:len(f.body)-len(f.items)]
+	out.val = msgpack.AppendArrayHeader(o.a.Alloc(5 + len(f.body))[:0], f.count-npicked)
+	out.val = append(out.val, head...)
+	for _, p := range rest {
+		out.val = append(out.val, p...)
+	}
+	out.changed = true
+	return out, true
+}
+
+// findKey looks for key k among a map's pairs, as the general path's
+// find does, by a scan of them all (so that a key-ordered map out of
+// order, which Stored now prevents, gives the same answer). It returns
+// where the pair with k is: its key's offset in items and its value's
+// bounds. ok is false when the pairs are not whole.
 func (f *flat) findKey(k []byte) (at, vStart, vEnd int, found, ok bool) {
-	ordered := f.flags&mapKeyOrdered != 0
 	var want keyHead
 	want.read(k) // k is one whole element: the op's argument
 	off := 0
@@ -176,13 +265,9 @@ func (f *flat) findKey(k []byte) (at, vStart, vEnd int, found, ok bool) {
 		if !ok {
 			return 0, 0, 0, false, false
 		}
-		found = have.equal(&want)
-		if found || ordered && compare(f.items[off:off+ks], k) > 0 {
+		if have.equal(&want) {
 			if !whole(f.items[off+ks+vs:], 2*(f.n-i-1)) {
 				return 0, 0, 0, false, false
-			}
-			if !found {
-				return off, 0, 0, false, true
 			}
 			return off, off + ks, off + ks + vs, true, true
 		}
@@ -273,7 +358,7 @@ func fastMapGet(o *op, cur []byte) (result, bool) {
 // fastMapWrite puts a value at a key ([key, value, order?, flags?] with no
 // write flags), answering the map's new size, or adds to the number there
 // ([key, delta?, order?]), answering the new number, in a map that has
-// pairs.
+// pairs: in place, or for a new key at the end of an unordered map.
 func fastMapWrite(o *op, cur []byte) (result, bool) {
 	if !o.modify {
 		return result{}, false
@@ -315,7 +400,8 @@ func fastMapWrite(o *op, cur []byte) (result, bool) {
 		return result{}, false
 	}
 	at, vStart, vEnd, found, ok := f.findKey(k)
-	if !ok {
+	if !ok || !found && f.flags&mapKeyOrdered != 0 {
+		// A new key's place in a key-ordered map: the general path's.
 		return result{}, false
 	}
 	var res []byte

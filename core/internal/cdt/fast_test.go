@@ -40,12 +40,14 @@ func TestFastPathsAgree(t *testing.T) {
 	flagsFirst := []byte{0x93, 0xd4, 0, 0, 0x01, 0x02} // unordered, its flags written as fixext 1
 	wide := []byte{0xdc, 0, 3, 1, 2, 3}                // a list header wider than needed
 	lists := [][]byte{oneToTen, mixed, rel, emptyList, emptyOrderedList, flagsFirst, wide,
-		ml(mNil, ms("s"), mf(1), ints(2)), ml(mm(mi(1), mi(2)), ml(mi(3)))}
+		ml(mNil, ms("s"), mf(1), ints(2)), ml(mm(mi(1), mi(2)), ml(mi(3))),
+		ml(mi(1), []byte{0xd4, 0x31, 0}, mi(2)), ol(mi(1), mi(2), []byte{0xd4, 0x31, 0})}
 	maps := [][]byte{mapPeople, mapNumbers, emptyMap, emptyKeyOrderedMap, om(ms("a"), mi(1), ms("c"), mf(2.5)),
 		[]byte{0x82, 0xc7, 0, 3, 0xc0, 0x01, 0x05}, mm(ms("s"), ms("x"), mi(2), ml())}
 	elems := [][]byte{mNil, mAny, mi(0), mi(1), mi(-1), mi(3), mi(11), mi(-11), ms("a"), ms("b"), ms("John"), ms("Harry"),
 		ms("c"), mi(4), mi(5), mi(9), mf(0.5), ml(), mm(mi(1), mi(2)), {0xd9, 9}}
-	listCodes := []int{listAppend, listGet, listGetByIndex, listSize}
+	listCodes := []int{listAppend, listGet, listGetByIndex, listSize,
+		listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange}
 	mapCodes := []int{mapGetByKey, mapPut, mapIncrement, mapDecrement}
 	rng := rand.New(rand.NewPCG(5, 6))
 	taken := map[int]int{}
@@ -76,13 +78,18 @@ func TestFastPathsAgree(t *testing.T) {
 			binType = proto.ParticleList + proto.ParticleMap - typ
 		}
 		modify, code := rng.IntN(4) != 0, codes[rng.IntN(len(codes))]
-		// Reads by index as the clients send them, often.
+		// Reads and removals by index as the clients send them, often.
 		if i := mi(int64(rng.IntN(24) - 12)); rng.IntN(3) == 0 {
 			switch code {
 			case listGet:
 				args = [][]byte{i}
 			case listGetByIndex:
 				args = [][]byte{mrt(retValue), i}
+			case listGetRange, listTrim, listRemoveRange:
+				args = [][]byte{i, mi(int64(rng.IntN(8) - 1))}[:1+rng.IntN(2)]
+			case listGetByIndexRange, listRemoveByIndexRange:
+				rt := []int{retNone, retCount, retValue, retIndex}[rng.IntN(4)] | rng.IntN(2)*retInverted
+				args = [][]byte{mrt(rt), i, mi(int64(rng.IntN(8) - 1))}[:2+rng.IntN(2)]
 			}
 		}
 		arg := mop(code, args...)
