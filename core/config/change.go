@@ -25,7 +25,7 @@ var (
 		"background-query-max-rps": true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}
-	dynamicSet     = map[string]bool{"disable-eviction": true}
+	dynamicSet     = map[string]bool{"disable-eviction": true, "stop-writes-count": true, "stop-writes-size": true}
 	staticService  = map[string]bool{"cluster-name": true, "node-id": true, "proto-max-size": true, "work-directory": true}
 )
 

@@ -138,7 +138,7 @@ func TestChangeSet(t *testing.T) {
 		want    string
 	}{
 		{"users", []Change{{"disable-eviction", "maybe"}}, `bad disable-eviction "maybe" in namespace test set users`},
-		{"users", []Change{{"stop-writes-count", "5"}}, `unknown setting "stop-writes-count" in namespace test set users`},
+		{"users", []Change{{"enable-index", "true"}}, `unknown setting "enable-index" in namespace test set users`},
 		{"users", nil, "no setting to change in namespace test set users"},
 		{"", []Change{{"disable-eviction", "true"}}, `bad set name ""`},
 		{"a:b", []Change{{"disable-eviction", "true"}}, `bad set name "a:b"`},

@@ -182,7 +182,16 @@ type SetSettings struct {
 	// DisableEviction keeps eviction from removing the set's records
 	// (disable-eviction); they still expire.
 	DisableEviction bool
+	// StopWritesCount refuses new records once the set holds this many
+	// (stop-writes-count); 0: no limit.
+	StopWritesCount int64
+	// StopWritesSize refuses writes to the set once its records take more
+	// than this many bytes (stop-writes-size); 0: no limit.
+	StopWritesSize int64
 }
+
+// Limited reports whether the set has a limit on its records.
+func (st SetSettings) Limited() bool { return st.StopWritesCount != 0 || st.StopWritesSize != 0 }
 
 // StorageEngine is a namespace's storage-engine TYPE { } block.
 type StorageEngine struct {

@@ -621,6 +621,12 @@ func (p *parser) setSetting(it *item, where string, st *SetSettings) (err error)
 	switch it.name {
 	case "disable-eviction":
 		st.DisableEviction, err = p.boolValue(it, where)
+	case "stop-writes-count":
+		var n int
+		n, err = p.intValue(it, where, 0, math.MaxInt)
+		st.StopWritesCount = int64(n)
+	case "stop-writes-size":
+		st.StopWritesSize, err = p.sizeValue(it, where, 0, 0)
 	default:
 		err = p.unknown(it, where)
 	}

@@ -63,6 +63,9 @@ func TestParseValues(t *testing.T) {
 		{"sets", ns("set users {", "disable-eviction true", "}", "set logs {", "}"), func(c *Config) {
 			c.Namespaces[0].Sets = map[string]SetSettings{"users": {DisableEviction: true}, "logs": {}}
 		}},
+		{"set limits", ns("set events {", "stop-writes-count 1000000", "stop-writes-size 2G", "}"), func(c *Config) {
+			c.Namespaces[0].Sets = map[string]SetSettings{"events": {StopWritesCount: 1000000, StopWritesSize: 2 << 30}}
+		}},
 		{"minimal no trailing newline", "namespace test {\n}", func(c *Config) {}},
 		{"crlf line ends", "namespace test {\r\n  default-ttl 1H\r\n}\r\n", func(c *Config) {
 			c.Namespaces[0].DefaultTTL = time.Hour
@@ -318,8 +321,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown sink setting", ns() + "logging {\nconsole {\nlevel info\n}\n}", `t.conf:5: unknown setting "level" in logging console`},
 		{"unknown namespace setting", ns("conflict-resolution-policy generation"), `t.conf:2: unknown setting "conflict-resolution-policy" in namespace test`},
 		{"unknown namespace block", ns("bin users {", "}"), `t.conf:2: unknown block "bin" in namespace test`},
-		{"unknown set setting", ns("set users {", "stop-writes-count 5", "}"), `t.conf:3: unknown setting "stop-writes-count" in namespace test set users`},
+		{"unknown set setting", ns("set users {", "enable-index true", "}"), `t.conf:3: unknown setting "enable-index" in namespace test set users`},
 		{"bad disable-eviction", ns("set users {", "disable-eviction maybe", "}"), `t.conf:3: bad disable-eviction "maybe" in namespace test set users: want true or false`},
+		{"bad stop-writes-count", ns("set users {", "stop-writes-count -5", "}"), `t.conf:3: bad stop-writes-count "-5" in namespace test set users: want an integer from 0 to`},
+		{"bad stop-writes-size", ns("set users {", "stop-writes-size big", "}"), `t.conf:3: bad stop-writes-size "big" in namespace test set users: want a size of at least 0`},
 		{"bad set name", ns("set a;b {", "}"), `t.conf:2: bad set name "a;b" in namespace test: want at most 63 bytes, without ':' or ';'`},
 		{"duplicate set", ns("set u {", "}", "set u {", "}"), `t.conf:4: duplicate set "u" in namespace test (first at line 2)`},
 		{"set without a block", ns("set u"), `t.conf:2: "set" in namespace test opens a block: put "{" at the end of its line`},

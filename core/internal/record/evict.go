@@ -25,10 +25,11 @@ func usedPct(st *storage.Stats) int {
 const stopWritesPeriod = 100 * time.Millisecond
 
 // RunStopWrites re-evaluates every stopWritesPeriod whether the namespace
-// is so full that writes must stop (stop-writes-used-pct), until ctx is
-// done. Writes check the flag it keeps, so that no write waits for the
-// backend's figures. It runs while stop-writes-used-pct is 0 too, which
-// set-config may change.
+// is so full that writes must stop (stop-writes-used-pct), and reads the
+// figures of its sets while one has a limit (stop-writes-count,
+// stop-writes-size), until ctx is done. Writes check the flag and figures
+// it keeps, so that no write waits for the backend's figures. It runs
+// while there is no limit too, which set-config may change.
 func (ns *Namespace) RunStopWrites(ctx context.Context) {
 	t := time.NewTicker(stopWritesPeriod)
 	defer t.Stop()
@@ -43,15 +44,23 @@ func (ns *Namespace) RunStopWrites(ctx context.Context) {
 }
 
 func (ns *Namespace) checkStopWrites(ctx context.Context) {
-	limit := ns.Config().StopWritesUsedPct
-	if limit == 0 {
-		if ns.stopWrites.Swap(false) {
-			ns.log.Info("stop-writes cleared: stop-writes-used-pct is 0")
-		}
+	cfg := ns.Config()
+	limit := cfg.StopWritesUsedPct
+	if limit == 0 && ns.stopWrites.Swap(false) {
+		ns.log.Info("stop-writes cleared: stop-writes-used-pct is 0")
+	}
+	setLimits := anySetLimit(cfg.Sets)
+	if limit == 0 && !setLimits {
 		return
 	}
 	st, err := ns.backend.Stats(ctx)
 	if err != nil {
+		return
+	}
+	if setLimits {
+		ns.sets.takeFigures(st.Sets)
+	}
+	if limit == 0 {
 		return
 	}
 	stop := usedPct(&st) >= limit
@@ -63,6 +72,16 @@ func (ns *Namespace) checkStopWrites(ctx context.Context) {
 			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st))
 		}
 	}
+}
+
+// anySetLimit reports whether a set of sets has a limit on its records.
+func anySetLimit(sets map[string]config.SetSettings) bool {
+	for _, st := range sets {
+		if st.Limited() {
+			return true
+		}
+	}
+	return false
 }
 
 // StopWrites reports whether writes are refused because storage is full.

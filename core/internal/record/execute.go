@@ -325,6 +325,9 @@ func (ns *Namespace) write(ctx context.Context, s *Scratch, req *Request) Result
 	if code != proto.OK {
 		return Result{Code: code}
 	}
+	if code := ns.setLimit(set, !found); code != proto.OK {
+		return Result{Code: code}
+	}
 	var err error
 	indexed := ns.indexed()
 	s.oldBins = s.oldBins[:0]
@@ -461,6 +464,11 @@ func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *
 	if err := ns.backend.Put(ctx, req.Digest, rec); err != nil {
 		return Result{Code: ns.storageCode("write", req.Digest, err)}
 	}
+	oldSize := 0
+	if found {
+		oldSize = old.Size()
+	}
+	set.noteWrite(!found, oldSize, rec.Size())
 	ns.binNames.note(s.bins)
 	if indexed {
 		ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, &rec.Meta, s.bins)

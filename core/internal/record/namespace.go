@@ -130,6 +130,7 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 	c := *cfg
 	ns.cfg.Store(&c)
 	ns.sets.init()
+	ns.sets.addConfigured(c.Sets)
 	ns.idx.catalog = sindex.NewCatalog()
 	return ns
 }
@@ -154,6 +155,7 @@ func (ns *Namespace) Config() *config.Namespace { return ns.cfg.Load() }
 // (config.ChangeNamespace). Commands that started before keep the
 // settings they read.
 func (ns *Namespace) SetConfig(cfg *config.Namespace) {
+	ns.sets.addConfigured(cfg.Sets)
 	ns.cfg.Store(cfg)
 	select {
 	case ns.cfgChanged <- struct{}{}:

@@ -6,6 +6,10 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/core/proto"
+	"github.com/skiffdb/skiff/sdk/storage"
 )
 
 // Limits on sets, as Aerospike has them.
@@ -20,6 +24,12 @@ type setInfo struct {
 	name string
 	// truncateLUT: records of the set last updated at or before it are gone.
 	truncateLUT atomic.Uint64
+	// objects and dataBytes are the figures the set's limits
+	// (stop-writes-count, stop-writes-size) are held to: the backend's, as
+	// RunStopWrites last read them, plus what this node's writes added
+	// since. Deletes, expiry and eviction show at the next reading, so
+	// between readings a limit errs on the side of refusing.
+	objects, dataBytes atomic.Int64
 }
 
 // setTable maps set names to their info. Sets are never removed while the
@@ -70,6 +80,64 @@ func (t *setTable) truncateLUT(name string) uint64 {
 		return 0
 	}
 	return s.truncateLUT.Load()
+}
+
+// addConfigured adds the sets the configuration names, which exist (and
+// show in the sets info) before their first record, as in Aerospike.
+func (t *setTable) addConfigured(sets map[string]config.SetSettings) {
+	for name := range sets {
+		t.getOrAdd([]byte(name))
+	}
+}
+
+// takeFigures sets every set's figures to the backend's (sets), those it
+// holds no records of to 0, and adds the sets the table lacks.
+func (t *setTable) takeFigures(sets []storage.SetStats) {
+	for _, bs := range sets {
+		t.getOrAdd([]byte(bs.Name))
+	}
+	byName := make(map[string]*storage.SetStats, len(sets))
+	for i := range sets {
+		byName[sets[i].Name] = &sets[i]
+	}
+	for _, s := range t.all() {
+		var objects, size int64
+		if bs := byName[s.name]; bs != nil {
+			objects, size = int64(bs.Records), int64(bs.DataBytes)
+		}
+		s.objects.Store(objects)
+		s.dataBytes.Store(size)
+	}
+}
+
+// setLimit refuses a write to set, with FORBIDDEN as Aerospike does, once
+// the set is at one of its limits: a new record (creating) at
+// stop-writes-count, any write above stop-writes-size.
+func (ns *Namespace) setLimit(set *setInfo, creating bool) proto.ResultCode {
+	sets := ns.Config().Sets
+	if set == nil || len(sets) == 0 {
+		return proto.OK
+	}
+	st := sets[set.name]
+	switch {
+	case creating && st.StopWritesCount != 0 && set.objects.Load() >= st.StopWritesCount:
+		return proto.FailForbidden
+	case st.StopWritesSize != 0 && set.dataBytes.Load() > st.StopWritesSize:
+		return proto.FailForbidden
+	}
+	return proto.OK
+}
+
+// noteWrite adds a write's record to its set's figures: one more object if
+// it is new, and the change in size.
+func (set *setInfo) noteWrite(created bool, oldSize, newSize int) {
+	if set == nil {
+		return
+	}
+	if created {
+		set.objects.Add(1)
+	}
+	set.dataBytes.Add(int64(newSize - oldSize))
 }
 
 // all returns the sets sorted by name.

@@ -79,6 +79,11 @@ func (ns *Namespace) ExecuteUDF(ctx context.Context, s *Scratch, req *Request, r
 	if code != proto.OK {
 		return Result{Code: code}, nil
 	}
+	if len(s.bins) > 0 {
+		if code := ns.setLimit(set, !found); code != proto.OK {
+			return Result{Code: code}, nil
+		}
+	}
 	s.oldBins = s.oldBins[:0]
 	if found && ns.indexed() {
 		if s.oldBins, err = bins.Decode(s.oldBins, old.Bins); err != nil {

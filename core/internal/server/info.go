@@ -326,10 +326,11 @@ func (s *Server) setsInfo(p string) string {
 			k.add("truncate_lut", st.TruncateLUT/uint64(time.Millisecond))
 			k.add("sindexes", 0)
 			k.add("index_populating", false)
-			k.add("disable-eviction", ns.Config().Sets[st.Name].DisableEviction)
+			cfg := ns.Config().Sets[st.Name]
+			k.add("disable-eviction", cfg.DisableEviction)
 			k.add("enable-index", false)
-			k.add("stop-writes-count", 0)
-			k.add("stop-writes-size", 0)
+			k.add("stop-writes-count", cfg.StopWritesCount)
+			k.add("stop-writes-size", cfg.StopWritesSize)
 			b.WriteString(k.b.String())
 			b.WriteByte(';')
 		}
