@@ -284,15 +284,6 @@ func checkWriteOps(req *Request) proto.ResultCode {
 				// As Aerospike: an HLL bin holds a well-formed sketch.
 				return proto.ParameterError
 			}
-			if op.Type == proto.OpWrite {
-				// A list or map is stored well-formed and, if ordered, in
-				// order: the operations on it rely on both.
-				v, err := cdt.Stored(op.ParticleType, op.Value)
-				if err != nil {
-					return proto.ParameterError
-				}
-				op.Value = v
-			}
 		default:
 			return proto.UnsupportedFeature
 		}
@@ -546,9 +537,17 @@ func (ns *Namespace) applyOps(s *Scratch, req *Request, exists bool, old *storag
 		case proto.OpWrite:
 			if op.ParticleType == proto.ParticleNull {
 				s.bins = bins.Remove(s.bins, op.Name)
-			} else {
-				s.bins = bins.Set(s.bins, op.Name, op.ParticleType, op.Value)
+				break
 			}
+			// A list or map is stored well-formed and, if ordered, in
+			// order: the operations on it rely on both. Checked here, per
+			// record, since a background job shares its ops among
+			// workers and they must not change them.
+			v, err := cdt.Stored(op.ParticleType, op.Value)
+			if err != nil {
+				return proto.ParameterError
+			}
+			s.bins = bins.Set(s.bins, op.Name, op.ParticleType, v)
 		case proto.OpAdd, proto.OpAppend, proto.OpPrepend:
 			if code := combine(s, op); code != proto.OK {
 				return code

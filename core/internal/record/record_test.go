@@ -164,6 +164,11 @@ func TestOperations(t *testing.T) {
 		{"read in sequence", []proto.Op{readOp("n"), intOp(proto.OpAdd, "n", 1), readOp("n")}, proto.OK, `n=42 n=43 `},
 		{"remove bin", []proto.Op{{Type: proto.OpWrite, Name: []byte("s")}, {Type: proto.OpRead}}, proto.OK, `n=43 `},
 		{"delete then write", []proto.Op{{Type: proto.OpDelete}, intOp(proto.OpWrite, "m", 7), {Type: proto.OpRead}}, proto.OK, `m=7 `},
+		// A list or map written whole is checked, and sorted if ordered.
+		{"ordered list out of order", []proto.Op{{Type: proto.OpWrite, ParticleType: proto.ParticleList, Name: []byte("l"), Value: []byte{0x93, 0xc7, 0, 1, 3, 1}}, {Type: proto.OpRead}},
+			proto.OK, `m=7 l="\x93\xc7\x00\x01\x01\x03" `},
+		{"list with trailing bytes", []proto.Op{{Type: proto.OpWrite, ParticleType: proto.ParticleList, Name: []byte("l"), Value: []byte{0x91, 1, 2}}}, proto.ParameterError, ""},
+		{"map for a list", []proto.Op{{Type: proto.OpWrite, ParticleType: proto.ParticleList, Name: []byte("l"), Value: []byte{0x81, 1, 2}}}, proto.ParameterError, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := write(d, tc.ops...)
@@ -176,8 +181,8 @@ func TestOperations(t *testing.T) {
 		})
 	}
 	res := exec(t, ns, getAll(d))
-	if res.Generation != 6 {
-		t.Fatalf("generation %d after 6 successful writes", res.Generation)
+	if res.Generation != 7 {
+		t.Fatalf("generation %d after 7 successful writes", res.Generation)
 	}
 
 	// Respond-all-ops gives each write an empty result, in order.
