@@ -11,8 +11,8 @@ import (
 // BenchmarkOps times common operations on a collection of n items: an
 // append to a list, a read by index, a read of the last 5 items, a
 // removal of the first (an event list's oldest), a map increment (a
-// frequency cap's counter), a map put of an existing key and a map read by
-// key; each
+// frequency cap's counter), a map put of an existing key, a map read by
+// key and a map removal by key; each
 // through the fast path (path=fast) and the general one (path=general),
 // side by side.
 func BenchmarkOps(b *testing.B) {
@@ -38,6 +38,7 @@ func BenchmarkOps(b *testing.B) {
 			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms(fmt.Sprintf("k%d", n/2)), mi(1))},
 			{"map-put", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"))},
 			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms(fmt.Sprintf("k%d", n/2)))},
+			{"map-remove-by-key", proto.ParticleMap, m, true, mop(mapRemoveByKey, mrt(retNone), ms(fmt.Sprintf("k%d", n/2)))},
 		} {
 			for _, fast := range []bool{true, false} {
 				path := map[bool]string{true: "fast", false: "general"}[fast]

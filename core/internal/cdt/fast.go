@@ -13,7 +13,7 @@ var fastPaths = true
 // fastApply runs the operations that large collections see most (an
 // append to an unordered list, a read by index or of the size, a read,
 // removal or trim of an index range, a map read, put or increment of one
-// key) on the collection's bytes as they are,
+// key, or a map removal by key) on the collection's bytes as they are,
 // instead of decoding it into its items and encoding it again: a scan and
 // at most one copy, with no allocation but the new value. ok is false when
 // the operation, its arguments or the collection need the general path,
@@ -30,7 +30,7 @@ func fastApply(o *op, cur []byte) (r result, ok bool) {
 		return fastListRead(o, cur)
 	case listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange:
 		return fastListRange(o, cur)
-	case mapGetByKey:
+	case mapGetByKey, mapRemoveByKey:
 		return fastMapGet(o, cur)
 	case mapPut, mapIncrement, mapDecrement:
 		return fastMapWrite(o, cur)
@@ -330,11 +330,13 @@ func plainKey(t msgpack.Type) bool {
 	return false
 }
 
-// fastMapGet reads the value at a key: [returnType, key] with a value
-// return type.
+// fastMapGet reads, or for remove by key removes, the pair at a key:
+// [returnType, key] answering nothing, a count or the value.
 func fastMapGet(o *op, cur []byte) (result, bool) {
+	remove := o.code == mapRemoveByKey
 	r := o.argReader()
-	if rt, err := r.int(); err != nil || rt != retValue {
+	rt, err := r.int()
+	if err != nil || rt != retValue && (!remove || rt != retNone && rt != retCount) || remove && !o.modify {
 		return result{}, false
 	}
 	k, err := r.next()
@@ -342,17 +344,36 @@ func fastMapGet(o *op, cur []byte) (result, bool) {
 		return result{}, false
 	}
 	f, ok := flatten(cur, true)
+	if !ok || remove && !f.asEncoded {
+		return result{}, false
+	}
+	at, vStart, vEnd, found, ok := f.findKey(k)
 	if !ok {
 		return result{}, false
 	}
-	_, vStart, vEnd, found, ok := f.findKey(k)
-	if !ok {
-		return result{}, false
+	var out result
+	switch {
+	case rt == retCount && found:
+		out.res = msgpack.AppendInt(nil, 1)
+	case rt == retCount:
+		out.res = msgpack.AppendInt(nil, 0)
+	case rt == retValue && found:
+		out.res = f.items[vStart:vEnd]
+	case rt == retValue:
+		out.res = nilElem
 	}
-	if !found {
-		return result{res: nilElem}, true
+	if !remove || !found {
+		return out, true
 	}
-	return result{res: f.items[vStart:vEnd]}, true
+	head := len(f.body) - len(f.items)
+	rest := f.items[vEnd:]
+	if f.flags == 0 && at == 0 && leadsWithExt(rest) {
+		return result{}, false // the map left needs a flags header
+	}
+	out.val = msgpack.AppendMapHeader(o.a.Alloc(5 + len(f.body))[:0], f.count-1)
+	out.val = append(append(out.val, f.body[:head+at]...), rest...)
+	out.changed = true
+	return out, true
 }
 
 // fastMapWrite puts a value at a key ([key, value, order?, flags?] with no

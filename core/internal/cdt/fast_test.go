@@ -43,12 +43,13 @@ func TestFastPathsAgree(t *testing.T) {
 		ml(mNil, ms("s"), mf(1), ints(2)), ml(mm(mi(1), mi(2)), ml(mi(3))),
 		ml(mi(1), []byte{0xd4, 0x31, 0}, mi(2)), ol(mi(1), mi(2), []byte{0xd4, 0x31, 0})}
 	maps := [][]byte{mapPeople, mapNumbers, emptyMap, emptyKeyOrderedMap, om(ms("a"), mi(1), ms("c"), mf(2.5)),
-		[]byte{0x82, 0xc7, 0, 3, 0xc0, 0x01, 0x05}, mm(ms("s"), ms("x"), mi(2), ml())}
+		[]byte{0x82, 0xc7, 0, 3, 0xc0, 0x01, 0x05}, mm(ms("s"), ms("x"), mi(2), ml()),
+		mm(mi(1), mi(2), []byte{0xd4, 0x31, 0}, mi(3))}
 	elems := [][]byte{mNil, mAny, mi(0), mi(1), mi(-1), mi(3), mi(11), mi(-11), ms("a"), ms("b"), ms("John"), ms("Harry"),
 		ms("c"), mi(4), mi(5), mi(9), mf(0.5), ml(), mm(mi(1), mi(2)), {0xd9, 9}}
 	listCodes := []int{listAppend, listGet, listGetByIndex, listSize,
 		listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange}
-	mapCodes := []int{mapGetByKey, mapPut, mapIncrement, mapDecrement}
+	mapCodes := []int{mapGetByKey, mapRemoveByKey, mapPut, mapIncrement, mapDecrement}
 	rng := rand.New(rand.NewPCG(5, 6))
 	taken := map[int]int{}
 	for range 40000 {
@@ -87,6 +88,8 @@ func TestFastPathsAgree(t *testing.T) {
 				args = [][]byte{mrt(retValue), i}
 			case listGetRange, listTrim, listRemoveRange:
 				args = [][]byte{i, mi(int64(rng.IntN(8) - 1))}[:1+rng.IntN(2)]
+			case mapRemoveByKey:
+				args = [][]byte{mrt([]int{retNone, retCount, retValue, retKey}[rng.IntN(4)]), elems[rng.IntN(len(elems))]}
 			case listGetByIndexRange, listRemoveByIndexRange:
 				rt := []int{retNone, retCount, retValue, retIndex}[rng.IntN(4)] | rng.IntN(2)*retInverted
 				args = [][]byte{mrt(rt), i, mi(int64(rng.IntN(8) - 1))}[:2+rng.IntN(2)]
