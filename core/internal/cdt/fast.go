@@ -336,7 +336,12 @@ func fastMapGet(o *op, cur []byte) (result, bool) {
 	remove := o.code == mapRemoveByKey
 	r := o.argReader()
 	rt, err := r.int()
-	if err != nil || rt != retValue && (!remove || rt != retNone && rt != retCount) || remove && !o.modify {
+	if err != nil || remove && !o.modify {
+		return result{}, false
+	}
+	switch rt {
+	case retNone, retCount, retValue:
+	default:
 		return result{}, false
 	}
 	k, err := r.next()

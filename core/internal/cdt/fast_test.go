@@ -88,7 +88,7 @@ func TestFastPathsAgree(t *testing.T) {
 				args = [][]byte{mrt(retValue), i}
 			case listGetRange, listTrim, listRemoveRange:
 				args = [][]byte{i, mi(int64(rng.IntN(8) - 1))}[:1+rng.IntN(2)]
-			case mapRemoveByKey:
+			case mapGetByKey, mapRemoveByKey:
 				args = [][]byte{mrt([]int{retNone, retCount, retValue, retKey}[rng.IntN(4)]), elems[rng.IntN(len(elems))]}
 			case listGetByIndexRange, listRemoveByIndexRange:
 				rt := []int{retNone, retCount, retValue, retIndex}[rng.IntN(4)] | rng.IntN(2)*retInverted
