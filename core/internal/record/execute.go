@@ -455,11 +455,13 @@ func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *
 	if err := ns.backend.Put(ctx, req.Digest, rec); err != nil {
 		return Result{Code: ns.storageCode("write", req.Digest, err)}
 	}
-	oldSize := 0
-	if found {
-		oldSize = old.Size()
+	if _, limited := ns.limitsOf(set); limited {
+		oldSize := 0
+		if found {
+			oldSize = old.Size()
+		}
+		set.noteWrite(!found, oldSize, rec.Size())
 	}
-	set.noteWrite(!found, oldSize, rec.Size())
 	ns.binNames.note(s.bins)
 	if indexed {
 		ns.updateIndexes(s, req.Digest, &old.Meta, s.oldBins, &rec.Meta, s.bins)

@@ -25,9 +25,9 @@ type setInfo struct {
 	// truncateLUT: records of the set last updated at or before it are gone.
 	truncateLUT atomic.Uint64
 	// objects and dataBytes are the figures the set's limits
-	// (stop-writes-count, stop-writes-size) are held to: the backend's, as
-	// RunStopWrites last read them, plus what this node's writes added
-	// since. Deletes, expiry and eviction show at the next reading, so
+	// (stop-writes-count, stop-writes-size) are held to, while it has
+	// some: the backend's, as RunStopWrites last read them, plus what this
+	// node's writes added since. Deletes, expiry and eviction show at the next reading, so
 	// between readings a limit errs on the side of refusing.
 	objects, dataBytes atomic.Int64
 }
@@ -114,11 +114,10 @@ func (t *setTable) takeFigures(sets []storage.SetStats) {
 // the set is at one of its limits: a new record (creating) at
 // stop-writes-count, any write above stop-writes-size.
 func (ns *Namespace) setLimit(set *setInfo, creating bool) proto.ResultCode {
-	sets := ns.Config().Sets
-	if set == nil || len(sets) == 0 {
+	st, limited := ns.limitsOf(set)
+	if !limited {
 		return proto.OK
 	}
-	st := sets[set.name]
 	switch {
 	case creating && st.StopWritesCount != 0 && set.objects.Load() >= st.StopWritesCount:
 		return proto.FailForbidden
@@ -128,12 +127,20 @@ func (ns *Namespace) setLimit(set *setInfo, creating bool) proto.ResultCode {
 	return proto.OK
 }
 
+// limitsOf returns the settings of set (nil: none) and whether they limit
+// its records; a write to a set without limits neither checks nor counts.
+func (ns *Namespace) limitsOf(set *setInfo) (config.SetSettings, bool) {
+	sets := ns.Config().Sets
+	if set == nil || len(sets) == 0 {
+		return config.SetSettings{}, false
+	}
+	st := sets[set.name]
+	return st, st.Limited()
+}
+
 // noteWrite adds a write's record to its set's figures: one more object if
 // it is new, and the change in size.
 func (set *setInfo) noteWrite(created bool, oldSize, newSize int) {
-	if set == nil {
-		return
-	}
 	if created {
 		set.objects.Add(1)
 	}
