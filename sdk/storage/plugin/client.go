@@ -118,7 +118,13 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 			p.closeConns()
 			return nil, fmt.Errorf("connect data socket %s: %w", path, err)
 		}
-		dc := newDataConn(nc)
+		shm, err := offerSharedMem(nc.(*net.UnixConn))
+		if err != nil {
+			nc.Close()
+			p.closeConns()
+			return nil, fmt.Errorf("connect data socket %s: %w", path, err)
+		}
+		dc := newDataConn(nc, shm)
 		p.conns = append(p.conns, dc)
 		go func() {
 			<-dc.broken
@@ -184,7 +190,7 @@ var errClosed = storage.ErrClosed
 func (p *Process) getCall() *call { return p.calls.Get().(*call) }
 
 func (p *Process) putCall(c *call) {
-	c.buf, c.scan = nil, false
+	c.buf, c.scan, c.shared = nil, false, nil
 	p.calls.Put(c)
 }
 
@@ -197,11 +203,17 @@ func (p *Process) Get(_ context.Context, d storage.Digest, buf []byte) (storage.
 	defer p.putCall(c)
 	c.req = append(c.req[:0], d[:]...)
 	c.buf = buf[:0]
-	if err := p.conn(&d).do(c, opGet, nil); err != nil {
+	dc := p.conn(&d)
+	if err := dc.do(c, opGet, nil); err != nil {
 		return storage.Record{}, err
 	}
 	if err := errorOf(c.status, c.msg); err != nil {
 		return storage.Record{}, err
+	}
+	if c.shared != nil {
+		if err := c.copyShared(dc.shm); err != nil {
+			return storage.Record{}, err
+		}
 	}
 	return storage.Record{Meta: c.meta, Key: c.buf[:c.key:c.key], Bins: c.buf[c.key:]}, nil
 }
@@ -234,7 +246,20 @@ func (p *Process) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	c := p.getCall()
 	defer p.putCall(c)
 	c.req = append(c.req[:0], d[:]...)
-	if err := p.conn(&d).do(c, opPut, &rec); err != nil {
+	dc := p.conn(&d)
+	if n := sharedLen(&rec); n >= sharedMin && dc.shm != nil {
+		if off, ok := dc.shm.putRecord(nodeSide, &rec, n); ok {
+			c.req = appendShared(c.req, off, n)
+			err := dc.do(c, opPutShared, nil)
+			// The plugin has replied: it no longer reads the record.
+			dc.shm.release(nodeSide, off, n)
+			if err != nil {
+				return err
+			}
+			return errorOf(c.status, c.msg)
+		}
+	}
+	if err := dc.do(c, opPut, &rec); err != nil {
 		return err
 	}
 	return errorOf(c.status, c.msg)

@@ -25,6 +25,12 @@ type call struct {
 	buf  []byte
 	key  int // length of the key at the start of buf, for a Get
 	scan bool
+	// shared is a Get's key and bins where the plugin wrote them, in the
+	// connection's shared memory, for the caller to copy into buf (so
+	// that the connection's reader does not copy every large record);
+	// sharedOff and sharedLen say which of the plugin's chunks to free.
+	shared               []byte
+	sharedOff, sharedLen int
 }
 
 // dataConn is one data socket on the node's side. Requests are written by
@@ -33,6 +39,9 @@ type call struct {
 // carries many requests and no goroutine waits for a dedicated writer.
 type dataConn struct {
 	nc net.Conn
+	// shm is the connection's shared memory, nil without it. It is
+	// unmapped when the connection breaks.
+	shm *sharedMem
 
 	mu       sync.Mutex
 	wbuf     []byte
@@ -46,8 +55,8 @@ type dataConn struct {
 	broken chan struct{}
 }
 
-func newDataConn(nc net.Conn) *dataConn {
-	dc := &dataConn{nc: nc, calls: make(map[uint32]*call), broken: make(chan struct{})}
+func newDataConn(nc net.Conn, shm *sharedMem) *dataConn {
+	dc := &dataConn{nc: nc, shm: shm, calls: make(map[uint32]*call), broken: make(chan struct{})}
 	go dc.read()
 	return dc
 }
@@ -118,6 +127,7 @@ func (dc *dataConn) failLocked(err error) {
 		c.msg = nil
 		c.done <- struct{}{}
 	}
+	dc.shm.close()
 	close(dc.broken)
 }
 
@@ -149,7 +159,12 @@ func (dc *dataConn) read() {
 			dc.fail(fmt.Errorf("storage plugin: reply to unknown request %d: %w", id, storage.ErrUnavailable))
 			return
 		}
-		if err := c.complete(status, p, sets); err != nil {
+		if status == statusShared {
+			err = c.completeShared(p, dc.shm, sets)
+		} else {
+			err = c.complete(status, p, sets)
+		}
+		if err != nil {
 			dc.fail(fmt.Errorf("storage plugin: reply to request %d: %v: %w", id, err, storage.ErrUnavailable))
 			if status == statusRecord {
 				// Not yet removed from the calls, so failLocked completed it.
@@ -189,6 +204,50 @@ func (c *call) complete(status uint8, p []byte, sets interner) error {
 		}
 	}
 	c.done <- struct{}{}
+	return nil
+}
+
+// completeShared completes a Get whose record the plugin wrote into the
+// connection's shared memory. The caller copies it out (copyShared).
+func (c *call) completeShared(p []byte, shm *sharedMem, sets interner) error {
+	off, n, ok := parseShared(p)
+	if !ok || c.scan || shm == nil {
+		return errMalformed
+	}
+	shm.mu.RLock()
+	b, ok := shm.view(pluginSide, off, n)
+	var rec storage.Record
+	err := errMalformed
+	if ok {
+		rec, err = parseRecord(b, sets)
+	}
+	shm.mu.RUnlock()
+	if err != nil {
+		shm.release(pluginSide, off, n)
+		return err
+	}
+	c.status, c.msg = statusOK, c.msg[:0]
+	c.meta, c.key = rec.Meta, len(rec.Key)
+	c.shared = b[len(b)-len(rec.Key)-len(rec.Bins):]
+	c.sharedOff, c.sharedLen = off, n
+	c.done <- struct{}{}
+	return nil
+}
+
+// copyShared copies a Get's key and bins out of the shared memory into
+// c.buf and frees their chunks. It fails when the connection broke since.
+func (c *call) copyShared(shm *sharedMem) error {
+	shm.mu.RLock()
+	ok := shm.mem != nil
+	if ok {
+		c.buf = append(c.buf[:0], c.shared...)
+	}
+	shm.mu.RUnlock()
+	shm.release(pluginSide, c.sharedOff, c.sharedLen)
+	c.shared = nil
+	if !ok {
+		return fmt.Errorf("storage plugin: connection broken: %w", storage.ErrUnavailable)
+	}
 	return nil
 }
 

@@ -116,7 +116,14 @@ func (s *dataServer) stop() {
 // up point requests.
 func (s *dataServer) serveConn(nc net.Conn) {
 	defer nc.Close()
-	w := &replyWriter{nc: nc}
+	shm, err := acceptSharedMem(nc.(*net.UnixConn))
+	if err != nil {
+		s.log.Error("data connection refused", "err", err)
+		return
+	}
+	// Unmapped last, once no request uses it.
+	defer shm.close()
+	w := &replyWriter{nc: nc, shm: shm}
 	br := bufio.NewReaderSize(nc, 64<<10)
 	var buf, getBuf []byte
 	sets := interner{}
@@ -186,7 +193,7 @@ func (s *dataServer) answer(r *request) {
 // handle answers a point request, appending the reply to w. It returns the
 // read buffer for the next Get.
 func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBuf []byte, sets interner) []byte {
-	if op < opGet || op > opDelete || len(p) < digestSize {
+	if op < opGet || op > opPutShared || op == opScan || len(p) < digestSize {
 		w.status(id, statusError, []byte("malformed request"))
 		return getBuf
 	}
@@ -200,7 +207,9 @@ func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBu
 			w.err(id, err)
 			return getBuf
 		}
-		w.record(id, statusOK, nil, &rec)
+		if !w.sharedRecord(id, &rec) {
+			w.record(id, statusOK, nil, &rec)
+		}
 		if n := len(rec.Key) + len(rec.Bins); n > cap(getBuf) {
 			getBuf = make([]byte, 0, 2*n)
 		}
@@ -218,6 +227,8 @@ func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBu
 			return getBuf
 		}
 		w.err(id, s.backend.Put(ctx, d, rec))
+	case opPutShared:
+		w.err(id, s.putShared(ctx, w.shm, d, p, sets))
 	case opDelete:
 		if len(p) != 1 {
 			w.status(id, statusError, []byte("malformed delete request"))
@@ -226,6 +237,26 @@ func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBu
 		w.err(id, s.backend.Delete(ctx, d, p[0] != 0))
 	}
 	return getBuf
+}
+
+// putShared stores the record a Put wrote into the connection's shared
+// memory, which the node frees once it has the reply.
+func (s *dataServer) putShared(ctx context.Context, shm *sharedMem, d storage.Digest, ref []byte, sets interner) error {
+	off, n, ok := parseShared(ref)
+	if !ok || shm == nil {
+		return errMalformed
+	}
+	shm.mu.RLock()
+	defer shm.mu.RUnlock()
+	b, ok := shm.view(nodeSide, off, n)
+	if !ok {
+		return errMalformed
+	}
+	rec, err := parseRecord(b, sets)
+	if err != nil {
+		return err
+	}
+	return s.backend.Put(ctx, d, rec)
 }
 
 // scanFlushSize is the reply size at which a scan sends what it has.
@@ -257,6 +288,7 @@ var errConnClosed = errors.New("storage plugin: connection closed")
 // their own goroutines, so it is safe for concurrent use.
 type replyWriter struct {
 	nc     net.Conn
+	shm    *sharedMem // the connection's shared memory, nil without it
 	mu     sync.Mutex
 	buf    []byte
 	broken bool
@@ -306,6 +338,23 @@ func (w *replyWriter) record(id uint32, status uint8, digest []byte, rec *storag
 	if full {
 		return w.flush()
 	}
+	return true
+}
+
+// sharedRecord writes a Get's record into the connection's shared memory
+// and appends a reply saying where, when the record is large enough to be
+// worth it and there is room; otherwise it returns false.
+func (w *replyWriter) sharedRecord(id uint32, rec *storage.Record) bool {
+	n := sharedLen(rec)
+	if n < sharedMin || w.shm == nil {
+		return false
+	}
+	off, ok := w.shm.putRecord(pluginSide, rec, n)
+	if !ok {
+		return false
+	}
+	var ref [8]byte
+	w.status(id, statusShared, appendShared(ref[:0], off, n))
 	return true
 }
 

@@ -38,6 +38,13 @@
 // goroutines as its MaxInFlight, their replies sharing writes as they
 // complete.
 //
+// Records of 16 KiB or more do not go through the socket: on Linux each
+// data connection also has 64 MiB of memory both processes map (resident
+// only as far as records have used it), where a large Put's record or a
+// large Get's reply is written once and read in place, the frame saying
+// where (shm.go). Through the socket such a record cost each side a kernel
+// copy and wake-ups while the socket's buffer filled and drained.
+//
 // # Failure
 //
 // A plugin's logs, written with slog (Serve installs a default logger that

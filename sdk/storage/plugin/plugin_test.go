@@ -329,16 +329,7 @@ func TestDataPathAllocations(t *testing.T) {
 func BenchmarkGet(b *testing.B) {
 	for _, mode := range []string{"in-process", "process"} {
 		b.Run(mode, func(b *testing.B) {
-			var backend storage.Backend
-			if mode == "process" {
-				p, err := plugin.Start(context.Background(), plugin.Config{Path: os.Args[0], Namespace: "test", Logger: slog.New(slog.DiscardHandler)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				backend = p
-			} else {
-				backend, _ = memory.New(memory.Options{})
-			}
+			backend := benchBackend(b, mode)
 			defer backend.Close()
 			ctx := context.Background()
 			for i := range 10000 {
@@ -358,4 +349,65 @@ func BenchmarkGet(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkLarge gets and puts records of 128 KiB of bins from 16
+// goroutines, linked in and through a plugin process, where every record
+// crosses between the processes.
+func BenchmarkLarge(b *testing.B) {
+	const n, binsLen = 64, 128 << 10
+	for _, mode := range []string{"in-process", "process"} {
+		backend := benchBackend(b, mode)
+		ctx := context.Background()
+		rec := storage.Record{Meta: storage.Meta{Set: "s"}, Bins: bytes.Repeat([]byte{7}, binsLen)}
+		for i := range n {
+			if err := backend.Put(ctx, digest(i), rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run("op=get/mode="+mode, func(b *testing.B) {
+			b.SetBytes(binsLen)
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, 0, 2*binsLen)
+				i := 0
+				for pb.Next() {
+					if r, err := backend.Get(ctx, digest(i%n), buf); err != nil || len(r.Bins) != binsLen {
+						b.Errorf("get: %v, %d bytes of bins", err, len(r.Bins))
+						return
+					}
+					i++
+				}
+			})
+		})
+		b.Run("op=put/mode="+mode, func(b *testing.B) {
+			b.SetBytes(binsLen)
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					if err := backend.Put(ctx, digest(i%n), rec); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+		backend.Close()
+	}
+}
+
+// benchBackend is a memory backend, linked in or served by this test
+// binary as a plugin process.
+func benchBackend(b *testing.B, mode string) storage.Backend {
+	if mode == "in-process" {
+		backend, _ := memory.New(memory.Options{})
+		return backend
+	}
+	p, err := plugin.Start(context.Background(), plugin.Config{Path: os.Args[0], Namespace: "test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
 }

@@ -22,8 +22,9 @@ import (
 
 // ProtocolVersion is the version of the plugin protocol: the control
 // service and the data path. A node refuses a plugin built for another.
-// Version 2 added a flags byte to the data path's record metadata.
-const ProtocolVersion = 2
+// Version 2 added a flags byte to the data path's record metadata, 3 the
+// data connections' shared memory.
+const ProtocolVersion = 3
 
 // Handshake is what a node and a plugin check before they talk: the
 // protocol version, and a cookie in the plugin's environment that tells a

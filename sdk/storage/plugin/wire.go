@@ -26,6 +26,7 @@ import (
 //	opPut             digest[20] meta keyLen:uint32 key bins
 //	opDelete          digest[20] durable:uint8
 //	opScan            partition:uint16 metaOnly:uint8
+//	opPutShared       digest[20] offset:uint32 length:uint32
 //
 //	meta              generation:uint32 voidTime:uint32 lastUpdate:uint64 flags:uint8 setLen:uint8 set
 //
@@ -36,12 +37,19 @@ import (
 // bins", with more frames to follow until the scan's final status. Replies
 // with statusOK carry "meta keyLen:uint32 key bins" for opGet, "meta" for
 // opGetMeta and nothing otherwise; statusError carries a message.
+//
+// opPutShared and statusShared carry a record that lies in the
+// connection's shared memory (shm.go): "offset:uint32 length:uint32" on
+// the node's side for opPutShared, which is otherwise an opPut, and on the
+// plugin's side for statusShared, an opGet's statusOK.
 const (
 	opGet     = 1
 	opGetMeta = 2
 	opPut     = 3
 	opDelete  = 4
 	opScan    = 5
+	// opPutShared is last: handle takes opGet to it as point requests.
+	opPutShared = 6
 )
 
 const (
@@ -52,6 +60,7 @@ const (
 	statusClosed      = 4
 	statusUnavailable = 5
 	statusError       = 6
+	statusShared      = 7
 	statusRecord      = 100
 )
 

@@ -1,0 +1,107 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"golang.org/x/sys/unix"
+)
+
+// The first byte a node sends on a data connection says whether the
+// connection has shared memory; with helloShared the memory's descriptor
+// comes with it.
+const (
+	helloPlain  = 0
+	helloShared = 1
+)
+
+// offerSharedMem creates a connection's shared memory, maps it and sends
+// its descriptor with the connection's first byte. Without shared memory
+// (the kernel refused it) the connection works through the socket alone,
+// and the returned memory is nil.
+func offerSharedMem(uc *net.UnixConn) (*sharedMem, error) {
+	m, fd, err := createSharedMem()
+	if err != nil {
+		_, werr := uc.Write([]byte{helloPlain})
+		return nil, werr
+	}
+	defer unix.Close(fd)
+	if _, _, err := uc.WriteMsgUnix([]byte{helloShared}, unix.UnixRights(fd), nil); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func createSharedMem() (*sharedMem, int, error) {
+	fd, err := unix.MemfdCreate("skiff-storage-data", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, -1, err
+	}
+	if err := unix.Ftruncate(fd, sharedSize); err != nil {
+		unix.Close(fd)
+		return nil, -1, err
+	}
+	mem, err := unix.Mmap(fd, 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(fd)
+		return nil, -1, err
+	}
+	return newSharedMem(mem, unix.Munmap), fd, nil
+}
+
+// acceptSharedMem reads a connection's first byte and maps the shared
+// memory that came with it; the memory is nil when the node offered none.
+func acceptSharedMem(uc *net.UnixConn) (*sharedMem, error) {
+	var b [1]byte
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := uc.ReadMsgUnix(b[:], oob)
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
+		return nil, errors.New("no greeting")
+	}
+	fds, err := receivedFDs(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	for _, fd := range fds {
+		defer unix.Close(fd)
+	}
+	switch {
+	case b[0] == helloPlain && len(fds) == 0:
+		return nil, nil
+	case b[0] != helloShared || len(fds) != 1:
+		return nil, fmt.Errorf("greeting %d with %d descriptors", b[0], len(fds))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fds[0], &st); err != nil {
+		return nil, err
+	}
+	if st.Size != sharedSize {
+		return nil, fmt.Errorf("shared memory of %d bytes, want %d", st.Size, sharedSize)
+	}
+	mem, err := unix.Mmap(fds[0], 0, sharedSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	return newSharedMem(mem, unix.Munmap), nil
+}
+
+func receivedFDs(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for i := range msgs {
+		f, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			return nil, err
+		}
+		fds = append(fds, f...)
+	}
+	return fds, nil
+}

@@ -1,0 +1,201 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// startShared starts this test binary as a memory plugin (TestMain serves
+// it) and returns it with its connection's shared memory.
+func startShared(t *testing.T) (*Process, *sharedMem) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("shared memory is set up on Linux only")
+	}
+	p, err := Start(context.Background(), Config{Path: os.Args[0], Namespace: "test", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if p.conns[0].shm == nil {
+		t.Fatal("the connection has no shared memory")
+	}
+	return p, p.conns[0].shm
+}
+
+func bigRecord(seed, n int) storage.Record {
+	bins := make([]byte, n)
+	for i := range bins {
+		bins[i] = byte(seed*31 + i*7)
+	}
+	return storage.Record{Meta: storage.Meta{Generation: uint32(seed), Set: fmt.Sprint("set", seed%3), HasKey: true}, Key: []byte{3, byte(seed)}, Bins: bins}
+}
+
+func inUse(m *sharedMem, s int) int {
+	n := 0
+	for i := range m.sides[s].inUse {
+		if atomic.LoadUint32(&m.sides[s].inUse[i]) != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Records on both sides of the threshold, and larger than a side, cross
+// intact from many goroutines at once, through the shared memory when
+// large, and every chunk is free after.
+func TestSharedMemoryCarriesLargeRecords(t *testing.T) {
+	p, shm := startShared(t)
+	ctx := context.Background()
+	var recs []storage.Record
+	for _, n := range []int{100, sharedMin - 100, sharedMin, 128 << 10, 1 << 20} {
+		for v := range 3 {
+			recs = append(recs, bigRecord(len(recs)+v, n))
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			for i := range 40 {
+				d := storage.Digest{byte(g), byte(i % 5)}
+				want := recs[rng.IntN(len(recs))]
+				if err := p.Put(ctx, d, want); err != nil {
+					t.Errorf("put of %d bytes: %v", len(want.Bins), err)
+					return
+				}
+				got, err := p.Get(ctx, d, nil)
+				if err != nil {
+					t.Errorf("get of %d bytes: %v", len(want.Bins), err)
+					return
+				}
+				if !bytes.Equal(got.Bins, want.Bins) || !bytes.Equal(got.Key, want.Key) || got.Meta != want.Meta {
+					t.Errorf("record of %d bytes came back with %d bytes of bins, meta %+v, want %+v", len(want.Bins), len(got.Bins), got.Meta, want.Meta)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for s, name := range []string{"node's", "plugin's"} {
+		if n := inUse(shm, s); n != 0 {
+			t.Errorf("%d chunks of the %s side still in use", n, name)
+		}
+	}
+
+	// One record, alone: it went through both sides (they are not
+	// cleared when freed), and one larger than a side went through the
+	// socket.
+	for _, n := range []int{256 << 10, sharedSideSize + 1} {
+		want := bigRecord(99, n)
+		d := storage.Digest{99}
+		if err := p.Put(ctx, d, want); err != nil {
+			t.Fatalf("put of %d bytes: %v", n, err)
+		}
+		got, err := p.Get(ctx, d, nil)
+		if err != nil || !bytes.Equal(got.Bins, want.Bins) {
+			t.Fatalf("get of %d bytes: %v, %d bytes of bins", n, err, len(got.Bins))
+		}
+		if n > sharedSideSize {
+			break
+		}
+		for s, name := range []string{"node's", "plugin's"} {
+			if !bytes.Contains(shm.sides[s].data[:2*n], want.Bins) {
+				t.Errorf("the record of %d bytes is not on the %s side", n, name)
+			}
+		}
+	}
+}
+
+// With a side full, records go through the socket.
+func TestSharedMemoryFullFallsBackToTheSocket(t *testing.T) {
+	p, shm := startShared(t)
+	ctx := context.Background()
+	for s := range shm.sides {
+		for i := range shm.sides[s].inUse {
+			atomic.StoreUint32(&shm.sides[s].inUse[i], 1)
+		}
+	}
+	want := bigRecord(1, 256<<10)
+	d := storage.Digest{1}
+	if err := p.Put(ctx, d, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Get(ctx, d, nil)
+	if err != nil || !bytes.Equal(got.Bins, want.Bins) {
+		t.Fatalf("get: %v, %d bytes of bins", err, len(got.Bins))
+	}
+	for s := range shm.sides {
+		if n := inUse(shm, s); n != sharedChunks {
+			t.Errorf("side %d: %d chunks in use, want all %d", s, n, sharedChunks)
+		}
+	}
+}
+
+// A Put that points outside the node's side is refused; the connection
+// serves on.
+func TestSharedPutOutOfBoundsRefused(t *testing.T) {
+	p, _ := startShared(t)
+	dc := p.conns[0]
+	for _, ref := range [][2]int{{sharedSideSize, 1}, {0, sharedSideSize + 1}, {1, 100}, {0, 0}, {-sharedChunkSize, 100}} {
+		c := p.getCall()
+		c.req = appendShared(append(c.req[:0], make([]byte, digestSize)...), ref[0], ref[1])
+		if err := dc.do(c, opPutShared, nil); err != nil {
+			t.Fatal(err)
+		}
+		if c.status != statusError {
+			t.Errorf("put at %d of %d bytes: status %d, want %d", ref[0], ref[1], c.status, statusError)
+		}
+		p.putCall(c)
+	}
+	rec := bigRecord(2, 64<<10)
+	if err := p.Put(context.Background(), storage.Digest{2}, rec); err != nil {
+		t.Fatalf("put after the refusals: %v", err)
+	}
+}
+
+func TestSharedAllocation(t *testing.T) {
+	m := newSharedMem(make([]byte, sharedSize), func([]byte) error { return nil })
+	s := &m.sides[nodeSide]
+	a, ok := s.allocate(1)
+	b, ok2 := s.allocate(sharedChunkSize + 1)
+	c, ok3 := s.allocate(sharedChunkSize)
+	if !ok || !ok2 || !ok3 || a != 0 || b != sharedChunkSize || c != 3*sharedChunkSize {
+		t.Fatalf("allocations at %d, %d, %d (%v %v %v)", a, b, c, ok, ok2, ok3)
+	}
+	m.release(nodeSide, b, sharedChunkSize+1)
+	// First fit: the freed run takes a record that fits it, not a larger one.
+	if off, _ := s.allocate(3 * sharedChunkSize); off != 4*sharedChunkSize {
+		t.Errorf("three chunks at %d, want %d", off, 4*sharedChunkSize)
+	}
+	if off, _ := s.allocate(2 * sharedChunkSize); off != sharedChunkSize {
+		t.Errorf("two chunks at %d, want %d", off, sharedChunkSize)
+	}
+	if _, ok := s.allocate(sharedSideSize); ok {
+		t.Error("a whole side allocated while chunks are in use")
+	}
+	m.close()
+	if _, ok := m.putRecord(nodeSide, &storage.Record{}, 22); ok {
+		t.Error("a record written after close")
+	}
+}
+
+// sharedLen is exactly what appendRecord writes, or putRecord would write
+// outside its chunks.
+func TestSharedLen(t *testing.T) {
+	for _, rec := range []storage.Record{{}, bigRecord(1, 10), {Meta: storage.Meta{Set: string(make([]byte, 255))}, Key: make([]byte, 300), Bins: make([]byte, 5)}} {
+		if got, want := sharedLen(&rec), len(appendRecord(nil, &rec)); got != want {
+			t.Errorf("sharedLen %d, appendRecord wrote %d", got, want)
+		}
+	}
+}
