@@ -38,7 +38,7 @@
 // goroutines as its MaxInFlight, their replies sharing writes as they
 // complete.
 //
-// Records of 16 KiB or more do not go through the socket: on Linux each
+// Records of 2 KiB or more do not go through the socket: on Linux each
 // data connection also has 64 MiB of memory both processes map (resident
 // only as far as records have used it), where a large Put's record or a
 // large Get's reply is written once and read in place, the frame saying

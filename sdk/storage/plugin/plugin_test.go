@@ -351,11 +351,15 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
-// BenchmarkLarge gets and puts records of 128 KiB of bins from 16
-// goroutines, linked in and through a plugin process, where every record
-// crosses between the processes.
+// BenchmarkLarge gets and puts records of 128 KiB of bins (LARGE_BINS
+// bytes if set) from 16 goroutines, linked in and through a plugin
+// process, where every record crosses between the processes.
 func BenchmarkLarge(b *testing.B) {
-	const n, binsLen = 64, 128 << 10
+	const n = 64
+	binsLen := 128 << 10
+	if v := os.Getenv("LARGE_BINS"); v != "" {
+		binsLen, _ = strconv.Atoi(v)
+	}
 	for _, mode := range []string{"in-process", "process"} {
 		backend := benchBackend(b, mode)
 		ctx := context.Background()
@@ -366,7 +370,7 @@ func BenchmarkLarge(b *testing.B) {
 			}
 		}
 		b.Run("op=get/mode="+mode, func(b *testing.B) {
-			b.SetBytes(binsLen)
+			b.SetBytes(int64(binsLen))
 			b.SetParallelism(8)
 			b.RunParallel(func(pb *testing.PB) {
 				buf := make([]byte, 0, 2*binsLen)
@@ -381,7 +385,7 @@ func BenchmarkLarge(b *testing.B) {
 			})
 		})
 		b.Run("op=put/mode="+mode, func(b *testing.B) {
-			b.SetBytes(binsLen)
+			b.SetBytes(int64(binsLen))
 			b.SetParallelism(8)
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0

@@ -30,9 +30,9 @@ import (
 // a Put's when its reply arrives, a Get's once copied out. When a side has
 // no room the record goes through the socket as before.
 const (
-	sharedChunkSize = 16 << 10
-	sharedChunks    = 2048 // 32 MiB a side
-	sharedMin       = 16 << 10
+	sharedChunkSize = 4 << 10
+	sharedChunks    = 8192 // 32 MiB a side
+	sharedMin       = 2 << 10
 	sharedTableSize = 4 * sharedChunks
 	sharedSideSize  = sharedChunkSize * sharedChunks
 	sharedSize      = 2*sharedTableSize + 2*sharedSideSize
