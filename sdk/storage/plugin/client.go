@@ -248,7 +248,7 @@ func (p *Process) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	c.req = append(c.req[:0], d[:]...)
 	dc := p.conn(&d)
 	if n := sharedLen(&rec); n >= sharedMin && dc.shm != nil {
-		if off, ok := dc.shm.putRecord(nodeSide, &rec, n); ok {
+		if off, ok := dc.shm.putRecord(&rec, n); ok {
 			c.req = appendShared(c.req, off, n)
 			err := dc.do(c, opPutShared, nil)
 			// The plugin has replied: it no longer reads the record.

@@ -207,28 +207,29 @@ func (c *call) complete(status uint8, p []byte, sets interner) error {
 	return nil
 }
 
-// completeShared completes a Get whose record the plugin wrote into the
-// connection's shared memory. The caller copies it out (copyShared).
+// completeShared completes a Get whose key and bins the plugin wrote into
+// the connection's shared memory: "meta keyLen:uint32 offset:uint32
+// length:uint32". The caller copies them out (copyShared).
 func (c *call) completeShared(p []byte, shm *sharedMem, sets interner) error {
-	off, n, ok := parseShared(p)
-	if !ok || c.scan || shm == nil {
+	if c.scan || shm == nil {
 		return errMalformed
 	}
+	m, rest, err := parseMeta(p, sets)
+	if err != nil || len(rest) != 12 {
+		return errMalformed
+	}
+	keyLen := int(binary.BigEndian.Uint32(rest))
+	off, n, _ := parseShared(rest[4:])
 	shm.mu.RLock()
 	b, ok := shm.view(pluginSide, off, n)
-	var rec storage.Record
-	err := errMalformed
-	if ok {
-		rec, err = parseRecord(b, sets)
-	}
 	shm.mu.RUnlock()
-	if err != nil {
+	if !ok || keyLen > n {
 		shm.release(pluginSide, off, n)
-		return err
+		return errMalformed
 	}
 	c.status, c.msg = statusOK, c.msg[:0]
-	c.meta, c.key = rec.Meta, len(rec.Key)
-	c.shared = b[len(b)-len(rec.Key)-len(rec.Bins):]
+	c.meta, c.key = m, keyLen
+	c.shared = b
 	c.sharedOff, c.sharedLen = off, n
 	c.done <- struct{}{}
 	return nil

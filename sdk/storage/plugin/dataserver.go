@@ -44,7 +44,7 @@ type request struct {
 	op      uint8
 	p       []byte
 	running *sync.WaitGroup // its connection's requests in progress
-	getBuf  []byte
+	get     getter
 	sets    interner
 }
 
@@ -125,7 +125,9 @@ func (s *dataServer) serveConn(nc net.Conn) {
 	defer shm.close()
 	w := &replyWriter{nc: nc, shm: shm}
 	br := bufio.NewReaderSize(nc, 64<<10)
-	var buf, getBuf []byte
+	var buf []byte
+	var get getter
+	defer get.drop()
 	sets := interner{}
 	var running sync.WaitGroup
 	defer running.Wait()
@@ -170,7 +172,7 @@ func (s *dataServer) serveConn(nc net.Conn) {
 			s.work <- r
 			continue
 		default:
-			getBuf = s.handle(w, id, op, p, getBuf, sets)
+			s.handle(w, id, op, p, &get, sets)
 		}
 		if (br.Buffered() == 0 || w.size() >= scanFlushSize) && !w.flush() {
 			return
@@ -182,7 +184,7 @@ func (s *dataServer) serveConn(nc net.Conn) {
 // reply goes out with those of the requests that complete about the same
 // time.
 func (s *dataServer) answer(r *request) {
-	r.getBuf = s.handle(r.w, r.id, r.op, r.p, r.getBuf, r.sets)
+	s.handle(r.w, r.id, r.op, r.p, &r.get, r.sets)
 	w, running := r.w, r.running
 	r.w, r.running = nil, nil
 	s.free <- r
@@ -190,41 +192,36 @@ func (s *dataServer) answer(r *request) {
 	running.Done() // last: the connection closes once all are done
 }
 
-// handle answers a point request, appending the reply to w. It returns the
-// read buffer for the next Get.
-func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBuf []byte, sets interner) []byte {
+// handle answers a point request, appending the reply to w; get is where
+// a Get puts the record.
+func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, get *getter, sets interner) {
 	if op < opGet || op > opPutShared || op == opScan || len(p) < digestSize {
 		w.status(id, statusError, []byte("malformed request"))
-		return getBuf
+		return
 	}
 	d := storage.Digest(p[:digestSize])
 	p = p[digestSize:]
 	ctx := s.ctx
 	switch op {
 	case opGet:
-		rec, err := s.backend.Get(ctx, d, getBuf[:0])
+		rec, err := s.backend.Get(ctx, d, get.dest(w.shm))
 		if err != nil {
 			w.err(id, err)
-			return getBuf
+			return
 		}
-		if !w.sharedRecord(id, &rec) {
-			w.record(id, statusOK, nil, &rec)
-		}
-		if n := len(rec.Key) + len(rec.Bins); n > cap(getBuf) {
-			getBuf = make([]byte, 0, 2*n)
-		}
+		get.reply(w, id, &rec)
 	case opGetMeta:
 		m, err := s.backend.GetMeta(ctx, d)
 		if err != nil {
 			w.err(id, err)
-			return getBuf
+			return
 		}
 		w.meta(id, &m)
 	case opPut:
 		rec, err := parseRecord(p, sets)
 		if err != nil {
 			w.status(id, statusError, []byte(err.Error()))
-			return getBuf
+			return
 		}
 		w.err(id, s.backend.Put(ctx, d, rec))
 	case opPutShared:
@@ -232,11 +229,10 @@ func (s *dataServer) handle(w *replyWriter, id uint32, op uint8, p []byte, getBu
 	case opDelete:
 		if len(p) != 1 {
 			w.status(id, statusError, []byte("malformed delete request"))
-			return getBuf
+			return
 		}
 		w.err(id, s.backend.Delete(ctx, d, p[0] != 0))
 	}
-	return getBuf
 }
 
 // putShared stores the record a Put wrote into the connection's shared
@@ -341,21 +337,17 @@ func (w *replyWriter) record(id uint32, status uint8, digest []byte, rec *storag
 	return true
 }
 
-// sharedRecord writes a Get's record into the connection's shared memory
-// and appends a reply saying where, when the record is large enough to be
-// worth it and there is room; otherwise it returns false.
-func (w *replyWriter) sharedRecord(id uint32, rec *storage.Record) bool {
-	n := sharedLen(rec)
-	if n < sharedMin || w.shm == nil {
-		return false
-	}
-	off, ok := w.shm.putRecord(pluginSide, rec, n)
-	if !ok {
-		return false
-	}
-	var ref [8]byte
-	w.status(id, statusShared, appendShared(ref[:0], off, n))
-	return true
+// shared appends a Get's reply whose key and bins, n bytes, lie at off of
+// the plugin's side of the shared memory.
+func (w *replyWriter) shared(id uint32, m *storage.Meta, keyLen, off, n int) {
+	w.mu.Lock()
+	b, start := appendFrameHeader(w.buf, id, statusShared)
+	b = appendMeta(b, m)
+	b = binary.BigEndian.AppendUint32(b, uint32(keyLen))
+	b = appendShared(b, off, n)
+	finishFrame(b, start)
+	w.buf = b
+	w.mu.Unlock()
 }
 
 func (w *replyWriter) size() int {

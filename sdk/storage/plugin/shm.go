@@ -23,9 +23,9 @@ import (
 //	the plugin's side                sharedChunks chunks of sharedChunkSize
 //
 // A Put of sharedMin bytes or more writes its record into chunks of the
-// node's side and sends opPutShared with where they are; a Get's reply of
-// that size is written by the plugin into chunks of its side and sent as
-// statusShared. The process that writes a side allocates in it, marking
+// node's side and sends opPutShared with where they are; a Get of that
+// size has the backend write the record into chunks of the plugin's side
+// (getter.go) and is answered with statusShared. The process that writes a side allocates in it, marking
 // its chunks in use; the node frees them once the record has been read:
 // a Put's when its reply arrives, a Get's once copied out. When a side has
 // no room the record goes through the socket as before.
@@ -94,16 +94,16 @@ func sharedLen(rec *storage.Record) int {
 	return 4 + 4 + 8 + 2 + len(rec.Set) + 4 + len(rec.Key) + len(rec.Bins)
 }
 
-// putRecord writes rec, "meta keyLen key bins" of n bytes, into chunks of
-// side s and returns their offset; ok is false when the side has no room
-// or is unmapped.
-func (m *sharedMem) putRecord(s int, rec *storage.Record, n int) (off int, ok bool) {
+// putRecord writes a Put's record, "meta keyLen key bins" of n bytes, into
+// chunks of the node's side and returns their offset; ok is false when the
+// side has no room or is unmapped.
+func (m *sharedMem) putRecord(rec *storage.Record, n int) (off int, ok bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.mem == nil {
 		return 0, false
 	}
-	side := &m.sides[s]
+	side := &m.sides[nodeSide]
 	off, ok = side.allocate(n)
 	if !ok {
 		return 0, false

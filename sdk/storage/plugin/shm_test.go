@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -51,6 +52,22 @@ func inUse(m *sharedMem, s int) int {
 	return n
 }
 
+// runsInUse counts the runs of chunks in use on side s, and the chunks.
+func runsInUse(m *sharedMem, s int) (runs, n int) {
+	prev := false
+	for i := range m.sides[s].inUse {
+		used := atomic.LoadUint32(&m.sides[s].inUse[i]) != 0
+		if used {
+			n++
+			if !prev {
+				runs++
+			}
+		}
+		prev = used
+	}
+	return runs, n
+}
+
 // Records on both sides of the threshold, and larger than a side, cross
 // intact from many goroutines at once, through the shared memory when
 // large, and every chunk is free after.
@@ -87,10 +104,12 @@ func TestSharedMemoryCarriesLargeRecords(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	for s, name := range []string{"node's", "plugin's"} {
-		if n := inUse(shm, s); n != 0 {
-			t.Errorf("%d chunks of the %s side still in use", n, name)
-		}
+	if n := inUse(shm, nodeSide); n != 0 {
+		t.Errorf("%d chunks of the node's side still in use", n)
+	}
+	// The plugin's connection goroutine may hold the area of its next Get.
+	if runs, n := runsInUse(shm, pluginSide); runs > 1 || n > getAreaMax/sharedChunkSize {
+		t.Errorf("%d chunks of the plugin's side still in use, in %d runs", n, runs)
 	}
 
 	// One record, alone: it went through both sides (they are not
@@ -185,7 +204,7 @@ func TestSharedAllocation(t *testing.T) {
 		t.Error("a whole side allocated while chunks are in use")
 	}
 	m.close()
-	if _, ok := m.putRecord(nodeSide, &storage.Record{}, 22); ok {
+	if _, ok := m.putRecord(&storage.Record{}, 22); ok {
 		t.Error("a record written after close")
 	}
 }
@@ -197,5 +216,91 @@ func TestSharedLen(t *testing.T) {
 		if got, want := sharedLen(&rec), len(appendRecord(nil, &rec)); got != want {
 			t.Errorf("sharedLen %d, appendRecord wrote %d", got, want)
 		}
+	}
+}
+
+// frames reads the replies w gathered: their codes and payloads.
+func frames(t *testing.T, w *replyWriter) (codes []uint8, payloads [][]byte) {
+	t.Helper()
+	for b := w.buf; len(b) > 0; {
+		n := int(binary.BigEndian.Uint32(b))
+		codes = append(codes, b[8])
+		payloads = append(payloads, b[9:4+n])
+		b = b[4+n:]
+	}
+	w.buf = w.buf[:0]
+	return codes, payloads
+}
+
+// backendGet does what the memory backend's Get does with its buffer.
+func backendGet(buf []byte, key, bins []byte) storage.Record {
+	if cap(buf) < len(key)+len(bins) {
+		buf = make([]byte, 0, len(key)+len(bins))
+	}
+	buf = append(append(buf, key...), bins...)
+	return storage.Record{Key: buf[:len(key):len(key)], Bins: buf[len(key):]}
+}
+
+func TestGetter(t *testing.T) {
+	m := newSharedMem(make([]byte, sharedSize), func([]byte) error { return nil })
+	w := &replyWriter{shm: m}
+	var g getter
+	key := []byte{3, 'k'}
+	get := func(binsLen int) (uint8, []byte) {
+		rec := backendGet(g.dest(m), key, bytes.Repeat([]byte{9}, binsLen))
+		g.reply(w, 1, &rec)
+		codes, payloads := frames(t, w)
+		if len(codes) != 1 {
+			t.Fatalf("%d replies", len(codes))
+		}
+		return codes[0], payloads[0]
+	}
+	areaChunks := getAreaMin / sharedChunkSize
+
+	// Small: through the socket; the area stays for the next Get.
+	if code, _ := get(100); code != statusOK {
+		t.Fatalf("small record: status %d", code)
+	}
+	if n := inUse(m, pluginSide); n != areaChunks {
+		t.Fatalf("%d chunks in use after a small Get, want the area's %d", n, areaChunks)
+	}
+	// In the area: handed to the node as it lies, the rest of the area freed.
+	code, p := get(5000)
+	if code != statusShared {
+		t.Fatalf("record in the area: status %d", code)
+	}
+	ref := p[len(p)-8:]
+	if off, n, _ := parseShared(ref); off != 0 || n != 5002 {
+		t.Errorf("record in the area at %d, %d bytes", off, n)
+	}
+	if n := inUse(m, pluginSide); n != 2 {
+		t.Errorf("%d chunks in use, want the record's 2", n)
+	}
+	m.release(pluginSide, 0, 5002) // as the node does
+	// Larger than the area: the area is freed, the record copied into
+	// chunks of its own (the first free), and the next area is larger.
+	code, p = get(100_000)
+	if off, n, _ := parseShared(p[len(p)-8:]); code != statusShared || off != 0 || n != 100_002 {
+		t.Errorf("large record: status %d at %d, %d bytes", code, off, n)
+	}
+	if !bytes.Equal(m.sides[pluginSide].data[:2], key) {
+		t.Error("the large record's key is not where the reply says")
+	}
+	if n := inUse(m, pluginSide); n != roundUp(100_002, sharedChunkSize)/sharedChunkSize {
+		t.Errorf("%d chunks in use, want the record's", n)
+	}
+	m.release(pluginSide, 0, 100_002)
+	if g.size != roundUp(200_004, sharedChunkSize) {
+		t.Errorf("next area of %d bytes", g.size)
+	}
+	if code, _ := get(100_000); code != statusShared || g.area != nil {
+		t.Errorf("large record after growth: status %d, area kept %v", code, g.area != nil)
+	}
+	m.release(pluginSide, 0, 100_002)
+	// Another connection's memory: the area goes back to its own.
+	g.dest(m)
+	g.dest(newSharedMem(make([]byte, sharedSize), func([]byte) error { return nil }))
+	if n := inUse(m, pluginSide); n != 0 {
+		t.Errorf("%d chunks in use after moving to another connection", n)
 	}
 }

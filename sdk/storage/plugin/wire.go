@@ -39,9 +39,11 @@ import (
 // opGetMeta and nothing otherwise; statusError carries a message.
 //
 // opPutShared and statusShared carry a record that lies in the
-// connection's shared memory (shm.go): "offset:uint32 length:uint32" on
-// the node's side for opPutShared, which is otherwise an opPut, and on the
-// plugin's side for statusShared, an opGet's statusOK.
+// connection's shared memory (shm.go). opPutShared, otherwise an opPut,
+// says where on the node's side its "meta keyLen key bins" lie:
+// "offset:uint32 length:uint32". statusShared, an opGet's statusOK, carries
+// "meta keyLen:uint32 offset:uint32 length:uint32", and the key and bins lie
+// on the plugin's side.
 const (
 	opGet     = 1
 	opGetMeta = 2
