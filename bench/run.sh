@@ -106,10 +106,15 @@ redis_start
 # Insert every key redis-benchmark will use (key:%012d, as -r names them),
 # as the Skiff run does, so that GETs hit.
 log "inserting $KEYS keys into redis"
+# (The value is built by doubling: mawk's sprintf is limited to 8 KiB.)
 awk -v n="$KEYS" -v size="$VSIZE" 'BEGIN {
-	v = sprintf("%*s", size, ""); gsub(/ /, "x", v)
-	for (i = 0; i < n; i++)
-		printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, size, v
+	v = "x"
+	while (length(v) < size) v = v v
+	v = substr(v, 1, size)
+	for (i = 0; i < n; i++) {
+		printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n", i, size
+		printf "%s\r\n", v
+	}
 }' | redis_load
 
 threads=()
