@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -302,5 +304,48 @@ func TestGetter(t *testing.T) {
 	g.dest(newSharedMem(make([]byte, sharedSize), func([]byte) error { return nil }))
 	if n := inUse(m, pluginSide); n != 0 {
 		t.Errorf("%d chunks in use after moving to another connection", n)
+	}
+}
+
+// A plugin killed while large records cross: every call in flight and
+// after fails with ErrUnavailable, none touches the unmapped memory.
+func TestSharedMemoryPluginKilled(t *testing.T) {
+	p, _ := startShared(t)
+	ctx := context.Background()
+	rec := bigRecord(1, 200<<10)
+	var wg sync.WaitGroup
+	var calls atomic.Int64
+	for g := range 8 {
+		wg.Go(func() {
+			d := storage.Digest{byte(g)}
+			buf := make([]byte, 0, 256<<10)
+			for {
+				err := p.Put(ctx, d, rec)
+				if err == nil {
+					_, err = p.Get(ctx, d, buf)
+				}
+				calls.Add(1)
+				if err != nil {
+					if !errors.Is(err, storage.ErrUnavailable) {
+						t.Errorf("after the kill: %v, want ErrUnavailable", err)
+					}
+					return
+				}
+			}
+		})
+	}
+	for calls.Load() < 50 {
+		runtime.Gosched()
+	}
+	if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	<-p.Broken()
+	if err := p.Put(ctx, storage.Digest{1}, rec); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("put after the kill: %v", err)
+	}
+	if _, err := p.Get(ctx, storage.Digest{1}, nil); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("get after the kill: %v", err)
 	}
 }
