@@ -11,9 +11,9 @@ import (
 var fastPaths = true
 
 // fastApply runs the operations that large collections see most (an
-// append to an unordered list, a read by index or of the size, a read,
-// removal or trim of an index range, a map read, put or increment of one
-// key, or a map removal by key) on the collection's bytes as they are,
+// append to an unordered list, a read, pop or removal by index, the size,
+// a read, removal or trim of an index range, a map read, put or increment
+// of one key, or a map removal by key) on the collection's bytes as they are,
 // instead of decoding it into its items and encoding it again: a scan and
 // at most one copy, with no allocation but the new value. ok is false when
 // the operation, its arguments or the collection need the general path,
@@ -26,7 +26,7 @@ func fastApply(o *op, cur []byte) (r result, ok bool) {
 	switch o.code {
 	case listAppend:
 		return fastListAppend(o, cur)
-	case listGet, listGetByIndex, listSize:
+	case listGet, listGetByIndex, listSize, listPop, listRemove, listRemoveByIndex:
 		return fastListRead(o, cur)
 	case listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange:
 		return fastListRange(o, cur)
@@ -120,9 +120,10 @@ func fastListAppend(o *op, cur []byte) (result, bool) {
 	return result{changed: true, val: out, res: msgpack.AppendInt(nil, int64(f.n+1))}, true
 }
 
-// fastListRead reads the value at an index, [index] for get and
-// [returnType, index] for get by index with a value return type, or the
-// size.
+// fastListRead answers a list's size, or reads or removes the item at one
+// index: get and pop ([index]), remove ([index], answering a count), and
+// get and remove by index ([returnType, index]) answering nothing, a count
+// or the value. An index outside the list is the general path's error.
 func fastListRead(o *op, cur []byte) (result, bool) {
 	f, ok := flatten(cur, false)
 	if !ok {
@@ -135,13 +136,26 @@ func fastListRead(o *op, cur []byte) (result, bool) {
 		}
 		return result{res: msgpack.AppendInt(nil, int64(f.n))}, true
 	}
-	if o.code == listGetByIndex {
-		if rt, err := r.int(); err != nil || rt != retValue {
+	rt, remove := int64(retValue), false
+	switch o.code {
+	case listPop:
+		remove = true
+	case listRemove:
+		rt, remove = retCount, true
+	case listGetByIndex, listRemoveByIndex:
+		var err error
+		if rt, err = r.int(); err != nil {
 			return result{}, false
 		}
+		remove = o.code == listRemoveByIndex
+	}
+	switch rt {
+	case retNone, retCount, retValue:
+	default:
+		return result{}, false
 	}
 	i, err := r.int()
-	if err != nil || r.left() != 0 {
+	if err != nil || r.left() != 0 || remove && (!o.modify || !f.asEncoded) {
 		return result{}, false
 	}
 	p, ok := index(i, f.n)
@@ -156,7 +170,22 @@ func fastListRead(o *op, cur []byte) (result, bool) {
 	if !ok || !whole(f.items[start+size:], f.n-p-1) {
 		return result{}, false
 	}
-	return result{res: f.items[start : start+size]}, true
+	item := f.items[start : start+size]
+	var out result
+	switch rt {
+	case retCount:
+		out.res = msgpack.AppendInt(nil, 1)
+	case retValue:
+		out.res = item
+		if remove {
+			// The list's bytes are replaced: the answer is a copy.
+			out.res = append(o.a.Alloc(size)[:0], item...)
+		}
+	}
+	if !remove {
+		return out, true
+	}
+	return out.without(o, &f, [][]byte{f.items[:start], f.items[start+size:]}, 1)
 }
 
 // fastListRange reads or removes a range of indexes, the items outside it
@@ -233,6 +262,12 @@ func fastListRange(o *op, cur []byte) (result, bool) {
 	if !remove || npicked == 0 {
 		return out, true
 	}
+	return out.without(o, &f, rest, npicked)
+}
+
+// without makes the list f with only the items whose bytes are rest, in
+// order, npicked items fewer, the new value of out.
+func (out result) without(o *op, f *flat, rest [][]byte, npicked int) (result, bool) {
 	if f.flags == 0 && (leadsWithExt(rest[0]) || len(rest[0]) == 0 && len(rest) > 1 && leadsWithExt(rest[1])) {
 		return result{}, false // the list left needs a flags header
 	}
