@@ -11,10 +11,11 @@ import (
 var fastPaths = true
 
 // fastApply runs the operations that large collections see most (an
-// append to an unordered list, a read, pop or removal by index, the size,
-// a read, removal or trim of an index range, a map read, put or increment
-// of one key, or a map removal by key) on the collection's bytes as they are,
-// instead of decoding it into its items and encoding it again: a scan and
+// append, insert or set of one value in an unordered list, a read, pop or
+// removal by index, the size, a read, removal or trim of an index range, a
+// map read, put or increment of one key, or a map removal by key) on the
+// collection's bytes as they are, instead of decoding it into its items
+// and encoding it again: a scan and
 // at most one copy, with no allocation but the new value. ok is false when
 // the operation, its arguments or the collection need the general path,
 // which then runs it (and reports any error). What it gives is what the
@@ -26,6 +27,8 @@ func fastApply(o *op, cur []byte) (r result, ok bool) {
 	switch o.code {
 	case listAppend:
 		return fastListAppend(o, cur)
+	case listInsert, listSet:
+		return fastListPlace(o, cur)
 	case listGet, listGetByIndex, listSize, listPop, listRemove, listRemoveByIndex:
 		return fastListRead(o, cur)
 	case listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange:
@@ -118,6 +121,67 @@ func fastListAppend(o *op, cur []byte) (result, bool) {
 	out := msgpack.AppendArrayHeader(o.a.Alloc(5 + len(f.body) + len(v))[:0], f.count+1)
 	out = append(append(out, f.body...), v...)
 	return result{changed: true, val: out, res: msgpack.AppendInt(nil, int64(f.n+1))}, true
+}
+
+// fastListPlace inserts one value at an index of an unordered list that
+// has items, or sets the item there: [index, value, flags?] with no write
+// flags. Insert answers the new size, set nothing. An index outside the
+// list goes to the general path, which pads the list or refuses.
+func fastListPlace(o *op, cur []byte) (result, bool) {
+	if !o.modify {
+		return result{}, false
+	}
+	r := o.argReader()
+	i, err := r.int()
+	if err != nil {
+		return result{}, false
+	}
+	v, err := r.next()
+	if err != nil || !storable(v) {
+		return result{}, false
+	}
+	if flags, err := r.optInt(0); err != nil || flags != 0 || r.left() != 0 {
+		return result{}, false
+	}
+	f, ok := flatten(cur, false)
+	if !ok || !f.asEncoded || f.flags&listOrdered != 0 || f.n == 0 {
+		return result{}, false
+	}
+	set := o.code == listSet
+	last := int64(f.n)
+	if set {
+		last--
+	}
+	if i < 0 {
+		i += int64(f.n)
+	}
+	if i < 0 || i > last || i == 0 && f.flags == 0 && leadsWithExt(v) {
+		return result{}, false
+	}
+	p := int(i)
+	a, ok := msgpack.SkipN(f.items, p)
+	if !ok {
+		return result{}, false
+	}
+	b, left, count := a, f.n-p, f.count+1
+	if set {
+		size, ok := msgpack.Skip(f.items[a:])
+		if !ok {
+			return result{}, false
+		}
+		b, left, count = a+size, left-1, f.count
+	}
+	if !whole(f.items[b:], left) {
+		return result{}, false
+	}
+	head := f.body[:len(f.body)-len(f.items)]
+	out := msgpack.AppendArrayHeader(o.a.Alloc(5 + len(f.body) + len(v))[:0], count)
+	out = append(append(append(append(out, head...), f.items[:a]...), v...), f.items[b:]...)
+	res := result{changed: true, val: out}
+	if !set {
+		res.res = msgpack.AppendInt(nil, int64(f.n+1))
+	}
+	return res, true
 }
 
 // fastListRead answers a list's size, or reads or removes the item at one

@@ -47,12 +47,12 @@ func TestFastPathsAgree(t *testing.T) {
 		mm(mi(1), mi(2), []byte{0xd4, 0x31, 0}, mi(3))}
 	elems := [][]byte{mNil, mAny, mi(0), mi(1), mi(-1), mi(3), mi(11), mi(-11), ms("a"), ms("b"), ms("John"), ms("Harry"),
 		ms("c"), mi(4), mi(5), mi(9), mf(0.5), ml(), mm(mi(1), mi(2)), {0xd9, 9}}
-	listCodes := []int{listAppend, listGet, listGetByIndex, listSize, listPop, listRemove, listRemoveByIndex,
+	listCodes := []int{listAppend, listInsert, listSet, listGet, listGetByIndex, listSize, listPop, listRemove, listRemoveByIndex,
 		listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange}
 	mapCodes := []int{mapGetByKey, mapRemoveByKey, mapPut, mapIncrement, mapDecrement}
 	rng := rand.New(rand.NewPCG(5, 6))
 	taken := map[int]int{}
-	for range 70000 {
+	for range 100000 {
 		isMap := rng.IntN(2) == 0
 		codes, pool, typ := listCodes, lists, uint8(proto.ParticleList)
 		if isMap {
@@ -84,6 +84,8 @@ func TestFastPathsAgree(t *testing.T) {
 			switch code {
 			case listGet, listPop, listRemove:
 				args = [][]byte{i}
+			case listInsert, listSet:
+				args = [][]byte{i, elems[rng.IntN(len(elems))], mi(0)}[:2+rng.IntN(2)]
 			case listGetByIndex, listRemoveByIndex:
 				args = [][]byte{mrt([]int{retNone, retCount, retValue, retValue, retIndex}[rng.IntN(5)] | rng.IntN(6)/5*retInverted), i}
 			case listGetRange, listTrim, listRemoveRange:
@@ -206,6 +208,8 @@ func FuzzFastPaths(f *testing.F) {
 	f.Add(true, false, oneToTen, mop(listAppend, mi(11)))
 	f.Add(false, false, mixed, mop(listGetByIndex, mrt(retValue), mi(-2)))
 	f.Add(true, false, mixed, mop(listPop, mi(1)))
+	f.Add(true, false, oneToTen, mop(listInsert, mi(0), ms("a")))
+	f.Add(true, false, oneToTen, mop(listSet, mi(-1), mi(7)))
 	f.Add(true, false, oneToTen, mop(listRemoveByIndex, mrt(retValue), mi(-1)))
 	f.Add(true, true, mapPeople, mop(mapIncrement, ms("Jim"), mi(2)))
 	f.Add(true, true, om(ms("a"), mi(1), ms("c"), mi(2)), mop(mapPut, ms("b"), ms("x")))
