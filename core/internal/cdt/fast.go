@@ -430,7 +430,8 @@ func plainKey(t msgpack.Type) bool {
 }
 
 // fastMapGet reads, or for remove by key removes, the pair at a key:
-// [returnType, key] answering nothing, a count or the value.
+// [returnType, key] answering nothing, a count, the value, the key or
+// whether it is there.
 func fastMapGet(o *op, cur []byte) (result, bool) {
 	remove := o.code == mapRemoveByKey
 	r := o.argReader()
@@ -439,7 +440,7 @@ func fastMapGet(o *op, cur []byte) (result, bool) {
 		return result{}, false
 	}
 	switch rt {
-	case retNone, retCount, retValue:
+	case retNone, retCount, retValue, retKey, retExists:
 	default:
 		return result{}, false
 	}
@@ -463,8 +464,14 @@ func fastMapGet(o *op, cur []byte) (result, bool) {
 		out.res = msgpack.AppendInt(nil, 0)
 	case rt == retValue && found:
 		out.res = f.items[vStart:vEnd]
-	case rt == retValue:
+	case rt == retKey && found:
+		out.res = f.items[at:vStart]
+	case rt == retValue, rt == retKey:
 		out.res = nilElem
+	case rt == retExists && found:
+		out.res = []byte{0xc3}
+	case rt == retExists:
+		out.res = []byte{0xc2}
 	}
 	if !remove || !found {
 		return out, true

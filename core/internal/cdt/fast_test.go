@@ -91,7 +91,7 @@ func TestFastPathsAgree(t *testing.T) {
 			case listGetRange, listTrim, listRemoveRange:
 				args = [][]byte{i, mi(int64(rng.IntN(8) - 1))}[:1+rng.IntN(2)]
 			case mapGetByKey, mapRemoveByKey:
-				args = [][]byte{mrt([]int{retNone, retCount, retValue, retKey}[rng.IntN(4)]), elems[rng.IntN(len(elems))]}
+				args = [][]byte{mrt([]int{retNone, retCount, retValue, retKey, retExists, retKeyValue}[rng.IntN(6)]), elems[rng.IntN(len(elems))]}
 			case listGetByIndexRange, listRemoveByIndexRange:
 				rt := []int{retNone, retCount, retValue, retIndex}[rng.IntN(4)] | rng.IntN(2)*retInverted
 				args = [][]byte{mrt(rt), i, mi(int64(rng.IntN(8) - 1))}[:2+rng.IntN(2)]
