@@ -234,6 +234,24 @@ func testUDFMetadata(t *testing.T, c *as.Client) {
 	if got := execute(t, c, k, "meta", "escape"); !equalValue(got, []any{"file", "network", "environment"}) {
 		t.Fatalf("escape = %v: the sandbox let something through", got)
 	}
+	// An HLL bin crosses into a UDF and back: copied, it counts the same.
+	hk := key(t, set, "visitors")
+	_, err := c.Operate(nil, hk, as.HLLAddOp(as.DefaultHLLPolicy(), "h", []as.Value{as.StringValue("a"), as.StringValue("b"), as.StringValue("c")}, 8, 0))
+	mustOK(t, err)
+	copied := execute(t, c, hk, "meta", "copy", as.StringValue("h"), as.StringValue("h2"))
+	rec, err := c.Operate(nil, hk, as.HLLGetCountOp("h2"), as.GetBinOp("h"))
+	mustOK(t, err)
+	if n := rec.Bins["h2"]; n != 3 || !equalValue(copied, rec.Bins["h"]) {
+		t.Fatalf("the HLL copied by a UDF counts %v (want 3); returned %v, the bin holds %v", n, copied, rec.Bins["h"])
+	}
+	// Bytes that are no sketch are refused, and nothing is written.
+	_, err = c.Execute(nil, hk, "meta", "sethll", as.StringValue("h3"), as.BytesValue([]byte{1, 2, 3}))
+	if err == nil {
+		t.Fatal("a UDF stored an HLL bin that is no sketch")
+	}
+	if rec, err := c.Get(nil, hk); err != nil || rec.Bins["h3"] != nil || rec.Generation != 2 {
+		t.Fatalf("after the refused sethll: %v, %v", rec, err)
+	}
 }
 
 // TestUDFPersistence: modules outlive a restart of the node.

@@ -256,7 +256,7 @@ func (d *decoder) sizedParticle(size int) (Value, error) {
 }
 
 // particle decodes a str or bin payload of n bytes: the particle type,
-// then the string, bytes or GeoJSON text.
+// then the string, bytes, HLL or GeoJSON text.
 func (d *decoder) particle(n int) (Value, error) {
 	p, err := d.take(n)
 	if err != nil {
@@ -272,6 +272,8 @@ func (d *decoder) particle(n int) (Value, error) {
 		return append([]byte{}, p[1:]...), nil
 	case particleGeoJSON:
 		return GeoJSON(p[1:]), nil
+	case particleHLL:
+		return HLL(append([]byte{}, p[1:]...)), nil
 	}
 	d.off -= n
 	return nil, d.errorf("unsupported particle type %d in a string or bytes value", p[0])

@@ -16,6 +16,7 @@ import (
 //	string
 //	[]byte
 //	GeoJSON
+//	HLL
 //	[]Value            a list
 //	map[Value]Value    a map; a bytes key decodes as BytesKey
 //
@@ -31,6 +32,11 @@ type Value = any
 // where a plain string would be a string particle.
 type GeoJSON string
 
+// HLL is a HyperLogLog sketch as an HLL bin holds it. A UDF can read one,
+// keep it in another bin or return it, and the client's HLL operations
+// work on it there; setting a bin to bytes that are no sketch fails.
+type HLL []byte
+
 // BytesKey holds the bytes of a blob where Go needs a comparable type: a
 // map key. It encodes as bytes, like []byte; a map key stored as bytes
 // decodes as a BytesKey.
@@ -40,6 +46,7 @@ type BytesKey string
 const (
 	particleString  = 3
 	particleBlob    = 4
+	particleHLL     = 18
 	particleGeoJSON = 23
 )
 
@@ -123,9 +130,11 @@ func appendDepth(dst []byte, v Value, depth int) ([]byte, error) {
 	case GeoJSON:
 		return appendStr(dst, particleGeoJSON, string(v)), nil
 	case []byte:
-		return appendBin(dst, v), nil
+		return appendBin(dst, particleBlob, v), nil
 	case BytesKey:
-		return appendBin(dst, v), nil
+		return appendBin(dst, particleBlob, v), nil
+	case HLL:
+		return appendBin(dst, particleHLL, v), nil
 	case []Value:
 		if depth >= maxDepth {
 			return dst, errTooDeep
@@ -196,7 +205,7 @@ func appendReflect(dst []byte, rv reflect.Value, depth int) ([]byte, error) {
 			for i := range b {
 				b[i] = byte(rv.Index(i).Uint())
 			}
-			return appendBin(dst, b), nil
+			return appendBin(dst, particleBlob, b), nil
 		}
 		if depth >= maxDepth {
 			return dst, errTooDeep
@@ -309,9 +318,9 @@ func appendStr(dst []byte, particle byte, s string) []byte {
 	return append(append(dst, particle), s...)
 }
 
-// appendBin appends b as a msgpack bin whose payload is the blob particle
-// type then b.
-func appendBin[B []byte | BytesKey](dst []byte, b B) []byte {
+// appendBin appends b as a msgpack bin whose payload is the particle type
+// then b.
+func appendBin[B []byte | BytesKey | HLL](dst []byte, particle byte, b B) []byte {
 	n := len(b) + 1
 	switch {
 	case n <= math.MaxUint8:
@@ -321,7 +330,7 @@ func appendBin[B []byte | BytesKey](dst []byte, b B) []byte {
 	default:
 		dst = append(dst, mpBin32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-	return append(append(dst, particleBlob), b...)
+	return append(append(dst, particle), b...)
 }
 
 func appendArrayHeader(dst []byte, n int) []byte {

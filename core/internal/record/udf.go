@@ -5,6 +5,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/internal/bins"
 	"github.com/skiffdb/skiff/core/internal/cdt"
+	"github.com/skiffdb/skiff/core/internal/hll"
 	"github.com/skiffdb/skiff/core/internal/udf"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -135,7 +136,7 @@ func (r *UDFRecord) keep(b []byte) []byte {
 }
 
 func (r *UDFRecord) SetBin(name []byte, typ uint8, val []byte) int32 {
-	if bins.Check(typ, val) != nil {
+	if bins.Check(typ, val) != nil || typ == proto.ParticleHLL && hll.Check(val) != nil {
 		return udf.CodeInvalid
 	}
 	val, err := cdt.Stored(typ, val)

@@ -1,7 +1,8 @@
 //go:build wasip1
 
 // Udfmeta is a UDF module for the node's tests: meta returns what a UDF
-// sees of its record, and escape tries what the sandbox must refuse.
+// sees of its record, escape tries what the sandbox must refuse, copy and
+// sethll move values between bins.
 package main
 
 import (
@@ -40,6 +41,19 @@ func init() {
 			refused = append(refused, "environment")
 		}
 		return refused, nil
+	})
+	// copy sets bin args[1] to bin args[0]'s value, and returns it.
+	udf.Register("copy", func(r *udf.Record, args []udf.Value) (udf.Value, error) {
+		from, _ := args[0].(string)
+		to, _ := args[1].(string)
+		v, _ := r.Get(from)
+		return v, r.Set(to, v)
+	})
+	// sethll sets bin args[0] to an HLL of the bytes args[1].
+	udf.Register("sethll", func(r *udf.Record, args []udf.Value) (udf.Value, error) {
+		name, _ := args[0].(string)
+		b, _ := args[1].([]byte)
+		return nil, r.Set(name, udf.HLL(b))
 	})
 	udf.Register("expire", func(r *udf.Record, args []udf.Value) (udf.Value, error) {
 		ttl, _ := args[0].(int64)
