@@ -184,6 +184,9 @@ func (p *Process) conn(d *storage.Digest) *dataConn {
 	return p.conns[int(d[3])%len(p.conns)]
 }
 
+// scanKeepBytes bounds the scan buffer a call keeps for the next.
+const scanKeepBytes = 4 << 20
+
 // errClosed is returned by every method once Close has been called.
 var errClosed = storage.ErrClosed
 
@@ -292,7 +295,13 @@ func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 	}
 	c := p.getCall()
 	defer p.putCall(c)
-	c.scan = true
+	c.scan, c.buf = true, c.scanBuf[:0]
+	defer func() {
+		// Its records are valid only while fn runs: the next scan reuses it.
+		if cap(c.buf) <= scanKeepBytes {
+			c.scanBuf = c.buf[:0]
+		}
+	}()
 	c.req = binary.BigEndian.AppendUint16(c.req[:0], pid)
 	if metaOnly {
 		c.req = append(c.req, 1)

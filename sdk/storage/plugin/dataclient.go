@@ -25,6 +25,9 @@ type call struct {
 	buf  []byte
 	key  int // length of the key at the start of buf, for a Get
 	scan bool
+	// scanBuf is kept for the next scan's records (a Get's buf is its
+	// caller's), unless it grew past scanKeepBytes.
+	scanBuf []byte
 	// shared is a Get's key and bins where the plugin wrote them, in the
 	// connection's shared memory, for the caller to copy into buf (so
 	// that the connection's reader does not copy every large record);
@@ -151,7 +154,7 @@ func (dc *dataConn) read() {
 		}
 		dc.mu.Lock()
 		c := dc.calls[id]
-		if status != statusRecord {
+		if !isScanRecord(status) {
 			delete(dc.calls, id)
 		}
 		dc.mu.Unlock()
@@ -159,14 +162,17 @@ func (dc *dataConn) read() {
 			dc.fail(fmt.Errorf("storage plugin: reply to unknown request %d: %w", id, storage.ErrUnavailable))
 			return
 		}
-		if status == statusShared {
+		switch status {
+		case statusShared:
 			err = c.completeShared(p, dc.shm, sets)
-		} else {
+		case statusRecordShared:
+			err = c.scanRecordShared(p, dc.shm)
+		default:
 			err = c.complete(status, p, sets)
 		}
 		if err != nil {
 			dc.fail(fmt.Errorf("storage plugin: reply to request %d: %v: %w", id, err, storage.ErrUnavailable))
-			if status == statusRecord {
+			if isScanRecord(status) {
 				// Not yet removed from the calls, so failLocked completed it.
 				return
 			}
@@ -204,6 +210,28 @@ func (c *call) complete(status uint8, p []byte, sets interner) error {
 		}
 	}
 	c.done <- struct{}{}
+	return nil
+}
+
+// scanRecordShared adds to a scan's records one the plugin wrote into the
+// connection's shared memory: "digest[20] offset:uint32 length:uint32".
+// It is kept as a statusRecord frame's payload would be.
+func (c *call) scanRecordShared(p []byte, shm *sharedMem) error {
+	if !c.scan || shm == nil || len(p) != digestSize+8 {
+		return errMalformed
+	}
+	off, n, _ := parseShared(p[digestSize:])
+	shm.mu.RLock()
+	rec, ok := shm.view(pluginSide, off, n)
+	if ok {
+		c.buf = binary.BigEndian.AppendUint32(c.buf, uint32(digestSize+n))
+		c.buf = append(append(c.buf, p[:digestSize]...), rec...)
+	}
+	shm.mu.RUnlock()
+	shm.release(pluginSide, off, n)
+	if !ok {
+		return errMalformed
+	}
 	return nil
 }
 

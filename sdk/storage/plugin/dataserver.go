@@ -283,11 +283,14 @@ var errConnClosed = errors.New("storage plugin: connection closed")
 // replyWriter collects replies and writes them in batches. Scans write from
 // their own goroutines, so it is safe for concurrent use.
 type replyWriter struct {
-	nc     net.Conn
-	shm    *sharedMem // the connection's shared memory, nil without it
-	mu     sync.Mutex
-	buf    []byte
-	broken bool
+	nc  net.Conn
+	shm *sharedMem // the connection's shared memory, nil without it
+	// sharedPending counts the bytes of scan records in the shared memory
+	// whose replies have not been written yet.
+	sharedPending int
+	mu            sync.Mutex
+	buf           []byte
+	broken        bool
 	// pending is set while a goroutine is about to flush (flushSoon).
 	pending bool
 }
@@ -320,16 +323,31 @@ func (w *replyWriter) meta(id uint32, m *storage.Meta) {
 }
 
 // record appends a record reply, prefixed by digest when it is a scan's.
-// A scan flushes once enough has gathered; it returns false when the
-// connection is broken.
+// A scan's large record goes through the shared memory when there is room.
+// A scan flushes once enough has gathered, in the socket or the shared
+// memory; it returns false when the connection is broken.
 func (w *replyWriter) record(id uint32, status uint8, digest []byte, rec *storage.Record) bool {
+	off, n, shared := 0, 0, false
+	if status == statusRecord && w.shm != nil {
+		if n = sharedLen(rec); n >= sharedMin {
+			off, shared = w.shm.putScanRecord(rec, n)
+		}
+	}
 	w.mu.Lock()
-	b, start := appendFrameHeader(w.buf, id, status)
-	b = append(b, digest...)
-	b = appendRecord(b, rec)
+	var b []byte
+	var start int
+	if shared {
+		b, start = appendFrameHeader(w.buf, id, statusRecordShared)
+		b = appendShared(append(b, digest...), off, n)
+		w.sharedPending += n
+	} else {
+		b, start = appendFrameHeader(w.buf, id, status)
+		b = append(b, digest...)
+		b = appendRecord(b, rec)
+	}
 	finishFrame(b, start)
 	w.buf = b
-	full := len(b) >= scanFlushSize
+	full := len(b)+w.sharedPending >= scanFlushSize
 	w.mu.Unlock()
 	if full {
 		return w.flush()
@@ -389,6 +407,6 @@ func (w *replyWriter) flush() bool {
 		w.broken = true
 		return false
 	}
-	w.buf = w.buf[:0]
+	w.buf, w.sharedPending = w.buf[:0], 0
 	return true
 }

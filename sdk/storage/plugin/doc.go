@@ -40,10 +40,10 @@
 //
 // Records of 2 KiB or more do not go through the socket: on Linux each
 // data connection also has 64 MiB of memory both processes map (resident
-// only as far as records have used it), where a large Put's record or a
-// large Get's reply is written once and read in place, the frame saying
-// where (shm.go). Through the socket such a record cost each side a kernel
-// copy and wake-ups while the socket's buffer filled and drained.
+// only as far as records have used it), where a large Put's record, Get's
+// reply or scan's record is written once and read in place, the frame
+// saying where (shm.go). Through the socket such a record cost each side a
+// kernel copy and wake-ups while the socket's buffer filled and drained.
 //
 // # Failure
 //

@@ -415,3 +415,34 @@ func benchBackend(b *testing.B, mode string) storage.Backend {
 	}
 	return p
 }
+
+// BenchmarkScan scans a partition of 16 records of 1 KiB or 128 KiB of
+// bins, one scan at a time, linked in and through a plugin process.
+func BenchmarkScan(b *testing.B) {
+	for _, mode := range []string{"in-process", "process"} {
+		backend := benchBackend(b, mode)
+		ctx := context.Background()
+		for pid, binsLen := range []int{1 << 10, 128 << 10} {
+			rec := storage.Record{Meta: storage.Meta{Set: "s"}, Bins: bytes.Repeat([]byte{7}, binsLen)}
+			for i := range 16 {
+				if err := backend.Put(ctx, storage.Digest{byte(pid), 0, 0, 0, 0, byte(i)}, rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run(fmt.Sprintf("bins=%d/mode=%s", binsLen, mode), func(b *testing.B) {
+				b.SetBytes(int64(16 * binsLen))
+				for b.Loop() {
+					n := 0
+					err := backend.ScanPartition(ctx, uint16(pid), false, func(storage.Digest, *storage.Record) error {
+						n++
+						return nil
+					})
+					if err != nil || n != 16 {
+						b.Fatalf("scan: %v, %d records", err, n)
+					}
+				}
+			})
+		}
+		backend.Close()
+	}
+}

@@ -17,6 +17,7 @@ import (
 // the node creates it (a memfd) and passes its descriptor with the
 // connection's first byte. It has two sides of equal size:
 //
+//	bytes in use on each side        int64 (native order), a cache line each; a page
 //	chunk table of the node's side   sharedChunks uint32 (native order)
 //	chunk table of the plugin's side sharedChunks uint32
 //	the node's side                  sharedChunks chunks of sharedChunkSize
@@ -25,17 +26,20 @@ import (
 // A Put of sharedMin bytes or more writes its record into chunks of the
 // node's side and sends opPutShared with where they are; a Get of that
 // size has the backend write the record into chunks of the plugin's side
-// (getter.go) and is answered with statusShared. The process that writes a side allocates in it, marking
-// its chunks in use; the node frees them once the record has been read:
-// a Put's when its reply arrives, a Get's once copied out. When a side has
-// no room the record goes through the socket as before.
+// (getter.go) and is answered with statusShared; a scan's record of that
+// size goes to the plugin's side as statusRecordShared, while scans hold
+// less than half of it. The process that writes a side allocates in it,
+// marking its chunks in use; the node frees them once the record has been
+// read: a Put's when its reply arrives, a Get's or a scan's once copied
+// out. When a side has no room the record goes through the socket.
 const (
-	sharedChunkSize = 4 << 10
-	sharedChunks    = 8192 // 32 MiB a side
-	sharedMin       = 2 << 10
-	sharedTableSize = 4 * sharedChunks
-	sharedSideSize  = sharedChunkSize * sharedChunks
-	sharedSize      = 2*sharedTableSize + 2*sharedSideSize
+	sharedChunkSize  = 4 << 10
+	sharedChunks     = 8192 // 32 MiB a side
+	sharedMin        = 2 << 10
+	sharedHeaderSize = 4 << 10
+	sharedTableSize  = 4 * sharedChunks
+	sharedSideSize   = sharedChunkSize * sharedChunks
+	sharedSize       = sharedHeaderSize + 2*sharedTableSize + 2*sharedSideSize
 )
 
 // The sides of a connection's shared memory.
@@ -56,6 +60,7 @@ type sharedMem struct {
 
 type sharedSide struct {
 	inUse []uint32 // the chunk table, in the shared memory
+	used  *int64   // bytes of its chunks in use, in the shared memory
 	data  []byte
 	// alloc serializes allocations, which only the side's writer makes.
 	alloc sync.Mutex
@@ -66,10 +71,11 @@ type sharedSide struct {
 func newSharedMem(mem []byte, unmap func([]byte) error) *sharedMem {
 	m := &sharedMem{mem: mem, unmap: unmap}
 	for i := range m.sides {
-		table := mem[i*sharedTableSize : (i+1)*sharedTableSize]
-		data := 2*sharedTableSize + i*sharedSideSize
+		table := sharedHeaderSize + i*sharedTableSize
+		data := sharedHeaderSize + 2*sharedTableSize + i*sharedSideSize
 		m.sides[i] = sharedSide{
-			inUse: unsafe.Slice((*uint32)(unsafe.Pointer(&table[0])), sharedChunks),
+			inUse: unsafe.Slice((*uint32)(unsafe.Pointer(&mem[table])), sharedChunks),
+			used:  (*int64)(unsafe.Pointer(&mem[64*i])),
 			data:  mem[data : data+sharedSideSize : data+sharedSideSize],
 		}
 	}
@@ -129,6 +135,7 @@ func (s *sharedSide) allocate(n int) (int, bool) {
 			for j := first; j <= i; j++ {
 				atomic.StoreUint32(&s.inUse[j], 1)
 			}
+			atomic.AddInt64(s.used, int64(want*sharedChunkSize))
 			return first * sharedChunkSize, true
 		}
 	}
@@ -151,10 +158,27 @@ func (m *sharedMem) release(s, off, n int) {
 	if _, ok := m.view(s, off, n); !ok {
 		return
 	}
-	in := m.sides[s].inUse
-	for i := off / sharedChunkSize; i < (off+n+sharedChunkSize-1)/sharedChunkSize; i++ {
-		atomic.StoreUint32(&in[i], 0)
+	side := &m.sides[s]
+	first, end := off/sharedChunkSize, (off+n+sharedChunkSize-1)/sharedChunkSize
+	for i := first; i < end; i++ {
+		atomic.StoreUint32(&side.inUse[i], 0)
 	}
+	atomic.AddInt64(side.used, -int64((end-first)*sharedChunkSize))
+}
+
+// putScanRecord writes a scan's record, "meta keyLen key bins" of n bytes,
+// into chunks of the plugin's side, while scans and Gets hold less than
+// half of it, so that a scan running ahead of the node leaves Gets room.
+// The plugin unmaps the memory only after its scans end.
+func (m *sharedMem) putScanRecord(rec *storage.Record, n int) (off int, ok bool) {
+	side := &m.sides[pluginSide]
+	if atomic.LoadInt64(side.used)+int64(n) > sharedSideSize/2 {
+		return 0, false
+	}
+	if off, ok = side.allocate(n); ok {
+		appendRecord(side.data[off:off:off+n], rec)
+	}
+	return off, ok
 }
 
 // appendShared appends a reference to a record in shared memory, the

@@ -349,3 +349,72 @@ func TestSharedMemoryPluginKilled(t *testing.T) {
 		t.Errorf("get after the kill: %v", err)
 	}
 }
+
+// A scan's large records come through the plugin's side of the shared
+// memory while scans hold less than half of it, and through the socket
+// beyond.
+func TestSharedScan(t *testing.T) {
+	p, shm := startShared(t)
+	ctx := context.Background()
+	const pid = 7
+	put := func(seed int) []storage.Record {
+		var recs []storage.Record
+		for i := range 20 {
+			rec := bigRecord(seed+i, 100<<10+i)
+			if err := p.Put(ctx, storage.Digest{pid, 0, 0, 0, 0, byte(i)}, rec); err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, rec)
+		}
+		return recs
+	}
+	scan := func(want []storage.Record) {
+		t.Helper()
+		n := 0
+		err := p.ScanPartition(ctx, pid, false, func(d storage.Digest, rec *storage.Record) error {
+			w := want[d[5]]
+			if !bytes.Equal(rec.Bins, w.Bins) || rec.Meta != w.Meta || !bytes.Equal(rec.Key, w.Key) {
+				t.Errorf("record %d scanned with %d bytes of bins, meta %+v", d[5], len(rec.Bins), rec.Meta)
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != len(want) {
+			t.Fatalf("scan: %v, %d records", err, n)
+		}
+	}
+	onPluginSide := func(recs []storage.Record) (n int) {
+		for _, r := range recs {
+			if bytes.Contains(shm.sides[pluginSide].data, r.Bins) {
+				n++
+			}
+		}
+		return n
+	}
+
+	recs := put(0)
+	scan(recs)
+	// Chunks the node freed during the scan took later records, so not
+	// every record is still there.
+	if n := onPluginSide(recs); n == 0 {
+		t.Error("no record came through the shared memory")
+	}
+	if runs, n := runsInUse(shm, pluginSide); runs > 1 || n > getAreaMax/sharedChunkSize {
+		t.Errorf("%d chunks of the plugin's side still in use after the scan, in %d runs", n, runs)
+	}
+
+	// Half the side held: the scan's records take the socket.
+	half, ok := shm.sides[pluginSide].allocate(sharedSideSize / 2)
+	if !ok {
+		t.Fatal("cannot hold half the plugin's side")
+	}
+	recs = put(100)
+	scan(recs)
+	if n := onPluginSide(recs); n != 0 {
+		t.Errorf("%d records came through the shared memory past half of it", n)
+	}
+	shm.release(pluginSide, half, sharedSideSize/2)
+	if used := atomic.LoadInt64(shm.sides[pluginSide].used); used < 0 || used > getAreaMax {
+		t.Errorf("%d bytes counted in use on the plugin's side", used)
+	}
+}

@@ -44,6 +44,9 @@ import (
 // "offset:uint32 length:uint32". statusShared, an opGet's statusOK, carries
 // "meta keyLen:uint32 offset:uint32 length:uint32", and the key and bins lie
 // on the plugin's side.
+// statusRecordShared, a scan's statusRecord, carries "digest[20]
+// offset:uint32 length:uint32", and "meta keyLen key bins" lie on the
+// plugin's side.
 const (
 	opGet     = 1
 	opGetMeta = 2
@@ -55,16 +58,23 @@ const (
 )
 
 const (
-	statusOK          = 0
-	statusNotFound    = 1
-	statusTooBig      = 2
-	statusOutOfSpace  = 3
-	statusClosed      = 4
-	statusUnavailable = 5
-	statusError       = 6
-	statusShared      = 7
-	statusRecord      = 100
+	statusOK           = 0
+	statusNotFound     = 1
+	statusTooBig       = 2
+	statusOutOfSpace   = 3
+	statusClosed       = 4
+	statusUnavailable  = 5
+	statusError        = 6
+	statusShared       = 7
+	statusRecord       = 100
+	statusRecordShared = 101
 )
+
+// isScanRecord reports whether a reply's status is one record of a scan,
+// with more replies to follow.
+func isScanRecord(status uint8) bool {
+	return status == statusRecord || status == statusRecordShared
+}
 
 // metaHasKey is the meta flag of storage.Meta.HasKey.
 const metaHasKey = 1
