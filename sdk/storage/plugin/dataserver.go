@@ -283,14 +283,14 @@ var errConnClosed = errors.New("storage plugin: connection closed")
 // replyWriter collects replies and writes them in batches. Scans write from
 // their own goroutines, so it is safe for concurrent use.
 type replyWriter struct {
-	nc  net.Conn
-	shm *sharedMem // the connection's shared memory, nil without it
+	nc     net.Conn
+	shm    *sharedMem // the connection's shared memory, nil without it
+	mu     sync.Mutex
+	buf    []byte
+	broken bool
 	// sharedPending counts the bytes of scan records in the shared memory
-	// whose replies have not been written yet.
+	// whose replies are in buf.
 	sharedPending int
-	mu            sync.Mutex
-	buf           []byte
-	broken        bool
 	// pending is set while a goroutine is about to flush (flushSoon).
 	pending bool
 }
