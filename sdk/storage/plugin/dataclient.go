@@ -124,14 +124,33 @@ func (dc *dataConn) failLocked(err error) {
 	}
 	dc.err = err
 	dc.nc.Close()
-	for id, c := range dc.calls {
-		delete(dc.calls, id)
-		c.status = statusUnavailable
-		c.msg = nil
-		c.done <- struct{}{}
-	}
+	// A scan's call stays registered while its records arrive, and the
+	// reader may be adding one to it now: the reader completes scans as it
+	// stops (endCalls), which closing the connection makes it do.
+	dc.endCallsLocked(func(c *call) bool { return !c.scan })
 	dc.shm.close()
 	close(dc.broken)
+}
+
+// endCallsLocked completes the calls in flight that end says to with
+// ErrUnavailable.
+func (dc *dataConn) endCallsLocked(end func(*call) bool) {
+	for id, c := range dc.calls {
+		if end(c) {
+			delete(dc.calls, id)
+			c.status = statusUnavailable
+			c.msg = nil
+			c.done <- struct{}{}
+		}
+	}
+}
+
+// endCalls completes every call left once the reader has stopped, after
+// the connection broke.
+func (dc *dataConn) endCalls() {
+	dc.mu.Lock()
+	dc.endCallsLocked(func(*call) bool { return true })
+	dc.mu.Unlock()
 }
 
 func (dc *dataConn) fail(err error) {
@@ -142,6 +161,7 @@ func (dc *dataConn) fail(err error) {
 
 // read completes calls with the replies as they arrive.
 func (dc *dataConn) read() {
+	defer dc.endCalls()
 	br := bufio.NewReaderSize(dc.nc, 64<<10)
 	var buf []byte
 	sets := interner{}
@@ -173,7 +193,7 @@ func (dc *dataConn) read() {
 		if err != nil {
 			dc.fail(fmt.Errorf("storage plugin: reply to request %d: %v: %w", id, err, storage.ErrUnavailable))
 			if isScanRecord(status) {
-				// Not yet removed from the calls, so failLocked completed it.
+				// Not yet removed from the calls: endCalls completes it.
 				return
 			}
 			c.status = statusUnavailable

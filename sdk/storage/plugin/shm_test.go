@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -307,8 +306,9 @@ func TestGetter(t *testing.T) {
 	}
 }
 
-// A plugin killed while large records cross: every call in flight and
-// after fails with ErrUnavailable, none touches the unmapped memory.
+// A plugin killed while large records cross, scans included: every call
+// in flight and after fails with ErrUnavailable, none touches the unmapped
+// memory.
 func TestSharedMemoryPluginKilled(t *testing.T) {
 	p, _ := startShared(t)
 	ctx := context.Background()
@@ -334,12 +334,28 @@ func TestSharedMemoryPluginKilled(t *testing.T) {
 			}
 		})
 	}
+	// Scans of the records the writers put, each record through the
+	// shared memory, and their calls in flight when the plugin dies.
+	for range 2 {
+		wg.Go(func() {
+			for pid := 0; ; pid = (pid + 1) % 8 {
+				err := p.ScanPartition(ctx, uint16(pid), false, func(storage.Digest, *storage.Record) error { return nil })
+				calls.Add(1)
+				if err != nil {
+					if !errors.Is(err, storage.ErrUnavailable) {
+						t.Errorf("scan after the kill: %v, want ErrUnavailable", err)
+					}
+					return
+				}
+			}
+		})
+	}
 	for calls.Load() < 50 {
 		runtime.Gosched()
 	}
-	if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	// Kill fails the connections from this goroutine while their readers
+	// may be taking in a scan's records, then kills the process.
+	p.Kill()
 	wg.Wait()
 	<-p.Broken()
 	if err := p.Put(ctx, storage.Digest{1}, rec); !errors.Is(err, storage.ErrUnavailable) {
