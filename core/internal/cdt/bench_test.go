@@ -40,6 +40,7 @@ func BenchmarkOps(b *testing.B) {
 			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms(fmt.Sprintf("k%d", n/2)), mi(1))},
 			{"map-put", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"))},
 			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms(fmt.Sprintf("k%d", n/2)))},
+			{"map-size", proto.ParticleMap, m, false, mop(mapSize)},
 			{"map-remove-by-key", proto.ParticleMap, m, true, mop(mapRemoveByKey, mrt(retNone), ms(fmt.Sprintf("k%d", n/2)))},
 		} {
 			for _, fast := range []bool{true, false} {

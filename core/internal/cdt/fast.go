@@ -13,10 +13,10 @@ var fastPaths = true
 // fastApply runs the operations that large collections see most (an
 // append, insert or set of one value in an unordered list, a read, pop or
 // removal by index, the size, a read, removal or trim of an index range, a
-// map read, put or increment of one key, or a map removal by key) on the
-// collection's bytes as they are, instead of decoding it into its items
-// and encoding it again: a scan and
-// at most one copy, with no allocation but the new value. ok is false when
+// map's size, a map read, put or increment of one key, or a map removal by
+// key) on the collection's bytes as they are, instead of decoding it into
+// its items and encoding it again: a scan and at most one copy, with no
+// allocation but the new value. ok is false when
 // the operation, its arguments or the collection need the general path,
 // which then runs it (and reports any error). What it gives is what the
 // general path gives.
@@ -33,6 +33,8 @@ func fastApply(o *op, cur []byte) (r result, ok bool) {
 		return fastListRead(o, cur)
 	case listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange:
 		return fastListRange(o, cur)
+	case mapSize:
+		return fastMapSize(o, cur)
 	case mapGetByKey, mapRemoveByKey:
 		return fastMapGet(o, cur)
 	case mapPut, mapIncrement, mapDecrement:
@@ -427,6 +429,15 @@ func plainKey(t msgpack.Type) bool {
 		return true
 	}
 	return false
+}
+
+// fastMapSize answers how many pairs a map has.
+func fastMapSize(o *op, cur []byte) (result, bool) {
+	f, ok := flatten(cur, true)
+	if !ok || o.nargs != 0 || !whole(f.items, 2*f.n) {
+		return result{}, false
+	}
+	return result{res: msgpack.AppendInt(nil, int64(f.n))}, true
 }
 
 // fastMapGet reads, or for remove by key removes, the pair at a key:

@@ -49,7 +49,7 @@ func TestFastPathsAgree(t *testing.T) {
 		ms("c"), mi(4), mi(5), mi(9), mf(0.5), ml(), mm(mi(1), mi(2)), {0xd9, 9}}
 	listCodes := []int{listAppend, listInsert, listSet, listGet, listGetByIndex, listSize, listPop, listRemove, listRemoveByIndex,
 		listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange}
-	mapCodes := []int{mapGetByKey, mapRemoveByKey, mapPut, mapIncrement, mapDecrement}
+	mapCodes := []int{mapSize, mapGetByKey, mapRemoveByKey, mapPut, mapIncrement, mapDecrement}
 	rng := rand.New(rand.NewPCG(5, 6))
 	taken := map[int]int{}
 	for range 100000 {
@@ -210,6 +210,7 @@ func FuzzFastPaths(f *testing.F) {
 	f.Add(true, false, mixed, mop(listPop, mi(1)))
 	f.Add(true, false, oneToTen, mop(listInsert, mi(0), ms("a")))
 	f.Add(true, false, oneToTen, mop(listSet, mi(-1), mi(7)))
+	f.Add(false, true, mapPeople, mop(mapSize))
 	f.Add(true, false, oneToTen, mop(listRemoveByIndex, mrt(retValue), mi(-1)))
 	f.Add(true, true, mapPeople, mop(mapIncrement, ms("Jim"), mi(2)))
 	f.Add(true, true, om(ms("a"), mi(1), ms("c"), mi(2)), mop(mapPut, ms("b"), ms("x")))
