@@ -121,6 +121,10 @@ func (m *sharedMem) putRecord(rec *storage.Record, n int) (off int, ok bool) {
 // allocate marks the first run of free chunks that holds n bytes in use.
 func (s *sharedSide) allocate(n int) (int, bool) {
 	want := (n + sharedChunkSize - 1) / sharedChunkSize
+	if atomic.LoadInt64(s.used)+int64(want*sharedChunkSize) > sharedSideSize {
+		// Full: no walk over the whole table to find it out.
+		return 0, false
+	}
 	s.alloc.Lock()
 	defer s.alloc.Unlock()
 	run := 0
