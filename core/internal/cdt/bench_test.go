@@ -37,6 +37,7 @@ func BenchmarkOps(b *testing.B) {
 			{"list-remove-first", proto.ParticleList, list, true, mop(listRemoveByIndexRange, mrt(retNone), mi(0), mi(1))},
 			{"list-pop-first", proto.ParticleList, list, true, mop(listPop, mi(0))},
 			{"list-insert-first", proto.ParticleList, list, true, mop(listInsert, mi(0), mi(7))},
+			{"list-remove-by-value", proto.ParticleList, list, true, mop(listRemoveByValue, mrt(retCount), mi(int64(n/2)))},
 			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms(fmt.Sprintf("k%d", n/2)), mi(1))},
 			{"map-put", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"))},
 			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms(fmt.Sprintf("k%d", n/2)))},

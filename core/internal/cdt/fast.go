@@ -2,6 +2,7 @@ package cdt
 
 import (
 	"bytes"
+	"slices"
 
 	"github.com/skiffdb/skiff/core/internal/msgpack"
 )
@@ -13,7 +14,7 @@ var fastPaths = true
 // fastApply runs the operations that large collections see most (an
 // append, insert or set of one value in an unordered list, a read, pop or
 // removal by index, the size, a read, removal or trim of an index range, a
-// map's size, a map read, put or increment of one key, or a map removal by
+// read or removal by value, a map's size, a map read, put or increment of one key, or a map removal by
 // key) on the collection's bytes as they are, instead of decoding it into
 // its items and encoding it again: a scan and at most one copy, with no
 // allocation but the new value. ok is false when
@@ -33,6 +34,8 @@ func fastApply(o *op, cur []byte) (r result, ok bool) {
 		return fastListRead(o, cur)
 	case listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange:
 		return fastListRange(o, cur)
+	case listGetByValue, listRemoveByValue:
+		return fastListValue(o, cur)
 	case mapSize:
 		return fastMapSize(o, cur)
 	case mapGetByKey, mapRemoveByKey:
@@ -347,6 +350,99 @@ func (out result) without(o *op, f *flat, rest [][]byte, npicked int) (result, b
 	return out, true
 }
 
+// pickArgs reads the arguments of an operation that picks by one value
+// or key, [returnType, value], and flattens the collection cur, a map or a
+// list. ok is false when the return type is none of rts, there are other
+// arguments, or a removal cannot take the fast path.
+func pickArgs(o *op, cur []byte, isMap, remove bool, rts ...int64) (rt int64, v []byte, f flat, ok bool) {
+	r := o.argReader()
+	rt, err := r.int()
+	if err != nil || remove && !o.modify || !slices.Contains(rts, rt) {
+		return 0, nil, flat{}, false
+	}
+	if v, err = r.next(); err != nil || r.left() != 0 {
+		return 0, nil, flat{}, false
+	}
+	f, ok = flatten(cur, isMap)
+	return rt, v, f, ok && (!remove || f.asEncoded)
+}
+
+// fastListValue reads or removes the items equal to a value: get and
+// remove by value ([returnType, value]) answering nothing, a count or the
+// values, in index order.
+func fastListValue(o *op, cur []byte) (result, bool) {
+	remove := o.code == listRemoveByValue
+	rt, v, f, ok := pickArgs(o, cur, false, remove, retNone, retCount, retValue)
+	if !ok {
+		return result{}, false
+	}
+	var want keyHead
+	if _, ok := want.read(v); !ok {
+		return result{}, false
+	}
+	// One pass to count what is picked and check the items are whole, one
+	// to copy.
+	npicked, pickedBytes, firstPicked, firstKept := 0, 0, -1, -1
+	off := 0
+	for range f.n {
+		var h keyHead
+		size, ok := h.read(f.items[off:])
+		if !ok {
+			return result{}, false
+		}
+		if h.equal(&want) {
+			if firstPicked < 0 {
+				firstPicked = off
+			}
+			npicked++
+			pickedBytes += size
+		} else if firstKept < 0 {
+			firstKept = off
+		}
+		off += size
+	}
+	if off != len(f.items) {
+		return result{}, false
+	}
+	if rt == retValue && firstPicked >= 0 && leadsWithExt(f.items[firstPicked:]) ||
+		remove && npicked > 0 && f.flags == 0 && firstKept >= 0 && leadsWithExt(f.items[firstKept:]) {
+		return result{}, false // the answer or the list left needs a flags header
+	}
+	var out result
+	switch rt {
+	case retCount:
+		out.res = msgpack.AppendInt(nil, int64(npicked))
+	case retValue:
+		out.res = msgpack.AppendArrayHeader(o.a.Alloc(5 + pickedBytes)[:0], npicked)
+	}
+	remove = remove && npicked > 0
+	if remove {
+		head := f.body[:len(f.body)-len(f.items)]
+		out.val = msgpack.AppendArrayHeader(o.a.Alloc(5 + len(f.body) - pickedBytes)[:0], f.count-npicked)
+		out.val = append(out.val, head...)
+		out.changed = true
+	}
+	if rt != retValue && !remove {
+		return out, true
+	}
+	off = 0
+	for range f.n {
+		var h keyHead
+		size, _ := h.read(f.items[off:])
+		item := f.items[off : off+size]
+		switch {
+		case h.equal(&want):
+			if rt == retValue {
+				out.res = append(out.res, item...)
+			}
+		case remove:
+			out.val = append(out.val, item...)
+		}
+		off += size
+	}
+	return out, true
+}
+
 // findKey looks for key k among a map's pairs, as the general path's
 // find does, by a scan of them all (so that a key-ordered map out of
 // order, which Stored now prevents, gives the same answer). It returns
@@ -445,22 +541,8 @@ func fastMapSize(o *op, cur []byte) (result, bool) {
 // whether it is there.
 func fastMapGet(o *op, cur []byte) (result, bool) {
 	remove := o.code == mapRemoveByKey
-	r := o.argReader()
-	rt, err := r.int()
-	if err != nil || remove && !o.modify {
-		return result{}, false
-	}
-	switch rt {
-	case retNone, retCount, retValue, retKey, retExists:
-	default:
-		return result{}, false
-	}
-	k, err := r.next()
-	if err != nil || r.left() != 0 {
-		return result{}, false
-	}
-	f, ok := flatten(cur, true)
-	if !ok || remove && !f.asEncoded {
+	rt, k, f, ok := pickArgs(o, cur, true, remove, retNone, retCount, retValue, retKey, retExists)
+	if !ok {
 		return result{}, false
 	}
 	at, vStart, vEnd, found, ok := f.findKey(k)

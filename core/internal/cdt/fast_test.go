@@ -48,6 +48,7 @@ func TestFastPathsAgree(t *testing.T) {
 	elems := [][]byte{mNil, mAny, mi(0), mi(1), mi(-1), mi(3), mi(11), mi(-11), ms("a"), ms("b"), ms("John"), ms("Harry"),
 		ms("c"), mi(4), mi(5), mi(9), mf(0.5), ml(), mm(mi(1), mi(2)), {0xd9, 9}}
 	listCodes := []int{listAppend, listInsert, listSet, listGet, listGetByIndex, listSize, listPop, listRemove, listRemoveByIndex,
+		listGetByValue, listRemoveByValue,
 		listGetRange, listGetByIndexRange, listTrim, listRemoveRange, listRemoveByIndexRange}
 	mapCodes := []int{mapSize, mapGetByKey, mapRemoveByKey, mapPut, mapIncrement, mapDecrement}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -84,6 +85,8 @@ func TestFastPathsAgree(t *testing.T) {
 			switch code {
 			case listGet, listPop, listRemove:
 				args = [][]byte{i}
+			case listGetByValue, listRemoveByValue:
+				args = [][]byte{mrt([]int{retNone, retCount, retValue, retValue, retIndex}[rng.IntN(5)] | rng.IntN(6)/5*retInverted), elems[rng.IntN(len(elems))]}
 			case listInsert, listSet:
 				args = [][]byte{i, elems[rng.IntN(len(elems))], mi(0)}[:2+rng.IntN(2)]
 			case listGetByIndex, listRemoveByIndex:
@@ -211,6 +214,7 @@ func FuzzFastPaths(f *testing.F) {
 	f.Add(true, false, oneToTen, mop(listInsert, mi(0), ms("a")))
 	f.Add(true, false, oneToTen, mop(listSet, mi(-1), mi(7)))
 	f.Add(false, true, mapPeople, mop(mapSize))
+	f.Add(true, false, mixed, mop(listRemoveByValue, mrt(retCount), ms("a")))
 	f.Add(true, false, oneToTen, mop(listRemoveByIndex, mrt(retValue), mi(-1)))
 	f.Add(true, true, mapPeople, mop(mapIncrement, ms("Jim"), mi(2)))
 	f.Add(true, true, om(ms("a"), mi(1), ms("c"), mi(2)), mop(mapPut, ms("b"), ms("x")))
