@@ -109,13 +109,16 @@ func (m *sharedMem) putRecord(rec *storage.Record, n int) (off int, ok bool) {
 	if m.mem == nil {
 		return 0, false
 	}
-	side := &m.sides[nodeSide]
-	off, ok = side.allocate(n)
-	if !ok {
-		return 0, false
+	return m.sides[nodeSide].putRecord(rec, n)
+}
+
+// putRecord writes rec, "meta keyLen key bins" of n bytes, into chunks it
+// allocates and returns their offset; ok is false when there is no room.
+func (s *sharedSide) putRecord(rec *storage.Record, n int) (off int, ok bool) {
+	if off, ok = s.allocate(n); ok {
+		appendRecord(s.data[off:off:off+n], rec)
 	}
-	appendRecord(side.data[off:off:off+n], rec)
-	return off, true
+	return off, ok
 }
 
 // allocate marks the first run of free chunks that holds n bytes in use.
@@ -179,10 +182,7 @@ func (m *sharedMem) putScanRecord(rec *storage.Record, n int) (off int, ok bool)
 	if atomic.LoadInt64(side.used)+int64(n) > sharedSideSize/2 {
 		return 0, false
 	}
-	if off, ok = side.allocate(n); ok {
-		appendRecord(side.data[off:off:off+n], rec)
-	}
-	return off, ok
+	return side.putRecord(rec, n)
 }
 
 // appendShared appends a reference to a record in shared memory, the
