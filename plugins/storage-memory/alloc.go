@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // location is where a record's data lives: slab id << 32 | slot index.
@@ -45,6 +46,16 @@ type allocator struct {
 	shards [allocShards]allocShard
 }
 
+// slabMem takes n bytes, a multiple of pageSize, of the region's data area
+// for a new slab.
+func (t *slabTable) slabMem(n int) (int, []byte, error) {
+	off, err := t.pages.alloc(n)
+	if err != nil {
+		return 0, nil, err
+	}
+	return off, t.region.Mem()[off : off+n : off+n], nil
+}
+
 // allocShard is one independently locked part of the allocator.
 type allocShard struct {
 	mu sync.Mutex
@@ -55,7 +66,9 @@ type allocShard struct {
 	_         [64]byte // keep shards' locks on separate cache lines
 }
 
-func (a *allocator) init() {
+func (a *allocator) init(region *sharedindex.Region) {
+	a.slabs.region = region
+	a.slabs.pages.init(region.DataStart(), len(region.Mem()))
 	a.slabs.init()
 	for i := range a.shards {
 		a.shards[i].classes = make([][]uint32, len(slotSizes))
@@ -67,7 +80,8 @@ func (a *allocator) init() {
 // its shard.
 func (a *allocator) alloc(pid uint16, n int) (location, error) {
 	if n > maxSlotSize {
-		id, err := a.slabs.add(make([]byte, roundUp(n, pageSize)), 1, dedicated, 0)
+		size := roundUp(n, pageSize)
+		id, err := a.slabs.add(size, size, 1, dedicated, 0)
 		return makeLocation(id, 0), err
 	}
 	c := classFor(n)
@@ -95,12 +109,20 @@ func (a *allocator) alloc(pid uint16, n int) (location, error) {
 	return makeLocation(id, slot), nil
 }
 
+// allocPages returns a slab of its own for n bytes, rounded up to the
+// system's page. Its memory goes back to the system when it is freed.
+func (a *allocator) allocPages(n int) (location, error) {
+	size := roundUp(n, osPageSize)
+	id, err := a.slabs.add(size, size, 1, dedicated, 0)
+	return makeLocation(id, 0), err
+}
+
 // newSlab adds a slab of class c to shard sh.
 func (a *allocator) newSlab(sh *allocShard, shard uint8, c int) (uint32, error) {
 	size := int(slotSizes[c])
 	bytes := min(slabMaxBytes, slabMinBytes<<min(sh.slabCount[c], 8))
 	slots := max(1, bytes/size)
-	id, err := a.slabs.add(make([]byte, slots*size), uint32(slots), uint8(c), shard)
+	id, err := a.slabs.add(roundUp(slots*size, pageSize), size, uint32(slots), uint8(c), shard)
 	if err != nil {
 		return 0, err
 	}
@@ -146,12 +168,19 @@ func (a *allocator) slot(loc location) []byte {
 	return s.mem[start:end:end]
 }
 
+// offset returns where in the region the slot at loc is.
+func (a *allocator) offset(loc location) int {
+	s := a.slabs.get(loc.slab())
+	return s.off + int(loc.slot())*int(s.slotSize)
+}
+
 // slotSize returns the size of the slot at loc.
 func (a *allocator) slotSize(loc location) int {
 	return int(a.slabs.get(loc.slab()).slotSize)
 }
 
-// release drops every slab, for Close. No other call may be in progress.
+// release forgets every slab, for Close, which unmaps their memory. No
+// other call may be in progress.
 func (a *allocator) release() {
 	a.slabs.init()
 	for i := range a.shards {
@@ -170,6 +199,7 @@ const dedicated = 0xff
 // lock.
 type slab struct {
 	mem       []byte
+	off       int // of mem in the region
 	slotSize  uint32
 	slots     uint32
 	class     uint8
@@ -210,8 +240,11 @@ const (
 
 type slabChunk [slabChunkLen]slab
 
-// slabTable maps slab ids to slabs.
+// slabTable maps slab ids to slabs, and publishes each slab's place in the
+// region's directory for the node's readers.
 type slabTable struct {
+	region *sharedindex.Region
+	pages  pages
 	chunks [slabChunks]atomic.Pointer[slabChunk]
 	mu     sync.Mutex // guards next, spare and chunk creation
 	next   uint32     // the lowest id never used
@@ -232,17 +265,22 @@ func (t *slabTable) get(id uint32) *slab {
 	return &t.chunks[id>>slabChunkBits].Load()[id&(slabChunkLen-1)]
 }
 
-// add registers a slab over mem and returns its id.
-func (t *slabTable) add(mem []byte, slots uint32, class, shard uint8) (uint32, error) {
+// add makes a slab of n bytes, a multiple of pageSize, holding slots slots
+// of slotSize bytes, and returns its id.
+func (t *slabTable) add(n, slotSize int, slots uint32, class, shard uint8) (uint32, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.spare) == 0 && int(t.next) >= t.region.DirLen() {
+		return 0, fmt.Errorf("memory: all %d slabs in use: %w", t.region.DirLen()-1, storage.ErrOutOfSpace)
+	}
+	off, mem, err := t.slabMem(n)
+	if err != nil {
+		return 0, err
+	}
 	var id uint32
 	if n := len(t.spare); n > 0 {
 		id, t.spare = t.spare[n-1], t.spare[:n-1]
 	} else {
-		if t.next == slabChunks*slabChunkLen {
-			return 0, fmt.Errorf("memory: all %d slabs in use: %w", slabChunks*slabChunkLen, storage.ErrOutOfSpace)
-		}
 		id = t.next
 		t.next++
 		if c := &t.chunks[id>>slabChunkBits]; c.Load() == nil {
@@ -251,19 +289,27 @@ func (t *slabTable) add(mem []byte, slots uint32, class, shard uint8) (uint32, e
 	}
 	*t.get(id) = slab{
 		mem:       mem,
-		slotSize:  uint32(len(mem)) / slots,
+		off:       off,
+		slotSize:  uint32(slotSize),
 		slots:     slots,
 		class:     class,
 		shard:     shard,
 		partialAt: -1,
 	}
+	t.region.PublishSlab(id, off, slotSize)
 	return id, nil
 }
 
-// remove forgets slab id, leaving its memory to the garbage collector.
+// remove forgets slab id and gives its memory back to the system.
 func (t *slabTable) remove(id uint32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	*t.get(id) = slab{}
+	s := t.get(id)
+	off, n := s.off, len(s.mem)
+	*s = slab{}
+	t.region.PublishSlab(id, 0, 0)
 	t.spare = append(t.spare, id)
+	// Failing to punch the pages out only leaves them in use until reused.
+	_ = t.region.Release(off, n)
+	t.pages.release(off, n)
 }

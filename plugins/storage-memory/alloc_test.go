@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // checkAllocator verifies the allocator's bookkeeping: every slab on a
@@ -50,9 +52,15 @@ func liveSlabs(a *allocator) int {
 	return n
 }
 
-func newTestAllocator() *allocator {
+func newTestAllocator(t testing.TB) *allocator {
+	size := 16 << 30
+	region, err := sharedindex.Create(size, size/slabMinBytes+2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { region.Close() })
 	a := new(allocator)
-	a.init()
+	a.init(region)
 	return a
 }
 
@@ -86,7 +94,7 @@ func TestSlotSizes(t *testing.T) {
 }
 
 func TestAllocatorReusesFreedSlot(t *testing.T) {
-	a := newTestAllocator()
+	a := newTestAllocator(t)
 	first, err := a.alloc(0, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +117,7 @@ func TestAllocatorReusesFreedSlot(t *testing.T) {
 }
 
 func TestAllocatorReleasesEmptySlabs(t *testing.T) {
-	a := newTestAllocator()
+	a := newTestAllocator(t)
 	const n = 100_000 // many slabs of the 120-byte class
 	locs := make([]location, n)
 	for i := range locs {
@@ -129,7 +137,7 @@ func TestAllocatorReleasesEmptySlabs(t *testing.T) {
 }
 
 func TestAllocatorHugeRecords(t *testing.T) {
-	a := newTestAllocator()
+	a := newTestAllocator(t)
 	for _, n := range []int{maxSlotSize + 1, 1 << 20, MaxRecordSize} {
 		loc, err := a.alloc(5, n)
 		if err != nil {
@@ -149,7 +157,7 @@ func TestAllocatorHugeRecords(t *testing.T) {
 }
 
 func TestAllocatorRandom(t *testing.T) {
-	a := newTestAllocator()
+	a := newTestAllocator(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	type live struct {
 		loc  location

@@ -14,6 +14,7 @@ import (
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // MaxRecordSize is the largest record (storage.Record.Size) the backend
@@ -41,12 +42,24 @@ type Options struct {
 //
 // # Data
 //
-// A record's key and bins live in a slot of a slab (see allocator): a
-// []byte of up to 1 MiB cut into slots of one size class. The entry's
-// location names the slab and slot, so there is no heap object per record.
-// Records larger than the largest class (128 KiB) get a dedicated slab.
-// Stats.DataBytes counts the slots in use at their class size, and the
-// DataSize limit applies to that figure.
+// A record's key and bins live in a slot of a slab (see allocator): up to
+// 1 MiB cut into slots of one size class. The entry's location names the
+// slab and slot, so there is no heap object per record. Records larger than
+// the largest class (128 KiB) get a dedicated slab. Stats.DataBytes counts
+// the slots in use at their class size, and the DataSize limit applies to
+// that figure. The partitions' tables take slots of the same allocator.
+//
+// # Shared with the node
+//
+// Slabs are not in the Go heap but in a region of a memory file
+// (sharedindex.Region), laid out as sharedindex says: the node maps it
+// read-only and answers Get and GetMeta itself, without a round trip to the
+// plugin process. Every change to a partition (its table, an entry, a slot
+// its entries point to) happens between the region's BeginWrite and
+// EndWrite for that partition, under the partition's write lock, so that a
+// reader who saw the partition change reads again. The region reserves
+// address space only (regionSize); memory is taken as slabs are touched and
+// given back when a slab is freed.
 //
 // An overwrite that needs the same slot size writes in place: Get, GetMeta
 // and such a Put do not allocate.
@@ -58,7 +71,8 @@ type Options struct {
 // reused while read. The allocator's shard locks and the slab table's lock
 // nest inside a partition lock, in that order. Close takes each partition's
 // write lock in turn and marks the backend closed; every method checks the
-// mark under the partition lock, so none touches released memory.
+// mark under the partition lock, so none touches the region once Close
+// unmaps it.
 //
 // # Scans
 //
@@ -68,12 +82,15 @@ type Options struct {
 // the copy of the entries, so each is delivered once.
 type Backend struct {
 	parts    [storage.Partitions]partition
+	region   *sharedindex.Region
 	seed     uint64 // mixed into index hashes
 	capacity int64
 	used     atomic.Int64 // bytes of slots in use
 	sets     sets.Table
 	alloc    allocator
 	closed   atomic.Bool
+	// published marks the set ids whose names are in the region.
+	published [sets.Max + 1]atomic.Bool
 }
 
 // partition is one partition's share of the index.
@@ -98,8 +115,52 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
 	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
-	b.alloc.init()
+	size := regionSize(opts.DataSize)
+	region, err := sharedindex.Create(size, size/slabMinBytes+2, b.seed)
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	b.region = region
+	b.alloc.init(region)
 	return b, nil
+}
+
+// regionSize is the address space a backend of capacity bytes reserves for
+// its slabs: four times its capacity, for the index and for slabs' free
+// slots, and a terabyte when unbounded. Only memory in use is backed.
+func regionSize(capacity int64) int {
+	const unbounded = 1 << 40
+	if capacity <= 0 || capacity > unbounded/4 {
+		return unbounded
+	}
+	return int(4*capacity) + 1<<30
+}
+
+// SharedIndex returns the region holding the backend's index and records,
+// which a plugin server offers the node to read (see sharedindex).
+func (b *Backend) SharedIndex() *sharedindex.Region { return b.region }
+
+// tableMem is what partition pid's table needs to move.
+func (b *Backend) tableMem(pid uint16) tableMem {
+	return tableMem{alloc: &b.alloc, region: b.region, pid: pid, seed: b.seed}
+}
+
+// lock takes partition pid's write lock and tells the node's readers that
+// it changes. It fails, holding no lock, once the backend is closed: the
+// region may be gone.
+func (b *Backend) lock(p *partition, pid uint16) error {
+	p.mu.Lock()
+	if b.closed.Load() {
+		p.mu.Unlock()
+		return storage.ErrClosed
+	}
+	b.region.BeginWrite(pid)
+	return nil
+}
+
+func (b *Backend) unlock(p *partition, pid uint16) {
+	b.region.EndWrite(pid)
+	p.mu.Unlock()
 }
 
 func (b *Backend) partition(d *storage.Digest) (*partition, uint16) {
@@ -187,10 +248,13 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		return fmt.Errorf("memory: put %x: %w", d, err)
 	}
 	p, pid := b.partition(&d)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if b.closed.Load() {
-		return storage.ErrClosed
+	if err := b.lock(p, pid); err != nil {
+		return err
+	}
+	defer b.unlock(p, pid)
+	if !b.published[setID].Load() {
+		b.region.PublishSet(setID, rec.Set)
+		b.published[setID].Store(true)
 	}
 	e := entry{
 		digest:     d,
@@ -228,8 +292,12 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		p.table.slots[i] = e
 		b.alloc.free(old)
 	} else {
+		if err := p.table.insert(i, e, b.tableMem(pid)); err != nil {
+			b.alloc.free(e.loc)
+			b.used.Add(int64(-size))
+			return fmt.Errorf("memory: put %x: index: %w", d, err)
+		}
 		b.sets.Add(setID, 1, int64(size))
-		p.table.insert(i, e, b.seed)
 	}
 	return nil
 }
@@ -269,12 +337,11 @@ func (b *Backend) charge(n int) error {
 // Delete removes the record with digest d. The memory backend keeps
 // nothing across restarts, so durable changes nothing.
 func (b *Backend) Delete(_ context.Context, d storage.Digest, _ bool) error {
-	p, _ := b.partition(&d)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if b.closed.Load() {
-		return storage.ErrClosed
+	p, pid := b.partition(&d)
+	if err := b.lock(p, pid); err != nil {
+		return err
 	}
+	defer b.unlock(p, pid)
 	i, ok := p.table.find(&d, b.seed)
 	if !ok {
 		return storage.ErrNotFound
@@ -282,7 +349,7 @@ func (b *Backend) Delete(_ context.Context, d storage.Digest, _ bool) error {
 	loc := p.table.slots[i].loc
 	size := b.alloc.slotSize(loc)
 	b.sets.Add(p.table.slots[i].setID, -1, -int64(size))
-	p.table.remove(i, b.seed)
+	p.table.remove(i, b.tableMem(pid))
 	b.used.Add(int64(-size))
 	b.alloc.free(loc)
 	return nil
@@ -319,14 +386,17 @@ func (b *Backend) Close() error {
 		return storage.ErrClosed
 	}
 	// Wait out the calls in progress, partition by partition; later ones
-	// see the closed mark under the lock and touch nothing.
+	// see the closed mark under the lock and touch nothing. The node's
+	// readers find every partition changing from now on, and ask the
+	// backend, which answers that it is closed.
 	for i := range b.parts {
 		p := &b.parts[i]
 		p.mu.Lock()
+		b.region.Abandon(uint16(i))
 		p.table = table{}
 		p.mu.Unlock()
 	}
 	b.alloc.release()
 	b.used.Store(0)
-	return nil
+	return b.region.Close()
 }

@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -47,6 +50,30 @@ func BenchmarkGet(b *testing.B) {
 	for b.Loop() {
 		if _, err := be.Get(ctx, ds[i%len(ds)], buf); err != nil {
 			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkSharedIndexGet is BenchmarkGet through the node's reader of the
+// shared index, its own read-only mapping of the region.
+func BenchmarkSharedIndexGet(b *testing.B) {
+	if !sharedindex.Shareable {
+		b.Skip("the shared index is read on linux/amd64 only")
+	}
+	ds := benchDigests(benchRecords)
+	be := filledBackend(b, ds)
+	r, err := sharedindex.Open(be.SharedIndex().FD())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok, err := r.Get(&ds[i%len(ds)], buf); !ok || err != nil {
+			b.Fatal(ok, err)
 		}
 		i++
 	}
@@ -150,9 +177,11 @@ func BenchmarkPutParallel(b *testing.B) {
 }
 
 // BenchmarkMemoryPerRecord stores 1M and 3M records of 100 bytes of bins
-// and a 10-byte key and reports, per record: the Go heap they take, the
-// index's share (Stats.IndexBytes) and the data's (Stats.DataBytes). The
-// index's share varies with how full the partitions' tables happen to be.
+// and a 10-byte key and reports, per record: the memory they take (the Go
+// heap's growth, and the memory file's pages in use, which hold the slabs),
+// the index's share (Stats.IndexBytes) and the data's (Stats.DataBytes).
+// The index's share varies with how full the partitions' tables happen to
+// be.
 func BenchmarkMemoryPerRecord(b *testing.B) {
 	for _, n := range []int{1_000_000, 3_000_000} {
 		ds := benchDigests(n)
@@ -171,8 +200,11 @@ func BenchmarkMemoryPerRecord(b *testing.B) {
 					}
 				}
 				heap := heapAlloc() - before
+				region := regionBytes(b, be)
 				st, _ := be.Stats(ctx)
 				b.ReportMetric(float64(heap)/float64(n), "heap-B/record")
+				b.ReportMetric(float64(region)/float64(n), "region-B/record")
+				b.ReportMetric(float64(heap+region)/float64(n), "B/record")
 				b.ReportMetric(float64(st.IndexBytes)/float64(n), "index-B/record")
 				b.ReportMetric(float64(st.DataBytes)/float64(n), "data-B/record")
 				be.Close()
@@ -224,6 +256,20 @@ func reportGC(b *testing.B) {
 	}
 	b.ReportMetric((gcCPU()-start)*1e6/float64(b.N), "gc-cpu-µs")
 	b.ReportMetric(float64(samples[2].Value.Uint64())/(1<<20), "scan-MB")
+}
+
+// regionBytes is the memory the backend's region holds: its memory file's
+// pages.
+func regionBytes(b *testing.B, be *Backend) uint64 {
+	fd := be.SharedIndex().FD()
+	if fd < 0 {
+		b.Skip("the region is not a memory file here")
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		b.Fatal(err)
+	}
+	return uint64(st.Blocks) * 512
 }
 
 func heapAlloc() uint64 {

@@ -21,6 +21,8 @@ const (
 	// pages, so dedicated allocations are rounded up to it and accounted
 	// at that size.
 	pageSize = 8 << 10
+	// osPageSize is the unit in which the system takes back memory.
+	osPageSize = 4 << 10
 )
 
 // slotSizes lists the size classes in ascending order; a class is an index

@@ -1,11 +1,11 @@
 package memory
 
 import (
-	"slices"
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/indexhash"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // entry is a record's index entry. It holds no Go pointer, so the garbage
@@ -27,7 +27,7 @@ type entry struct {
 const entrySize = int(unsafe.Sizeof(entry{}))
 
 // Table load limits. The table grows by 5/4 past 4/5 full, so it stays
-// 60% to 80% full (the Go heap's rounding of the allocation adds slots),
+// 60% to 80% full (the allocator's rounding up to a size class adds slots),
 // and shrinks under 1/5 full after deletes. That is 60 to 80 bytes per
 // record: BenchmarkMemoryPerRecord measured 76 at 1M records and 78 at 3M.
 // A Go map[storage.Digest]entry (pointer-free too), which doubles and so
@@ -46,10 +46,12 @@ const (
 // to that partition's records.
 //
 // A digest's probe starts at indexhash.Home, keyed by the backend's random
-// seed.
+// seed. The slots live in a slot of the backend's allocator (mem), in the
+// shared region, where the node reads them (see sharedindex).
 type table struct {
 	slots []entry
 	count int
+	mem   location // of slots; 0 for none
 }
 
 // find returns the slot holding d and true, or the empty slot where d would
@@ -74,18 +76,22 @@ func (t *table) find(d *storage.Digest, seed uint64) (int, bool) {
 }
 
 // insert adds e, whose digest is absent; free is the slot find returned.
-func (t *table) insert(free int, e entry, seed uint64) {
+// Growing the table may fail for want of memory.
+func (t *table) insert(free int, e entry, tm tableMem) error {
 	if (t.count+1)*maxLoadDen > len(t.slots)*maxLoadNum {
-		t.resize(max(minTableLen, len(t.slots)*growNum/growDen), seed)
-		free, _ = t.find(&e.digest, seed)
+		if err := t.resize(max(minTableLen, len(t.slots)*growNum/growDen), tm); err != nil {
+			return err
+		}
+		free, _ = t.find(&e.digest, tm.seed)
 	}
 	t.slots[free] = e
 	t.count++
+	return nil
 }
 
 // remove empties slot i, then shifts back the entries that follow it in its
 // probe run, so that every entry stays reachable from its home slot.
-func (t *table) remove(i int, seed uint64) {
+func (t *table) remove(i int, tm tableMem) {
 	n := len(t.slots)
 	for j := i; ; {
 		if j++; j == n {
@@ -97,7 +103,7 @@ func (t *table) remove(i int, seed uint64) {
 		}
 		// e may move to the hole at i unless its home lies in the cyclic
 		// interval (i, j]: then it would move before its home.
-		h := indexhash.Home(&e.digest, seed, n)
+		h := indexhash.Home(&e.digest, tm.seed, n)
 		if i < j && (h <= i || h > j) || i > j && h <= i && h > j {
 			t.slots[i] = *e
 			i = j
@@ -107,24 +113,66 @@ func (t *table) remove(i int, seed uint64) {
 	t.count--
 	switch {
 	case t.count == 0:
-		t.slots = nil
+		t.release(tm)
 	case len(t.slots) > minTableLen && t.count*minLoadDen < len(t.slots):
-		t.resize(max(minTableLen, t.count*2), seed)
+		// A table that cannot shrink for want of memory stays as it is.
+		_ = t.resize(max(minTableLen, t.count*2), tm)
 	}
 }
 
+// tableMem is what a partition's table needs to move: the allocator its
+// slots come from, the region it announces them in, and its hash seed.
+type tableMem struct {
+	alloc  *allocator
+	region *sharedindex.Region
+	pid    uint16
+	seed   uint64
+}
+
+// tableSlotMax is the largest table kept in a slot of a size class. A
+// larger one gets pages of its own: tables grow at about the same pace in
+// every partition, so the slots they leave would sit free in slabs that
+// other tables still hold, where pages go back to the system at once.
+const tableSlotMax = 4 << 10
+
 // resize rehashes the table into at least n slots. It takes the whole
-// allocation the Go heap rounds n up to, so no memory goes unused.
-func (t *table) resize(n int, seed uint64) {
-	old := t.slots
-	t.slots = slices.Grow([]entry(nil), n)
-	t.slots = t.slots[:cap(t.slots)]
+// allocation it gets, so no memory goes unused.
+func (t *table) resize(n int, tm tableMem) error {
+	var loc location
+	var err error
+	if n*entrySize > tableSlotMax {
+		loc, err = tm.alloc.allocPages(n * entrySize)
+	} else {
+		loc, err = tm.alloc.alloc(tm.pid, n*entrySize)
+	}
+	if err != nil {
+		return err
+	}
+	mem := tm.alloc.slot(loc)
+	slots := unsafe.Slice((*entry)(unsafe.Pointer(unsafe.SliceData(mem))), len(mem)/entrySize)
+	clear(slots) // a reused slot holds old bytes
+	old, oldMem := t.slots, t.mem
+	t.slots, t.mem = slots, loc
 	for i := range old {
 		if old[i].loc != 0 {
-			free, _ := t.find(&old[i].digest, seed)
+			free, _ := t.find(&old[i].digest, tm.seed)
 			t.slots[free] = old[i]
 		}
 	}
+	tm.region.PublishTable(tm.pid, tm.alloc.offset(loc), len(slots))
+	if oldMem != 0 {
+		tm.alloc.free(oldMem)
+	}
+	return nil
+}
+
+// release frees an empty table's memory.
+func (t *table) release(tm tableMem) {
+	tm.region.PublishTable(tm.pid, 0, 0)
+	if t.mem != 0 {
+		tm.alloc.free(t.mem)
+	}
+	t.slots, t.mem = nil, 0
 }
 
 // appendLive appends the table's entries to dst.

@@ -35,6 +35,9 @@ type Status struct {
 	Pid int
 	// Restarts counts the plugin's restarts since the node started.
 	Restarts uint64
+	// SharedIndex reports that the node reads the plugin's index and
+	// records itself (see sdk/storage/sharedindex).
+	SharedIndex bool
 	// State is "running", "restarting", "crash-looping" or "closed".
 	State string
 	// LastError is why the plugin last stopped or failed to start.

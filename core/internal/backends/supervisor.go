@@ -60,10 +60,12 @@ func startSupervised(ctx context.Context, cfg plugin.Config, log *slog.Logger) (
 			Path:    cfg.Path,
 			Pid:     p.Pid(),
 			State:   "running",
+
+			SharedIndex: p.ReadsSharedIndex(),
 		},
 	}
 	s.cur.Store(p)
-	s.log.Info("storage plugin started", "pid", p.Pid(), "backend", p.Backend())
+	s.log.Info("storage plugin started", "pid", p.Pid(), "backend", p.Backend(), "shared_index", p.ReadsSharedIndex())
 	go s.run(p)
 	return s, nil
 }
@@ -162,6 +164,7 @@ func (s *supervised) restart(looping bool) *plugin.Process {
 			s.cur.Store(p)
 			s.setStatus(func(st *Status) {
 				st.Pid, st.State, st.Backend = p.Pid(), "running", p.Backend()
+				st.SharedIndex = p.ReadsSharedIndex()
 			})
 			s.log.Warn("storage plugin restarted", "pid", p.Pid())
 			return p

@@ -296,6 +296,7 @@ func (s *Server) namespaceInfo(name string) string {
 			k.add("storage-pid", st.Pid)
 			k.add("storage-restarts", st.Restarts)
 			k.add("storage-path", st.Path)
+			k.add("storage-shared-index", st.SharedIndex)
 		}
 	}
 	return k.b.String()

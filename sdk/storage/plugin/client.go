@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
@@ -18,6 +19,7 @@ import (
 	"github.com/skiffdb/skiff/sdk/internal/pluginproc"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // Config says which plugin to start and how to open its backend.
@@ -62,6 +64,12 @@ type Process struct {
 	closeOnce sync.Once
 	closeErr  error
 	calls     sync.Pool
+
+	// index is the plugin's shared index, nil if it offers none; down is
+	// set when the process stops serving, after which the index, frozen
+	// as the process left it, is not read.
+	index *sharedindex.Reader
+	down  atomic.Bool
 }
 
 var _ storage.Backend = (*Process)(nil)
@@ -119,9 +127,14 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 			return nil, fmt.Errorf("connect data socket %s: %w", path, err)
 		}
 		shm, err := offerSharedMem(nc.(*net.UnixConn))
+		if err == nil {
+			err = p.mapIndex(nc.(*net.UnixConn))
+		}
 		if err != nil {
+			shm.close()
 			nc.Close()
 			p.closeConns()
+			p.closeIndex()
 			return nil, fmt.Errorf("connect data socket %s: %w", path, err)
 		}
 		dc := newDataConn(nc, shm)
@@ -134,9 +147,39 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 	return p, nil
 }
 
+// mapIndex reads the plugin's answer to a data connection's greeting and,
+// the first time it offers its shared index, maps it: Get and GetMeta then
+// read the index themselves.
+func (p *Process) mapIndex(uc *net.UnixConn) error {
+	fd, err := acceptIndex(uc)
+	if err != nil || fd < 0 {
+		return err
+	}
+	defer syscall.Close(fd)
+	if p.index != nil {
+		return nil
+	}
+	ix, err := sharedindex.Open(fd)
+	if err != nil {
+		// Reads go through the socket, as with any backend.
+		p.log.Warn("storage plugin's shared index not used", "binary", p.path, "err", err)
+		return nil
+	}
+	p.index = ix
+	return nil
+}
+
+// closeIndex unmaps the shared index once the reads using it are done.
+func (p *Process) closeIndex() {
+	if p.index != nil {
+		p.index.Close()
+	}
+}
+
 // breakDown fails the whole data path when one connection breaks: the
 // process has exited or misbehaved, and is killed to be sure.
 func (p *Process) breakDown(dc *dataConn) {
+	p.down.Store(true)
 	if p.closing.Load() {
 		return
 	}
@@ -146,6 +189,9 @@ func (p *Process) breakDown(dc *dataConn) {
 		dc.mu.Unlock()
 		p.log.Error("storage plugin stopped serving", "binary", p.path, "pid", p.pid, "err", err)
 		p.closeConns()
+		// The node's mapping would keep the dead process's records in
+		// memory.
+		p.closeIndex()
 		close(p.broken)
 		go p.client.Kill()
 	})
@@ -162,6 +208,10 @@ func (p *Process) Pid() int { return p.pid }
 
 // Backend is the name the plugin gives its backend.
 func (p *Process) Backend() string { return p.name }
+
+// ReadsSharedIndex reports that Get and GetMeta read the plugin's shared
+// index themselves, without a round trip to the process.
+func (p *Process) ReadsSharedIndex() bool { return p.index != nil }
 
 // Broken is closed when the process stops serving.
 func (p *Process) Broken() <-chan struct{} { return p.broken }
@@ -202,6 +252,11 @@ func (p *Process) Get(_ context.Context, d storage.Digest, buf []byte) (storage.
 	if p.closing.Load() {
 		return storage.Record{}, errClosed
 	}
+	if p.index != nil && !p.down.Load() {
+		if rec, ok, err := p.index.Get(&d, buf); ok {
+			return rec, err
+		}
+	}
 	c := p.getCall()
 	defer p.putCall(c)
 	c.req = append(c.req[:0], d[:]...)
@@ -225,6 +280,11 @@ func (p *Process) Get(_ context.Context, d storage.Digest, buf []byte) (storage.
 func (p *Process) GetMeta(_ context.Context, d storage.Digest) (storage.Meta, error) {
 	if p.closing.Load() {
 		return storage.Meta{}, errClosed
+	}
+	if p.index != nil && !p.down.Load() {
+		if m, ok, err := p.index.GetMeta(&d); ok {
+			return m, err
+		}
 	}
 	c := p.getCall()
 	defer p.putCall(c)
@@ -394,5 +454,6 @@ func (p *Process) Close() error {
 		close(p.broken)
 	})
 	p.client.Kill()
+	p.closeIndex()
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // dataServer serves a backend on the data sockets, in the plugin process.
@@ -29,7 +30,10 @@ type dataServer struct {
 	// other backends, whose requests are answered in order on their
 	// connection's goroutine.
 	work, free chan *request
-	workers    sync.WaitGroup
+
+	// indexFD is the backend's shared index (see sharedIndexer), or -1.
+	indexFD int
+	workers sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -48,9 +52,19 @@ type request struct {
 	sets    interner
 }
 
+// sharedIndexer is a backend that keeps its index and records where the
+// node can read them (the memory backend): its data connections offer the
+// node the region's descriptor.
+type sharedIndexer interface {
+	SharedIndex() *sharedindex.Region
+}
+
 func newDataServer(b storage.Backend, log *slog.Logger) *dataServer {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{})}
+	s := &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{}), indexFD: -1}
+	if si, ok := b.(sharedIndexer); ok {
+		s.indexFD = si.SharedIndex().FD()
+	}
 	if io, ok := b.(storage.IOBound); ok {
 		// Workers that live as long as the server, rather than a goroutine
 		// per request: a new goroutine grows its stack by copying on each
@@ -117,6 +131,9 @@ func (s *dataServer) stop() {
 func (s *dataServer) serveConn(nc net.Conn) {
 	defer nc.Close()
 	shm, err := acceptSharedMem(nc.(*net.UnixConn))
+	if err == nil {
+		err = offerIndex(nc.(*net.UnixConn), s.indexFD)
+	}
 	if err != nil {
 		s.log.Error("data connection refused", "err", err)
 		return

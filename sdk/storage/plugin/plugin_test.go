@@ -20,6 +20,7 @@ import (
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // The tests start this test binary as the plugin (TestMain serves the
@@ -35,10 +36,20 @@ func TestMain(m *testing.M) {
 		plugin.Serve("memory", func(ns string, settings map[string]string) (storage.Backend, error) {
 			slog.Info("opening the test backend", "namespace", ns)
 			_, gated := settings["test-gated"]
+			_, private := settings["test-private"]
 			delete(settings, "test-gated")
+			delete(settings, "test-private")
 			b, err := memory.Open(ns, settings)
-			if err != nil || !gated {
+			if err != nil {
 				return b, err
+			}
+			if private {
+				// Hides the shared index: every call goes through the
+				// data connections.
+				return struct{ storage.Backend }{b}, nil
+			}
+			if !gated {
+				return b, nil
 			}
 			return &gatedBackend{Backend: b, open: make(chan struct{})}, nil
 		})
@@ -174,6 +185,10 @@ func TestWrongBinaryIsRefused(t *testing.T) {
 
 func TestCrashIsDetected(t *testing.T) {
 	p := start(t, nil)
+	if sharedindex.Shareable && !p.ReadsSharedIndex() {
+		t.Fatal("the memory plugin's index is not shared: Gets after the crash would not test it")
+	}
+	mapped := indexMappings(t)
 	ctx := context.Background()
 	if err := p.Put(ctx, digest(1), record(1)); err != nil {
 		t.Fatal(err)
@@ -213,6 +228,21 @@ func TestCrashIsDetected(t *testing.T) {
 	if _, err := p.Stats(ctx); !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Stats after the crash: %v, want ErrUnavailable", err)
 	}
+	// The node no longer maps the dead process's records.
+	if sharedindex.Shareable {
+		if n := indexMappings(t); n != mapped-1 {
+			t.Errorf("%d shared index mappings after the crash, %d before", n, mapped)
+		}
+	}
+}
+
+// indexMappings counts this process's mappings of shared indexes.
+func indexMappings(t *testing.T) int {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip(err)
+	}
+	return bytes.Count(maps, []byte("memfd:skiff-storage-index"))
 }
 
 func TestNoOrphanWhenTheNodeIsKilled(t *testing.T) {

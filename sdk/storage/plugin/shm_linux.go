@@ -105,3 +105,39 @@ func receivedFDs(oob []byte) ([]int, error) {
 	}
 	return fds, nil
 }
+
+// offerIndex answers a node's greeting with the descriptor of the backend's
+// shared index (see sharedindex), or fd -1 for none.
+func offerIndex(uc *net.UnixConn, fd int) error {
+	if fd < 0 {
+		_, err := uc.Write([]byte{helloPlain})
+		return err
+	}
+	_, _, err := uc.WriteMsgUnix([]byte{helloShared}, unix.UnixRights(fd), nil)
+	return err
+}
+
+// acceptIndex reads the plugin's answer to the greeting: the descriptor of
+// its shared index, which the caller closes, or -1.
+func acceptIndex(uc *net.UnixConn) (int, error) {
+	var b [1]byte
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := uc.ReadMsgUnix(b[:], oob)
+	if err != nil {
+		return -1, err
+	}
+	fds, err := receivedFDs(oob[:oobn])
+	if err != nil {
+		return -1, err
+	}
+	switch {
+	case n == 1 && b[0] == helloPlain && len(fds) == 0:
+		return -1, nil
+	case n == 1 && b[0] == helloShared && len(fds) == 1:
+		return fds[0], nil
+	}
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	return -1, fmt.Errorf("answer %d with %d descriptors to the greeting", b[0], len(fds))
+}

@@ -26,3 +26,19 @@ func acceptSharedMem(uc *net.UnixConn) (*sharedMem, error) {
 	}
 	return nil, nil
 }
+
+func offerIndex(uc *net.UnixConn, _ int) error {
+	_, err := uc.Write([]byte{helloPlain})
+	return err
+}
+
+func acceptIndex(uc *net.UnixConn) (int, error) {
+	var b [1]byte
+	if _, err := uc.Read(b[:]); err != nil {
+		return -1, err
+	}
+	if b[0] != helloPlain {
+		return -1, errors.New("shared index offered, not supported here")
+	}
+	return -1, nil
+}

@@ -18,13 +18,14 @@ import (
 )
 
 // startShared starts this test binary as a memory plugin (TestMain serves
-// it) and returns it with its connection's shared memory.
+// it) and returns it with its connection's shared memory. The backend does
+// not share its index, so Gets go through the connection.
 func startShared(t *testing.T) (*Process, *sharedMem) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("shared memory is set up on Linux only")
 	}
-	p, err := Start(context.Background(), Config{Path: os.Args[0], Namespace: "test", Logger: slog.New(slog.DiscardHandler)})
+	p, err := Start(context.Background(), Config{Path: os.Args[0], Namespace: "test", Settings: map[string]string{"test-private": ""}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,77 @@
+package memory
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// pages hands out runs of the shared region's data area, in multiples of
+// pageSize, for slabs. Slabs are few (one per 64 KiB to 1 MiB of records,
+// or per large record or table) and come and go far less often than
+// records, so a sorted list of free runs, searched for the best fit, is
+// enough. A released run's memory goes back to the system at once.
+type pages struct {
+	mu   sync.Mutex
+	top  int   // [top, end) was never handed out
+	end  int   // the end of the data area
+	free []run // sorted by offset, none adjacent to another or to top
+}
+
+type run struct{ off, n int }
+
+func (p *pages) init(start, end int) {
+	p.top, p.end, p.free = start, end, nil
+}
+
+// alloc returns the offset of n bytes, a multiple of pageSize.
+func (p *pages) alloc(n int) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	best := -1
+	for i, r := range p.free {
+		if r.n >= n && (best < 0 || r.n < p.free[best].n) {
+			best = i
+			if r.n == n {
+				break
+			}
+		}
+	}
+	if best >= 0 {
+		r := &p.free[best]
+		off := r.off
+		if r.off, r.n = r.off+n, r.n-n; r.n == 0 {
+			p.free = slices.Delete(p.free, best, best+1)
+		}
+		return off, nil
+	}
+	if p.end-p.top < n {
+		return 0, fmt.Errorf("memory: region full: %d bytes wanted, %d left: %w", n, p.end-p.top, storage.ErrOutOfSpace)
+	}
+	off := p.top
+	p.top += n
+	return off, nil
+}
+
+// release takes back the n bytes at off, merging them with free neighbours.
+func (p *pages) release(off, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(p.free, off, func(r run, off int) int { return r.off - off })
+	if i > 0 && p.free[i-1].off+p.free[i-1].n == off {
+		i--
+		off, n = p.free[i].off, p.free[i].n+n
+		p.free = slices.Delete(p.free, i, i+1)
+	}
+	if i < len(p.free) && off+n == p.free[i].off {
+		n += p.free[i].n
+		p.free = slices.Delete(p.free, i, i+1)
+	}
+	if off+n == p.top {
+		p.top = off
+		return
+	}
+	p.free = slices.Insert(p.free, i, run{off, n})
+}

@@ -1,0 +1,82 @@
+package memory
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+)
+
+// checkPages verifies that free runs are sorted, apart from each other and
+// from top, and within the area.
+func checkPages(t *testing.T, p *pages, start int) {
+	t.Helper()
+	prevEnd := start - 1
+	for _, r := range p.free {
+		if r.n <= 0 || r.off <= prevEnd || r.off+r.n >= p.top {
+			t.Fatalf("free runs %v with top %d: unsorted, adjacent or past top", p.free, p.top)
+		}
+		prevEnd = r.off + r.n
+	}
+}
+
+// TestPages allocates and releases runs at random and checks that no two
+// live runs overlap, that released memory merges back (all of it returns
+// to top when everything is released), and that a full area says so.
+func TestPages(t *testing.T) {
+	const start, end = 1 << 16, 1 << 30
+	var p pages
+	p.init(start, end)
+	rng := rand.New(rand.NewPCG(1, 2))
+	live := map[int]int{}
+	owner := map[int]int{} // page -> run offset, to find overlaps
+	for i := range 20_000 {
+		if len(live) > 0 && rng.IntN(2) == 0 {
+			for off, n := range live {
+				p.release(off, n)
+				for pg := off; pg < off+n; pg += pageSize {
+					delete(owner, pg)
+				}
+				delete(live, off)
+				break
+			}
+		} else {
+			n := (1 + rng.IntN(32)) * pageSize
+			off, err := p.alloc(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if off < start || off+n > end || off%pageSize != 0 {
+				t.Fatalf("run of %d at %d, outside the area", n, off)
+			}
+			for pg := off; pg < off+n; pg += pageSize {
+				if o, ok := owner[pg]; ok {
+					t.Fatalf("op %d: run at %d overlaps the run at %d", i, off, o)
+				}
+				owner[pg] = off
+			}
+			live[off] = n
+		}
+		checkPages(t, &p, start)
+	}
+	for off, n := range live {
+		p.release(off, n)
+	}
+	if p.top != start || len(p.free) != 0 {
+		t.Fatalf("all released: top %d, free %v; want %d and none", p.top, p.free, start)
+	}
+	if _, err := p.alloc(end - start + pageSize); !errors.Is(err, storage.ErrOutOfSpace) {
+		t.Fatalf("more than the area: %v, want ErrOutOfSpace", err)
+	}
+	// Best fit: of two holes, the smaller that fits is used.
+	a, _ := p.alloc(4 * pageSize)
+	p.alloc(pageSize)
+	b, _ := p.alloc(2 * pageSize)
+	p.alloc(pageSize)
+	p.release(a, 4*pageSize)
+	p.release(b, 2*pageSize)
+	if off, _ := p.alloc(2 * pageSize); off != b {
+		t.Errorf("two pages went to %d, not to the hole of two at %d", off, b)
+	}
+}

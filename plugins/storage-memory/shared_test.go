@@ -1,0 +1,276 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
+)
+
+// openReader maps b's region as a node does, from its descriptor.
+func openReader(t *testing.T, b *Backend) *sharedindex.Reader {
+	t.Helper()
+	if !sharedindex.Shareable {
+		t.Skip("the shared index is read on linux/amd64 only")
+	}
+	r, err := sharedindex.Open(b.SharedIndex().FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// versioned is version v of the record with digest d: its bins say d and
+// v, its size, set and key vary with v, so that a read mixing two versions,
+// or two records, shows.
+func versioned(d storage.Digest, v uint32) storage.Record {
+	n := 28 + int(v%40)*29
+	if v%97 == 0 {
+		n = 150 << 10 // past the largest size class: a slab of its own
+	}
+	bins := make([]byte, n)
+	copy(bins, d[:])
+	binary.LittleEndian.PutUint32(bins[20:], v)
+	binary.LittleEndian.PutUint32(bins[24:], uint32(n))
+	for i := 28; i < n; i++ {
+		bins[i] = byte(v) ^ byte(i)
+	}
+	rec := storage.Record{Meta: storage.Meta{Generation: v, VoidTime: v * 3, LastUpdate: uint64(v) * 7, Set: fmt.Sprint("set", v%5)}, Bins: bins}
+	if v%2 == 1 {
+		rec.Key = append([]byte{3}, strconv.Itoa(int(v))...)
+		rec.HasKey = true
+	}
+	return rec
+}
+
+// checkVersioned returns the version rec is, or an error if it is no
+// version of d's record.
+func checkVersioned(d storage.Digest, rec storage.Record) (uint32, error) {
+	if len(rec.Bins) < 28 || !bytes.Equal(rec.Bins[:20], d[:]) {
+		return 0, fmt.Errorf("bins of %d bytes are not %x's", len(rec.Bins), d)
+	}
+	v := binary.LittleEndian.Uint32(rec.Bins[20:])
+	want := versioned(d, v)
+	if rec.Meta != want.Meta || !bytes.Equal(rec.Key, want.Key) || !bytes.Equal(rec.Bins, want.Bins) {
+		return v, fmt.Errorf("version %d read as meta %+v, key %q, %d bytes of bins; want %+v, %q, %d", v, rec.Meta, rec.Key, len(rec.Bins), want.Meta, want.Key, len(want.Bins))
+	}
+	return v, nil
+}
+
+// TestSharedIndexReadsAreConsistent reads records through the shared index
+// while writers rewrite them (in place, and moved to other size classes
+// and slabs of their own) and while other records of the same partitions
+// come and go, growing and shrinking the tables and freeing slabs. Every
+// read must return one whole version of the record asked for, never an
+// older one than that reader saw before, and never miss a record that
+// always exists.
+func TestSharedIndexReadsAreConsistent(t *testing.T) {
+	b, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := openReader(t, b)
+	ctx := context.Background()
+
+	const parts, stable = 3, 48
+	var keys []storage.Digest
+	for i := range stable {
+		keys = append(keys, storagetest.DigestIn(uint16(i%parts), uint64(i)))
+	}
+	versions := make([]atomic.Uint32, stable)
+	for i, d := range keys {
+		if err := b.Put(ctx, d, versioned(d, 1)); err != nil {
+			t.Fatal(err)
+		}
+		versions[i].Store(1)
+	}
+
+	duration := 2 * time.Second
+	if testing.Short() {
+		duration = 300 * time.Millisecond
+	}
+	stop := make(chan struct{})
+	var writers, readers sync.WaitGroup
+	for w := range 2 {
+		writers.Go(func() {
+			for v := uint32(2); ; v++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := w; i < stable; i += 2 {
+					if err := b.Put(ctx, keys[i], versioned(keys[i], v)); err != nil {
+						t.Error(err)
+						return
+					}
+					versions[i].Store(v)
+				}
+			}
+		})
+	}
+	writers.Go(func() { // churn: tables grow and shrink, slabs come and go
+		for round := uint64(0); ; round++ {
+			for i := range uint64(3000) {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				d := storagetest.DigestIn(uint16(i%parts), 1<<32+round<<16+i)
+				if err := b.Put(ctx, d, versioned(d, uint32(i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			for i := range uint64(3000) {
+				if err := b.Delete(ctx, storagetest.DigestIn(uint16(i%parts), 1<<32+round<<16+i), false); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	var hits, fallbacks atomic.Int64
+	for range 3 {
+		readers.Go(func() {
+			seen := make([]uint32, stable)
+			var buf []byte
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := n % stable
+				floor := versions[i].Load()
+				rec, ok, err := r.Get(&keys[i], buf)
+				if !ok {
+					fallbacks.Add(1)
+					continue
+				}
+				hits.Add(1)
+				if err != nil {
+					t.Errorf("record %d, which always exists: %v", i, err)
+					return
+				}
+				v, err := checkVersioned(keys[i], rec)
+				if err != nil {
+					t.Errorf("record %d: %v", i, err)
+					return
+				}
+				if v < seen[i] || v < floor {
+					t.Errorf("record %d: read version %d after %d, and after version %d was written", i, v, seen[i], floor)
+					return
+				}
+				seen[i] = v
+				buf = rec.Bins[:0]
+				if m, ok, err := r.GetMeta(&keys[i]); ok && (err != nil || m.Generation < v) {
+					t.Errorf("record %d: metadata %+v, %v after version %d", i, m, err, v)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(duration)
+	close(stop)
+	readers.Wait()
+	writers.Wait()
+	t.Logf("%d reads through the shared index, %d left to the backend", hits.Load(), fallbacks.Load())
+	if hits.Load() < 10*fallbacks.Load() {
+		t.Errorf("%d reads left to the backend for %d answered", fallbacks.Load(), hits.Load())
+	}
+
+	// At rest, the reader answers exactly as the backend.
+	for i, d := range keys {
+		want, err := b.Get(ctx, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := r.Get(&d, nil)
+		if !ok || err != nil || got.Meta != want.Meta || !bytes.Equal(got.Key, want.Key) || !bytes.Equal(got.Bins, want.Bins) {
+			t.Errorf("record %d at rest: %v, %v, %+v; the backend has %+v", i, ok, err, got.Meta, want.Meta)
+		}
+	}
+	gone := storagetest.DigestIn(0, 1<<32)
+	if _, ok, err := r.Get(&gone, nil); !ok || !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a deleted record: %v, %v, want ErrNotFound", ok, err)
+	}
+	if _, ok, err := r.GetMeta(&gone); !ok || !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a deleted record's metadata: %v, %v, want ErrNotFound", ok, err)
+	}
+}
+
+// Once the backend is closed, the reader leaves every call to it, and its
+// own mapping outlives the backend's.
+func TestSharedIndexAfterClose(t *testing.T) {
+	b, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := openReader(t, b)
+	d := storagetest.DigestIn(7, 1)
+	if err := b.Put(context.Background(), d, versioned(d, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := r.Get(&d, nil); !ok || err != nil {
+		t.Fatalf("before Close: %v, %v", ok, err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := r.Get(&d, nil); ok {
+		t.Error("the reader answered for a closed backend")
+	}
+	if _, ok, _ := r.GetMeta(&d); ok {
+		t.Error("the reader answered metadata for a closed backend")
+	}
+}
+
+// A node started with the memory plugin reads its index.
+func TestSharedIndexThroughPlugin(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("the shared index is read on linux/amd64 only")
+	}
+	p, err := plugin.Start(context.Background(), plugin.Config{
+		Path:      os.Args[0],
+		Namespace: "test",
+		Logger:    storagetest.PluginLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !p.ReadsSharedIndex() {
+		t.Fatal("the node does not read the memory plugin's index")
+	}
+	ctx := context.Background()
+	for v := uint32(1); v <= 200; v++ {
+		d := storagetest.DigestIn(uint16(v), uint64(v))
+		want := versioned(d, v)
+		if err := p.Put(ctx, d, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Get(ctx, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := checkVersioned(d, got); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+// Package sharedindex is the layout in which a storage backend keeps its
+// index and records in memory the node maps read-only, and the node's
+// reader of it. With it the node answers Get and GetMeta of a plugin
+// process's records itself, without a round trip to the plugin: reads, and
+// the read that begins each write, cost no system call and wake nothing.
+//
+// # Layout
+//
+// A Region is one mapping of a memory file (a memfd), all offsets in bytes
+// from its start, all integers little-endian:
+//
+//   - a header page: magic, version, the region's size, the index hash
+//     seed, the slab directory's length and where the data area starts;
+//   - for each of the storage.Partitions partitions, 32 bytes: a sequence
+//     word, and the offset and length (in entries) of its index table;
+//   - for each set id up to sets.Max, 128 bytes: the name's length (a
+//     32-bit word, written after the name), then the name;
+//   - the slab directory: for each slab id, 16 bytes, the slab's offset and
+//     its slot size;
+//   - the data area, where the backend puts its slabs: index tables and
+//     record data.
+//
+// An index table is open addressing with linear probing from
+// indexhash.Home, over entries of EntrySize bytes: digest (20 bytes), set
+// id (2), key flag (1), padding (1), generation (4), void time (4), last
+// update (8) and location (8): slab id << 32 | slot, 0 for an empty slot.
+// A record's data, at its slot, is uvarint(len(key)) uvarint(len(bins))
+// key bins.
+//
+// # Consistency
+//
+// A partition's sequence word is odd while a writer changes anything a
+// reader of that partition may look at: its table, an entry, or a slot its
+// entries point to (written, freed or reused). A reader reads the word, the
+// table, the entry and the record, then the word again, and keeps what it
+// read only if the word was even and did not change; otherwise it tries
+// again, and after a few tries leaves the call to the backend. Every offset
+// a reader follows is checked against the region before it is used, so a
+// torn read can only fail the check, never fault.
+//
+// The reader relies on the processor not reordering loads with older
+// loads (amd64's memory model); Shareable says whether this build may use
+// it.
+package sharedindex
+
+import (
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sets"
+)
+
+// Version is the layout's version; a reader refuses any other.
+const Version = 1
+
+const magic = 0x7864692d6666696b // "kiff-idx", little-endian
+
+// Header words, as offsets.
+const (
+	hMagic   = 0
+	hVersion = 8
+	hSize    = 16
+	hSeed    = 24
+	hDirLen  = 32
+	hDataOff = 40
+)
+
+const (
+	pageSize = 4096
+
+	partsOff = pageSize
+	partSize = 32
+	// Offsets within a partition's 32 bytes.
+	pSeq      = 0
+	pTableOff = 8
+	pTableLen = 16
+
+	setsOff     = partsOff + storage.Partitions*partSize
+	setNameSize = 128
+
+	dirOff       = setsOff + (sets.Max+1)*setNameSize
+	dirEntrySize = 16
+
+	// dataAlign aligns the data area's start.
+	dataAlign = 64 << 10
+)
+
+// EntrySize is the size of an index entry; the offsets below locate its
+// fields.
+const EntrySize = 48
+
+const (
+	eDigest     = 0
+	eSet        = 20
+	eHasKey     = 22
+	eGeneration = 24
+	eVoidTime   = 28
+	eLastUpdate = 32
+	eLoc        = 40
+)
+
+// Offsets of an entry's fields, for a backend's test that its entries are
+// laid out so.
+const (
+	EntryDigest     = eDigest
+	EntrySet        = eSet
+	EntryHasKey     = eHasKey
+	EntryGeneration = eGeneration
+	EntryVoidTime   = eVoidTime
+	EntryLastUpdate = eLastUpdate
+	EntryLoc        = eLoc
+)
+
+// DataOff returns where the data area of a region whose slab directory has
+// dirLen entries starts.
+func DataOff(dirLen int) int {
+	return roundUp(dirOff+dirLen*dirEntrySize, dataAlign)
+}
+
+func roundUp(n, m int) int { return (n + m - 1) &^ (m - 1) }

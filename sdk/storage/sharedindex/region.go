@@ -1,0 +1,124 @@
+package sharedindex
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/skiffdb/skiff/sdk/storage/sets"
+)
+
+// Region is a backend's side of the layout: the whole mapping, writable. The
+// backend places its slabs in the data area and tells readers about them
+// through the methods below; it must hold, for each change, whatever lock
+// orders it with the backend's other changes to the same partition.
+type Region struct {
+	mem    []byte
+	fd     int // the memory file, shareable with the node; -1 if none
+	dirLen int
+	close  func() error
+}
+
+// Create makes a region of size bytes (rounded up to a page) whose slab
+// directory has dirLen entries, with the index hash seed. Its memory is
+// taken from the system only as it is touched.
+func Create(size, dirLen int, seed uint64) (*Region, error) {
+	size = roundUp(size, pageSize)
+	if DataOff(dirLen) >= size {
+		return nil, fmt.Errorf("shared index: region of %d bytes is too small for a directory of %d slabs", size, dirLen)
+	}
+	r, err := create(size)
+	if err != nil {
+		return nil, fmt.Errorf("shared index: region of %d bytes: %w", size, err)
+	}
+	r.dirLen = dirLen
+	binary.LittleEndian.PutUint64(r.mem[hVersion:], Version)
+	binary.LittleEndian.PutUint64(r.mem[hSize:], uint64(size))
+	binary.LittleEndian.PutUint64(r.mem[hSeed:], seed)
+	binary.LittleEndian.PutUint64(r.mem[hDirLen:], uint64(dirLen))
+	binary.LittleEndian.PutUint64(r.mem[hDataOff:], uint64(DataOff(dirLen)))
+	atomic.StoreUint64(r.word(hMagic), magic)
+	return r, nil
+}
+
+// Mem is the whole region. The backend's slabs are within
+// Mem()[DataStart():].
+func (r *Region) Mem() []byte { return r.mem }
+
+// DataStart is the offset of the data area.
+func (r *Region) DataStart() int { return DataOff(r.dirLen) }
+
+// DirLen is the number of slab ids the directory holds: ids run from 1 to
+// DirLen-1.
+func (r *Region) DirLen() int { return r.dirLen }
+
+// FD is the memory file's descriptor, to pass to a node, or -1 when this
+// build or system cannot share the region. It stays open until Close.
+func (r *Region) FD() int {
+	if !Shareable {
+		return -1
+	}
+	return r.fd
+}
+
+// Close unmaps the region and closes its memory file; a reader that mapped
+// it keeps its own mapping.
+func (r *Region) Close() error { return r.close() }
+
+func (r *Region) word(off int) *uint64 {
+	return (*uint64)(unsafe.Pointer(&r.mem[off]))
+}
+
+func partOff(pid uint16) int { return partsOff + int(pid)*partSize }
+
+// BeginWrite marks partition pid as changing: readers of it retry until
+// EndWrite.
+func (r *Region) BeginWrite(pid uint16) { atomic.AddUint64(r.word(partOff(pid)+pSeq), 1) }
+
+// EndWrite ends BeginWrite's change.
+func (r *Region) EndWrite(pid uint16) { atomic.AddUint64(r.word(partOff(pid)+pSeq), 1) }
+
+// Abandon leaves partition pid marked as changing for good, so that readers
+// give every call on it to the backend: for a backend closing.
+func (r *Region) Abandon(pid uint16) {
+	if atomic.LoadUint64(r.word(partOff(pid)+pSeq))&1 == 0 {
+		r.BeginWrite(pid)
+	}
+}
+
+// PublishTable says that partition pid's table is n entries at offset off
+// (0, 0 for none). Call it between BeginWrite and EndWrite.
+func (r *Region) PublishTable(pid uint16, off, n int) {
+	atomic.StoreUint64(r.word(partOff(pid)+pTableOff), uint64(off))
+	atomic.StoreUint64(r.word(partOff(pid)+pTableLen), uint64(n))
+}
+
+// PublishSlab says that slab id is at offset off with slots of slotSize
+// bytes (a slab of one record: its whole size); 0, 0 when it goes away.
+// Publish a slab before an entry points into it.
+func (r *Region) PublishSlab(id uint32, off, slotSize int) {
+	at := dirOff + int(id)*dirEntrySize
+	atomic.StoreUint64(r.word(at), uint64(off))
+	atomic.StoreUint64(r.word(at+8), uint64(slotSize))
+}
+
+// PublishSet records the name of set id; publish it before an entry names
+// the id. Publishing it again is harmless.
+func (r *Region) PublishSet(id uint16, name string) {
+	if id == 0 || int(id) > sets.Max || len(name) > setNameSize-4 {
+		return
+	}
+	at := setsOff + int(id)*setNameSize
+	copy(r.mem[at+4:at+setNameSize], name)
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&r.mem[at])), uint32(len(name)))
+}
+
+// Release gives the memory of [off, off+n) back to the system; it reads as
+// zeros after. off and n are multiples of the page size.
+func (r *Region) Release(off, n int) error {
+	if err := release(r.mem[off : off+n]); err != nil {
+		return fmt.Errorf("shared index: release %d bytes at %d: %w", n, off, err)
+	}
+	return nil
+}

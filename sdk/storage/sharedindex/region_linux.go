@@ -1,0 +1,54 @@
+package sharedindex
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// Shareable says whether a node may read a region: the reader's checks rely
+// on amd64's ordering of loads.
+const Shareable = runtime.GOARCH == "amd64"
+
+func create(size int) (*Region, error) {
+	fd, err := unix.MemfdCreate("skiff-storage-index", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd: %w", err)
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("size memfd: %w", err)
+	}
+	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("map memfd: %w", err)
+	}
+	r := &Region{mem: mem, fd: fd}
+	r.close = func() error {
+		err := unix.Munmap(mem)
+		if cerr := unix.Close(fd); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return r, nil
+}
+
+// release punches the pages out of the memory file, for every mapping.
+func release(b []byte) error { return unix.Madvise(b, unix.MADV_REMOVE) }
+
+// mapReadOnly maps the region in fd for a reader.
+func mapReadOnly(fd int) ([]byte, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Size < pageSize || st.Size > 1<<50 {
+		return nil, fmt.Errorf("memory file of %d bytes", st.Size)
+	}
+	return unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_NORESERVE)
+}
+
+func unmap(b []byte) error { return unix.Munmap(b) }

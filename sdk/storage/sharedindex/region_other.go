@@ -1,0 +1,26 @@
+//go:build unix && !linux
+
+package sharedindex
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
+
+// Shareable is false off Linux: there is no memory file to pass a node.
+const Shareable = false
+
+func create(size int) (*Region, error) {
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, err
+	}
+	return &Region{mem: mem, fd: -1, close: func() error { return unix.Munmap(mem) }}, nil
+}
+
+func release(b []byte) error { return unix.Madvise(b, unix.MADV_DONTNEED) }
+
+func mapReadOnly(int) ([]byte, error) { return nil, errors.New("shared index: not on this system") }
+
+func unmap(b []byte) error { return unix.Munmap(b) }
