@@ -126,7 +126,11 @@ node_pids() { echo "${NODE_PID[$1]:-}" ${PLUGIN_PID[$1]:+"${PLUGIN_PID[$1]}"}; }
 # /proc/PID/stat does not count while it runs).
 node_ticks() { local p n=0; for p in $(node_pids "$1"); do n=$((n + $(cpu_ticks "$p"))); done; echo "$n"; }
 node_syscalls() { local p n=0; for p in $(node_pids "$1"); do n=$((n + $(syscalls "$p"))); done; echo "$n"; }
-node_rss() { local p n=0; for p in $(node_pids "$1"); do n=$((n + $(rss_mib "$p"))); done; echo "$n"; }
+# node_rss counts proportional set sizes: the memory file holding a memory
+# namespace's records is mapped by both processes, and RSS would count it
+# twice.
+node_rss() { local p n=0; for p in $(node_pids "$1"); do n=$((n + $(pss_kib "$p"))); done; echo $((n >> 10)); }
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 plugin_ticks() { if [[ -n ${PLUGIN_PID[$1]:-} ]]; then cpu_ticks "${PLUGIN_PID[$1]}"; else echo 0; fi; }
 # idle_ticks MODE: node_ticks of the other nodes of MODES, together.
 idle_ticks() { local m n=0; for m in "${MODES[@]}"; do [[ $m == "$1" ]] || n=$((n + $(node_ticks "$m"))); done; echo "$n"; }

@@ -198,7 +198,7 @@ MAX_OTHER=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^other_cores=/) { split($
 	printf '%-30s %14.2f %14s\n' "client CPU (cores)" "${S[client_cores]}" "$(pair client_cores)"
 	printf '%-30s %14.2f %14s\n' "other CPU (cores)" "${S[other_cores]}" "$(pair other_cores)"
 	printf '%-30s %14.2f %14s\n' "server read+write calls/op" "${S[syscalls]}" "$(pair syscalls)"
-	printf '%-30s %14.0f %14.0f\n' "server RSS after runs (MiB)" "${S[rss]}" "$REDIS_RSS"
+	printf '%-30s %14.0f %14.0f\n' "server memory after runs (MiB)" "${S[rss]}" "$REDIS_RSS"
 	echo
 	echo "Redis's CPU rows: HGET/HINCRBY. Redis's CPU per op: theirs weighted $READ_PCT/$((100 - READ_PCT)). Skiff's server figures count skiffd and its storage plugin process."
 	echo

@@ -209,10 +209,10 @@ MAX_OTHER=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^other_cores=/) { split($
 	printf '%-28s %14.1f %14.1f %12s %14s\n' "server CPU per op (us)" "${S[us_per_op]}" "$REDIS_US_PER_OP" \
 		"$(ratio "${S[us_per_op]}" "$REDIS_US_PER_OP")" "$(ratio "${I[us_per_op]}" "$REDIS_US_PER_OP")"
 	printf '%-28s %14.2f %14.2f\n' "server read+write calls/op" "${S[syscalls]}" "$REDIS_SYSCALLS"
-	printf '%-28s %14.0f %14.0f\n' "server RSS after run (MiB)" "${S[rss]}" "$REDIS_RSS"
+	printf '%-28s %14.0f %14.0f\n' "server memory after run (MiB)" "${S[rss]}" "$REDIS_RSS"
 	echo
 	echo "Redis: GET ${R[get_rps]} ops/s, SET ${R[set_rps]} ops/s measured separately; mix = 1/($READ_PCT%/GET + $((100 - READ_PCT))%/SET)."
-	echo "Skiff's server figures count skiffd and its storage plugin process."
+	echo "Skiff's server figures count skiffd and its storage plugin process; its memory is their proportional set size (pages both map counted once), Redis's its RSS."
 
 	echo
 	echo "process vs in-process: the same workload on the default namespace (storage plugin process) and on"
@@ -236,7 +236,7 @@ MAX_OTHER=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^other_cores=/) { split($
 		"$(ratio "${S[us_per_op]}" "${I[us_per_op]}")" "$(awk -v a="${S[us_per_op]}" -v b="${I[us_per_op]}" 'BEGIN { printf "%+.1f us", a - b }')"
 	printf '%-28s %12s %12.1f\n' "  of which plugin (us)" "-" "${S[plugin_us_per_op]}"
 	printf '%-28s %12.2f %12.2f %10s\n' "server read+write calls/op" "${I[syscalls]}" "${S[syscalls]}" "$(ratio "${S[syscalls]}" "${I[syscalls]}")"
-	printf '%-28s %12.0f %12.0f\n' "server RSS after run (MiB)" "${I[rss]}" "${S[rss]}"
+	printf '%-28s %12.0f %12.0f\n' "server memory after run (MiB)" "${I[rss]}" "${S[rss]}"
 	printf '%-28s %12.0f %12.0f %10s\n' "load ops/s (insert all keys)" "${I[load_ops_per_sec]:-0}" "${S[load_ops_per_sec]:-0}" \
 		"$(ratio "${S[load_ops_per_sec]:-0}" "${I[load_ops_per_sec]:-0}")"
 	echo
