@@ -116,7 +116,9 @@ func New(opts Options) (*Backend, error) {
 	}
 	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
 	size := regionSize(opts.DataSize)
-	region, err := sharedindex.Create(size, size/slabMinBytes+2, b.seed)
+	// Slabs of records take 64 KiB or more; a table may take less, but a
+	// partition has at most two at once (while it grows).
+	region, err := sharedindex.Create(size, size/slabMinBytes+2*storage.Partitions+2, b.seed)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // TestMain serves the memory backend when a test starts this binary as a
@@ -48,6 +49,13 @@ func TestModes(t *testing.T) {
 			st := b.Status()
 			if st.Mode != mode || st.Backend != "memory" || st.State != "running" || (mode == config.ModeProcess) != (st.Pid > 0) {
 				t.Fatalf("status %+v", st)
+			}
+			// The node reads a memory plugin's records itself, so reads of
+			// such a namespace do not wait (record.Namespace.ReadsWait).
+			shared := mode == config.ModeProcess && sharedindex.Shareable
+			inPlace, _ := b.(interface{ ReadsInPlace() bool })
+			if st.SharedIndex != shared || (inPlace != nil && inPlace.ReadsInPlace()) != shared {
+				t.Fatalf("status %+v, reads in place %v; want a shared index: %v", st, inPlace != nil && inPlace.ReadsInPlace(), shared)
 			}
 			d := storage.Digest{1}
 			if err := b.Put(ctx, d, storage.Record{Bins: []byte("x")}); err != nil {
@@ -88,7 +96,7 @@ func TestRestartAfterCrash(t *testing.T) {
 	}
 	waitFor(t, "the restart", func() bool { return b.Status().State == "running" })
 	st := b.Status()
-	if st.Pid == pid || st.Pid == 0 || st.Restarts != 1 {
+	if st.Pid == pid || st.Pid == 0 || st.Restarts != 1 || st.SharedIndex != sharedindex.Shareable {
 		t.Fatalf("after restart: %+v", st)
 	}
 	// The memory backend lost its records with its process; it serves again.

@@ -175,6 +175,13 @@ func (s *supervised) restart(looping bool) *plugin.Process {
 	}
 }
 
+// ReadsInPlace reports that the running plugin's records are read without
+// crossing its socket (it shares its index with the node).
+func (s *supervised) ReadsInPlace() bool {
+	p := s.cur.Load()
+	return p != nil && p.ReadsSharedIndex()
+}
+
 func (s *supervised) current() (*plugin.Process, error) {
 	if p := s.cur.Load(); p != nil {
 		return p, nil

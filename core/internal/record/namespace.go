@@ -139,9 +139,25 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 func (ns *Namespace) Name() string { return ns.name }
 
 // ReadsWait reports whether a read waits for more than memory: a device,
-// or a plugin process across a socket. A command that reads many records,
-// such as a batch, then keeps several reads in flight rather than one.
+// or a plugin process across a socket (not one whose index the node reads
+// itself). A command that reads many records, such as a batch, then keeps
+// several reads in flight rather than one.
 func (ns *Namespace) ReadsWait() bool {
+	cfg := ns.Config()
+	if cfg.Storage.Type != "memory" {
+		return true
+	}
+	if cfg.Storage.Mode != config.ModeProcess {
+		return false
+	}
+	b, ok := ns.backend.(interface{ ReadsInPlace() bool })
+	return !ok || !b.ReadsInPlace()
+}
+
+// WritesWait reports whether a write waits for more than memory: a device,
+// or any plugin process. A pass that may write many records, such as nsup's
+// or a background job, then keeps several in flight rather than one.
+func (ns *Namespace) WritesWait() bool {
 	cfg := ns.Config()
 	return cfg.Storage.Type != "memory" || cfg.Storage.Mode == config.ModeProcess
 }

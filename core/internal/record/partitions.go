@@ -17,13 +17,14 @@ import (
 const passWorkers = 16
 
 // EachPartition calls fn for every partition of ns, each worker with its
-// own state W, which it returns for the caller to add up. Where reads
-// wait it runs passWorkers workers, so fn must be safe to call
-// concurrently on different partitions; elsewhere one. The pass stops at
-// the first error, which it returns.
+// own state W, which it returns for the caller to add up. Where writes
+// wait (Namespace.WritesWait: passes remove records) it runs passWorkers
+// workers, so fn must be safe to call concurrently on different
+// partitions; elsewhere one. The pass stops at the first error, which it
+// returns.
 func EachPartition[W any](ns *Namespace, fn func(w *W, pid uint16) error) ([]*W, error) {
 	n := 1
-	if ns.ReadsWait() {
+	if ns.WritesWait() {
 		n = passWorkers
 	}
 	return eachRun(n, 1, fn)

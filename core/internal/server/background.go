@@ -96,13 +96,13 @@ func (c *conn) handleBackground(body []byte) {
 }
 
 // backgroundInFlight is how many records a background job works on at once
-// where reads wait (record.Namespace.ReadsWait): each write reads its
+// where writes wait (record.Namespace.WritesWait): each write reads its
 // record first, and a query's candidate is read to be checked before that.
 const backgroundInFlight = 16
 
 // runBackground applies req, or the UDF u when it is not nil, to each
 // record the job finds: one at a time, or backgroundInFlight at a time
-// where reads wait. records-per-second paces the records found; for a
+// where writes wait. records-per-second paces the records found; for a
 // query, the candidates its index yields.
 func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.Request, u *udfCall) {
 	ctx := s.ctx
@@ -118,7 +118,7 @@ func (s *Server) runBackground(j *job, st *scanState, q *queryState, req record.
 	}
 	var apply func(d storage.Digest) error
 	var pool *backgroundPool
-	if st.ns.ReadsWait() {
+	if st.ns.WritesWait() {
 		pool = startBackgroundPool(ctx, backgroundInFlight, newWorker)
 		apply = pool.apply
 	} else {

@@ -353,6 +353,11 @@ func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 	if p.closing.Load() {
 		return errClosed
 	}
+	if p.index != nil && !p.down.Load() {
+		if done, err := p.scanShared(ctx, pid, metaOnly, fn); done {
+			return err
+		}
+	}
 	c := p.getCall()
 	defer p.putCall(c)
 	c.scan, c.buf = true, c.scanBuf[:0]
@@ -396,6 +401,57 @@ func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 }
 
 // grpcError maps a control call's error to the contract's sentinels.
+// sharedScan is a scan's working memory when it reads the shared index.
+type sharedScan struct {
+	entries []sharedindex.Entry
+	table   []byte
+	buf     []byte
+}
+
+var sharedScans = sync.Pool{New: func() any { return new(sharedScan) }}
+
+// scanShared scans partition pid through the shared index: a copy of the
+// partition's entries taken at one moment, then each record read as Get
+// reads it, skipping those removed since. done is false when no copy could
+// be had, and the plugin must scan.
+func (p *Process) scanShared(ctx context.Context, pid uint16, metaOnly bool, fn storage.ScanFunc) (done bool, err error) {
+	sc := sharedScans.Get().(*sharedScan)
+	defer func() {
+		if cap(sc.table)+cap(sc.buf) > scanKeepBytes {
+			sc.table, sc.buf = nil, nil
+		}
+		sc.entries = sc.entries[:0]
+		sharedScans.Put(sc)
+	}()
+	var ok bool
+	if sc.entries, sc.table, ok = p.index.Partition(pid, sc.entries[:0], sc.table); !ok {
+		return false, nil
+	}
+	var rec storage.Record
+	for i := range sc.entries {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		e := &sc.entries[i]
+		if metaOnly {
+			rec = storage.Record{Meta: e.Meta}
+		} else {
+			if rec, err = p.Get(ctx, e.Digest, sc.buf); errors.Is(err, storage.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return true, err
+			}
+			if n := len(rec.Key) + len(rec.Bins); cap(sc.buf) < n {
+				sc.buf = make([]byte, 0, n) // for the next records: Get made its own
+			}
+		}
+		if err := fn(e.Digest, &rec); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
 func grpcError(err error) error {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.Canceled:

@@ -161,6 +161,56 @@ func (r *Reader) read(d *storage.Digest, buf []byte, withData bool) (rec storage
 	return storage.Record{}, false, nil
 }
 
+// Entry is a record's index entry, as Partition copies it.
+type Entry struct {
+	Digest storage.Digest
+	storage.Meta
+}
+
+// Partition appends to dst the entries of partition pid as they were at one
+// moment, copying its table through scratch (returned for reuse). ok is
+// false when no consistent copy could be had: the caller asks the backend.
+func (r *Reader) Partition(pid uint16, dst []Entry, scratch []byte) (_ []Entry, _ []byte, ok bool) {
+	if pid >= storage.Partitions || !r.enter() {
+		return dst, scratch, false
+	}
+	defer r.exit()
+	p := partOff(pid)
+	seq := r.word(p + pSeq)
+	start := len(dst)
+outer:
+	for range tries {
+		dst = dst[:start]
+		s := atomic.LoadUint64(seq)
+		if s&1 != 0 {
+			runtime.Gosched()
+			continue
+		}
+		off := atomic.LoadUint64(r.word(p + pTableOff))
+		n := atomic.LoadUint64(r.word(p + pTableLen))
+		if n > 0 && (off < uint64(r.dataOff) || n > uint64(len(r.mem))/EntrySize || off+n*EntrySize > uint64(len(r.mem))) {
+			continue
+		}
+		scratch = append(scratch[:0], r.mem[off:off+n*EntrySize]...)
+		if atomic.LoadUint64(seq) != s {
+			continue
+		}
+		for e := 0; e < len(scratch); e += EntrySize {
+			slot := scratch[e : e+EntrySize : e+EntrySize]
+			if binary.LittleEndian.Uint64(slot[eLoc:]) == 0 {
+				continue
+			}
+			m, ok := r.metaOf(slot)
+			if !ok {
+				continue outer
+			}
+			dst = append(dst, Entry{Digest: storage.Digest(slot[eDigest : eDigest+len(storage.Digest{})]), Meta: m})
+		}
+		return dst, scratch, true
+	}
+	return dst[:start], scratch, false
+}
+
 // find returns the offset of d's entry in its partition's table. sane is
 // false when what it read cannot be a consistent table.
 func (r *Reader) find(d *storage.Digest) (e int, found, sane bool) {
@@ -229,7 +279,11 @@ func (r *Reader) copyData(e int, buf []byte) ([]byte, int, bool) {
 
 // meta reads the entry at e's metadata.
 func (r *Reader) meta(e int) (storage.Meta, bool) {
-	slot := r.mem[e : e+EntrySize : e+EntrySize]
+	return r.metaOf(r.mem[e : e+EntrySize : e+EntrySize])
+}
+
+// metaOf decodes the metadata of the entry in slot.
+func (r *Reader) metaOf(slot []byte) (storage.Meta, bool) {
 	set, ok := r.setName(binary.LittleEndian.Uint16(slot[eSet:]))
 	return storage.Meta{
 		Generation: binary.LittleEndian.Uint32(slot[eGeneration:]),
