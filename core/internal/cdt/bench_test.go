@@ -40,6 +40,9 @@ func BenchmarkOps(b *testing.B) {
 			{"list-remove-by-value", proto.ParticleList, list, true, mop(listRemoveByValue, mrt(retCount), mi(int64(n/2)))},
 			{"map-increment", proto.ParticleMap, m, true, mop(mapIncrement, ms(fmt.Sprintf("k%d", n/2)), mi(1))},
 			{"map-put", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"))},
+			// HSETNX of a new key, and of one there (no-fail: nothing changes).
+			{"map-put-create-only", proto.ParticleMap, m, true, mop(mapPut, ms("new"), ms("v"), mi(0), mi(mapCreateOnly))},
+			{"map-put-create-only-there", proto.ParticleMap, m, true, mop(mapPut, ms(fmt.Sprintf("k%d", n/2)), ms("v"), mi(0), mi(mapCreateOnly|mapNoFail))},
 			{"map-get-by-key", proto.ParticleMap, m, false, mop(mapGetByKey, mrt(retValue), ms(fmt.Sprintf("k%d", n/2)))},
 			{"map-size", proto.ParticleMap, m, false, mop(mapSize)},
 			{"map-remove-by-key", proto.ParticleMap, m, true, mop(mapRemoveByKey, mrt(retNone), ms(fmt.Sprintf("k%d", n/2)))},

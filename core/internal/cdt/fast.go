@@ -580,10 +580,13 @@ func fastMapGet(o *op, cur []byte) (result, bool) {
 	return out, true
 }
 
-// fastMapWrite puts a value at a key ([key, value, order?, flags?] with no
-// write flags), answering the map's new size, or adds to the number there
-// ([key, delta?, order?]), answering the new number, in a map that has
-// pairs: in place, or for a new key at the end of an unordered map.
+// fastMapWrite puts a value at a key ([key, value, order?, flags?]: with
+// create-only, a Redis user's HSETNX, the key must be new; with
+// update-only, there already), answering the map's new size, or adds to the
+// number there ([key, delta?, order?]), answering the new number, in a map
+// that has pairs: in place, or for a new key at the end of an unordered
+// map. A put the flags deny changes nothing with no-fail, and otherwise
+// goes to the general path, which reports it.
 func fastMapWrite(o *op, cur []byte) (result, bool) {
 	if !o.modify {
 		return result{}, false
@@ -612,8 +615,9 @@ func fastMapWrite(o *op, cur []byte) (result, bool) {
 	if _, err := r.optInt(0); err != nil {
 		return result{}, false
 	}
+	var flags int64
 	if o.code == mapPut {
-		if flags, err := r.optInt(0); err != nil || flags != 0 {
+		if flags, err = r.optInt(0); err != nil || flags&^mapWriteFlags != 0 {
 			return result{}, false
 		}
 	}
@@ -625,7 +629,17 @@ func fastMapWrite(o *op, cur []byte) (result, bool) {
 		return result{}, false
 	}
 	at, vStart, vEnd, found, ok := f.findKey(k)
-	if !ok || !found && f.flags&mapKeyOrdered != 0 {
+	if !ok {
+		return result{}, false
+	}
+	if found && flags&mapCreateOnly != 0 || !found && flags&mapUpdateOnly != 0 {
+		if flags&mapNoFail == 0 {
+			return result{}, false // the general path's error
+		}
+		// Denied without failing: the map as it was, and its size.
+		return result{res: msgpack.AppendInt(nil, int64(f.n))}, true
+	}
+	if !found && f.flags&mapKeyOrdered != 0 {
 		// A new key's place in a key-ordered map: the general path's.
 		return result{}, false
 	}

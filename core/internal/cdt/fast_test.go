@@ -95,6 +95,11 @@ func TestFastPathsAgree(t *testing.T) {
 				args = [][]byte{i, mi(int64(rng.IntN(8) - 1))}[:1+rng.IntN(2)]
 			case mapGetByKey, mapRemoveByKey:
 				args = [][]byte{mrt([]int{retNone, retCount, retValue, retKey, retExists, retKeyValue}[rng.IntN(6)]), elems[rng.IntN(len(elems))]}
+			case mapPut:
+				// Write flags as the clients send them (HSETNX is
+				// create-only), and now and then one that is not a flag.
+				flags := int64(rng.IntN(17))
+				args = [][]byte{elems[rng.IntN(len(elems))], elems[rng.IntN(len(elems))], mi(0), mi(flags)}[:2+rng.IntN(3)]
 			case listGetByIndexRange, listRemoveByIndexRange:
 				rt := []int{retNone, retCount, retValue, retIndex}[rng.IntN(4)] | rng.IntN(2)*retInverted
 				args = [][]byte{mrt(rt), i, mi(int64(rng.IntN(8) - 1))}[:2+rng.IntN(2)]
