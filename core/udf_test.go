@@ -46,7 +46,11 @@ func wantUDFError(t testing.TB, err error, want string) {
 // the race detector.
 func TestUDF(t *testing.T) {
 	cfg := config.Default()
-	cfg.UDF.MaxMemory = 16 << 20 // for Limits: hog runs out sooner than 100 ms
+	cfg.UDF.MaxMemory = 16 << 20 // for Limits: hog runs out at once
+	// For Limits: hog must run out of memory before its call is
+	// interrupted, which a test binary built with -race, sharing the CPUs
+	// with other packages' tests, has been seen to take over 100 ms for.
+	cfg.UDF.MaxCallTime = 500 * time.Millisecond // under the client's 1 s socket timeout
 	n := startNode(t, cfg)
 	c := n.connect(t)
 	registerUDF(t, c, "counter.wasm", udftest.Module(t, "../examples/udf/counter"))
@@ -160,7 +164,7 @@ func testUDFLimits(t *testing.T, c *as.Client) {
 	k := key(t, uniqueSet(t), 1)
 	start := time.Now()
 	_, err := c.Execute(nil, k, "basic", "loop")
-	wantUDFError(t, err, "basic.loop: interrupted after 100ms (mod-udf max-call-ms)")
+	wantUDFError(t, err, "basic.loop: interrupted after 500ms (mod-udf max-call-ms)")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the loop ran %v", d)
 	}
