@@ -45,6 +45,14 @@
 // saying where (shm.go). Through the socket such a record cost each side a
 // kernel copy and wake-ups while the socket's buffer filled and drained.
 //
+// A backend may go further and keep its index and records where the node
+// can read them: one that has a SharedIndex method returning a
+// sharedindex.Region (the memory backend) sends the region's descriptor in
+// its answer to each data connection's greeting. The node maps it
+// read-only and answers Get, GetMeta and the reads of scans itself
+// (Process.ReadsSharedIndex), leaving to the plugin only what it could not
+// read consistently and every write.
+//
 // # Failure
 //
 // A plugin's logs, written with slog (Serve installs a default logger that

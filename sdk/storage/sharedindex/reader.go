@@ -161,6 +161,11 @@ func (r *Reader) read(d *storage.Digest, buf []byte, withData bool) (rec storage
 	return storage.Record{}, false, nil
 }
 
+// maxCopyEntries bounds the table Partition copies, 192 MiB: a partition of
+// more records than that (17 billion in a namespace) is the backend's to
+// scan, and a damaged table length costs no more memory.
+const maxCopyEntries = 4 << 20
+
 // Entry is a record's index entry, as Partition copies it.
 type Entry struct {
 	Digest storage.Digest
@@ -188,7 +193,7 @@ outer:
 		}
 		off := atomic.LoadUint64(r.word(p + pTableOff))
 		n := atomic.LoadUint64(r.word(p + pTableLen))
-		if n > 0 && (off < uint64(r.dataOff) || n > uint64(len(r.mem))/EntrySize || off+n*EntrySize > uint64(len(r.mem))) {
+		if n > 0 && (off < uint64(r.dataOff) || n > maxCopyEntries || off+n*EntrySize > uint64(len(r.mem))) {
 			continue
 		}
 		scratch = append(scratch[:0], r.mem[off:off+n*EntrySize]...)
