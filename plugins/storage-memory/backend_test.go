@@ -3,10 +3,12 @@ package memory
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -206,4 +208,51 @@ func scannableHeap() uint64 {
 	s := []metrics.Sample{{Name: "/gc/scan/heap:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
+}
+
+// TestRegionUnderAddressSpaceLimit: a process whose address space is
+// limited still opens an unbounded backend, with a smaller region.
+func TestRegionUnderAddressSpaceLimit(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector needs address space as it runs")
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip(err)
+	}
+	var vmKiB uint64
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			vmKiB, _ = strconv.ParseUint(strings.Fields(rest)[0], 10, 64)
+		}
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &old); err != nil {
+		t.Skip(err)
+	}
+	const room = 8 << 30
+	limit := old
+	limit.Cur = vmKiB<<10 + room
+	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &limit); err != nil {
+		t.Skip(err)
+	}
+	b, err := New(Options{})
+	if rerr := syscall.Setrlimit(syscall.RLIMIT_AS, &old); rerr != nil {
+		t.Fatal(rerr)
+	}
+	if err != nil {
+		t.Fatalf("unbounded backend under an address space limit: %v", err)
+	}
+	defer b.Close()
+	if n := len(b.SharedIndex().Mem()); n > room || n < minRegionSize {
+		t.Errorf("region of %d bytes under a limit leaving %d", n, room)
+	}
+	ctx := context.Background()
+	d := storage.Digest{5}
+	if err := b.Put(ctx, d, storage.Record{Bins: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := b.Get(ctx, d, nil); err != nil || string(rec.Bins) != "x" {
+		t.Fatalf("get: %v, %v", rec, err)
+	}
 }

@@ -14,7 +14,13 @@ const Shareable = runtime.GOARCH == "amd64"
 func create(size int) (*Region, error) {
 	fd, err := unix.MemfdCreate("skiff-storage-index", unix.MFD_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("memfd: %w", err)
+		// Where memory files are refused (a seccomp profile), the backend
+		// still works, in memory the node cannot map.
+		mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		if err != nil {
+			return nil, fmt.Errorf("map anonymous memory: %w", err)
+		}
+		return &Region{mem: mem, fd: -1, close: func() error { return unix.Munmap(mem) }}, nil
 	}
 	if err := unix.Ftruncate(fd, int64(size)); err != nil {
 		unix.Close(fd)
