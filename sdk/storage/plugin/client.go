@@ -400,7 +400,6 @@ func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 	return nil
 }
 
-// grpcError maps a control call's error to the contract's sentinels.
 // sharedScan is a scan's working memory when it reads the shared index.
 type sharedScan struct {
 	entries []sharedindex.Entry
@@ -452,6 +451,7 @@ func (p *Process) scanShared(ctx context.Context, pid uint16, metaOnly bool, fn 
 	return true, nil
 }
 
+// grpcError maps a control call's error to the contract's sentinels.
 func grpcError(err error) error {
 	switch status.Code(err) {
 	case codes.Unavailable, codes.Canceled:
