@@ -213,6 +213,10 @@ func (p *Process) Backend() string { return p.name }
 // index themselves, without a round trip to the process.
 func (p *Process) ReadsSharedIndex() bool { return p.index != nil }
 
+// readsIndex reports whether a read may go to the shared index now: not
+// once the process has stopped serving.
+func (p *Process) readsIndex() bool { return p.index != nil && !p.down.Load() }
+
 // Broken is closed when the process stops serving.
 func (p *Process) Broken() <-chan struct{} { return p.broken }
 
@@ -252,7 +256,7 @@ func (p *Process) Get(_ context.Context, d storage.Digest, buf []byte) (storage.
 	if p.closing.Load() {
 		return storage.Record{}, errClosed
 	}
-	if p.index != nil && !p.down.Load() {
+	if p.readsIndex() {
 		if rec, ok, err := p.index.Get(&d, buf); ok {
 			return rec, err
 		}
@@ -281,7 +285,7 @@ func (p *Process) GetMeta(_ context.Context, d storage.Digest) (storage.Meta, er
 	if p.closing.Load() {
 		return storage.Meta{}, errClosed
 	}
-	if p.index != nil && !p.down.Load() {
+	if p.readsIndex() {
 		if m, ok, err := p.index.GetMeta(&d); ok {
 			return m, err
 		}
@@ -353,7 +357,7 @@ func (p *Process) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 	if p.closing.Load() {
 		return errClosed
 	}
-	if p.index != nil && !p.down.Load() {
+	if p.readsIndex() {
 		if done, err := p.scanShared(ctx, pid, metaOnly, fn); done {
 			return err
 		}

@@ -191,9 +191,8 @@ outer:
 			runtime.Gosched()
 			continue
 		}
-		off := atomic.LoadUint64(r.word(p + pTableOff))
-		n := atomic.LoadUint64(r.word(p + pTableLen))
-		if n > 0 && (off < uint64(r.dataOff) || n > maxCopyEntries || off+n*EntrySize > uint64(len(r.mem))) {
+		off, n, sane := r.table(p)
+		if !sane || n > maxCopyEntries {
 			continue
 		}
 		scratch = append(scratch[:0], r.mem[off:off+n*EntrySize]...)
@@ -216,17 +215,25 @@ outer:
 	return dst[:start], scratch, false
 }
 
+// table returns where the table of the partition whose 32 bytes are at p
+// is, and its length in entries; sane is false when they cannot be a table
+// of the region.
+func (r *Reader) table(p int) (off, n uint64, sane bool) {
+	off = atomic.LoadUint64(r.word(p + pTableOff))
+	n = atomic.LoadUint64(r.word(p + pTableLen))
+	if n == 0 {
+		return 0, 0, true
+	}
+	size := uint64(len(r.mem))
+	return off, n, off >= uint64(r.dataOff) && off%8 == 0 && n <= size/EntrySize && off+n*EntrySize <= size
+}
+
 // find returns the offset of d's entry in its partition's table. sane is
 // false when what it read cannot be a consistent table.
 func (r *Reader) find(d *storage.Digest) (e int, found, sane bool) {
-	p := partOff(d.Partition())
-	off := atomic.LoadUint64(r.word(p + pTableOff))
-	n := atomic.LoadUint64(r.word(p + pTableLen))
-	if n == 0 {
-		return 0, false, true
-	}
-	if off < uint64(r.dataOff) || off%8 != 0 || n > uint64(len(r.mem))/EntrySize || off+n*EntrySize > uint64(len(r.mem)) {
-		return 0, false, false
+	off, n, sane := r.table(partOff(d.Partition()))
+	if n == 0 || !sane {
+		return 0, false, sane
 	}
 	lo, mid, hi := binary.LittleEndian.Uint64(d[0:8]), binary.LittleEndian.Uint64(d[8:16]), binary.LittleEndian.Uint32(d[16:20])
 	for i, probes := indexhash.Home(d, r.seed, int(n)), 0; probes < maxProbes; probes++ {
