@@ -13,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
 
@@ -237,7 +238,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	if err := dv.throttle(); err != nil {
 		return err
 	}
-	n := encodedSize(len(rec.Set) + len(rec.Key) + len(rec.Bins))
+	n := devrecord.EncodedSize(len(rec.Set) + len(rec.Key) + len(rec.Bins))
 	for {
 		wb, seq, end, err := b.put(dv, &d, setID, &rec, n)
 		if errors.Is(err, errNoBlock) {
@@ -281,9 +282,9 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 		return nil, 0, 0, err
 	}
 	seq := wb.seq.Load()
-	h := recHeader{kind: kindRecord, bseq: seq, wseq: b.wseq.Add(1), digest: *d,
-		gen: rec.Generation, void: rec.VoidTime, lut: rec.LastUpdate}
-	encodeRecord(wb.buf[off:off+n], b.seed, &h, rec.Set, rec.Key, rec.Bins)
+	h := devrecord.Header{Kind: devrecord.KindRecord, BSeq: seq, WSeq: b.wseq.Add(1), Digest: *d,
+		Gen: rec.Generation, Void: rec.VoidTime, LUT: rec.LastUpdate}
+	devrecord.Encode(wb.buf[off:off+n], b.seed, &h, rec.Set, rec.Key, rec.Bins)
 	wb.appended(off, n)
 	dv.addLive(wb.block, n)
 	dv.wmu.Unlock()
@@ -399,7 +400,7 @@ func (b *Backend) tombstone(dv *device, d *storage.Digest) (*wbuf, uint64, int64
 		return nil, 0, 0, err
 	}
 	old := &p.table.slots[i]
-	n := encodedSize(tombstoneBodySize)
+	n := devrecord.EncodedSize(devrecord.TombstoneBodySize)
 	dv.wmu.Lock()
 	wb, off, err := dv.reserveLocked(n, allocTombstone)
 	if err != nil {
@@ -409,11 +410,11 @@ func (b *Backend) tombstone(dv *device, d *storage.Digest) (*wbuf, uint64, int64
 	seq := wb.seq.Load()
 	// Older versions of the record lie in blocks opened so far.
 	below := b.nextSeq.Load()
-	var body [tombstoneBodySize]byte
+	var body [devrecord.TombstoneBodySize]byte
 	binary.LittleEndian.PutUint64(body[:], below)
-	h := recHeader{kind: kindTombstone, bseq: seq, wseq: b.wseq.Add(1), digest: *d,
-		gen: old.generation(), lut: old.lastUpdate()}
-	encodeRecord(wb.buf[off:off+n], b.seed, &h, "", nil, body[:])
+	h := devrecord.Header{Kind: devrecord.KindTombstone, BSeq: seq, WSeq: b.wseq.Add(1), Digest: *d,
+		Gen: old.generation(), LUT: old.lastUpdate()}
+	devrecord.Encode(wb.buf[off:off+n], b.seed, &h, "", nil, body[:])
 	wb.appended(off, n)
 	dv.addLive(wb.block, n)
 	dv.wmu.Unlock()

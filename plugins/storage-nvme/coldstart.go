@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 )
 
 // Cold start rebuilds the index from the devices. Every block of every
@@ -175,12 +176,12 @@ func (cs *coldState) parseBlock(dv *device, blk uint32, data []byte) {
 	dv.seq[blk].Store(seq)
 	dv.diskSeq[blk] = seq
 	cs.maxSeq.see(seq)
-	w := walkBlock(data, b.seed, seq, func(off int, h *recHeader, rec []byte) bool {
-		if !bodyOK(rec, h) {
+	w := walkBlock(data, b.seed, seq, func(off int, h *devrecord.Header, rec []byte) bool {
+		if !devrecord.BodyOK(rec, h) {
 			return false
 		}
-		cs.maxWseq.see(h.wseq)
-		l := location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(padded(int(h.length)))}
+		cs.maxWseq.see(h.WSeq)
+		l := location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(devrecord.Padded(int(h.Length)))}
 		if err := cs.offer(h, rec, l, seq); err != nil {
 			cs.failed.CompareAndSwap(nil, &err)
 		}
@@ -197,9 +198,9 @@ func (cs *coldState) parseBlock(dv *device, blk uint32, data []byte) {
 // in page, the first page of a block whose header does not, or 0.
 func guessSeq(page []byte, seed uint32) uint64 {
 	var seq uint64
-	for off := blockHeaderSize; off+recHeaderSize <= len(page); off += recAlign {
-		if h, ok := decodeHeader(page[off:], seed); ok {
-			seq = max(seq, h.bseq)
+	for off := blockHeaderSize; off+devrecord.HeaderSize <= len(page); off += devrecord.Align {
+		if h, ok := devrecord.Decode(page[off:], seed); ok {
+			seq = max(seq, h.BSeq)
 		}
 	}
 	return seq
@@ -207,33 +208,33 @@ func guessSeq(page []byte, seed uint32) uint64 {
 
 // offer makes the record at l the entry of its digest if it is the newest
 // copy seen so far.
-func (cs *coldState) offer(h *recHeader, rec []byte, l location, bseq uint64) error {
+func (cs *coldState) offer(h *devrecord.Header, rec []byte, l location, bseq uint64) error {
 	b := cs.b
 	var e entry
-	if h.kind == kindTombstone {
-		e = makeTombstone(&h.digest, tombstoneBelow(rec), l)
+	if h.Kind == devrecord.KindTombstone {
+		e = makeTombstone(&h.Digest, devrecord.TombstoneBelow(rec), l)
 	} else {
-		set, _, _ := recordParts(rec, h)
+		set, _, _ := devrecord.Parts(rec, h)
 		id, err := b.sets.IDOfBytes(set)
 		if err != nil {
 			return fmt.Errorf("nvme: cold start: %w", err)
 		}
-		e = makeEntry(&h.digest, id, h.keyLen > 0, h.gen, h.void, h.lut, l)
+		e = makeEntry(&h.Digest, id, h.KeyLen > 0, h.Gen, h.Void, h.LUT, l)
 	}
-	p := b.partition(&h.digest)
+	p := b.partition(&h.Digest)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := &p.table
-	i := t.find(&h.digest, b.hashSeed)
+	i := t.find(&h.Digest, b.hashSeed)
 	if i < 0 {
-		if err := t.insert(e, h.wseq, b.hashSeed, b.slots); err != nil {
+		if err := t.insert(e, h.WSeq, b.hashSeed, b.slots); err != nil {
 			return fmt.Errorf("nvme: cold start: %w", err)
 		}
 		return nil
 	}
-	if w := t.aux[i]; h.wseq > w || h.wseq == w && bseq > b.seqOf(&t.slots[i]) {
+	if w := t.aux[i]; h.WSeq > w || h.WSeq == w && bseq > b.seqOf(&t.slots[i]) {
 		t.slots[i] = e
-		t.aux[i] = h.wseq
+		t.aux[i] = h.WSeq
 	}
 	return nil
 }

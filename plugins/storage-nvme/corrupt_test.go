@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -90,7 +91,7 @@ func TestCorruptionAtColdStart(t *testing.T) {
 	for _, x := range []struct {
 		d     storage.Digest
 		delta int64
-	}{{body, recHeaderSize + 20}, {hdr, 35}, {length, 5}} {
+	}{{body, devrecord.HeaderSize + 20}, {hdr, 35}, {length, 5}} {
 		p, off := where(t, b, x.d)
 		spots = append(spots, spot{p, off + x.delta})
 	}
@@ -135,7 +136,7 @@ func TestCorruptionOnRead(t *testing.T) {
 	victim := d(10) // in one of the first, sealed, blocks
 	waitOnDevice(t, b, victim)
 	p, off := where(t, b, victim)
-	damage(t, p, off+recHeaderSize+50)
+	damage(t, p, off+devrecord.HeaderSize+50)
 	before := stat(t, b)
 	if _, err := b.Get(ctx, victim, nil); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Get of a damaged record: %v, want ErrNotFound", err)
@@ -199,7 +200,7 @@ func TestCorruptionInDefrag(t *testing.T) {
 	if len(neighbours) == 0 {
 		t.Fatal("no record kept beside the victim")
 	}
-	damage(t, path, off+recHeaderSize+50)
+	damage(t, path, off+devrecord.HeaderSize+50)
 	for i := range n {
 		if i%10 != 0 {
 			if err := b.Delete(ctx, d(i), false); err != nil {

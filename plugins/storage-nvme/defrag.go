@@ -3,6 +3,8 @@ package nvme
 import (
 	"errors"
 	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 )
 
 // The defragmenter: one goroutine per device takes queued blocks (written
@@ -91,11 +93,11 @@ func (dv *device) defragBlock(blk uint32, buf []byte) bool {
 		b.defragReads.Add(1)
 		floor := b.floor()
 		full := false
-		w := walkBlock(buf, b.seed, seq, func(off int, h *recHeader, rec []byte) bool {
+		w := walkBlock(buf, b.seed, seq, func(off int, h *devrecord.Header, rec []byte) bool {
 			if full {
 				return true
 			}
-			switch dv.moveRecord(blk, off, h, buf[off:off+padded(int(h.length))], &floor) {
+			switch dv.moveRecord(blk, off, h, buf[off:off+devrecord.Padded(int(h.Length))], &floor) {
 			case moveDamaged:
 				return false
 			case moveNoSpace:
@@ -138,12 +140,12 @@ const (
 // moveRecord copies the record at off of blk to the defrag buffer if the
 // index still points at it, or drops it if it is a tombstone no longer
 // needed. Only a record it copies has its checksum verified.
-func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floor *diskFloor) moveResult {
+func (dv *device) moveRecord(blk uint32, off int, h *devrecord.Header, rec []byte, floor *diskFloor) moveResult {
 	b := dv.b
-	p := b.partition(&h.digest)
+	p := b.partition(&h.Digest)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	i := p.table.find(&h.digest, b.hashSeed)
+	i := p.table.find(&h.Digest, b.hashSeed)
 	if i < 0 {
 		return moveDone
 	}
@@ -157,7 +159,7 @@ func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floo
 		b.tombstonesDropped.Add(1)
 		return moveDone
 	}
-	if !bodyOK(rec, h) {
+	if !devrecord.BodyOK(rec, h) {
 		return moveDamaged
 	}
 	dv.wmu.Lock()
@@ -171,7 +173,7 @@ func (dv *device) moveRecord(blk uint32, off int, h *recHeader, rec []byte, floo
 	}
 	dst := wb.buf[at : at+len(rec)]
 	copy(dst, rec)
-	rebase(dst, b.seed, wb.seq.Load())
+	devrecord.Rebase(dst, b.seed, wb.seq.Load())
 	wb.appended(at, len(rec))
 	nl := location{dev: dv.idx, block: wb.block, off: uint32(at), size: l.size}
 	dv.addLive(wb.block, int(l.size))

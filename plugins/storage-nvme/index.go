@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/indexhash"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
@@ -72,13 +73,13 @@ func (e *entry) loc() location {
 	return location{
 		dev:   int(lo&0xff) - 1,
 		block: uint32(lo >> 8),
-		off:   uint32(lo>>40&0xfffff) * recAlign,
-		size:  uint32(lo>>60|hi<<4) * recAlign,
+		off:   uint32(lo>>40&0xfffff) * devrecord.Align,
+		size:  uint32(lo>>60|hi<<4) * devrecord.Align,
 	}
 }
 
 func (e *entry) setLoc(l location) {
-	off, size := uint64(l.off/recAlign), uint64(l.size/recAlign)
+	off, size := uint64(l.off/devrecord.Align), uint64(l.size/devrecord.Align)
 	lo := uint64(l.dev+1) | uint64(l.block)<<8 | off<<40 | size<<60
 	binary.LittleEndian.PutUint64(e[38:], lo)
 	binary.LittleEndian.PutUint16(e[46:], uint16(size>>4))

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 
-	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 )
 
 // The on-device layout. All integers are little-endian.
@@ -12,11 +12,12 @@ import (
 //	device:  | header region (write-block-size bytes) | block 0 | block 1 | ... |
 //	header region: device header in its first 4 KiB, zeros after
 //	block:   | block header (64 B) | record | record | ... | zeros or stale bytes |
-//	record:  | record header (76 B) | set name | key | bins | pad to 8 |
+//	record:  see package devrecord, which the node reads too
 //
 // Every checksum is CRC-32C (Castagnoli). Block and record header checksums
-// are seeded with the device set's instance id, so that blocks and records
-// left on a device by an earlier, reformatted instance never verify.
+// are seeded from the device set's instance id (seedOf), so that blocks and
+// records left on a device by an earlier, reformatted instance never
+// verify.
 const (
 	// pageSize is the unit of direct I/O: offsets, lengths and buffer
 	// addresses of every read and write are multiples of it.
@@ -26,13 +27,6 @@ const (
 
 	deviceHeaderSize = pageSize
 	blockHeaderSize  = 64
-	recHeaderSize    = 76
-	recAlign         = 8
-
-	// tombstoneBodySize is a tombstone's body: the block sequence below
-	// which older versions of the record may still lie on the devices.
-	tombstoneBodySize = 8
-
 	// maxNamespaceLen bounds the namespace name kept in the device header.
 	maxNamespaceLen = 255
 )
@@ -40,19 +34,9 @@ const (
 var (
 	deviceMagic = [8]byte{'S', 'K', 'I', 'F', 'F', 'D', 'E', 'V'}
 	blockMagic  = uint32(0x4b424b53) // "SKBK"
-	recMagic    = uint16(0x4b53)     // "SK"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// Record kinds.
-const (
-	kindRecord    = 1
-	kindTombstone = 2
-)
-
-// padded returns n rounded up to the record alignment.
-func padded(n int) int { return (n + recAlign - 1) &^ (recAlign - 1) }
 
 // alignDown and alignUp round to the direct-I/O page.
 func alignDown(n int64) int64 { return n &^ (pageSize - 1) }
@@ -160,154 +144,6 @@ func decodeBlockHeader(src []byte, seed uint32) (h blockHeader, ok bool) {
 	return h, true
 }
 
-// recHeader is a record's self-description:
-//
-//	0   2  magic "SK"
-//	2   1  kind: 1 record, 2 tombstone
-//	3   1  reserved, zero
-//	4   4  length: header and body, without padding
-//	8   4  header CRC-32C (instance-seeded) over bytes 12..76 then 0..8
-//	12  4  body CRC-32C (set name, key, bins)
-//	16  8  block sequence of the block holding this copy
-//	24  8  write sequence: a global counter of writes; the highest wins
-//	32  20 digest
-//	52  4  generation
-//	56  4  void time
-//	60  8  last-update time, Unix nanoseconds
-//	68  4  key length
-//	72  2  set name length
-//	74  2  reserved, zero
-//
-// The body follows: set name, key, bins (a tombstone's body is 8 bytes:
-// the block sequence that older versions of the record lie below).
-type recHeader struct {
-	kind    uint8
-	length  uint32
-	bodyCRC uint32
-	bseq    uint64
-	wseq    uint64
-	digest  storage.Digest
-	gen     uint32
-	void    uint32
-	lut     uint64
-	keyLen  uint32
-	setLen  uint16
-}
-
-// bodyLen is the length of the record's body.
-func (h *recHeader) bodyLen() int { return int(h.length) - recHeaderSize }
-
-// binsLen is the length of a record's bins.
-func (h *recHeader) binsLen() int { return h.bodyLen() - int(h.setLen) - int(h.keyLen) }
-
-// encodedSize is the space a record with this body length takes in a block.
-func encodedSize(bodyLen int) int { return padded(recHeaderSize + bodyLen) }
-
-// encodeRecord writes a record with the given header fields (kind, bseq,
-// wseq, digest, gen, void, lut) and body into dst, which must hold
-// encodedSize of the body, and returns that size. Padding bytes are zeroed.
-func encodeRecord(dst []byte, seed uint32, h *recHeader, set string, key, bins []byte) int {
-	body := len(set) + len(key) + len(bins)
-	n := encodedSize(body)
-	b := dst[recHeaderSize : recHeaderSize+body]
-	copy(b, set)
-	copy(b[len(set):], key)
-	copy(b[len(set)+len(key):], bins)
-	clear(dst[recHeaderSize+body : n])
-	h.length = uint32(recHeaderSize + body)
-	h.keyLen = uint32(len(key))
-	h.setLen = uint16(len(set))
-	h.bodyCRC = crc32.Checksum(b, castagnoli)
-	h.put(dst, seed)
-	return n
-}
-
-// put writes the header into dst[:recHeaderSize], computing its checksum.
-func (h *recHeader) put(dst []byte, seed uint32) {
-	binary.LittleEndian.PutUint16(dst[0:], recMagic)
-	dst[2] = h.kind
-	dst[3] = 0
-	binary.LittleEndian.PutUint32(dst[4:], h.length)
-	binary.LittleEndian.PutUint32(dst[12:], h.bodyCRC)
-	binary.LittleEndian.PutUint64(dst[16:], h.bseq)
-	binary.LittleEndian.PutUint64(dst[24:], h.wseq)
-	copy(dst[32:52], h.digest[:])
-	binary.LittleEndian.PutUint32(dst[52:], h.gen)
-	binary.LittleEndian.PutUint32(dst[56:], h.void)
-	binary.LittleEndian.PutUint64(dst[60:], h.lut)
-	binary.LittleEndian.PutUint32(dst[68:], h.keyLen)
-	binary.LittleEndian.PutUint16(dst[72:], h.setLen)
-	binary.LittleEndian.PutUint16(dst[74:], 0)
-	binary.LittleEndian.PutUint32(dst[8:], headerCRC(dst, seed))
-}
-
-// rebase rewrites the block sequence of the encoded record in src, which
-// is being copied to another block, and its header checksum.
-func rebase(rec []byte, seed uint32, bseq uint64) {
-	binary.LittleEndian.PutUint64(rec[16:], bseq)
-	binary.LittleEndian.PutUint32(rec[8:], headerCRC(rec, seed))
-}
-
-func headerCRC(hdr []byte, seed uint32) uint32 {
-	c := crc32.Update(seed, castagnoli, hdr[12:recHeaderSize])
-	return crc32.Update(c, castagnoli, hdr[0:8])
-}
-
-// decodeHeader decodes the record header at the start of src and checks
-// its magic, checksum and length against the room left in src. It does
-// not check the body: see bodyOK.
-func decodeHeader(src []byte, seed uint32) (h recHeader, ok bool) {
-	if len(src) < recHeaderSize || binary.LittleEndian.Uint16(src) != recMagic {
-		return h, false
-	}
-	if binary.LittleEndian.Uint32(src[8:]) != headerCRC(src, seed) {
-		return h, false
-	}
-	h.kind = src[2]
-	h.length = binary.LittleEndian.Uint32(src[4:])
-	h.bodyCRC = binary.LittleEndian.Uint32(src[12:])
-	h.bseq = binary.LittleEndian.Uint64(src[16:])
-	h.wseq = binary.LittleEndian.Uint64(src[24:])
-	h.digest = storage.Digest(src[32:52])
-	h.gen = binary.LittleEndian.Uint32(src[52:])
-	h.void = binary.LittleEndian.Uint32(src[56:])
-	h.lut = binary.LittleEndian.Uint64(src[60:])
-	h.keyLen = binary.LittleEndian.Uint32(src[68:])
-	h.setLen = binary.LittleEndian.Uint16(src[72:])
-	switch {
-	case h.length < recHeaderSize || int64(h.length) > int64(len(src)):
-		return h, false
-	case h.kind == kindRecord && int64(h.setLen)+int64(h.keyLen) > int64(h.bodyLen()):
-		return h, false
-	case h.kind == kindTombstone && h.bodyLen() != tombstoneBodySize:
-		return h, false
-	case h.kind != kindRecord && h.kind != kindTombstone:
-		return h, false
-	}
-	return h, true
-}
-
-// bodyOK checks the body of the record whose header h was decoded from
-// the start of src.
-func bodyOK(src []byte, h *recHeader) bool {
-	return crc32.Checksum(src[recHeaderSize:h.length], castagnoli) == h.bodyCRC
-}
-
-// recordParts returns the set name, key and bins of the verified record at
-// the start of src.
-func recordParts(src []byte, h *recHeader) (set, key, bins []byte) {
-	body := src[recHeaderSize:h.length]
-	set = body[:h.setLen]
-	key = body[h.setLen : int(h.setLen)+int(h.keyLen)]
-	bins = body[int(h.setLen)+int(h.keyLen):]
-	return set, key, bins
-}
-
-// tombstoneBelow returns the block sequence stored in a tombstone's body.
-func tombstoneBelow(src []byte) uint64 {
-	return binary.LittleEndian.Uint64(src[recHeaderSize:])
-}
-
 // blockWalk reports what walkBlock found besides intact records.
 type blockWalk struct {
 	// corrupt counts damage inside the written part of a block: records
@@ -331,34 +167,34 @@ type blockWalk struct {
 // not verify are skipped; after an unreadable stretch the walk
 // resynchronises by trying every 8-byte boundary, so that one damaged
 // record does not hide the rest of its block.
-func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *recHeader, rec []byte) (intact bool)) blockWalk {
+func walkBlock(blk []byte, seed uint32, seq uint64, fn func(off int, h *devrecord.Header, rec []byte) (intact bool)) blockWalk {
 	var w blockWalk
 	pending := 0 // damage seen since the last valid record
 	gap := false
 	zeroEnd := 0 // blk[off:zeroEnd] is all zeros
-	for off := blockHeaderSize; off+recHeaderSize <= len(blk); {
-		h, ok := decodeHeader(blk[off:], seed)
-		if !ok || h.bseq != seq {
+	for off := blockHeaderSize; off+devrecord.HeaderSize <= len(blk); {
+		h, ok := devrecord.Decode(blk[off:], seed)
+		if !ok || h.BSeq != seq {
 			if !gap {
-				if zeroEnd < off+recHeaderSize {
+				if zeroEnd < off+devrecord.HeaderSize {
 					zeroEnd = off + zeroPrefix(blk[off:])
 				}
-				if zeroEnd < off+recHeaderSize {
+				if zeroEnd < off+devrecord.HeaderSize {
 					gap = true
 					pending++
 				} else {
 					// An unused tail: every offset whose header would
 					// lie in the zeros is skipped at once, not tried.
-					off = max(off+recAlign, padded(zeroEnd-recHeaderSize+1))
+					off = max(off+devrecord.Align, devrecord.Padded(zeroEnd-devrecord.HeaderSize+1))
 					continue
 				}
 			}
-			off += recAlign
+			off += devrecord.Align
 			continue
 		}
 		gap = false
-		intact := fn(off, &h, blk[off:off+int(h.length)])
-		off += padded(int(h.length))
+		intact := fn(off, &h, blk[off:off+int(h.Length)])
+		off += devrecord.Padded(int(h.Length))
 		if !intact {
 			pending++
 			continue

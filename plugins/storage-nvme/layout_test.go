@@ -1,10 +1,10 @@
 package nvme
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -12,63 +12,13 @@ const testSeed = 0x5eed1234
 
 // encodeTest encodes a record into a fresh slice.
 func encodeTest(d storage.Digest, r storage.Record, bseq, wseq uint64) []byte {
-	n := encodedSize(len(r.Set) + len(r.Key) + len(r.Bins))
+	n := devrecord.EncodedSize(len(r.Set) + len(r.Key) + len(r.Bins))
 	buf := make([]byte, n)
-	h := recHeader{kind: kindRecord, bseq: bseq, wseq: wseq, digest: d, gen: r.Generation, void: r.VoidTime, lut: r.LastUpdate}
-	if got := encodeRecord(buf, testSeed, &h, r.Set, r.Key, r.Bins); got != n {
+	h := devrecord.Header{Kind: devrecord.KindRecord, BSeq: bseq, WSeq: wseq, Digest: d, Gen: r.Generation, Void: r.VoidTime, LUT: r.LastUpdate}
+	if got := devrecord.Encode(buf, testSeed, &h, r.Set, r.Key, r.Bins); got != n {
 		panic("encodeRecord size")
 	}
 	return buf
-}
-
-func TestRecordRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		r    storage.Record
-	}{
-		{"empty", storage.Record{}},
-		{"set key bins", rec(7, 100)},
-		{"long set", storage.Record{Meta: storage.Meta{Set: string(bytes.Repeat([]byte("s"), 63)), Generation: 1<<32 - 1, VoidTime: 1<<32 - 1, LastUpdate: 1<<64 - 1}, Bins: []byte{1}}},
-		{"no key", storage.Record{Meta: storage.Meta{Set: "x"}, Bins: make([]byte, 1000)}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			d := storagetest.DigestIn(5, 9)
-			buf := encodeTest(d, tc.r, 77, 99)
-			if len(buf)%recAlign != 0 {
-				t.Fatalf("encoded size %d is not aligned", len(buf))
-			}
-			h, ok := decodeHeader(buf, testSeed)
-			if !ok || !bodyOK(buf, &h) {
-				t.Fatalf("does not verify: %+v", h)
-			}
-			set, key, bins := recordParts(buf, &h)
-			got := storage.Record{Meta: storage.Meta{Generation: h.gen, VoidTime: h.void, LastUpdate: h.lut, Set: string(set), HasKey: h.keyLen > 0}, Key: key, Bins: bins}
-			if !same(got, tc.r) || h.digest != d || h.bseq != 77 || h.wseq != 99 || h.kind != kindRecord {
-				t.Fatalf("round trip: got %+v, header %+v", got, h)
-			}
-			if _, ok := decodeHeader(buf, testSeed+1); ok {
-				t.Fatal("a header verifies with another instance's seed")
-			}
-		})
-	}
-}
-
-// TestChecksumDetectsFlips flips each bit of an encoded record in turn:
-// every flip must make the header or the body fail.
-func TestChecksumDetectsFlips(t *testing.T) {
-	buf := encodeTest(storagetest.DigestIn(1, 1), rec(3, 200), 5, 6)
-	h, _ := decodeHeader(buf, testSeed)
-	length := int(h.length)
-	for i := range length {
-		for bit := range 8 {
-			buf[i] ^= 1 << bit
-			h, ok := decodeHeader(buf, testSeed)
-			if ok && bodyOK(buf, &h) {
-				t.Fatalf("flip of bit %d of byte %d not detected", bit, i)
-			}
-			buf[i] ^= 1 << bit
-		}
-	}
 }
 
 func TestBlockAndDeviceHeaders(t *testing.T) {
@@ -120,8 +70,8 @@ func buildBlock(t *testing.T, seq uint64, n int) ([]byte, []int, []storage.Recor
 func TestWalkBlock(t *testing.T) {
 	walk := func(blk []byte, seq uint64) (map[int]bool, int) {
 		seen := map[int]bool{}
-		w := walkBlock(blk, testSeed, seq, func(off int, h *recHeader, rec []byte) bool {
-			if !bodyOK(rec, h) {
+		w := walkBlock(blk, testSeed, seq, func(off int, h *devrecord.Header, rec []byte) bool {
+			if !devrecord.BodyOK(rec, h) {
 				return false
 			}
 			seen[off] = true
@@ -144,7 +94,7 @@ func TestWalkBlock(t *testing.T) {
 	})
 	t.Run("damaged body", func(t *testing.T) {
 		blk, offs, _ := buildBlock(t, 9, 20)
-		blk[offs[5]+recHeaderSize+2] ^= 0xff
+		blk[offs[5]+devrecord.HeaderSize+2] ^= 0xff
 		seen, corrupt := walk(blk, 9)
 		if len(seen) != 19 || seen[offs[5]] || corrupt != 1 {
 			t.Fatalf("saw %d, record 5 %v, corrupt %d", len(seen), seen[offs[5]], corrupt)
@@ -154,11 +104,11 @@ func TestWalkBlock(t *testing.T) {
 		// A record the caller skips without checking is neither counted
 		// nor a reason to lose the records after it.
 		blk, offs, _ := buildBlock(t, 9, 20)
-		blk[offs[5]+recHeaderSize+2] ^= 0xff
+		blk[offs[5]+devrecord.HeaderSize+2] ^= 0xff
 		delivered := 0
-		w := walkBlock(blk, testSeed, 9, func(off int, h *recHeader, rec []byte) bool {
+		w := walkBlock(blk, testSeed, 9, func(off int, h *devrecord.Header, rec []byte) bool {
 			delivered++
-			return off == offs[5] || bodyOK(rec, h)
+			return off == offs[5] || devrecord.BodyOK(rec, h)
 		})
 		if delivered != 20 || w.corrupt != 0 || w.torn != 0 {
 			t.Fatalf("delivered %d, corrupt %d, torn %d", delivered, w.corrupt, w.torn)
@@ -186,7 +136,7 @@ func TestWalkBlock(t *testing.T) {
 	t.Run("stray bytes in zeros", func(t *testing.T) {
 		blk, offs, _ := buildBlock(t, 9, 20)
 		clear(blk[offs[10]:offs[11]])
-		blk[offs[10]+recHeaderSize+5] = 0x5a
+		blk[offs[10]+devrecord.HeaderSize+5] = 0x5a
 		seen, corrupt := walk(blk, 9)
 		if len(seen) != 19 || !seen[offs[11]] || corrupt != 1 {
 			t.Fatalf("saw %d, record 11 %v, corrupt %d", len(seen), seen[offs[11]], corrupt)
@@ -213,12 +163,12 @@ func FuzzWalkBlock(f *testing.F) {
 	f.Add(blk[:4096], uint64(3))
 	f.Add(make([]byte, 512), uint64(0))
 	f.Fuzz(func(t *testing.T, blk []byte, seq uint64) {
-		walkBlock(blk, testSeed, seq, func(off int, h *recHeader, rec []byte) bool {
-			if h.bseq != seq || len(rec) != int(h.length) {
-				t.Fatalf("walk delivered a record of incarnation %d, %d bytes for %d, at %d", h.bseq, len(rec), h.length, off)
+		walkBlock(blk, testSeed, seq, func(off int, h *devrecord.Header, rec []byte) bool {
+			if h.BSeq != seq || len(rec) != int(h.Length) {
+				t.Fatalf("walk delivered a record of incarnation %d, %d bytes for %d, at %d", h.BSeq, len(rec), h.Length, off)
 			}
-			recordParts(rec, h)
-			return bodyOK(rec, h)
+			devrecord.Parts(rec, h)
+			return devrecord.BodyOK(rec, h)
 		})
 		guessSeq(blk, testSeed)
 		decodeDeviceHeader(blk)

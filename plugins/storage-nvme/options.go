@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 )
 
 // Limits of the settings.
@@ -104,7 +106,7 @@ func DefaultOptions() Options {
 // write block of wbs bytes: the block less its header and one record
 // header, with room for padding.
 func MaxRecordSizeFor(wbs int) int {
-	return wbs - blockHeaderSize - recHeaderSize - recAlign
+	return wbs - blockHeaderSize - devrecord.HeaderSize - devrecord.Align
 }
 
 // validate checks the options and fills in the derived ones.

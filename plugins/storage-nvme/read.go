@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 )
 
 // The read path. A record is read by the location its index entry gives,
@@ -130,11 +131,11 @@ func (b *Backend) readEntry(d *storage.Digest, e *entry, seq uint64, buf []byte)
 // decodeInto verifies the encoded record src (digest d, block incarnation
 // seq) and copies its key and bins into buf, growing it if needed.
 func (b *Backend) decodeInto(d *storage.Digest, seq uint64, src []byte, buf []byte) (storage.Record, []byte, bool) {
-	h, ok := decodeHeader(src, b.seed)
-	if !ok || h.kind != kindRecord || h.digest != *d || h.bseq != seq || padded(int(h.length)) != len(src) || !bodyOK(src, &h) {
+	h, ok := devrecord.Decode(src, b.seed)
+	if !ok || h.Kind != devrecord.KindRecord || h.Digest != *d || h.BSeq != seq || devrecord.Padded(int(h.Length)) != len(src) || !devrecord.BodyOK(src, &h) {
 		return storage.Record{}, buf, false
 	}
-	_, key, bins := recordParts(src, &h)
+	_, key, bins := devrecord.Parts(src, &h)
 	n := len(key) + len(bins)
 	if cap(buf) < n {
 		buf = make([]byte, n)
