@@ -5,58 +5,23 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiffdb/skiff/plugins/storage-nvme/internal/uring"
+	"github.com/skiffdb/skiff/internal/uring"
 )
 
 // osFile is a device or file opened for direct I/O. Reads that overlap go
 // through an io_uring where the system allows one (see package uring), the
 // others through pread.
-type osFile struct {
-	f    *os.File
-	fd   int
-	ring *uring.Ring
-}
-
-func (o *osFile) ReadAt(p []byte, off int64) (int, error) {
-	if o.ring == nil {
-		return o.f.ReadAt(p, off)
-	}
-	// At low load a blocking read is the quicker: the thread sleeps in the
-	// kernel and the disk's completion wakes it, where a read through the
-	// ring takes a second wake-up (the eventfd's) to reach its goroutine.
-	// Once reads overlap, blocked threads would hold Ps and the runtime
-	// would hand them between threads on every read: the ring serves
-	// (bench/RESULTS.md, "Device backend", low concurrency).
-	if o.ring.InFlight() == 0 {
-		if blockingReads.Add(1) == 1 {
-			defer blockingReads.Add(-1)
-			return o.f.ReadAt(p, off)
-		}
-		blockingReads.Add(-1)
-	}
-	return o.ring.ReadAt(o.fd, p, off)
-}
-
-// blockingReads counts the reads in progress with pread, in every file.
-var blockingReads atomic.Int32
+type osFile struct{ *uring.File }
 
 // usesRing reports whether reads go through an io_uring.
-func (o *osFile) usesRing() bool { return o.ring != nil }
+func (o *osFile) usesRing() bool { return o.UsesRing() }
 
-func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.f.WriteAt(p, off) }
-func (o *osFile) Sync() error                              { return unix.Fdatasync(o.fd) }
-
-func (o *osFile) Close() error {
-	if o.ring != nil {
-		o.ring.Close()
-	}
-	return o.f.Close()
-}
+func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.OS().WriteAt(p, off) }
+func (o *osFile) Sync() error                              { return unix.Fdatasync(o.FD()) }
 
 // errDirectIO is wrapped by the error of a file system that refuses
 // O_DIRECT.
@@ -126,13 +91,13 @@ func openFile(path string, direct, ring bool, log *slog.Logger) (devFile, int64,
 		f.Close()
 		return nil, 0, false, errors.New("neither a block device nor a regular file")
 	}
-	o := &osFile{f: f, fd: int(f.Fd())}
+	var r *uring.Ring
 	if ring {
-		if o.ring, err = uring.New(0); err != nil {
+		if r, err = uring.New(0); err != nil {
 			log.Warn("nvme: io_uring unavailable, reads block a thread each (slower)", "path", path, "err", err)
 		}
 	}
-	return o, size, blockDev, nil
+	return &osFile{uring.NewFile(f, r)}, size, blockDev, nil
 }
 
 // isDirectIOError reports whether err from a read or write means the file
