@@ -49,7 +49,7 @@ type allocator struct {
 // slabMem takes n bytes, a multiple of pageSize, of the region's data area
 // for a new slab.
 func (t *slabTable) slabMem(n int) (int, []byte, error) {
-	off, err := t.pages.alloc(n)
+	off, err := t.region.Alloc(n)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -68,7 +68,6 @@ type allocShard struct {
 
 func (a *allocator) init(region *sharedindex.Region) {
 	a.slabs.region = region
-	a.slabs.pages.init(region.DataStart(), len(region.Mem()))
 	a.slabs.init()
 	for i := range a.shards {
 		a.shards[i].classes = make([][]uint32, len(slotSizes))
@@ -244,7 +243,6 @@ type slabChunk [slabChunkLen]slab
 // region's directory for the node's readers.
 type slabTable struct {
 	region *sharedindex.Region
-	pages  pages
 	chunks [slabChunks]atomic.Pointer[slabChunk]
 	mu     sync.Mutex // guards next, spare and chunk creation
 	next   uint32     // the lowest id never used
@@ -309,7 +307,5 @@ func (t *slabTable) remove(id uint32) {
 	*s = slab{}
 	t.region.PublishSlab(id, 0, 0)
 	t.spare = append(t.spare, id)
-	// Failing to punch the pages out only leaves them in use until reused.
-	_ = t.region.Release(off, n)
-	t.pages.release(off, n)
+	t.region.Free(off, n)
 }

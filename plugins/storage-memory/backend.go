@@ -115,7 +115,10 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
 	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
-	region, err := createRegion(regionSize(opts.DataSize), b.seed)
+	// Slabs of records take 64 KiB or more; a table may take less, but a
+	// partition has at most two at once (while it grows).
+	dirLen := func(size int) int { return size/slabMinBytes + 2*storage.Partitions + 2 }
+	region, err := sharedindex.CreateUpTo(regionSize(opts.DataSize), dirLen, b.seed)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
@@ -133,25 +136,6 @@ func regionSize(capacity int64) int {
 		return unbounded
 	}
 	return int(4*capacity) + 1<<30
-}
-
-// minRegionSize is the least address space createRegion settles for.
-const minRegionSize = 1 << 30
-
-// createRegion reserves a region of size bytes, or, where the process may
-// not map that much (a limit on its address space), the largest power-of-two
-// fraction of it it may, down to minRegionSize: a store that then fills its
-// region reports ErrOutOfSpace.
-func createRegion(size int, seed uint64) (*sharedindex.Region, error) {
-	for {
-		// Slabs of records take 64 KiB or more; a table may take less, but
-		// a partition has at most two at once (while it grows).
-		region, err := sharedindex.Create(size, size/slabMinBytes+2*storage.Partitions+2, seed)
-		if err == nil || size/2 < minRegionSize {
-			return region, err
-		}
-		size /= 2
-	}
 }
 
 // SharedIndex returns the region holding the backend's index and records,

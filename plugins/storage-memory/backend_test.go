@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -244,7 +245,7 @@ func TestRegionUnderAddressSpaceLimit(t *testing.T) {
 		t.Fatalf("unbounded backend under an address space limit: %v", err)
 	}
 	defer b.Close()
-	if n := len(b.SharedIndex().Mem()); n > room || n < minRegionSize {
+	if n := len(b.SharedIndex().Mem()); n > room || n < sharedindex.MinReserve {
 		t.Errorf("region of %d bytes under a limit leaving %d", n, room)
 	}
 	ctx := context.Background()

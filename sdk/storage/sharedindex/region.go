@@ -18,6 +18,7 @@ type Region struct {
 	fd     int // the memory file, shareable with the node; -1 if none
 	dirLen int
 	close  func() error
+	pages  pages
 }
 
 // Create makes a region of size bytes (rounded up to a page) whose slab
@@ -33,6 +34,7 @@ func Create(size, dirLen int, seed uint64) (*Region, error) {
 		return nil, fmt.Errorf("shared index: region of %d bytes: %w", size, err)
 	}
 	r.dirLen = dirLen
+	r.pages.init(DataOff(dirLen), size)
 	binary.LittleEndian.PutUint64(r.mem[hVersion:], Version)
 	binary.LittleEndian.PutUint64(r.mem[hSize:], uint64(size))
 	binary.LittleEndian.PutUint64(r.mem[hSeed:], seed)
@@ -40,6 +42,24 @@ func Create(size, dirLen int, seed uint64) (*Region, error) {
 	binary.LittleEndian.PutUint64(r.mem[hDataOff:], uint64(DataOff(dirLen)))
 	atomic.StoreUint64(r.word(hMagic), magic)
 	return r, nil
+}
+
+// MinReserve is the least address space CreateUpTo settles for.
+const MinReserve = 1 << 30
+
+// CreateUpTo is Create of size bytes or, where the process may not map that
+// much (a limit on its address space), of the largest power-of-two fraction
+// of it that it may, down to MinReserve: a backend that fills the smaller
+// region gets storage.ErrOutOfSpace from Alloc. dirLen gives the slab
+// directory's length for a region's size.
+func CreateUpTo(size int, dirLen func(size int) int, seed uint64) (*Region, error) {
+	for {
+		region, err := Create(size, dirLen(size), seed)
+		if err == nil || size/2 < MinReserve {
+			return region, err
+		}
+		size /= 2
+	}
 }
 
 // Mem is the whole region. The backend's slabs are within
@@ -114,11 +134,15 @@ func (r *Region) PublishSet(id uint16, name string) {
 	atomic.StoreUint32((*uint32)(unsafe.Pointer(&r.mem[at])), uint32(len(name)))
 }
 
-// Release gives the memory of [off, off+n) back to the system; it reads as
-// zeros after. off and n are multiples of the page size.
-func (r *Region) Release(off, n int) error {
-	if err := release(r.mem[off : off+n]); err != nil {
-		return fmt.Errorf("shared index: release %d bytes at %d: %w", n, off, err)
-	}
-	return nil
+// Alloc takes n bytes of the data area, a multiple of the page size, and
+// returns their offset; they read as zeros. It fails with
+// storage.ErrOutOfSpace when the region is full.
+func (r *Region) Alloc(n int) (int, error) { return r.pages.alloc(n) }
+
+// Free gives back the n bytes at off that Alloc returned, and their memory
+// to the system.
+func (r *Region) Free(off, n int) {
+	// Failing to punch the pages out only leaves them in use until reused.
+	_ = release(r.mem[off : off+n])
+	r.pages.release(off, n)
 }

@@ -1,4 +1,4 @@
-package memory
+package sharedindex
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
-// pages hands out runs of the shared region's data area, in multiples of
-// pageSize, for slabs. Slabs are few (one per 64 KiB to 1 MiB of records,
-// or per large record or table) and come and go far less often than
-// records, so a sorted list of free runs, searched for the best fit, is
-// enough. A released run's memory goes back to the system at once.
+// pages hands out runs of a region's data area, in multiples of pageSize,
+// for a backend's slabs and tables. These are few (a memory backend's
+// slabs hold 64 KiB to 1 MiB of records; a table serves a partition) and
+// come and go far less often than records, so a sorted list of free runs,
+// searched for the best fit, is enough.
 type pages struct {
 	mu   sync.Mutex
 	top  int   // [top, end) was never handed out
@@ -48,7 +48,7 @@ func (p *pages) alloc(n int) (int, error) {
 		return off, nil
 	}
 	if p.end-p.top < n {
-		return 0, fmt.Errorf("memory: region full: %d bytes wanted, %d left: %w", n, p.end-p.top, storage.ErrOutOfSpace)
+		return 0, fmt.Errorf("shared index: region full: %d bytes wanted, %d left: %w", n, p.end-p.top, storage.ErrOutOfSpace)
 	}
 	off := p.top
 	p.top += n
