@@ -63,7 +63,7 @@ func BenchmarkSharedIndexGet(b *testing.B) {
 	}
 	ds := benchDigests(benchRecords)
 	be := filledBackend(b, ds)
-	r, err := sharedindex.Open(be.SharedIndex().FD())
+	r, err := sharedindex.Open(be.SharedIndex().FD(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func openReader(t *testing.T, b *Backend) *sharedindex.Reader {
 	if !sharedindex.Shareable {
 		t.Skip("the shared index is read on linux/amd64 only")
 	}
-	r, err := sharedindex.Open(b.SharedIndex().FD())
+	r, err := sharedindex.Open(b.SharedIndex().FD(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // Backend is a namespace's storage on devices and files: records in
@@ -60,6 +61,13 @@ type Backend struct {
 	slots    slotAlloc
 	sets     sets.Table
 	devs     []*device
+
+	// The shared index (shared.go): the region holding the tables with
+	// index-type dram, nil with flash; shared once it is offered to the
+	// node; published[id] once set id's name is in the region.
+	region    *sharedindex.Region
+	shared    bool
+	published [sets.Max + 1]atomic.Bool
 
 	instance uint64 // shared by the devices, in every header
 	seed     uint32 // checksum seed derived from instance
@@ -111,6 +119,7 @@ type partition struct {
 	mu    sync.RWMutex
 	table table
 	tombs int // tombstones in the table
+	pid   uint16
 	_     [64 - unsafe.Sizeof(partitionFields{})%64]byte
 }
 
@@ -118,6 +127,7 @@ type partitionFields struct {
 	mu    sync.RWMutex
 	table table
 	tombs int
+	pid   uint16
 }
 
 var _ storage.Backend = (*Backend)(nil)
@@ -146,12 +156,25 @@ func New(opts Options) (*Backend, error) {
 			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
 		}
 		b.slots = fs
-	} else {
-		b.slots = &heapSlots{}
+	}
+	for i := range b.parts {
+		b.parts[i].pid = uint16(i)
 	}
 	ms, instance, err := openMedia(&b.opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.IndexType != IndexFlash {
+		var capacity int64
+		for _, m := range ms {
+			capacity += int64(m.blocks) * int64(opts.WriteBlockSize)
+		}
+		if err := b.createRegion(capacity); err != nil {
+			for _, m := range ms {
+				m.f.Close()
+			}
+			return nil, fmt.Errorf("nvme: namespace %s: index: %w", opts.Namespace, err)
+		}
 	}
 	b.instance, b.seed = instance, seedOf(instance)
 	for i, m := range ms {
@@ -166,6 +189,7 @@ func New(opts Options) (*Backend, error) {
 		}
 		return nil, err
 	}
+	b.shareDevices()
 	b.coldStart = time.Since(start)
 	b.log.Info("nvme: started", "namespace", opts.Namespace, "devices", len(b.devs), "records", b.records.Load(),
 		"tombstones", b.tombstones.Load(), "cold-start", b.coldStart.Round(time.Millisecond))
@@ -234,6 +258,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	if err != nil {
 		return fmt.Errorf("nvme: put %x: %w", d[:], err)
 	}
+	b.publishSet(setID)
 	dv := b.stripe(&d)
 	if err := dv.throttle(); err != nil {
 		return err
@@ -259,11 +284,10 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 // waitDurable.
 func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.Record, n int) (*wbuf, uint64, int64, error) {
 	p := b.partition(d)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if b.closed.Load() {
-		return nil, 0, 0, storage.ErrClosed
+	if err := b.lock(p); err != nil {
+		return nil, 0, 0, err
 	}
+	defer b.unlock(p)
 	if err := dv.failure(); err != nil {
 		return nil, 0, 0, err
 	}
@@ -371,11 +395,10 @@ func (b *Backend) Delete(_ context.Context, d storage.Digest, durable bool) erro
 // deleteEntry removes d's entry.
 func (b *Backend) deleteEntry(d *storage.Digest) error {
 	p := b.partition(d)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if b.closed.Load() {
-		return storage.ErrClosed
+	if err := b.lock(p); err != nil {
+		return err
 	}
+	defer b.unlock(p)
 	i := p.table.find(d, b.hashSeed)
 	if i < 0 || p.table.slots[i].tombstone() {
 		return storage.ErrNotFound
@@ -387,11 +410,10 @@ func (b *Backend) deleteEntry(d *storage.Digest) error {
 // tombstone writes a tombstone for d and turns its entry into one.
 func (b *Backend) tombstone(dv *device, d *storage.Digest) (*wbuf, uint64, int64, error) {
 	p := b.partition(d)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if b.closed.Load() {
-		return nil, 0, 0, storage.ErrClosed
+	if err := b.lock(p); err != nil {
+		return nil, 0, 0, err
 	}
+	defer b.unlock(p)
 	i := p.table.find(d, b.hashSeed)
 	if i < 0 || p.table.slots[i].tombstone() {
 		return nil, 0, 0, storage.ErrNotFound
@@ -463,12 +485,20 @@ func (b *Backend) Close() error {
 	return errors.Join(errs...)
 }
 
-// releaseIndex frees the partition tables.
+// releaseIndex frees the partition tables and the region that holds them,
+// leaving the node's readers to ask the backend (which is closed) from then
+// on.
 func (b *Backend) releaseIndex() {
 	for i := range b.parts {
 		p := &b.parts[i]
 		p.mu.Lock()
+		if b.region != nil {
+			b.region.Abandon(p.pid)
+		}
 		p.table.release(b.slots)
 		p.mu.Unlock()
+	}
+	if b.region != nil {
+		b.region.Close()
 	}
 }

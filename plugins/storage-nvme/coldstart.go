@@ -219,6 +219,7 @@ func (cs *coldState) offer(h *devrecord.Header, rec []byte, l location, bseq uin
 		if err != nil {
 			return fmt.Errorf("nvme: cold start: %w", err)
 		}
+		b.publishSet(id)
 		e = makeEntry(&h.Digest, id, h.KeyLen > 0, h.Gen, h.Void, h.LUT, l)
 	}
 	p := b.partition(&h.Digest)

@@ -143,8 +143,10 @@ const (
 func (dv *device) moveRecord(blk uint32, off int, h *devrecord.Header, rec []byte, floor *diskFloor) moveResult {
 	b := dv.b
 	p := b.partition(&h.Digest)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if b.lock(p) != nil {
+		return moveNoSpace // the backend is closing: the block stays queued
+	}
+	defer b.unlock(p)
 	i := p.table.find(&h.Digest, b.hashSeed)
 	if i < 0 {
 		return moveDone

@@ -7,11 +7,13 @@ import (
 	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/indexhash"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // entry is a record's index entry: 48 bytes, no Go pointer, so that the
 // garbage collector never scans the index and it can live in a memory-
-// mapped file (index-type flash).
+// mapped file (index-type flash) or a region the node reads (index-type
+// dram: sharedindex's KindDevice layout).
 //
 //	0   20  digest
 //	20  2   set id (bits 0..11) | flags (bit 14: stored key, bit 15:
@@ -30,10 +32,12 @@ type entry [entrySize]byte
 
 const entrySize = 48
 
+// The flags are the shared index's (see sharedindex, KindDevice), where
+// the node reads these entries.
 const (
-	setIDMask    = 0x0fff
-	hasKeyBit    = 0x4000
-	tombstoneBit = 0x8000
+	setIDMask    = sharedindex.DeviceSetMask
+	hasKeyBit    = sharedindex.DeviceHasKey
+	tombstoneBit = sharedindex.DeviceTombstone
 )
 
 // Every set id fits setIDMask: this fails to compile otherwise.

@@ -1,10 +1,12 @@
 package nvme
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -143,5 +145,35 @@ func TestTableColdGrowth(t *testing.T) {
 	}
 	if alloc.bytes() != 0 {
 		t.Errorf("allocator still counts %d bytes", alloc.bytes())
+	}
+}
+
+// TestEntrySharedLayout checks that entries are laid out as the node's
+// readers expect (sharedindex's KindDevice layout): each field written by
+// makeEntry is where the shared layout says.
+func TestEntrySharedLayout(t *testing.T) {
+	d := storage.Digest{1, 2, 3, 19: 4}
+	e := makeEntry(&d, 7, true, 0x11223344, 0x55667788, 0x99aabbccddeeff00, location{dev: 2, block: 9, off: 64, size: 808})
+	if len(e) != sharedindex.EntrySize {
+		t.Fatalf("entries of %d bytes, the shared layout's are %d", len(e), sharedindex.EntrySize)
+	}
+	for _, f := range []struct {
+		name      string
+		got, want uint64
+	}{
+		{"digest", uint64(e[0]), 1},
+		{"set and flags", uint64(binary.LittleEndian.Uint16(e[sharedindex.DeviceEntrySet:])), 7 | sharedindex.DeviceHasKey},
+		{"generation", uint64(binary.LittleEndian.Uint32(e[sharedindex.DeviceEntryGeneration:])), 0x11223344},
+		{"void time", uint64(binary.LittleEndian.Uint32(e[sharedindex.DeviceEntryVoidTime:])), 0x55667788},
+		{"last update", binary.LittleEndian.Uint64(e[sharedindex.DeviceEntryLastUpdate:]), 0x99aabbccddeeff00},
+		{"location's file", uint64(e[sharedindex.DeviceEntryLoc]), 3},
+	} {
+		if f.got != f.want {
+			t.Errorf("entry's %s reads %#x at the shared layout's offset, want %#x", f.name, f.got, f.want)
+		}
+	}
+	d2 := storage.Digest{5}
+	if tomb := makeTombstone(&d2, 1, location{size: 88}); binary.LittleEndian.Uint16(tomb[sharedindex.DeviceEntrySet:])&sharedindex.DeviceTombstone == 0 {
+		t.Error("a tombstone is not flagged where the shared layout says")
 	}
 }

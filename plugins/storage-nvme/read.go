@@ -2,10 +2,8 @@ package nvme
 
 import (
 	"fmt"
-	"math/bits"
-	"sync"
-	"unsafe"
 
+	"github.com/skiffdb/skiff/internal/alignedbuf"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 )
@@ -27,38 +25,6 @@ import (
 // maxReadTries bounds the lookups of one Get racing with writers that keep
 // moving its record.
 const maxReadTries = 100
-
-// readScratch pools page-aligned read buffers by power-of-two size, from 4
-// KiB up. They are Go heap memory: a dropped one is collected.
-var readScratch [16]sync.Pool
-
-func scratchClass(n int) int {
-	if n <= pageSize {
-		return 0
-	}
-	return bits.Len(uint(n-1)) - 12
-}
-
-// getScratch returns an aligned buffer of at least n bytes.
-func getScratch(n int) *[]byte {
-	c := scratchClass(n)
-	if c < len(readScratch) {
-		if p, ok := readScratch[c].Get().(*[]byte); ok {
-			return p
-		}
-	}
-	size := pageSize << c
-	b := make([]byte, size+pageSize)
-	skip := (pageSize - int(uintptr(unsafe.Pointer(&b[0]))%pageSize)) % pageSize
-	b = b[skip : skip+size : skip+size]
-	return &b
-}
-
-func putScratch(p *[]byte) {
-	if c := scratchClass(len(*p)); c < len(readScratch) {
-		readScratch[c].Put(p)
-	}
-}
 
 // lookup returns a copy of d's entry and the sequence of the block
 // incarnation it points into. Tombstones are not found.
@@ -114,8 +80,8 @@ func (b *Backend) readEntry(d *storage.Digest, e *entry, seq uint64, buf []byte)
 	}
 	start := dv.blockOffset(l.block) + int64(l.off)
 	from, to := alignDown(start), alignUp(start+int64(l.size))
-	sp := getScratch(int(to - from))
-	defer putScratch(sp)
+	sp := alignedbuf.Get(int(to - from))
+	defer alignedbuf.Put(sp)
 	page := (*sp)[:to-from]
 	if _, err := dv.f.ReadAt(page, from); err != nil {
 		return rec, buf, false, fmt.Errorf("nvme: read %s block %d: %w", dv.path, l.block, err)
@@ -162,8 +128,10 @@ func (b *Backend) meta(e *entry) storage.Meta {
 // corrupt on the device. If the entry changed, the record moved meanwhile.
 func (b *Backend) dropCorrupt(d *storage.Digest, e *entry, what string) bool {
 	p := b.partition(d)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if b.lock(p) != nil {
+		return false
+	}
+	defer b.unlock(p)
 	i := p.table.find(d, b.hashSeed)
 	if i < 0 || p.table.slots[i] != *e {
 		return false

@@ -43,8 +43,8 @@ func (b *Backend) sample() {
 }
 
 func (b *Backend) takeSample() {
-	s := rateSample{at: time.Now(), devReads: b.devReads.Load(), writes: b.writes.Load(),
-		reads: b.reads.Load(), cacheHits: b.cacheHits.Load()}
+	s := rateSample{at: time.Now(), devReads: b.devReads.Load() + b.nodeReads(), writes: b.writes.Load(),
+		reads: b.reads.Load() + b.nodeReads(), cacheHits: b.cacheHits.Load()}
 	w := &b.rates
 	w.mu.Lock()
 	w.samples[w.next] = s
@@ -130,10 +130,10 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 	}
 	if old, ok := b.rates.oldest(); ok {
 		if secs := time.Since(old.at).Seconds(); secs > 0.1 {
-			extra["device_read_tps"] = float64(b.devReads.Load()-old.devReads) / secs
+			extra["device_read_tps"] = float64(b.devReads.Load()+b.nodeReads()-old.devReads) / secs
 			extra["device_write_tps"] = float64(b.writes.Load()-old.writes) / secs
 		}
-		if reads := b.reads.Load() - old.reads; reads > 0 {
+		if reads := b.reads.Load() + b.nodeReads() - old.reads; reads > 0 {
 			extra["cache_read_pct"] = 100 * float64(b.cacheHits.Load()-old.cacheHits) / float64(reads)
 		}
 	}

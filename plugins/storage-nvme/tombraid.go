@@ -125,7 +125,9 @@ func (b *Backend) raid(f *diskFloor) int {
 		if !has {
 			continue
 		}
-		p.mu.Lock()
+		if b.lock(p) != nil {
+			break
+		}
 		ds = ds[:0]
 		for i := range p.table.slots {
 			if e := &p.table.slots[i]; e.used() && e.tombstone() && f.allows(e.below(), e.loc()) {
@@ -135,7 +137,7 @@ func (b *Backend) raid(f *diskFloor) int {
 		for _, d := range ds {
 			b.forget(p, p.table.find(&d, b.hashSeed))
 		}
-		p.mu.Unlock()
+		b.unlock(p)
 		dropped += len(ds)
 	}
 	b.tombstonesDropped.Add(int64(dropped))

@@ -151,15 +151,19 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 // the first time it offers its shared index, maps it: Get and GetMeta then
 // read the index themselves.
 func (p *Process) mapIndex(uc *net.UnixConn) error {
-	fd, err := acceptIndex(uc)
-	if err != nil || fd < 0 {
+	fds, err := acceptIndex(uc)
+	if err != nil || len(fds) == 0 {
 		return err
 	}
-	defer syscall.Close(fd)
+	defer func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	}()
 	if p.index != nil {
 		return nil
 	}
-	ix, err := sharedindex.Open(fd)
+	ix, err := sharedindex.Open(fds[0], fds[1:])
 	if err != nil {
 		// Reads go through the socket, as with any backend.
 		p.log.Warn("storage plugin's shared index not used", "binary", p.path, "err", err)
@@ -416,8 +420,12 @@ var sharedScans = sync.Pool{New: func() any { return new(sharedScan) }}
 // scanShared scans partition pid through the shared index: a copy of the
 // partition's entries taken at one moment, then each record read as Get
 // reads it, skipping those removed since. done is false when no copy could
-// be had, and the plugin must scan.
+// be had, and the plugin must scan; and for a data scan of records on
+// devices, which the plugin reads many at once, in device order.
 func (p *Process) scanShared(ctx context.Context, pid uint16, metaOnly bool, fn storage.ScanFunc) (done bool, err error) {
+	if !metaOnly && p.index.OnDevices() {
+		return false, nil
+	}
 	sc := sharedScans.Get().(*sharedScan)
 	defer func() {
 		if cap(sc.table)+cap(sc.buf) > scanKeepBytes {

@@ -31,8 +31,9 @@ type dataServer struct {
 	// connection's goroutine.
 	work, free chan *request
 
-	// indexFD is the backend's shared index (see sharedIndexer), or -1.
-	indexFD int
+	// indexFDs are the backend's shared index (see sharedIndexer): the
+	// region's descriptor, then its files'; none without one.
+	indexFDs []int
 	workers sync.WaitGroup
 
 	mu    sync.Mutex
@@ -52,18 +53,21 @@ type request struct {
 	sets    interner
 }
 
-// sharedIndexer is a backend that keeps its index and records where the
-// node can read them (the memory backend): its data connections offer the
-// node the region's descriptor.
+// sharedIndexer is a backend that keeps its index, and its records or the
+// way to them, where the node can read them (the memory and device
+// backends): its data connections offer the node the region's descriptors.
+// SharedIndex is nil for a backend that has none after all.
 type sharedIndexer interface {
 	SharedIndex() *sharedindex.Region
 }
 
 func newDataServer(b storage.Backend, log *slog.Logger) *dataServer {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{}), indexFD: -1}
+	s := &dataServer{backend: b, log: log, ctx: ctx, cancel: cancel, conns: make(map[net.Conn]struct{})}
 	if si, ok := b.(sharedIndexer); ok {
-		s.indexFD = si.SharedIndex().FD()
+		if r := si.SharedIndex(); r != nil && r.FD() >= 0 {
+			s.indexFDs = append([]int{r.FD()}, r.Files()...)
+		}
 	}
 	if io, ok := b.(storage.IOBound); ok {
 		// Workers that live as long as the server, rather than a goroutine
@@ -132,7 +136,7 @@ func (s *dataServer) serveConn(nc net.Conn) {
 	defer nc.Close()
 	shm, err := acceptSharedMem(nc.(*net.UnixConn))
 	if err == nil {
-		err = offerIndex(nc.(*net.UnixConn), s.indexFD)
+		err = offerIndex(nc.(*net.UnixConn), s.indexFDs)
 	}
 	if err != nil {
 		s.log.Error("data connection refused", "err", err)

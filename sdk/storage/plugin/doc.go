@@ -47,11 +47,14 @@
 //
 // A backend may go further and keep its index and records where the node
 // can read them: one that has a SharedIndex method returning a
-// sharedindex.Region (the memory backend) sends the region's descriptor in
-// its answer to each data connection's greeting. The node maps it
-// read-only and answers Get, GetMeta and the reads of scans itself
-// (Process.ReadsSharedIndex), leaving to the plugin only what it could not
-// read consistently and every write.
+// sharedindex.Region (the memory and device backends) sends the region's
+// descriptor, and a device backend its files' too, in its answer to each
+// data connection's greeting. The node maps the region read-only and
+// answers Get, GetMeta and the reads of scans itself
+// (Process.ReadsSharedIndex), reading a device's records from its files,
+// and leaves to the plugin only what it could not read consistently (or,
+// on a device, what is still in the plugin's write buffers) and every
+// write.
 //
 // # Failure
 //

@@ -24,8 +24,9 @@ import (
 // service and the data path. A node refuses a plugin built for another.
 // Version 2 added a flags byte to the data path's record metadata, 3 the
 // data connections' shared memory, 4 the plugin's answer to the greeting,
-// which may carry its shared index.
-const ProtocolVersion = 4
+// which may carry its shared index, 5 the device files that come with a
+// device backend's shared index.
+const ProtocolVersion = 5
 
 // Handshake is what a node and a plugin check before they talk: the
 // protocol version, and a cookie in the plugin's environment that tells a

@@ -22,7 +22,7 @@ const (
 func offerSharedMem(uc *net.UnixConn) (*sharedMem, error) {
 	m, fd, err := createSharedMem()
 	if err != nil {
-		return nil, sendHello(uc, -1)
+		return nil, sendHello(uc)
 	}
 	defer unix.Close(fd)
 	if err := sendHello(uc, fd); err != nil {
@@ -33,42 +33,44 @@ func offerSharedMem(uc *net.UnixConn) (*sharedMem, error) {
 }
 
 // sendHello writes one byte of the greeting or its answer: helloShared with
-// descriptor fd, or helloPlain when fd is -1.
-func sendHello(uc *net.UnixConn, fd int) error {
-	if fd < 0 {
+// descriptors fds, or helloPlain when there are none.
+func sendHello(uc *net.UnixConn, fds ...int) error {
+	if len(fds) == 0 {
 		_, err := uc.Write([]byte{helloPlain})
 		return err
 	}
-	_, _, err := uc.WriteMsgUnix([]byte{helloShared}, unix.UnixRights(fd), nil)
+	_, _, err := uc.WriteMsgUnix([]byte{helloShared}, unix.UnixRights(fds...), nil)
 	return err
 }
 
-// readHello reads what sendHello wrote: the descriptor that came with it,
-// which the caller closes, or -1. what names the byte in errors.
-func readHello(uc *net.UnixConn, what string) (int, error) {
+// readHello reads what sendHello wrote: the descriptors that came with it,
+// at most most of them, which the caller closes. what names the byte in
+// errors.
+func readHello(uc *net.UnixConn, what string, most int) ([]int, error) {
 	var b [1]byte
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := uc.ReadMsgUnix(b[:], oob)
+	oob := make([]byte, unix.CmsgSpace(4*most))
+	n, oobn, flags, _, err := uc.ReadMsgUnix(b[:], oob)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	if n != 1 {
-		return -1, fmt.Errorf("no %s", what)
+		return nil, fmt.Errorf("no %s", what)
 	}
 	fds, err := receivedFDs(oob[:oobn])
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	switch {
+	case flags&unix.MSG_CTRUNC != 0:
 	case b[0] == helloPlain && len(fds) == 0:
-		return -1, nil
-	case b[0] == helloShared && len(fds) == 1:
-		return fds[0], nil
+		return nil, nil
+	case b[0] == helloShared && len(fds) > 0:
+		return fds, nil
 	}
 	for _, fd := range fds {
 		unix.Close(fd)
 	}
-	return -1, fmt.Errorf("%s %d with %d descriptors", what, b[0], len(fds))
+	return nil, fmt.Errorf("%s %d with %d descriptors (at most %d taken)", what, b[0], len(fds), most)
 }
 
 func createSharedMem() (*sharedMem, int, error) {
@@ -91,10 +93,11 @@ func createSharedMem() (*sharedMem, int, error) {
 // acceptSharedMem reads a connection's first byte and maps the shared
 // memory that came with it; the memory is nil when the node offered none.
 func acceptSharedMem(uc *net.UnixConn) (*sharedMem, error) {
-	fd, err := readHello(uc, "greeting")
-	if err != nil || fd < 0 {
+	fds, err := readHello(uc, "greeting", 1)
+	if err != nil || len(fds) == 0 {
 		return nil, err
 	}
+	fd := fds[0]
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -126,10 +129,17 @@ func receivedFDs(oob []byte) ([]int, error) {
 	return fds, nil
 }
 
-// offerIndex answers a node's greeting with the descriptor of the backend's
-// shared index (see sharedindex), or fd -1 for none.
-func offerIndex(uc *net.UnixConn, fd int) error { return sendHello(uc, fd) }
+// maxIndexFiles bounds the device files a shared index may come with: the
+// kernel passes at most 253 descriptors in one message.
+const maxIndexFiles = 252
 
-// acceptIndex reads the plugin's answer to the greeting: the descriptor of
-// its shared index, which the caller closes, or -1.
-func acceptIndex(uc *net.UnixConn) (int, error) { return readHello(uc, "answer to the greeting") }
+// offerIndex answers a node's greeting with the descriptors of the
+// backend's shared index (see sharedindex), the region's then its files,
+// or none.
+func offerIndex(uc *net.UnixConn, fds []int) error { return sendHello(uc, fds...) }
+
+// acceptIndex reads the plugin's answer to the greeting: the descriptors
+// of its shared index, which the caller closes, or none.
+func acceptIndex(uc *net.UnixConn) ([]int, error) {
+	return readHello(uc, "answer to the greeting", 1+maxIndexFiles)
+}

@@ -27,18 +27,18 @@ func acceptSharedMem(uc *net.UnixConn) (*sharedMem, error) {
 	return nil, nil
 }
 
-func offerIndex(uc *net.UnixConn, _ int) error {
+func offerIndex(uc *net.UnixConn, _ []int) error {
 	_, err := uc.Write([]byte{helloPlain})
 	return err
 }
 
-func acceptIndex(uc *net.UnixConn) (int, error) {
+func acceptIndex(uc *net.UnixConn) ([]int, error) {
 	var b [1]byte
 	if _, err := uc.Read(b[:]); err != nil {
-		return -1, err
+		return nil, err
 	}
 	if b[0] != helloPlain {
-		return -1, errors.New("shared index offered, not supported here")
+		return nil, errors.New("shared index offered, not supported here")
 	}
-	return -1, nil
+	return nil, nil
 }

@@ -10,7 +10,10 @@
 // from its start, all integers little-endian:
 //
 //   - a header page: magic, version, the region's size, the index hash
-//     seed, the slab directory's length and where the data area starts;
+//     seed, the slab directory's length, where the data area starts, the
+//     region's kind (below) and, for a device region, where its records
+//     are; and one counter the node writes, of the records it read from
+//     the devices;
 //   - for each of the storage.Partitions partitions, 32 bytes: a sequence
 //     word, and the offset and length (in entries) of its index table;
 //   - for each set id up to sets.Max, 128 bytes: the name's length (a
@@ -21,11 +24,24 @@
 //     record data.
 //
 // An index table is open addressing with linear probing from
-// indexhash.Home, over entries of EntrySize bytes: digest (20 bytes), set
-// id (2), key flag (1), padding (1), generation (4), void time (4), last
-// update (8) and location (8): slab id << 32 | slot, 0 for an empty slot.
-// A record's data, at its slot, is uvarint(len(key)) uvarint(len(bins))
-// key bins.
+// indexhash.Home, over entries of EntrySize bytes. Their layout depends on
+// the region's kind.
+//
+// KindMemory (the memory backend): digest (20 bytes), set id (2), key flag
+// (1), padding (1), generation (4), void time (4), last update (8) and
+// location (8): slab id << 32 | slot, 0 for an empty slot. A record's data,
+// at its slot, is uvarint(len(key)) uvarint(len(bins)) key bins.
+//
+// KindDevice (the device backend): digest (20 bytes), set id and flags (2:
+// the id in bits 0..11, a stored key bit 14, a tombstone bit 15),
+// generation (4), void time (4), last update (8) and location (10, 80 bits:
+// file+1 (8) | block (32) | offset/8 (20) | size/8 (20); file+1 = 0 for an
+// empty slot). A record is in one of the device files the backend passed
+// with the region, at BlocksOff + block × BlockSize + offset, in the layout
+// of package devrecord; the reader keeps it only if it verifies and
+// matches its entry (digest, generation, void time, last update), so a
+// place rewritten since, or still in the backend's write buffers, fails
+// and the call goes to the backend. A tombstone is no record.
 //
 // # Consistency
 //
@@ -49,7 +65,7 @@ import (
 )
 
 // Version is the layout's version; a reader refuses any other.
-const Version = 1
+const Version = 2
 
 const magic = 0x7864692d6666696b // "kiff-idx", little-endian
 
@@ -61,6 +77,22 @@ const (
 	hSeed    = 24
 	hDirLen  = 32
 	hDataOff = 40
+	hKind    = 48
+	// KindDevice only.
+	hCRCSeed   = 56
+	hBlockSize = 64
+	hBlocksOff = 72
+	hFiles     = 80
+
+	// hDeviceReads counts the records the node read from the devices:
+	// the only word a reader writes, on a cache line of its own.
+	hDeviceReads = 2048
+)
+
+// Kinds of region.
+const (
+	KindMemory = 1
+	KindDevice = 2
 )
 
 const (
@@ -97,8 +129,31 @@ const (
 	eLoc        = 40
 )
 
-// Offsets of an entry's fields, for a backend's test that its entries are
-// laid out so.
+// Offsets and flags of a KindDevice entry's fields.
+const (
+	dSet        = 20
+	dGeneration = 22
+	dVoidTime   = 26
+	dLastUpdate = 30
+	dLoc        = 38
+
+	DeviceSetMask   = 0x0fff
+	DeviceHasKey    = 0x4000
+	DeviceTombstone = 0x8000
+)
+
+// Offsets of a KindDevice entry's fields, for a backend's test that its
+// entries are laid out so.
+const (
+	DeviceEntrySet        = dSet
+	DeviceEntryGeneration = dGeneration
+	DeviceEntryVoidTime   = dVoidTime
+	DeviceEntryLastUpdate = dLastUpdate
+	DeviceEntryLoc        = dLoc
+)
+
+// Offsets of a KindMemory entry's fields, for a backend's test that its
+// entries are laid out so.
 const (
 	EntryDigest     = eDigest
 	EntrySet        = eSet

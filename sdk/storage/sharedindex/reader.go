@@ -30,6 +30,15 @@ type Reader struct {
 	seed    uint64
 	dirLen  int
 	dataOff int
+	kind    uint64
+
+	// A KindDevice region's files and where records are in them, and the
+	// header page mapped writable, for the count of device reads.
+	files     []file
+	blockSize uint64
+	blocksOff uint64
+	crcSeed   uint32
+	counters  []byte
 
 	// inflight counts the calls using mem, so that Close unmaps it only
 	// once they are done.
@@ -40,9 +49,16 @@ type Reader struct {
 	names   atomic.Pointer[[]string] // set names by id, "" where not read yet
 }
 
-// Open maps the region in the memory file fd, which the caller keeps
-// ownership of, and checks its header.
-func Open(fd int) (*Reader, error) {
+// file is a device file as the reader reads it.
+type file interface {
+	ReadAt(p []byte, off int64) (int, error)
+	Close() error
+}
+
+// Open maps the region in the memory file fd and, for a KindDevice region,
+// opens its files, whose descriptors come in files in the region's order.
+// The caller keeps ownership of every descriptor.
+func Open(fd int, files []int) (*Reader, error) {
 	if !Shareable {
 		return nil, errors.New("shared index: not readable on this system")
 	}
@@ -51,16 +67,33 @@ func Open(fd int) (*Reader, error) {
 		return nil, fmt.Errorf("shared index: map: %w", err)
 	}
 	r := &Reader{mem: mem}
-	if err := r.checkHeader(); err != nil {
+	if err := r.checkHeader(len(files)); err != nil {
 		unmap(mem)
 		return nil, fmt.Errorf("shared index: %w", err)
+	}
+	if r.kind == KindDevice {
+		if err := r.openDevices(fd, files); err != nil {
+			r.release()
+			return nil, fmt.Errorf("shared index: %w", err)
+		}
 	}
 	names := make([]string, sets.Max+1)
 	r.names.Store(&names)
 	return r, nil
 }
 
-func (r *Reader) checkHeader() error {
+// release unmaps and closes what Open took.
+func (r *Reader) release() error {
+	for _, f := range r.files {
+		f.Close()
+	}
+	if r.counters != nil {
+		unmap(r.counters)
+	}
+	return unmap(r.mem)
+}
+
+func (r *Reader) checkHeader(files int) error {
 	if m := atomic.LoadUint64(r.word(hMagic)); m != magic {
 		return fmt.Errorf("bad magic %#x", m)
 	}
@@ -75,6 +108,22 @@ func (r *Reader) checkHeader() error {
 		return fmt.Errorf("directory of %d slabs and data at %d do not fit %d bytes", dirLen, r.u64(hDataOff), len(r.mem))
 	}
 	r.seed, r.dirLen, r.dataOff = r.u64(hSeed), int(dirLen), int(r.u64(hDataOff))
+	switch r.kind = r.u64(hKind); r.kind {
+	case KindMemory:
+		if files != 0 {
+			return fmt.Errorf("a memory region comes with %d files", files)
+		}
+	case KindDevice:
+		r.blockSize, r.blocksOff, r.crcSeed = r.u64(hBlockSize), r.u64(hBlocksOff), uint32(r.u64(hCRCSeed))
+		if n := r.u64(hFiles); n != uint64(files) || n == 0 || n > 255 {
+			return fmt.Errorf("a device region of %d files comes with %d", n, files)
+		}
+		if r.blockSize == 0 || r.blockSize%pageSize != 0 || r.blockSize > 1<<23 || r.blocksOff%pageSize != 0 {
+			return fmt.Errorf("blocks of %d bytes from %d", r.blockSize, r.blocksOff)
+		}
+	default:
+		return fmt.Errorf("region of unknown kind %d", r.kind)
+	}
 	return nil
 }
 
@@ -87,8 +136,12 @@ func (r *Reader) Close() error {
 	for r.inflight.Load() != 0 {
 		runtime.Gosched()
 	}
-	return unmap(r.mem)
+	return r.release()
 }
+
+// OnDevices reports that the region's records are on device files (a
+// KindDevice region): each read of data waits for a device.
+func (r *Reader) OnDevices() bool { return r.kind == KindDevice }
 
 func (r *Reader) enter() bool {
 	r.inflight.Add(1)
@@ -125,6 +178,9 @@ func (r *Reader) read(d *storage.Digest, buf []byte, withData bool) (rec storage
 		return rec, false, nil
 	}
 	defer r.exit()
+	if r.kind == KindDevice {
+		return r.readDevice(d, buf, withData)
+	}
 	seq := r.word(partOff(d.Partition()) + pSeq)
 	for range tries {
 		s := atomic.LoadUint64(seq)
@@ -201,7 +257,7 @@ outer:
 		}
 		for e := 0; e < len(scratch); e += EntrySize {
 			slot := scratch[e : e+EntrySize : e+EntrySize]
-			if binary.LittleEndian.Uint64(slot[eLoc:]) == 0 {
+			if !r.used(slot) || r.tombstone(slot) {
 				continue
 			}
 			m, ok := r.metaOf(slot)
@@ -239,7 +295,7 @@ func (r *Reader) find(d *storage.Digest) (e int, found, sane bool) {
 	for i, probes := indexhash.Home(d, r.seed, int(n)), 0; probes < maxProbes; probes++ {
 		e := int(off) + i*EntrySize
 		slot := r.mem[e : e+EntrySize : e+EntrySize]
-		if binary.LittleEndian.Uint64(slot[eLoc:]) == 0 {
+		if !r.used(slot) {
 			return 0, false, true
 		}
 		if binary.LittleEndian.Uint64(slot[0:]) == lo && binary.LittleEndian.Uint64(slot[8:]) == mid && binary.LittleEndian.Uint32(slot[16:]) == hi {
@@ -294,8 +350,32 @@ func (r *Reader) meta(e int) (storage.Meta, bool) {
 	return r.metaOf(r.mem[e : e+EntrySize : e+EntrySize])
 }
 
+// used reports whether slot holds an entry.
+func (r *Reader) used(slot []byte) bool {
+	if r.kind == KindDevice {
+		return slot[dLoc] != 0
+	}
+	return binary.LittleEndian.Uint64(slot[eLoc:]) != 0
+}
+
+// tombstone reports whether the entry in slot is a tombstone.
+func (r *Reader) tombstone(slot []byte) bool {
+	return r.kind == KindDevice && binary.LittleEndian.Uint16(slot[dSet:])&DeviceTombstone != 0
+}
+
 // metaOf decodes the metadata of the entry in slot.
 func (r *Reader) metaOf(slot []byte) (storage.Meta, bool) {
+	if r.kind == KindDevice {
+		flags := binary.LittleEndian.Uint16(slot[dSet:])
+		set, ok := r.setName(flags & DeviceSetMask)
+		return storage.Meta{
+			Generation: binary.LittleEndian.Uint32(slot[dGeneration:]),
+			VoidTime:   binary.LittleEndian.Uint32(slot[dVoidTime:]),
+			LastUpdate: binary.LittleEndian.Uint64(slot[dLastUpdate:]),
+			Set:        set,
+			HasKey:     flags&DeviceHasKey != 0,
+		}, ok
+	}
 	set, ok := r.setName(binary.LittleEndian.Uint16(slot[eSet:]))
 	return storage.Meta{
 		Generation: binary.LittleEndian.Uint32(slot[eGeneration:]),

@@ -19,6 +19,7 @@ type Region struct {
 	dirLen int
 	close  func() error
 	pages  pages
+	files  []int // a device region's files, shared with the node
 }
 
 // Create makes a region of size bytes (rounded up to a page) whose slab
@@ -40,6 +41,7 @@ func Create(size, dirLen int, seed uint64) (*Region, error) {
 	binary.LittleEndian.PutUint64(r.mem[hSeed:], seed)
 	binary.LittleEndian.PutUint64(r.mem[hDirLen:], uint64(dirLen))
 	binary.LittleEndian.PutUint64(r.mem[hDataOff:], uint64(DataOff(dirLen)))
+	binary.LittleEndian.PutUint64(r.mem[hKind:], KindMemory)
 	atomic.StoreUint64(r.word(hMagic), magic)
 	return r, nil
 }
@@ -61,6 +63,40 @@ func CreateUpTo(size int, dirLen func(size int) int, seed uint64) (*Region, erro
 		size /= 2
 	}
 }
+
+// Devices describes where a device backend's records are, for a KindDevice
+// region.
+type Devices struct {
+	// Files are the descriptors of the devices and files, which the
+	// backend keeps open while the region lives, in the order of the file
+	// numbers its entries give.
+	Files []int
+	// BlockSize is the size of a block; BlocksOff is where block 0 starts
+	// in each file.
+	BlockSize int
+	BlocksOff int64
+	// CRCSeed seeds the records' header checksums (see devrecord).
+	CRCSeed uint32
+}
+
+// ShareDevices makes the region a KindDevice one, whose entries point into
+// the files of d. Call it before the region is offered to a node.
+func (r *Region) ShareDevices(d Devices) {
+	binary.LittleEndian.PutUint64(r.mem[hKind:], KindDevice)
+	binary.LittleEndian.PutUint64(r.mem[hCRCSeed:], uint64(d.CRCSeed))
+	binary.LittleEndian.PutUint64(r.mem[hBlockSize:], uint64(d.BlockSize))
+	binary.LittleEndian.PutUint64(r.mem[hBlocksOff:], uint64(d.BlocksOff))
+	binary.LittleEndian.PutUint64(r.mem[hFiles:], uint64(len(d.Files)))
+	r.files = d.Files
+}
+
+// Files are the descriptors to pass a node with FD: a device region's
+// files, none for a memory one.
+func (r *Region) Files() []int { return r.files }
+
+// DeviceReads is the number of records the node has read from the devices
+// itself.
+func (r *Region) DeviceReads() int64 { return int64(atomic.LoadUint64(r.word(hDeviceReads))) }
 
 // Mem is the whole region. The backend's slabs are within
 // Mem()[DataStart():].

@@ -2,9 +2,12 @@ package sharedindex
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffdb/skiff/internal/uring"
 )
 
 // Shareable says whether a node may read a region: the reader's checks rely
@@ -58,3 +61,25 @@ func mapReadOnly(fd int) ([]byte, error) {
 }
 
 func unmap(b []byte) error { return unix.Munmap(b) }
+
+// openDevices maps the region's header page writable, for the count of
+// device reads, and opens the device files from copies of their
+// descriptors, each read through an io_uring where the system allows.
+func (r *Reader) openDevices(fd int, files []int) error {
+	var err error
+	if r.counters, err = unix.Mmap(fd, 0, pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+		return fmt.Errorf("map the counters: %w", err)
+	}
+	for i, f := range files {
+		dup, err := unix.FcntlInt(uintptr(f), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("device file %d: %w", i, err)
+		}
+		ring, err := uring.New(0)
+		if err != nil {
+			ring = nil // pread, as the backend does then
+		}
+		r.files = append(r.files, uring.NewFile(os.NewFile(uintptr(dup), fmt.Sprintf("device file %d", i)), ring))
+	}
+	return nil
+}

@@ -16,7 +16,7 @@ func TestOpenChecksTheHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ix, err := Open(r.FD())
+	ix, err := Open(r.FD(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestOpenChecksTheHeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		damage(r2.Mem())
-		if ix, err := Open(r2.FD()); err == nil {
+		if ix, err := Open(r2.FD(), nil); err == nil {
 			ix.Close()
 			t.Errorf("a region with a bad %s was opened", name)
 		}
@@ -46,7 +46,7 @@ func TestOpenChecksTheHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	if _, err := Open(fd); err == nil || !strings.Contains(err.Error(), "shared index") {
+	if _, err := Open(fd, nil); err == nil || !strings.Contains(err.Error(), "shared index") {
 		t.Errorf("an empty memory file: %v", err)
 	}
 }

@@ -24,3 +24,7 @@ func release(b []byte) error { return unix.Madvise(b, unix.MADV_DONTNEED) }
 func mapReadOnly(int) ([]byte, error) { return nil, errors.New("shared index: not on this system") }
 
 func unmap(b []byte) error { return unix.Munmap(b) }
+
+func (r *Reader) openDevices(int, []int) error {
+	return errors.New("shared index: not on this system")
+}

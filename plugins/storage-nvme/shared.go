@@ -1,0 +1,166 @@
+package nvme
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
+)
+
+// The shared index. With index-type dram the partition tables live in a
+// region of a memory file (see sharedindex) rather than the Go heap; a
+// plugin server offers the node the region and the device files, and the
+// node then looks records up and reads them from the devices itself,
+// checking each against its entry, without a round trip to the plugin.
+// What the node cannot verify (a record still in a write buffer, one moved
+// meanwhile) it asks the plugin for.
+//
+// A partition's changes happen under its write lock, between lock and
+// unlock, which tell the node's readers (sharedindex.Region.BeginWrite)
+// and publish where the table is. Cold start fills the tables before any
+// reader can exist, and publishes them all once, at the end of New.
+
+// maxSharedFiles bounds the devices a shared index may come with (the
+// kernel passes at most 253 descriptors at once).
+const maxSharedFiles = 64
+
+// regionSlots allocates the tables' slots in the region's data area, whole
+// pages at a time (a table of under 85 entries takes a page).
+type regionSlots struct {
+	region *sharedindex.Region
+	used   atomic.Int64
+}
+
+func pagesFor(n int) int { return (n*entrySize + pageSize - 1) &^ (pageSize - 1) }
+
+func (s *regionSlots) alloc(n int) ([]entry, error) {
+	size := pagesFor(n)
+	off, err := s.region.Alloc(size)
+	if err != nil {
+		return nil, err
+	}
+	mem := s.region.Mem()[off : off+size]
+	// Fresh and given-back pages read as zeros, unless giving back failed.
+	clear(mem)
+	s.used.Add(int64(size))
+	return unsafe.Slice((*entry)(unsafe.Pointer(&mem[0])), size/entrySize), nil
+}
+
+func (s *regionSlots) free(e []entry) {
+	size := pagesFor(len(e))
+	s.region.Free(s.offset(e), size)
+	s.used.Add(-int64(size))
+}
+
+func (s *regionSlots) bytes() int64 { return s.used.Load() }
+
+// offset is where slots e start in the region.
+func (s *regionSlots) offset(e []entry) int {
+	return int(uintptr(unsafe.Pointer(&e[0])) - uintptr(unsafe.Pointer(&s.region.Mem()[0])))
+}
+
+// regionSize is the address space a backend whose blocks hold capacity
+// bytes reserves for its tables: an entry per 80 bytes (the smallest
+// record) at the lowest load a table keeps while it grows, as tables may
+// briefly exist twice while they resize. Only memory in use is backed.
+func regionSize(capacity int64) int {
+	const most = 1 << 44
+	return int(min(capacity, most)) + 1<<30
+}
+
+// createRegion makes the region of an index-type dram backend.
+func (b *Backend) createRegion(capacity int64) error {
+	region, err := sharedindex.CreateUpTo(regionSize(capacity), func(int) int { return 1 }, b.hashSeed)
+	if err != nil {
+		return err
+	}
+	b.region = region
+	b.slots = &regionSlots{region: region}
+	return nil
+}
+
+// shareDevices describes the devices to the node, once they are open and
+// the index is built, and publishes every table.
+func (b *Backend) shareDevices() {
+	if b.region == nil {
+		return
+	}
+	for i := range b.parts {
+		b.region.BeginWrite(uint16(i))
+		b.publish(&b.parts[i])
+		b.region.EndWrite(uint16(i))
+	}
+	fds := make([]int, 0, len(b.devs))
+	for _, dv := range b.devs {
+		if f, ok := dv.f.(interface{ FD() int }); ok {
+			fds = append(fds, f.FD())
+		}
+	}
+	if len(fds) != len(b.devs) || len(fds) > maxSharedFiles || b.region.FD() < 0 {
+		return
+	}
+	b.region.ShareDevices(sharedindex.Devices{Files: fds, BlockSize: b.opts.WriteBlockSize,
+		BlocksOff: int64(b.opts.WriteBlockSize), CRCSeed: b.seed})
+	b.shared = true
+}
+
+// SharedIndex returns the region holding the index, which a plugin server
+// offers the node with the device files (see sharedindex), or nil when the
+// index is not shared (index-type flash; more devices than can be passed;
+// a system without memory files).
+func (b *Backend) SharedIndex() *sharedindex.Region {
+	if !b.shared {
+		return nil
+	}
+	return b.region
+}
+
+// publish tells the node's readers where p's table is. Called between
+// BeginWrite and EndWrite.
+func (b *Backend) publish(p *partition) {
+	if len(p.table.slots) == 0 {
+		b.region.PublishTable(p.pid, 0, 0)
+		return
+	}
+	b.region.PublishTable(p.pid, b.slots.(*regionSlots).offset(p.table.slots), len(p.table.slots))
+}
+
+// publishSet records a set's name for the node's readers before an entry
+// names it.
+func (b *Backend) publishSet(id uint16) {
+	if b.region != nil && id != 0 && !b.published[id].Load() && !b.published[id].Swap(true) {
+		b.region.PublishSet(id, b.sets.Name(id))
+	}
+}
+
+// lock takes p's write lock for a change to its table and tells the node's
+// readers. It fails, holding no lock, once the backend is closed.
+func (b *Backend) lock(p *partition) error {
+	p.mu.Lock()
+	if b.closed.Load() {
+		p.mu.Unlock()
+		return storage.ErrClosed
+	}
+	if b.region != nil {
+		b.region.BeginWrite(p.pid)
+	}
+	return nil
+}
+
+// unlock publishes p's table and releases the lock lock took.
+func (b *Backend) unlock(p *partition) {
+	if b.region != nil {
+		b.publish(p)
+		b.region.EndWrite(p.pid)
+	}
+	p.mu.Unlock()
+}
+
+// nodeReads is the records the node read from the devices itself.
+func (b *Backend) nodeReads() int64 {
+	if b.region == nil {
+		return 0
+	}
+	return b.region.DeviceReads()
+}

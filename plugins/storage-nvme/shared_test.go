@@ -1,0 +1,423 @@
+package nvme
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
+)
+
+// openReader maps b's shared index and opens its files as a node does,
+// from their descriptors.
+func openReader(t *testing.T, b *Backend) *sharedindex.Reader {
+	t.Helper()
+	if !sharedindex.Shareable {
+		t.Skip("the shared index is read on linux/amd64 only")
+	}
+	si := b.SharedIndex()
+	if si == nil {
+		t.Fatal("an index-type dram backend shares no index")
+	}
+	r, err := sharedindex.Open(si.FD(), si.Files())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// versioned is version v of the record with digest d: its bins say d and
+// v, its size, set and key vary with v, so that a read mixing two versions,
+// or two records, shows. Generation and last-update time are v's own, as
+// the node's reader checks them against the index.
+func versioned(d storage.Digest, v uint32) storage.Record {
+	n := 28 + int(v%40)*37
+	if v%97 == 0 {
+		n = 100 << 10 // many pages
+	}
+	bins := make([]byte, n)
+	copy(bins, d[:])
+	binary.LittleEndian.PutUint32(bins[20:], v)
+	binary.LittleEndian.PutUint32(bins[24:], uint32(n))
+	for i := 28; i < n; i++ {
+		bins[i] = byte(v) ^ byte(i)
+	}
+	rec := storage.Record{Meta: storage.Meta{Generation: v, VoidTime: v * 3, LastUpdate: uint64(v) * 7, Set: fmt.Sprint("set", v%5)}, Bins: bins}
+	if v%2 == 1 {
+		rec.Key = append([]byte{3}, strconv.Itoa(int(v))...)
+		rec.HasKey = true
+	}
+	return rec
+}
+
+// checkVersioned returns the version rec is, or an error if it is no
+// version of d's record.
+func checkVersioned(d storage.Digest, rec storage.Record) (uint32, error) {
+	if len(rec.Bins) < 28 || !bytes.Equal(rec.Bins[:20], d[:]) {
+		return 0, fmt.Errorf("bins of %d bytes are not %x's", len(rec.Bins), d)
+	}
+	v := binary.LittleEndian.Uint32(rec.Bins[20:])
+	want := versioned(d, v)
+	if rec.Meta != want.Meta || !bytes.Equal(rec.Key, want.Key) || !bytes.Equal(rec.Bins, want.Bins) {
+		return v, fmt.Errorf("version %d read as meta %+v, key %q, %d bytes of bins; want %+v, %q, %d", v, rec.Meta, rec.Key, len(rec.Bins), want.Meta, want.Key, len(want.Bins))
+	}
+	return v, nil
+}
+
+// TestSharedIndexReadsAreConsistent reads records through the shared index,
+// from the files, while writers rewrite them and while other records come
+// and go, so that tables grow and shrink, blocks empty, are defragmented
+// and reused, and old copies of records lie where the index pointed a
+// moment before. Every read the reader answers must be one whole version
+// of the record asked for, never older than one that reader saw before or
+// than the last acknowledged before the read began; a record that always
+// exists is never missing.
+func TestSharedIndexReadsAreConsistent(t *testing.T) {
+	o := testOptions(t.TempDir(), 16<<20) // 63 blocks a file: defrag and reuse are constant
+	b := mustNew(t, o)
+	r := openReader(t, b)
+	ctx := context.Background()
+
+	const parts, stable = 3, 48
+	var keys []storage.Digest
+	for i := range stable {
+		keys = append(keys, storagetest.DigestIn(uint16(i%parts), uint64(i)))
+	}
+	versions := make([]atomic.Uint32, stable)
+	for i, d := range keys {
+		if err := b.Put(ctx, d, versioned(d, 1)); err != nil {
+			t.Fatal(err)
+		}
+		versions[i].Store(1)
+	}
+
+	duration := 2 * time.Second
+	if testing.Short() {
+		duration = 500 * time.Millisecond
+	}
+	stop := make(chan struct{})
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
+	var writers, readers sync.WaitGroup
+	for w := range 2 {
+		writers.Go(func() {
+			for v := uint32(2); !stopped(); v++ {
+				for i := w; i < stable; i += 2 {
+					if err := b.Put(ctx, keys[i], versioned(keys[i], v)); err != nil {
+						t.Error(err)
+						return
+					}
+					versions[i].Store(v)
+				}
+				// Let some versions reach the files before the next.
+				time.Sleep(time.Duration(v%4) * 10 * time.Millisecond)
+			}
+		})
+	}
+	writers.Go(func() { // churn: tables grow and shrink, blocks empty and are reused
+		for round := uint64(0); !stopped(); round++ {
+			for i := range uint64(3000) {
+				d := storagetest.DigestIn(uint16(i%parts), 1<<32+round<<16+i)
+				if err := b.Put(ctx, d, versioned(d, uint32(i)+1)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			for i := range uint64(3000) {
+				if err := b.Delete(ctx, storagetest.DigestIn(uint16(i%parts), 1<<32+round<<16+i), i%3 == 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	var hits, fallbacks atomic.Int64
+	for range 3 {
+		readers.Go(func() {
+			seen := make([]uint32, stable)
+			var buf []byte
+			for n := 0; !stopped(); n++ {
+				i := n % stable
+				floor := versions[i].Load()
+				rec, ok, err := r.Get(&keys[i], buf)
+				if !ok {
+					fallbacks.Add(1)
+					continue
+				}
+				hits.Add(1)
+				if err != nil {
+					t.Errorf("record %d, which always exists: %v", i, err)
+					return
+				}
+				v, err := checkVersioned(keys[i], rec)
+				if err != nil {
+					t.Errorf("record %d: %v", i, err)
+					return
+				}
+				if v < seen[i] || v < floor {
+					t.Errorf("record %d: read version %d after %d, and after version %d was written", i, v, seen[i], floor)
+					return
+				}
+				seen[i] = v
+				buf = rec.Bins[:0]
+				if m, ok, err := r.GetMeta(&keys[i]); ok && (err != nil || m.Generation < v) {
+					t.Errorf("record %d: metadata %+v, %v after version %d", i, m, err, v)
+					return
+				}
+			}
+		})
+	}
+	var copies atomic.Int64
+	readers.Go(func() { // partition copies for scans
+		var entries []sharedindex.Entry
+		var scratch []byte
+		for n := 0; !stopped(); n++ {
+			pid := uint16(n % parts)
+			var ok bool
+			if entries, scratch, ok = r.Partition(pid, entries[:0], scratch); !ok {
+				continue
+			}
+			copies.Add(1)
+			seen := map[storage.Digest]bool{}
+			for _, e := range entries {
+				if seen[e.Digest] {
+					t.Errorf("partition %d: %x twice in one copy", pid, e.Digest)
+					return
+				}
+				seen[e.Digest] = true
+			}
+			for i := int(pid); i < stable; i += parts {
+				if !seen[keys[i]] {
+					t.Errorf("partition %d: record %d, which always exists, missing from a copy of %d entries", pid, i, len(entries))
+					return
+				}
+			}
+		}
+	})
+	time.Sleep(duration)
+	close(stop)
+	readers.Wait()
+	writers.Wait()
+	// Reads of a version still in a write buffer are the backend's; the
+	// rest are the reader's.
+	t.Logf("%d reads through the shared index, %d left to the backend; %d partition copies; %d defrag reads", hits.Load(), fallbacks.Load(), copies.Load(), b.defragReads.Load())
+	if hits.Load() < 100 || copies.Load() < 10 {
+		t.Errorf("%d reads and %d partition copies through the shared index", hits.Load(), copies.Load())
+	}
+	if b.defragReads.Load() == 0 {
+		t.Error("no block was defragmented: the test does not exercise moved records")
+	}
+
+	// At rest, once the buffers reached the files, the reader answers
+	// exactly as the backend. Defragmentation and the tomb raider still
+	// write to partitions now and then, and a read that meets them is the
+	// backend's: try again.
+	time.Sleep(3 * o.FlushMax)
+	get := func(d storage.Digest, meta bool) (rec storage.Record, err error) {
+		for range 1000 {
+			var ok bool
+			if meta {
+				rec.Meta, ok, err = r.GetMeta(&d)
+			} else {
+				rec, ok, err = r.Get(&d, nil)
+			}
+			if ok {
+				return rec, err
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatalf("%x: the reader never had a consistent view", d)
+		return rec, err
+	}
+	for i, d := range keys {
+		want, err := b.Get(ctx, d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := get(d, false)
+		if err != nil || got.Meta != want.Meta || !bytes.Equal(got.Key, want.Key) || !bytes.Equal(got.Bins, want.Bins) {
+			t.Errorf("record %d at rest: %v, %+v; the backend has %+v", i, err, got.Meta, want.Meta)
+		}
+	}
+	for _, gone := range []storage.Digest{storagetest.DigestIn(0, 1<<32), storagetest.DigestIn(1, 1<<32+1)} { // deleted, durably and not
+		for _, meta := range []bool{false, true} {
+			if _, err := get(gone, meta); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("a deleted record (metadata only: %v): %v, want ErrNotFound", meta, err)
+			}
+		}
+	}
+	st, err := b.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.nodeReads() < hits.Load() || st.Extra["device_read_tps"] == 0 {
+		t.Errorf("the node's %d reads are not counted: %d, device_read_tps %v", hits.Load(), b.nodeReads(), st.Extra["device_read_tps"])
+	}
+}
+
+// A record damaged on the device is never returned by the reader: it
+// leaves the read to the backend.
+func TestSharedIndexRefusesDamage(t *testing.T) {
+	o := testOptions(t.TempDir(), 16<<20)
+	b := mustNew(t, o)
+	r := openReader(t, b)
+	ctx := context.Background()
+	d := storagetest.DigestIn(9, 9)
+	if err := b.Put(ctx, d, versioned(d, 5)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * o.FlushMax)
+	if _, ok, err := r.Get(&d, nil); !ok || err != nil {
+		t.Fatalf("an intact record on the file: %v, %v", ok, err)
+	}
+	e, _, err := b.lookup(&d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := e.loc()
+	dv := b.devs[l.dev]
+	f, err := os.OpenFile(dv.path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	at := dv.blockOffset(l.block) + int64(l.off) + int64(l.size) - 20 // in the bins
+	var one [1]byte
+	if _, err := f.ReadAt(one[:], at); err != nil {
+		t.Fatal(err)
+	}
+	one[0] ^= 0x40
+	if _, err := f.WriteAt(one[:], at); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if rec, ok, err := r.Get(&d, nil); ok {
+		t.Fatalf("the reader returned a damaged record: %v, %+v", err, rec.Meta)
+	}
+	// The backend still holds the block in memory, intact.
+	got, err := b.Get(ctx, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkVersioned(d, got); err != nil {
+		t.Error(err)
+	}
+}
+
+// An index on flash is not shared: the node reads through the socket.
+func TestSharedIndexNotWithFlash(t *testing.T) {
+	o := testOptions(t.TempDir(), 16<<20)
+	o.IndexType, o.IndexMount = IndexFlash, t.TempDir()
+	if b := mustNew(t, o); b.SharedIndex() != nil {
+		t.Error("an index on flash is offered to the node")
+	}
+}
+
+// A node started with the device plugin reads its records itself: Gets,
+// GetMetas and metadata-only scans of records on the files are answered
+// while the plugin process is stopped. (Data scans are the plugin's, which
+// reads many records at once.)
+func TestSharedIndexThroughPlugin(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("the shared index is read on linux/amd64 only")
+	}
+	dir := t.TempDir()
+	p, err := plugin.Start(context.Background(), plugin.Config{
+		Path:      os.Args[0],
+		Namespace: "test",
+		Settings: map[string]string{
+			"files":            strings.Join([]string{filepath.Join(dir, "a.dat"), filepath.Join(dir, "b.dat")}, ","),
+			"filesize":         fmt.Sprint(16 << 20),
+			"write-block-size": fmt.Sprint(256 << 10),
+			"flush-max-ms":     "20",
+		},
+		Logger: storagetest.PluginLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !p.ReadsSharedIndex() {
+		t.Fatal("the node does not read the device plugin's index")
+	}
+	ctx := context.Background()
+	for v := uint32(1); v <= 200; v++ {
+		d := storagetest.DigestIn(uint16(v), uint64(v))
+		if err := p.Put(ctx, d, versioned(d, v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // past flush-max-ms: the records are on the files
+
+	if err := syscall.Kill(p.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(p.Pid(), syscall.SIGCONT)
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			for v := uint32(1); v <= 200; v++ {
+				d := storagetest.DigestIn(uint16(v), uint64(v))
+				got, err := p.Get(ctx, d, nil)
+				if err != nil {
+					return err
+				}
+				if _, err := checkVersioned(d, got); err != nil {
+					return err
+				}
+				if m, err := p.GetMeta(ctx, d); err != nil || m != got.Meta {
+					return fmt.Errorf("metadata %+v, %v; the record's is %+v", m, err, got.Meta)
+				}
+				n := 0
+				err = p.ScanPartition(ctx, uint16(v), true, func(sd storage.Digest, rec *storage.Record) error {
+					n++
+					if sd != d || rec.Meta != got.Meta || rec.Bins != nil {
+						return fmt.Errorf("metadata-only scan of partition %d met %x: %+v and %d bytes of bins", v, sd, rec.Meta, len(rec.Bins))
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				if n != 1 {
+					return fmt.Errorf("a scan of partition %d met %d records, want 1", v, n)
+				}
+				if _, err := p.Get(ctx, storagetest.DigestIn(uint16(v), 1<<40), nil); !errors.Is(err, storage.ErrNotFound) {
+					return fmt.Errorf("a record never written: %v", err)
+				}
+			}
+			return nil
+		}()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reads waited for the stopped plugin")
+	}
+}
