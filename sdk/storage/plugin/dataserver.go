@@ -34,7 +34,7 @@ type dataServer struct {
 	// indexFDs are the backend's shared index (see sharedIndexer): the
 	// region's descriptor, then its files'; none without one.
 	indexFDs []int
-	workers sync.WaitGroup
+	workers  sync.WaitGroup
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
