@@ -587,9 +587,10 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 		echo
 		echo "DRAM per record, $NVME_RECORDS records of 8 B of bins (go test -bench IndexBytesPerRecord):"
 		for it in dram flash; do
-			printf '  index %-6s index %6s B  heap %6s B  anon RSS %6s B  file RSS %6s B  a record\n' "$it" \
+			printf '  index %-6s index %6s B  heap %6s B  anon RSS %6s B  shmem RSS %6s B  file RSS %6s B  a record\n' "$it" \
 				"$(bench_metric "index=$it/" index-B/record)" "$(bench_metric "index=$it/" heap-B/record)" \
-				"$(bench_metric "index=$it/" anon-B/record)" "$(bench_metric "index=$it/" file-B/record)"
+				"$(bench_metric "index=$it/" anon-B/record)" "$(bench_metric "index=$it/" shmem-B/record)" \
+				"$(bench_metric "index=$it/" file-B/record)"
 		done
 		CS_MS=$(bench_metric ColdStart ms/1M-records)
 		CS_S=$(awk -v m="$CS_MS" -v n="$NVME_RECORDS" 'BEGIN { printf "%.2f", m * n / 1e6 / 1000 }')

@@ -265,6 +265,9 @@ func overwrite(b *testing.B, be storage.Backend, ds []storage.Digest, r storage.
 //	anon-B/record   the growth of the process's anonymous resident memory
 //	                (RssAnon, Linux): DRAM the kernel cannot page out to
 //	                the index's files (the heap, write buffers)
+//	shmem-B/record  the growth of its shared resident memory (RssShmem):
+//	                with dram, the index's tables, in the memory file the
+//	                node maps (see sharedindex)
 //	file-B/record   the growth of its file-backed resident memory (RssFile):
 //	                with flash, the index's pages the kernel keeps cached,
 //	                which it evicts under memory pressure
@@ -306,6 +309,7 @@ func BenchmarkIndexBytesPerRecord(b *testing.B) {
 					b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/recs, "heap-B/record")
 					if rss0.ok && rss1.ok {
 						b.ReportMetric(float64(rss1.anon-rss0.anon)/recs, "anon-B/record")
+						b.ReportMetric(float64(rss1.shmem-rss0.shmem)/recs, "shmem-B/record")
 						b.ReportMetric(float64(rss1.file-rss0.file)/recs, "file-B/record")
 					}
 					be.Close()
@@ -317,12 +321,12 @@ func BenchmarkIndexBytesPerRecord(b *testing.B) {
 
 // rss is the process's resident memory by kind, in bytes.
 type rss struct {
-	anon, file int64
-	ok         bool
+	anon, shmem, file int64
+	ok                bool
 }
 
-// residentMemory reads RssAnon and RssFile from /proc/self/status; ok is
-// false where there is none.
+// residentMemory reads RssAnon, RssShmem and RssFile from
+// /proc/self/status; ok is false where there are none.
 func residentMemory() rss {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
@@ -338,6 +342,8 @@ func residentMemory() rss {
 		switch k {
 		case "RssAnon":
 			dst = &r.anon
+		case "RssShmem":
+			dst = &r.shmem
 		case "RssFile":
 			dst = &r.file
 		default:
@@ -350,7 +356,7 @@ func residentMemory() rss {
 		*dst = kb << 10
 		found++
 	}
-	r.ok = found == 2
+	r.ok = found == 3
 	return r
 }
 

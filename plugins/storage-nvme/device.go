@@ -165,6 +165,8 @@ func (dv *device) allocBlock(kind allocKind) (blk uint32, seq uint64, ok bool) {
 	seq = dv.b.nextSeq.Add(1)
 	dv.state[blk] = blockOpen
 	dv.seq[blk].Store(seq)
+	// Before any entry points into the new incarnation.
+	dv.b.setExtent(dv, blk, 0)
 	return blk, seq, true
 }
 

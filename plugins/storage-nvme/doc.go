@@ -8,11 +8,13 @@
 // passes them, and is the OpenFunc of the plugin binary in
 // cmd/skiff-storage-nvme.
 //
-// The pieces, one file each: the on-device layout (layout.go), device I/O
+// The pieces, one file each: the on-device layout (layout.go; records in
+// sdk/storage/devrecord), device I/O
 // behind a small interface (media.go, device_linux.go), block state and the
 // release barrier (device.go), write buffers and the post-write queue
 // (wbuf.go), the flusher and group commit (flush.go), the defragmenter
-// (defrag.go), the index (index.go, slots.go), cold start (coldstart.go),
-// reads (read.go), scans (scan.go) and figures (stats.go). README.md has
+// (defrag.go), the index (index.go, slots.go), the index shared with the
+// node (shared.go), cold start (coldstart.go), reads (read.go), scans
+// (scan.go) and figures (stats.go). README.md has
 // the design with a diagram, the guarantees, and measured figures.
 package nvme

@@ -21,10 +21,6 @@ import (
 // and publish where the table is. Cold start fills the tables before any
 // reader can exist, and publishes them all once, at the end of New.
 
-// maxSharedFiles bounds the devices a shared index may come with (the
-// kernel passes at most 253 descriptors at once).
-const maxSharedFiles = 64
-
 // regionSlots allocates the tables' slots in the region's data area, whole
 // pages at a time (a table of under 85 entries takes a page).
 type regionSlots struct {
@@ -92,17 +88,31 @@ func (b *Backend) shareDevices() {
 		b.region.EndWrite(uint16(i))
 	}
 	fds := make([]int, 0, len(b.devs))
+	blocks := make([]int, 0, len(b.devs))
 	for _, dv := range b.devs {
 		if f, ok := dv.f.(interface{ FD() int }); ok {
 			fds = append(fds, f.FD())
+			blocks = append(blocks, int(dv.nblocks))
 		}
 	}
-	if len(fds) != len(b.devs) || len(fds) > maxSharedFiles || b.region.FD() < 0 {
+	if len(fds) != len(b.devs) || b.region.FD() < 0 {
 		return
 	}
-	b.region.ShareDevices(sharedindex.Devices{Files: fds, BlockSize: b.opts.WriteBlockSize,
+	err := b.region.ShareDevices(sharedindex.Devices{Files: fds, Blocks: blocks, BlockSize: b.opts.WriteBlockSize,
 		BlocksOff: int64(b.opts.WriteBlockSize), CRCSeed: b.seed})
+	if err != nil {
+		b.log.Warn("nvme: the index is not shared with the node; its reads go through the plugin", "namespace", b.opts.Namespace, "err", err)
+		return
+	}
 	b.shared = true
+}
+
+// setExtent tells the node's readers that the first n bytes of blk's
+// current incarnation on dv are on the device (see sharedindex).
+func (b *Backend) setExtent(dv *device, blk uint32, n int) {
+	if b.shared {
+		b.region.SetExtent(dv.idx, blk, n)
+	}
 }
 
 // SharedIndex returns the region holding the index, which a plugin server

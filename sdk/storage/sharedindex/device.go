@@ -73,6 +73,11 @@ func (r *Reader) readRecord(d *storage.Digest, e *[EntrySize]byte, buf []byte) (
 	if fileNo < 0 || fileNo >= len(r.files) || size < devrecord.HeaderSize || off+size > r.blockSize {
 		return buf, 0, false
 	}
+	// Still (or only) in the backend's write buffers: the device has an
+	// earlier incarnation's bytes there.
+	if ext := r.extents[fileNo]; block >= uint64(len(ext)) || uint64(atomic.LoadUint32(&ext[block])) < off+size {
+		return buf, 0, false
+	}
 	start := int64(r.blocksOff + block*r.blockSize + off)
 	from := start &^ (pageSize - 1)
 	to := (start + int64(size) + pageSize - 1) &^ (pageSize - 1)

@@ -49,7 +49,9 @@ func newDeviceFixture(t *testing.T) *deviceFixture {
 	if err := f.file.Truncate(fixBlocksOff + 8*fixBlockSize); err != nil {
 		t.Fatal(err)
 	}
-	f.region.ShareDevices(Devices{Files: []int{int(f.file.Fd())}, BlockSize: fixBlockSize, BlocksOff: fixBlocksOff, CRCSeed: f.crc})
+	if err := f.region.ShareDevices(Devices{Files: []int{int(f.file.Fd())}, Blocks: []int{8}, BlockSize: fixBlockSize, BlocksOff: fixBlocksOff, CRCSeed: f.crc}); err != nil {
+		t.Fatal(err)
+	}
 	f.region.PublishSet(1, "users")
 	off, err := f.region.Alloc(pageSize)
 	if err != nil {
@@ -152,11 +154,20 @@ func TestDeviceReads(t *testing.T) {
 		{"no such file", func() { f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 1, 2, 64, n) }},
 		{"past the block", func() { f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 0, 2, fixBlockSize-64, n) }},
 		{"past the file", func() { f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 0, 1<<20, 64, n) }},
+		{"not all on the device yet", func() {
+			f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 0, 2, 64, n)
+			f.region.SetExtent(0, 2, 64+n-1)
+		}},
+		{"a new incarnation of the block", func() { f.region.SetExtent(0, 2, 0) }},
 	} {
 		tc.entry()
 		if rec, ok, err := r.Get(&d, nil); ok {
 			t.Errorf("%s: the reader answered %v, %+v", tc.name, err, rec.Meta)
 		}
+	}
+	f.region.SetExtent(0, 2, 64+n)
+	if _, ok, err := r.Get(&d, nil); !ok || err != nil {
+		t.Fatalf("a record just on the device: %v, %v", ok, err)
 	}
 
 	// A damaged body.

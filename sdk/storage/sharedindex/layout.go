@@ -40,8 +40,13 @@
 // with the region, at BlocksOff + block × BlockSize + offset, in the layout
 // of package devrecord; the reader keeps it only if it verifies and
 // matches its entry (digest, generation, void time, last update), so a
-// place rewritten since, or still in the backend's write buffers, fails
-// and the call goes to the backend. A tombstone is no record.
+// place rewritten since fails and the call goes to the backend. A
+// tombstone is no record. Each file's block extents, a 32-bit word per
+// block in the data area, say how much of the block's current contents is
+// on the device: the backend zeroes a block's word before its first entry
+// points into a new incarnation of it and raises it as its writes reach
+// the device, so that the reader leaves a record still in the backend's
+// write buffers to the backend without reading the device.
 //
 // # Consistency
 //
@@ -83,6 +88,11 @@ const (
 	hBlockSize = 64
 	hBlocksOff = 72
 	hFiles     = 80
+	// For each file, 16 bytes: where its array of block extents is, and
+	// its number of blocks.
+	hFileTable     = 1024
+	fileEntrySize  = 16
+	maxFiles       = (hDeviceReads - hFileTable) / fileEntrySize
 
 	// hDeviceReads counts the records the node read from the devices:
 	// the only word a reader writes, on a cache line of its own.

@@ -20,6 +20,8 @@ type Region struct {
 	close  func() error
 	pages  pages
 	files  []int // a device region's files, shared with the node
+	// extents are a device region's block extents, per file.
+	extents [][]uint32
 }
 
 // Create makes a region of size bytes (rounded up to a page) whose slab
@@ -69,8 +71,9 @@ func CreateUpTo(size int, dirLen func(size int) int, seed uint64) (*Region, erro
 type Devices struct {
 	// Files are the descriptors of the devices and files, which the
 	// backend keeps open while the region lives, in the order of the file
-	// numbers its entries give.
-	Files []int
+	// numbers its entries give; Blocks, the number of blocks of each.
+	Files  []int
+	Blocks []int
 	// BlockSize is the size of a block; BlocksOff is where block 0 starts
 	// in each file.
 	BlockSize int
@@ -80,14 +83,41 @@ type Devices struct {
 }
 
 // ShareDevices makes the region a KindDevice one, whose entries point into
-// the files of d. Call it before the region is offered to a node.
-func (r *Region) ShareDevices(d Devices) {
+// the files of d, every block's extent the whole block. Call it before the
+// region is offered to a node.
+func (r *Region) ShareDevices(d Devices) error {
+	if len(d.Files) > maxFiles || len(d.Blocks) != len(d.Files) {
+		return fmt.Errorf("shared index: %d files (at most %d), %d block counts", len(d.Files), maxFiles, len(d.Blocks))
+	}
+	for i, n := range d.Blocks {
+		size := roundUp(max(n, 1)*4, pageSize)
+		off, err := r.Alloc(size)
+		if err != nil {
+			return fmt.Errorf("shared index: block extents of file %d: %w", i, err)
+		}
+		ext := unsafe.Slice((*uint32)(unsafe.Pointer(&r.mem[off])), n)
+		for b := range ext {
+			ext[b] = uint32(d.BlockSize)
+		}
+		r.extents = append(r.extents, ext)
+		at := hFileTable + i*fileEntrySize
+		binary.LittleEndian.PutUint64(r.mem[at:], uint64(off))
+		binary.LittleEndian.PutUint64(r.mem[at+8:], uint64(n))
+	}
 	binary.LittleEndian.PutUint64(r.mem[hKind:], KindDevice)
 	binary.LittleEndian.PutUint64(r.mem[hCRCSeed:], uint64(d.CRCSeed))
 	binary.LittleEndian.PutUint64(r.mem[hBlockSize:], uint64(d.BlockSize))
 	binary.LittleEndian.PutUint64(r.mem[hBlocksOff:], uint64(d.BlocksOff))
 	binary.LittleEndian.PutUint64(r.mem[hFiles:], uint64(len(d.Files)))
 	r.files = d.Files
+	return nil
+}
+
+// SetExtent says that the first n bytes of block's current contents in
+// file are on the device: 0 before the first entry points into a new
+// incarnation of the block, then as its writes complete.
+func (r *Region) SetExtent(file int, block uint32, n int) {
+	atomic.StoreUint32(&r.extents[file][block], uint32(n))
 }
 
 // Files are the descriptors to pass a node with FD: a device region's
