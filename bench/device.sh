@@ -306,7 +306,9 @@ ns_info() { "$OUT/skiff" info -p "$NODE_PORT" -t 5s namespace/test | tr ';' '\n'
 node_pids() { echo "$NODE_PID" ${PLUGIN_PID:+"$PLUGIN_PID"}; }
 node_ticks() { local p n=0; for p in $(node_pids); do n=$((n + $(cpu_ticks "$p"))); done; echo "$n"; }
 node_io() { local p n=0; for p in $(node_pids); do n=$((n + $(io_bytes "$p" "$1"))); done; echo "$n"; }
-node_rss() { local p n=0; for p in $(node_pids); do n=$((n + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $((n >> 10)); }
+# node_rss sums proportional set sizes: the index's pages, which the node
+# maps too, count once.
+node_rss() { local p n=0; for p in $(node_pids); do n=$((n + $(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $((n >> 10)); }
 
 # start_node MODE [NAME FILE BYTES] starts a node on the data file (or
 # FILE) and waits until it answers; writes the seconds that took (with
@@ -549,7 +551,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 			cpu_rows "$kind"
 		done
 	fi
-	row "node RSS after the runs (MiB)" write rss_mib .0f
+	row "node memory (PSS) after the runs (MiB)" write rss_mib .0f
 	printf '  %-36s' "start (s; later modes cold-start)"
 	for m in "${MODES[@]}"; do printf ' %12s' "$(cat "$OUT/start-$m.seconds")"; done
 	echo

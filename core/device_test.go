@@ -24,6 +24,7 @@ import (
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/internal/udftest"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // nodeProcessEnv, set to a configuration file, makes this test binary run
@@ -198,6 +199,10 @@ func TestDeviceNamespace(t *testing.T) {
 			c := n.connect(t)
 			if got := nsInfo(t, c, "test", "storage-mode"); got != mode {
 				t.Fatalf("storage-mode %q, want %s", got, mode)
+			}
+			// The node reads the plugin's device records itself.
+			if got, want := nsInfo(t, c, "test", "storage-shared-index"), fmt.Sprint(sharedindex.Shareable); mode == config.ModeProcess && got != want {
+				t.Fatalf("storage-shared-index %q, want %s", got, want)
 			}
 			wp := as.NewWritePolicy(0, 0)
 			wp.SendKey = true
