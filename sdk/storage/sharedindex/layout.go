@@ -90,9 +90,9 @@ const (
 	hFiles     = 80
 	// For each file, 16 bytes: where its array of block extents is, and
 	// its number of blocks.
-	hFileTable     = 1024
-	fileEntrySize  = 16
-	maxFiles       = (hDeviceReads - hFileTable) / fileEntrySize
+	hFileTable    = 1024
+	fileEntrySize = 16
+	maxFiles      = (hDeviceReads - hFileTable) / fileEntrySize
 
 	// hDeviceReads counts the records the node read from the devices:
 	// the only word a reader writes, on a cache line of its own.
