@@ -274,7 +274,23 @@ func (t *table) remove(i int, seed uint64, alloc slotAlloc) {
 
 // resize rehashes the table into at least n slots.
 func (t *table) resize(n int, seed uint64, alloc slotAlloc) error {
-	slots, err := alloc.alloc(n)
+	return t.resizeInto(n, seed, alloc, alloc)
+}
+
+// moveTo moves the table into slots from to, giving its own back to from,
+// tightened as fit would.
+func (t *table) moveTo(seed uint64, from, to slotAlloc) error {
+	if t.count == 0 {
+		t.release(from)
+		return nil
+	}
+	return t.resizeInto(max(minTableLen, t.count*growNum/growDen+1), seed, from, to)
+}
+
+// resizeInto rehashes the table into at least n slots from to, giving its
+// own back to from.
+func (t *table) resizeInto(n int, seed uint64, from, to slotAlloc) error {
+	slots, err := to.alloc(n)
 	if err != nil {
 		return err
 	}
@@ -293,7 +309,7 @@ func (t *table) resize(n int, seed uint64, alloc slotAlloc) error {
 		}
 	}
 	if old != nil {
-		alloc.free(old)
+		from.free(old)
 	}
 	return nil
 }
