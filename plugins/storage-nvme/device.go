@@ -166,7 +166,7 @@ func (dv *device) allocBlock(kind allocKind) (blk uint32, seq uint64, ok bool) {
 	dv.state[blk] = blockOpen
 	dv.seq[blk].Store(seq)
 	// Before any entry points into the new incarnation.
-	dv.b.setExtent(dv, blk, 0)
+	dv.b.setInMemory(dv, blk, true)
 	return blk, seq, true
 }
 

@@ -194,7 +194,6 @@ func (dv *device) write(wb *wbuf, p []byte, off int64) error {
 		return fmt.Errorf("write block %d: %w", wb.block, err)
 	}
 	dv.b.writes.Add(1)
-	dv.b.setExtent(dv, wb.block, int(off)+len(p))
 	if first && off == 0 {
 		dv.wroteFirst(wb.block, wb.seq.Load())
 	}

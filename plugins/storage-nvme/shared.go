@@ -107,11 +107,13 @@ func (b *Backend) shareDevices() {
 	b.shared = true
 }
 
-// setExtent tells the node's readers that the first n bytes of blk's
-// current incarnation on dv are on the device (see sharedindex).
-func (b *Backend) setExtent(dv *device, blk uint32, n int) {
+// setInMemory tells the node's readers whether blk of dv is in the
+// backend's memory (write buffers, post-write queue), where they leave its
+// records to the backend (see sharedindex). A hint: they verify what they
+// read from the device anyway.
+func (b *Backend) setInMemory(dv *device, blk uint32, in bool) {
 	if b.shared {
-		b.region.SetExtent(dv.idx, blk, n)
+		b.region.SetInMemory(dv.idx, blk, in)
 	}
 }
 

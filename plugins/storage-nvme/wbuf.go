@@ -166,6 +166,7 @@ func (dv *device) retire(wb *wbuf) {
 	for _, v := range victims {
 		if dv.cache[v.block] == v {
 			delete(dv.cache, v.block)
+			dv.b.setInMemory(dv, v.block, false)
 		}
 		if len(dv.pool) < int(dv.b.maxWriteQ) && !dv.closed {
 			dv.pool = append(dv.pool, v)

@@ -73,9 +73,9 @@ func (r *Reader) readRecord(d *storage.Digest, e *[EntrySize]byte, buf []byte) (
 	if fileNo < 0 || fileNo >= len(r.files) || size < devrecord.HeaderSize || off+size > r.blockSize {
 		return buf, 0, false
 	}
-	// Still (or only) in the backend's write buffers: the device has an
-	// earlier incarnation's bytes there.
-	if ext := r.extents[fileNo]; block >= uint64(len(ext)) || uint64(atomic.LoadUint32(&ext[block])) < off+size {
+	// The backend has the block in memory, where the device may still
+	// have an earlier incarnation's bytes.
+	if flags := r.inMemory[fileNo]; block >= uint64(len(flags)) || atomic.LoadUint32(&flags[block]) != 0 {
 		return buf, 0, false
 	}
 	start := int64(r.blocksOff + block*r.blockSize + off)

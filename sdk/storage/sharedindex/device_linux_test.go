@@ -154,20 +154,19 @@ func TestDeviceReads(t *testing.T) {
 		{"no such file", func() { f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 1, 2, 64, n) }},
 		{"past the block", func() { f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 0, 2, fixBlockSize-64, n) }},
 		{"past the file", func() { f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 0, 1<<20, 64, n) }},
-		{"not all on the device yet", func() {
+		{"in the backend's memory", func() {
 			f.setEntry(&d, 1|DeviceHasKey, 5, 600, 7000, 0, 2, 64, n)
-			f.region.SetExtent(0, 2, 64+n-1)
+			f.region.SetInMemory(0, 2, true)
 		}},
-		{"a new incarnation of the block", func() { f.region.SetExtent(0, 2, 0) }},
 	} {
 		tc.entry()
 		if rec, ok, err := r.Get(&d, nil); ok {
 			t.Errorf("%s: the reader answered %v, %+v", tc.name, err, rec.Meta)
 		}
 	}
-	f.region.SetExtent(0, 2, 64+n)
+	f.region.SetInMemory(0, 2, false)
 	if _, ok, err := r.Get(&d, nil); !ok || err != nil {
-		t.Fatalf("a record just on the device: %v, %v", ok, err)
+		t.Fatalf("a record out of the backend's memory: %v, %v", ok, err)
 	}
 
 	// A damaged body.

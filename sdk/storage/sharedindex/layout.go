@@ -41,27 +41,13 @@
 // of package devrecord; the reader keeps it only if it verifies and
 // matches its entry (digest, generation, void time, last update), so a
 // place rewritten since fails and the call goes to the backend. A
-// tombstone is no record. Each file's block extents, a 32-bit word per
-// block in the data area, say how much of the block's current contents is
-// on the device: the backend zeroes a block's word before its first entry
-// points into a new incarnation of it and raises it as its writes reach
-// the device, so that the reader leaves a record still in the backend's
-// write buffers to the backend without reading the device.
-//
-// # Consistency
-//
-// A partition's sequence word is odd while a writer changes anything a
-// reader of that partition may look at: its table, an entry, or a slot its
-// entries point to (written, freed or reused). A reader reads the word, the
-// table, the entry and the record, then the word again, and keeps what it
-// read only if the word was even and did not change; otherwise it tries
-// again, and after a few tries leaves the call to the backend. Every offset
-// a reader follows is checked against the region before it is used, so a
-// torn read can only fail the check, never fault.
-//
-// The reader relies on the processor not reordering loads with older
-// loads (amd64's memory model); Shareable says whether this build may use
-// it.
+// tombstone is no record. Each file's block flags, a 32-bit word per block
+// in the data area, say which blocks are in the backend's memory (its write
+// buffers and the blocks it keeps after writing them): the backend sets a
+// block's flag before the first entry points into a new incarnation of it,
+// and clears it once the block is whole on the device and out of its
+// memory. The reader leaves a record in a flagged block to the backend,
+// which answers from memory, where the device may not have it yet.
 package sharedindex
 
 import (
@@ -88,8 +74,8 @@ const (
 	hBlockSize = 64
 	hBlocksOff = 72
 	hFiles     = 80
-	// For each file, 16 bytes: where its array of block extents is, and
-	// its number of blocks.
+	// For each file, 16 bytes: where its array of block flags is, and its
+	// number of blocks.
 	hFileTable    = 1024
 	fileEntrySize = 16
 	maxFiles      = (hDeviceReads - hFileTable) / fileEntrySize

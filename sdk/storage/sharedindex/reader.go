@@ -35,7 +35,7 @@ type Reader struct {
 	// A KindDevice region's files and where records are in them, and the
 	// header page mapped writable, for the count of device reads.
 	files     []file
-	extents   [][]uint32 // per file, per block: bytes on the device
+	inMemory  [][]uint32 // per file, per block: in the backend's memory
 	blockSize uint64
 	blocksOff uint64
 	crcSeed   uint32
@@ -123,13 +123,13 @@ func (r *Reader) checkHeader(files int) error {
 			at := hFileTable + i*fileEntrySize
 			off, n := r.u64(at), r.u64(at+8)
 			if off < uint64(r.dataOff) || off%4 != 0 || n > uint64(len(r.mem))/4 || off+4*n > uint64(len(r.mem)) {
-				return fmt.Errorf("block extents of file %d: %d blocks at %d", i, n, off)
+				return fmt.Errorf("block flags of file %d: %d blocks at %d", i, n, off)
 			}
-			ext := []uint32{}
+			flags := []uint32{}
 			if n > 0 {
-				ext = unsafe.Slice((*uint32)(unsafe.Pointer(&r.mem[off])), n)
+				flags = unsafe.Slice((*uint32)(unsafe.Pointer(&r.mem[off])), n)
 			}
-			r.extents = append(r.extents, ext)
+			r.inMemory = append(r.inMemory, flags)
 		}
 		if r.blockSize == 0 || r.blockSize%pageSize != 0 || r.blockSize > 1<<23 || r.blocksOff%pageSize != 0 {
 			return fmt.Errorf("blocks of %d bytes from %d", r.blockSize, r.blocksOff)

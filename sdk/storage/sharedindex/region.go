@@ -20,8 +20,8 @@ type Region struct {
 	close  func() error
 	pages  pages
 	files  []int // a device region's files, shared with the node
-	// extents are a device region's block extents, per file.
-	extents [][]uint32
+	// inMemory are a device region's block flags, per file.
+	inMemory [][]uint32
 }
 
 // Create makes a region of size bytes (rounded up to a page) whose slab
@@ -83,7 +83,7 @@ type Devices struct {
 }
 
 // ShareDevices makes the region a KindDevice one, whose entries point into
-// the files of d, every block's extent the whole block. Call it before the
+// the files of d, no block in the backend's memory. Call it before the
 // region is offered to a node.
 func (r *Region) ShareDevices(d Devices) error {
 	if len(d.Files) > maxFiles || len(d.Blocks) != len(d.Files) {
@@ -93,13 +93,9 @@ func (r *Region) ShareDevices(d Devices) error {
 		size := roundUp(max(n, 1)*4, pageSize)
 		off, err := r.Alloc(size)
 		if err != nil {
-			return fmt.Errorf("shared index: block extents of file %d: %w", i, err)
+			return fmt.Errorf("shared index: block flags of file %d: %w", i, err)
 		}
-		ext := unsafe.Slice((*uint32)(unsafe.Pointer(&r.mem[off])), n)
-		for b := range ext {
-			ext[b] = uint32(d.BlockSize)
-		}
-		r.extents = append(r.extents, ext)
+		r.inMemory = append(r.inMemory, unsafe.Slice((*uint32)(unsafe.Pointer(&r.mem[off])), n))
 		at := hFileTable + i*fileEntrySize
 		binary.LittleEndian.PutUint64(r.mem[at:], uint64(off))
 		binary.LittleEndian.PutUint64(r.mem[at+8:], uint64(n))
@@ -113,11 +109,15 @@ func (r *Region) ShareDevices(d Devices) error {
 	return nil
 }
 
-// SetExtent says that the first n bytes of block's current contents in
-// file are on the device: 0 before the first entry points into a new
-// incarnation of the block, then as its writes complete.
-func (r *Region) SetExtent(file int, block uint32, n int) {
-	atomic.StoreUint32(&r.extents[file][block], uint32(n))
+// SetInMemory flags block of file as in the backend's memory, or not: set
+// it before the first entry points into a new incarnation of the block,
+// clear it once the block is whole on the device and out of memory.
+func (r *Region) SetInMemory(file int, block uint32, in bool) {
+	var w uint32
+	if in {
+		w = 1
+	}
+	atomic.StoreUint32(&r.inMemory[file][block], w)
 }
 
 // Files are the descriptors to pass a node with FD: a device region's
