@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -92,7 +93,12 @@ func (b *Backend) load(ms []*medium) error {
 			return fmt.Errorf("nvme: cold start: index: %w", err)
 		}
 	}
-	b.slots = final
+	if b.slots != final {
+		// The heap's tables are garbage now, up to twice the index: give
+		// their memory back to the system rather than keep it resident.
+		b.slots = final
+		debug.FreeOSMemory()
+	}
 	for _, dv := range b.devs {
 		dv.settleBlocks()
 	}
