@@ -13,8 +13,8 @@ import (
 // plugin server offers the node the region and the device files, and the
 // node then looks records up and reads them from the devices itself,
 // checking each against its entry, without a round trip to the plugin.
-// What the node cannot verify (a record still in a write buffer, one moved
-// meanwhile) it asks the plugin for.
+// A record in a block the backend holds in memory (flagged: setInMemory),
+// and one the node cannot verify (moved meanwhile), it asks the plugin for.
 //
 // A partition's changes happen under its write lock, between lock and
 // unlock, which tell the node's readers (sharedindex.Region.BeginWrite)
@@ -57,9 +57,10 @@ func (s *regionSlots) offset(e []entry) int {
 }
 
 // regionSize is the address space a backend whose blocks hold capacity
-// bytes reserves for its tables: an entry per 80 bytes (the smallest
-// record) at the lowest load a table keeps while it grows, as tables may
-// briefly exist twice while they resize. Only memory in use is backed.
+// bytes reserves for its tables: at most 60 bytes an entry (48 at 80%
+// load) for the smallest record, 80 bytes, so three quarters of capacity,
+// the rest room for tables that exist twice while they resize, and 1 GiB
+// more. Only memory in use is backed.
 func regionSize(capacity int64) int {
 	const most = 1 << 44
 	return int(min(capacity, most)) + 1<<30
@@ -101,7 +102,7 @@ func (b *Backend) shareDevices() {
 	err := b.region.ShareDevices(sharedindex.Devices{Files: fds, Blocks: blocks, BlockSize: b.opts.WriteBlockSize,
 		BlocksOff: int64(b.opts.WriteBlockSize), CRCSeed: b.seed})
 	if err != nil {
-		b.log.Warn("nvme: the index is not shared with the node; its reads go through the plugin", "namespace", b.opts.Namespace, "err", err)
+		b.log.Warn("nvme: the index cannot be shared with the node: a plugin process answers every read", "namespace", b.opts.Namespace, "err", err)
 		return
 	}
 	b.shared = true
