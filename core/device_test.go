@@ -416,6 +416,58 @@ func TestDeviceNodeKilled(t *testing.T) {
 	}
 }
 
+// TestDeviceReadsWithoutPlugin reads a device namespace through the
+// official client while its plugin process is stopped: the node reads the
+// records from the file itself, through the plugin's shared index. Records
+// still in the plugin's memory are its to read, so the test first writes
+// enough for their blocks to be written and let go (no post-write queue).
+func TestDeviceReadsWithoutPlugin(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("the shared index is read on linux/amd64 only")
+	}
+	dir := t.TempDir()
+	n := startNodeProcess(t, deviceConfig(t, dir, config.ModeProcess, freePort(t), "post-write-queue 0", ""))
+	c := n.connect(t)
+	const records = 500
+	value := func(i int) string { return fmt.Sprintf("%04d-%s", i, strings.Repeat("v", 1000)) }
+	wp := as.NewWritePolicy(0, 0)
+	for i := range records {
+		mustOK(t, c.Put(wp, key(t, "users", i), as.BinMap{"v": value(i), "i": i}))
+	}
+	filler := strings.Repeat("f", 30<<10)
+	for i := range 20 { // 600 KiB: the users' blocks fill, are written and let go
+		mustOK(t, c.Put(wp, key(t, "filler", i), as.BinMap{"f": filler}))
+	}
+	time.Sleep(300 * time.Millisecond) // flush-max-ms 100: the full blocks are written
+
+	pid, err := strconv.Atoi(nsInfo(t, c, "test", "storage-pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	rp := as.NewPolicy()
+	rp.TotalTimeout = 5 * time.Second
+	rp.MaxRetries = 0
+	for i := range records {
+		rec, err := c.Get(rp, key(t, "users", i))
+		if err != nil {
+			t.Fatalf("record %d with the plugin stopped: %v", i, err)
+		}
+		if rec.Bins["v"] != value(i) || rec.Bins["i"] != i || rec.Generation != 1 {
+			t.Fatalf("record %d: generation %d, bins %.20v", i, rec.Generation, rec.Bins)
+		}
+	}
+	if _, err := c.Get(rp, key(t, "users", records)); !errors.Is(err, as.ErrKeyNotFound) {
+		t.Errorf("a record never written, with the plugin stopped: %v", err)
+	}
+	if ok, err := c.Exists(rp, key(t, "users", 7)); err != nil || !ok {
+		t.Errorf("exists with the plugin stopped: %v, %v", ok, err)
+	}
+}
+
 // TestDeviceStopWrites fills a small device namespace to its
 // stop-writes-used-pct: writes are refused with the device-full code while
 // reads go on, and deletes make room again.
