@@ -84,14 +84,26 @@ func (b *Backend) load(ms []*medium) error {
 	if err := b.settle(); err != nil {
 		return err
 	}
-	for i := range b.parts {
-		t := &b.parts[i].table
-		t.aux = nil
-		if final == b.slots {
-			t.fit(b.hashSeed, b.slots)
-		} else if err := t.moveTo(b.hashSeed, b.slots, final); err != nil {
-			return fmt.Errorf("nvme: cold start: index: %w", err)
-		}
+	// Tables are tightened, and moved into place, on every CPU at once.
+	var next atomic.Int64
+	errs = make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(b.parts); i = int(next.Add(1)) - 1 {
+				t := &b.parts[i].table
+				t.aux = nil
+				if final == b.slots {
+					t.fit(b.hashSeed, b.slots)
+				} else if err := t.moveTo(b.hashSeed, b.slots, final); err != nil {
+					errs[w] = fmt.Errorf("nvme: cold start: index: %w", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if b.slots != final {
 		// The heap's tables are garbage now, up to twice the index: give
