@@ -127,8 +127,9 @@ const (
 
 // table is one partition's index: an open-addressing hash table with
 // Robin Hood linear probing and backward-shift deletion. Its slots come
-// from a slotAlloc: the Go heap (index-type dram) or a mapped file
-// (index-type flash).
+// from a slotAlloc: the shared index's memory file (index-type dram; a cold
+// start builds them on the Go heap first) or a mapped file (index-type
+// flash).
 //
 // aux, when not nil, holds one uint64 per slot that moves with its entry:
 // cold start keeps each entry's write sequence there while it decides

@@ -15,7 +15,8 @@ type slotAlloc interface {
 	bytes() int64
 }
 
-// heapSlots allocates slots on the Go heap (index-type dram). It takes the
+// heapSlots allocates slots on the Go heap, where a cold start builds the
+// tables of the shared index before it moves them into place. It takes the
 // whole allocation the heap rounds a request up to, so none goes unused.
 type heapSlots struct {
 	used atomic.Int64
