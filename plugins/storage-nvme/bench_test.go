@@ -128,25 +128,36 @@ func BenchmarkGet(b *testing.B) {
 
 // BenchmarkScan scans every partition of a backend holding 200,000 records
 // of 1 KiB of bins, from the device (no post-write queue, after a restart,
-// so nothing is in memory). An op is one record delivered.
+// so nothing is in memory), in-process and through a plugin process (a
+// node's Process). An op is one record delivered.
 func BenchmarkScan(b *testing.B) {
 	ds := benchDigests(200_000)
-	o := benchOptions(b.TempDir(), 256<<20)
-	o.PostWriteQueue = 0
-	be := restarted(b, o, ds, 1000)
-	b.SetBytes(1000)
-	b.ResetTimer()
-	n := 0
-	for n < b.N {
-		for pid := uint16(0); pid < storage.Partitions && n < b.N; pid++ {
-			err := be.ScanPartition(ctx, pid, false, func(storage.Digest, *storage.Record) error {
-				n++
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
+	for _, mode := range []string{"in-process", "process"} {
+		b.Run("mode="+mode, func(b *testing.B) {
+			o := benchOptions(b.TempDir(), 256<<20)
+			o.PostWriteQueue = 0
+			var be storage.Backend
+			if mode == "process" {
+				filled(b, o, ds, 1000).Close()
+				be = startPlugin(b, map[string]string{"files": strings.Join(o.Files, ","), "filesize": fmt.Sprint(o.FileSize), "post-write-queue": "0"})
+			} else {
+				be = restarted(b, o, ds, 1000)
 			}
-		}
+			b.SetBytes(1000)
+			b.ResetTimer()
+			n := 0
+			for n < b.N {
+				for pid := uint16(0); pid < storage.Partitions && n < b.N; pid++ {
+					err := be.ScanPartition(ctx, pid, false, func(storage.Digest, *storage.Record) error {
+						n++
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
 

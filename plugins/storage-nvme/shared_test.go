@@ -395,9 +395,8 @@ func TestSharedIndexNotWithFlash(t *testing.T) {
 }
 
 // A node started with the device plugin reads its records itself: Gets,
-// GetMetas and metadata-only scans of records on the files are answered
-// while the plugin process is stopped. (Data scans are the plugin's, which
-// reads many records at once.)
+// GetMetas and scans of records on the files are answered while the plugin
+// process is stopped.
 func TestSharedIndexThroughPlugin(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("the shared index is read on linux/amd64 only")
@@ -452,18 +451,27 @@ func TestSharedIndexThroughPlugin(t *testing.T) {
 					return fmt.Errorf("metadata %+v, %v; the record's is %+v", m, err, got.Meta)
 				}
 				n := 0
-				err = p.ScanPartition(ctx, uint16(v), true, func(sd storage.Digest, rec *storage.Record) error {
-					n++
-					if sd != d || rec.Meta != got.Meta || rec.Bins != nil {
-						return fmt.Errorf("metadata-only scan of partition %d met %x: %+v and %d bytes of bins", v, sd, rec.Meta, len(rec.Bins))
+				for _, metaOnly := range []bool{true, false} {
+					err := p.ScanPartition(ctx, uint16(v), metaOnly, func(sd storage.Digest, rec *storage.Record) error {
+						n++
+						if sd != d {
+							return fmt.Errorf("scan of partition %d met %x", v, sd)
+						}
+						if metaOnly {
+							if rec.Meta != got.Meta || rec.Bins != nil {
+								return fmt.Errorf("metadata-only scan gave %+v and %d bytes of bins", rec.Meta, len(rec.Bins))
+							}
+							return nil
+						}
+						_, err := checkVersioned(d, *rec)
+						return err
+					})
+					if err != nil {
+						return err
 					}
-					return nil
-				})
-				if err != nil {
-					return err
 				}
-				if n != 1 {
-					return fmt.Errorf("a scan of partition %d met %d records, want 1", v, n)
+				if n != 2 {
+					return fmt.Errorf("scans of partition %d met %d records, want 1 each", v, n)
 				}
 				if _, err := p.Get(ctx, storagetest.DigestIn(uint16(v), 1<<40), nil); !errors.Is(err, storage.ErrNotFound) {
 					return fmt.Errorf("a record never written: %v", err)

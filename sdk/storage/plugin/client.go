@@ -1,12 +1,14 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/skiffdb/skiff/internal/ahead"
 	"github.com/skiffdb/skiff/sdk/internal/pluginproc"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
@@ -413,19 +416,17 @@ type sharedScan struct {
 	entries []sharedindex.Entry
 	table   []byte
 	buf     []byte
+	reads   *ahead.Ring[scanRead] // a data scan of records on devices
 }
 
 var sharedScans = sync.Pool{New: func() any { return new(sharedScan) }}
 
 // scanShared scans partition pid through the shared index: a copy of the
 // partition's entries taken at one moment, then each record read as Get
-// reads it, skipping those removed since. done is false when no copy could
-// be had, and the plugin must scan; and for a data scan of records on
-// devices, which the plugin reads many at once, in device order.
+// reads it, skipping those removed since; records on devices in the order
+// they lie there, scanAhead at once (scanDevices). done is false when no
+// copy could be had, and the plugin must scan.
 func (p *Process) scanShared(ctx context.Context, pid uint16, metaOnly bool, fn storage.ScanFunc) (done bool, err error) {
-	if !metaOnly && p.index.OnDevices() {
-		return false, nil
-	}
 	sc := sharedScans.Get().(*sharedScan)
 	defer func() {
 		if cap(sc.table)+cap(sc.buf) > scanKeepBytes {
@@ -437,6 +438,9 @@ func (p *Process) scanShared(ctx context.Context, pid uint16, metaOnly bool, fn 
 	var ok bool
 	if sc.entries, sc.table, ok = p.index.Partition(pid, sc.entries[:0], sc.table); !ok {
 		return false, nil
+	}
+	if !metaOnly && p.index.OnDevices() {
+		return true, p.scanDevices(ctx, sc, fn)
 	}
 	var rec storage.Record
 	for i := range sc.entries {
@@ -461,6 +465,71 @@ func (p *Process) scanShared(ctx context.Context, pid uint16, metaOnly bool, fn 
 		}
 	}
 	return true, nil
+}
+
+// scanAhead is how many records a data scan of records on devices reads
+// at once, as the device backend's own scans do.
+const scanAhead = 32
+
+// scanRead is a record a scan reads ahead.
+type scanRead struct {
+	d   storage.Digest
+	rec storage.Record
+	buf []byte
+	err error
+}
+
+// scanDevices reads the records of sc.entries in device order, scanAhead
+// at once, and delivers them in that order, skipping those removed since
+// the entries were copied. Every read started has ended when it returns.
+func (p *Process) scanDevices(ctx context.Context, sc *sharedScan, fn storage.ScanFunc) error {
+	slices.SortFunc(sc.entries, func(x, y sharedindex.Entry) int { return cmp.Compare(x.Place, y.Place) })
+	if sc.reads == nil {
+		sc.reads = ahead.New[scanRead](scanAhead)
+	}
+	reads := sc.reads
+	defer func() {
+		reads.Wait()
+		reads.Values(func(r *scanRead) {
+			r.rec = storage.Record{}
+			if cap(r.buf) > scanKeepBytes/scanAhead {
+				r.buf = nil
+			}
+		})
+	}()
+	deliver := func(r *scanRead) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch {
+		case errors.Is(r.err, storage.ErrNotFound):
+			return nil
+		case r.err != nil:
+			return r.err
+		}
+		return fn(r.d, &r.rec)
+	}
+	for i := range sc.entries {
+		if reads.Full() {
+			if err := deliver(reads.Next()); err != nil {
+				return err
+			}
+		}
+		d := sc.entries[i].Digest
+		reads.Start(func(r *scanRead) {
+			r.d = d
+			r.rec, r.err = p.Get(ctx, d, r.buf[:0])
+			if n := len(r.rec.Key) + len(r.rec.Bins); r.err == nil && cap(r.buf) < n {
+				r.buf = make([]byte, 0, n) // for the next records: Get made its own
+			}
+		})
+	}
+	for reads.Pending() > 0 {
+		if err := deliver(reads.Next()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // grpcError maps a control call's error to the contract's sentinels.

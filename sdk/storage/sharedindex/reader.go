@@ -239,6 +239,9 @@ const maxCopyEntries = 4 << 20
 type Entry struct {
 	Digest storage.Digest
 	storage.Meta
+	// Place orders a KindDevice region's records as they lie on the
+	// devices (file, block, offset), for reads in that order.
+	Place uint64
 }
 
 // Partition appends to dst the entries of partition pid as they were at one
@@ -277,7 +280,7 @@ outer:
 			if !ok {
 				continue outer
 			}
-			dst = append(dst, Entry{Digest: storage.Digest(slot[eDigest : eDigest+len(storage.Digest{})]), Meta: m})
+			dst = append(dst, Entry{Digest: storage.Digest(slot[eDigest : eDigest+len(storage.Digest{})]), Meta: m, Place: r.place(slot)})
 		}
 		return dst, scratch, true
 	}
@@ -361,6 +364,16 @@ func (r *Reader) copyData(e int, buf []byte) ([]byte, int, bool) {
 // meta reads the entry at e's metadata.
 func (r *Reader) meta(e int) (storage.Meta, bool) {
 	return r.metaOf(r.mem[e : e+EntrySize : e+EntrySize])
+}
+
+// place is the entry in slot's Place.
+func (r *Reader) place(slot []byte) uint64 {
+	if r.kind != KindDevice {
+		return 0
+	}
+	lo := binary.LittleEndian.Uint64(slot[dLoc:])
+	file, block, off := lo&0xff, lo>>8&0xffffffff, lo>>40&0xfffff
+	return file<<52 | block<<20 | off
 }
 
 // used reports whether slot holds an entry.
