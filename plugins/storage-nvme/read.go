@@ -101,15 +101,8 @@ func (b *Backend) decodeInto(d *storage.Digest, seq uint64, src []byte, buf []by
 	if !ok || h.Kind != devrecord.KindRecord || h.Digest != *d || h.BSeq != seq || devrecord.Padded(int(h.Length)) != len(src) || !devrecord.BodyOK(src, &h) {
 		return storage.Record{}, buf, false
 	}
-	_, key, bins := devrecord.Parts(src, &h)
-	n := len(key) + len(bins)
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	copy(buf, key)
-	copy(buf[len(key):], bins)
-	return storage.Record{Key: buf[:len(key):len(key)], Bins: buf[len(key):n:n]}, buf, true
+	buf, k := devrecord.CopyOut(src, &h, buf)
+	return storage.Record{Key: buf[:k:k], Bins: buf[k:len(buf):len(buf)]}, buf, true
 }
 
 // meta returns the metadata of an entry.

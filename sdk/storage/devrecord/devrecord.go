@@ -182,6 +182,21 @@ func Parts(src []byte, h *Header) (set, key, bins []byte) {
 	return set, key, bins
 }
 
+// CopyOut copies the key and bins of the verified record at the start of
+// src into buf, growing it if it is too small, and returns it with the
+// key's length: the key is out[:keyLen], the bins the rest.
+func CopyOut(src []byte, h *Header, buf []byte) (out []byte, keyLen int) {
+	_, key, bins := Parts(src, h)
+	n := len(key) + len(bins)
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	copy(buf, key)
+	copy(buf[len(key):], bins)
+	return buf, len(key)
+}
+
 // TombstoneBelow returns the block sequence stored in a tombstone's body.
 func TombstoneBelow(src []byte) uint64 {
 	return binary.LittleEndian.Uint64(src[HeaderSize:])

@@ -97,13 +97,6 @@ func (r *Reader) readRecord(d *storage.Digest, e *[EntrySize]byte, buf []byte) (
 		!devrecord.BodyOK(src, &h) {
 		return buf, 0, false
 	}
-	_, key, bins := devrecord.Parts(src, &h)
-	n := len(key) + len(bins)
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	copy(buf, key)
-	copy(buf[len(key):], bins)
-	return buf, len(key), true
+	buf, keyLen = devrecord.CopyOut(src, &h, buf)
+	return buf, keyLen, true
 }
