@@ -58,6 +58,27 @@ func (r *Ring[T]) Wait() {
 	}
 }
 
+// Run starts work(i, v) for each i in [0, n), as many at once as the ring
+// holds, and takes the items back in order with take, stopping at take's
+// first error. Every item started has ended when it returns.
+func (r *Ring[T]) Run(n int, work func(i int, v *T), take func(v *T) error) error {
+	defer r.Wait()
+	for i := range n {
+		if r.Full() {
+			if err := take(r.Next()); err != nil {
+				return err
+			}
+		}
+		r.Start(func(v *T) { work(i, v) })
+	}
+	for r.Pending() > 0 {
+		if err := take(r.Next()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Values calls fn with each slot's value, for a caller that resets the
 // buffers they hold before the ring is reused. No item may be in progress.
 func (r *Ring[T]) Values(fn func(v *T)) {

@@ -1,6 +1,7 @@
 package ahead
 
 import (
+	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -55,5 +56,38 @@ func TestWait(t *testing.T) {
 	r.Wait()
 	if r.Pending() != 0 || len(ended) != 3 {
 		t.Fatalf("after Wait: %d pending, %d ended", r.Pending(), len(ended))
+	}
+}
+
+// TestRun takes every item back in order, and stops at take's first error
+// with nothing left in progress.
+func TestRun(t *testing.T) {
+	r := New[int](4)
+	var got []int
+	err := r.Run(50, func(i int, v *int) {
+		time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+		*v = i
+	}, func(v *int) error {
+		got = append(got, *v)
+		return nil
+	})
+	if err != nil || len(got) != 50 {
+		t.Fatalf("Run: %v, %d items", err, len(got))
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("item %d taken as %d", i, v)
+		}
+	}
+	stop := errors.New("stop")
+	taken := 0
+	err = r.Run(50, func(i int, v *int) { *v = i }, func(v *int) error {
+		if taken++; *v == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || taken != 11 || r.Pending() != 0 {
+		t.Fatalf("Run stopped with %v after %d items, %d pending", err, taken, r.Pending())
 	}
 }

@@ -94,26 +94,10 @@ func (b *Backend) ScanPartition(ctx context.Context, pid uint16, metaOnly bool, 
 // order, reading up to scanAhead of them at once on as many goroutines.
 // Every read started has ended when it returns.
 func (b *Backend) scanData(ctx context.Context, sc *scanScratch, fn storage.ScanFunc) error {
-	reads := sc.reads
-	defer reads.Wait()
-	for i := range sc.entries {
-		if reads.Full() {
-			if err := b.deliver(ctx, reads.Next(), fn); err != nil {
-				return err
-			}
-		}
-		d := sc.entries[i].digest()
-		reads.Start(func(r *scanRead) {
-			r.d = d
-			r.rec, r.buf, r.err = b.get(&d, r.buf)
-		})
-	}
-	for reads.Pending() > 0 {
-		if err := b.deliver(ctx, reads.Next(), fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sc.reads.Run(len(sc.entries), func(i int, r *scanRead) {
+		r.d = sc.entries[i].digest()
+		r.rec, r.buf, r.err = b.get(&r.d, r.buf)
+	}, func(r *scanRead) error { return b.deliver(ctx, r, fn) })
 }
 
 // deliver hands a record read ahead to fn, skipping one deleted since the

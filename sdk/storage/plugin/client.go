@@ -488,16 +488,19 @@ func (p *Process) scanDevices(ctx context.Context, sc *sharedScan, fn storage.Sc
 		sc.reads = ahead.New[scanRead](scanAhead)
 	}
 	reads := sc.reads
-	defer func() {
-		reads.Wait()
-		reads.Values(func(r *scanRead) {
-			r.rec = storage.Record{}
-			if cap(r.buf) > scanKeepBytes/scanAhead {
-				r.buf = nil
-			}
-		})
-	}()
-	deliver := func(r *scanRead) error {
+	defer reads.Values(func(r *scanRead) {
+		r.rec = storage.Record{}
+		if cap(r.buf) > scanKeepBytes/scanAhead {
+			r.buf = nil
+		}
+	})
+	return reads.Run(len(sc.entries), func(i int, r *scanRead) {
+		r.d = sc.entries[i].Digest
+		r.rec, r.err = p.Get(ctx, r.d, r.buf[:0])
+		if n := len(r.rec.Key) + len(r.rec.Bins); r.err == nil && cap(r.buf) < n {
+			r.buf = make([]byte, 0, n) // for the next records: Get made its own
+		}
+	}, func(r *scanRead) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -508,28 +511,7 @@ func (p *Process) scanDevices(ctx context.Context, sc *sharedScan, fn storage.Sc
 			return r.err
 		}
 		return fn(r.d, &r.rec)
-	}
-	for i := range sc.entries {
-		if reads.Full() {
-			if err := deliver(reads.Next()); err != nil {
-				return err
-			}
-		}
-		d := sc.entries[i].Digest
-		reads.Start(func(r *scanRead) {
-			r.d = d
-			r.rec, r.err = p.Get(ctx, d, r.buf[:0])
-			if n := len(r.rec.Key) + len(r.rec.Bins); r.err == nil && cap(r.buf) < n {
-				r.buf = make([]byte, 0, n) // for the next records: Get made its own
-			}
-		})
-	}
-	for reads.Pending() > 0 {
-		if err := deliver(reads.Next()); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 // grpcError maps a control call's error to the contract's sentinels.
