@@ -3,12 +3,10 @@ package nvme
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,44 +80,6 @@ func inMemory(b *Backend, d *storage.Digest) bool {
 	return true
 }
 
-// versioned is version v of the record with digest d: its bins say d and
-// v, its size, set and key vary with v, so that a read mixing two versions,
-// or two records, shows. Generation and last-update time are v's own, as
-// the node's reader checks them against the index.
-func versioned(d storage.Digest, v uint32) storage.Record {
-	n := 28 + int(v%40)*37
-	if v%97 == 0 {
-		n = 100 << 10 // many pages
-	}
-	bins := make([]byte, n)
-	copy(bins, d[:])
-	binary.LittleEndian.PutUint32(bins[20:], v)
-	binary.LittleEndian.PutUint32(bins[24:], uint32(n))
-	for i := 28; i < n; i++ {
-		bins[i] = byte(v) ^ byte(i)
-	}
-	rec := storage.Record{Meta: storage.Meta{Generation: v, VoidTime: v * 3, LastUpdate: uint64(v) * 7, Set: fmt.Sprint("set", v%5)}, Bins: bins}
-	if v%2 == 1 {
-		rec.Key = append([]byte{3}, strconv.Itoa(int(v))...)
-		rec.HasKey = true
-	}
-	return rec
-}
-
-// checkVersioned returns the version rec is, or an error if it is no
-// version of d's record.
-func checkVersioned(d storage.Digest, rec storage.Record) (uint32, error) {
-	if len(rec.Bins) < 28 || !bytes.Equal(rec.Bins[:20], d[:]) {
-		return 0, fmt.Errorf("bins of %d bytes are not %x's", len(rec.Bins), d)
-	}
-	v := binary.LittleEndian.Uint32(rec.Bins[20:])
-	want := versioned(d, v)
-	if rec.Meta != want.Meta || !bytes.Equal(rec.Key, want.Key) || !bytes.Equal(rec.Bins, want.Bins) {
-		return v, fmt.Errorf("version %d read as meta %+v, key %q, %d bytes of bins; want %+v, %q, %d", v, rec.Meta, rec.Key, len(rec.Bins), want.Meta, want.Key, len(want.Bins))
-	}
-	return v, nil
-}
-
 // TestSharedIndexReadsAreConsistent reads records through the shared index,
 // from the files, while writers rewrite them and while other records come
 // and go, so that tables grow and shrink, blocks empty, are defragmented
@@ -141,7 +101,7 @@ func TestSharedIndexReadsAreConsistent(t *testing.T) {
 	}
 	versions := make([]atomic.Uint32, stable)
 	for i, d := range keys {
-		if err := b.Put(ctx, d, versioned(d, 1)); err != nil {
+		if err := b.Put(ctx, d, storagetest.Versioned(d, 1)); err != nil {
 			t.Fatal(err)
 		}
 		versions[i].Store(1)
@@ -165,7 +125,7 @@ func TestSharedIndexReadsAreConsistent(t *testing.T) {
 		writers.Go(func() {
 			for v := uint32(2); !stopped(); v++ {
 				for i := w; i < stable; i += 2 {
-					if err := b.Put(ctx, keys[i], versioned(keys[i], v)); err != nil {
+					if err := b.Put(ctx, keys[i], storagetest.Versioned(keys[i], v)); err != nil {
 						t.Error(err)
 						return
 					}
@@ -180,7 +140,7 @@ func TestSharedIndexReadsAreConsistent(t *testing.T) {
 		for round := uint64(0); !stopped(); round++ {
 			for i := range uint64(3000) {
 				d := storagetest.DigestIn(uint16(i%parts), 1<<32+round<<16+i)
-				if err := b.Put(ctx, d, versioned(d, uint32(i)+1)); err != nil {
+				if err := b.Put(ctx, d, storagetest.Versioned(d, uint32(i)+1)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -211,7 +171,7 @@ func TestSharedIndexReadsAreConsistent(t *testing.T) {
 					t.Errorf("record %d, which always exists: %v", i, err)
 					return
 				}
-				v, err := checkVersioned(keys[i], rec)
+				v, err := storagetest.CheckVersioned(keys[i], rec)
 				if err != nil {
 					t.Errorf("record %d: %v", i, err)
 					return
@@ -335,7 +295,7 @@ func TestSharedIndexRefusesDamage(t *testing.T) {
 	r := openReader(t, b)
 	ctx := context.Background()
 	d := storagetest.DigestIn(9, 9)
-	if err := b.Put(ctx, d, versioned(d, 5)); err != nil {
+	if err := b.Put(ctx, d, storagetest.Versioned(d, 5)); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := r.Get(&d, nil); ok {
@@ -424,7 +384,7 @@ func TestSharedIndexThroughPlugin(t *testing.T) {
 	ctx := context.Background()
 	for v := uint32(1); v <= 200; v++ {
 		d := storagetest.DigestIn(uint16(v), uint64(v))
-		if err := p.Put(ctx, d, versioned(d, v)); err != nil {
+		if err := p.Put(ctx, d, storagetest.Versioned(d, v)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -436,50 +396,7 @@ func TestSharedIndexThroughPlugin(t *testing.T) {
 	}
 	defer syscall.Kill(p.Pid(), syscall.SIGCONT)
 	done := make(chan error, 1)
-	go func() {
-		done <- func() error {
-			for v := uint32(1); v <= 200; v++ {
-				d := storagetest.DigestIn(uint16(v), uint64(v))
-				got, err := p.Get(ctx, d, nil)
-				if err != nil {
-					return err
-				}
-				if _, err := checkVersioned(d, got); err != nil {
-					return err
-				}
-				if m, err := p.GetMeta(ctx, d); err != nil || m != got.Meta {
-					return fmt.Errorf("metadata %+v, %v; the record's is %+v", m, err, got.Meta)
-				}
-				n := 0
-				for _, metaOnly := range []bool{true, false} {
-					err := p.ScanPartition(ctx, uint16(v), metaOnly, func(sd storage.Digest, rec *storage.Record) error {
-						n++
-						if sd != d {
-							return fmt.Errorf("scan of partition %d met %x", v, sd)
-						}
-						if metaOnly {
-							if rec.Meta != got.Meta || rec.Bins != nil {
-								return fmt.Errorf("metadata-only scan gave %+v and %d bytes of bins", rec.Meta, len(rec.Bins))
-							}
-							return nil
-						}
-						_, err := checkVersioned(d, *rec)
-						return err
-					})
-					if err != nil {
-						return err
-					}
-				}
-				if n != 2 {
-					return fmt.Errorf("scans of partition %d met %d records, want 1 each", v, n)
-				}
-				if _, err := p.Get(ctx, storagetest.DigestIn(uint16(v), 1<<40), nil); !errors.Is(err, storage.ErrNotFound) {
-					return fmt.Errorf("a record never written: %v", err)
-				}
-			}
-			return nil
-		}()
-	}()
+	go func() { done <- storagetest.ReadVersioned(ctx, p, 200) }()
 	select {
 	case err := <-done:
 		if err != nil {
