@@ -45,15 +45,15 @@ func (s *regionSlots) alloc(n int) ([]entry, error) {
 
 func (s *regionSlots) free(e []entry) {
 	size := pagesFor(len(e))
-	s.region.Free(s.offset(e), size)
+	s.region.Free(offsetIn(s.region, e), size)
 	s.used.Add(-int64(size))
 }
 
 func (s *regionSlots) bytes() int64 { return s.used.Load() }
 
-// offset is where slots e start in the region.
-func (s *regionSlots) offset(e []entry) int {
-	return int(uintptr(unsafe.Pointer(&e[0])) - uintptr(unsafe.Pointer(&s.region.Mem()[0])))
+// offsetIn is where slots e, which are in region, start in it.
+func offsetIn(region *sharedindex.Region, e []entry) int {
+	return int(uintptr(unsafe.Pointer(&e[0])) - uintptr(unsafe.Pointer(&region.Mem()[0])))
 }
 
 // regionSize is the address space a backend whose blocks hold capacity
@@ -136,7 +136,7 @@ func (b *Backend) publish(p *partition) {
 		b.region.PublishTable(p.pid, 0, 0)
 		return
 	}
-	b.region.PublishTable(p.pid, b.slots.(*regionSlots).offset(p.table.slots), len(p.table.slots))
+	b.region.PublishTable(p.pid, offsetIn(b.region, p.table.slots), len(p.table.slots))
 }
 
 // publishSet records a set's name for the node's readers before an entry
