@@ -5,7 +5,7 @@ BIN     := bin
 FUZZTIME ?= 30s
 QUERY_RECORDS ?= 10000000
 
-.PHONY: help build run test unit wabt lint fuzz conformance bench bench-device bench-map bench-query udf-examples clean
+.PHONY: help build run test unit wabt lint fuzz crash conformance bench bench-device bench-map bench-query udf-examples clean
 
 help:
 	@echo "make run          build the node and its plugins; start it with the embedded default config (127.0.0.1:3000)"
@@ -13,6 +13,7 @@ help:
 	@echo "make unit         unit and integration tests only"
 	@echo "make lint         go vet and gofmt"
 	@echo "make fuzz         run each fuzz target for FUZZTIME ($(FUZZTIME))"
+	@echo "make crash        the crash tests' long forms: device writers killed 20 times, memory plugins 300"
 	@echo "make conformance  the official Go client's specs against a node"
 	@echo "make bench        Skiff vs redis-server, side by side (installs redis if missing)"
 	@echo "make bench-device the device backend vs fio on one file of the root disk: node reads/writes,"
@@ -67,6 +68,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzInfo$$' -fuzztime $(FUZZTIME) ./core/internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./core/internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzWalkBlock$$' -fuzztime $(FUZZTIME) ./plugins/storage-nvme
+
+# The unit run kills each once or a few times; these kill them until the
+# rare cases (a kill while a partition changes) come up.
+crash:
+	NVME_LONG=1 $(GO) test -count=1 -run 'Crash' ./plugins/storage-nvme
+	MEMORY_KILL_ROUNDS=300 $(GO) test -count=1 -run 'TestResumeAfterKill' ./plugins/storage-memory
 
 # Built, not `go run`, so that a signal to make reaches the tool, which
 # stops the node and the suite it started.

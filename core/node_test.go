@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		runNodeProcess(path)
 		return
 	}
-	plugin.TestMain(m, "test-backends", openTestBackend)
+	plugin.TestMain(m, "test-backends", openTestBackend, plugin.WithResume(memory.Resume))
 }
 
 // openTestBackend opens the backend a namespace's settings are for: the

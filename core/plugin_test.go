@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // nsInfo returns one field of the namespace/<ns> info command.
@@ -42,6 +43,16 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 		t.Fatal("no storage-pid in namespace info")
 	}
 
+	// Each writer cycles over keys of its own, inserting them, then
+	// rewriting them in place and into other size classes, and remembers
+	// for each what was acknowledged last, and whether a write failed since
+	// (then the write is in doubt: it may or may not have happened).
+	const writers, keysEach = 8, 1500
+	type state struct {
+		acked int // the value acknowledged last; -1 for none
+		doubt bool
+	}
+	states := make([][]state, writers)
 	var ok, failed atomic.Int64
 	var unexpected atomic.Value
 	stop := make(chan struct{})
@@ -49,7 +60,11 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	wp := as.NewWritePolicy(0, 0)
 	wp.MaxRetries = 0
 	wp.TotalTimeout = 2 * time.Second
-	for w := range 8 {
+	for w := range writers {
+		states[w] = make([]state, keysEach)
+		for k := range states[w] {
+			states[w][k].acked = -1
+		}
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
@@ -57,14 +72,18 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				err := c.Put(wp, key(t, set, w*1_000_000+i), as.BinMap{"i": i})
+				st := &states[w][i%keysEach]
+				err := c.Put(wp, key(t, set, w*keysEach+i%keysEach), as.BinMap{"i": i, "pad": strings.Repeat("p", i%700)})
 				switch {
 				case err == nil:
 					ok.Add(1)
+					st.acked, st.doubt = i, false
 				case errors.Is(err, &as.AerospikeError{ResultCode: 11}): // PARTITION_UNAVAILABLE
 					failed.Add(1)
+					st.doubt = true
 				default:
 					unexpected.Store(err)
+					st.doubt = true
 				}
 			}
 		})
@@ -95,6 +114,26 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	}
 	if newPid, _ := strconv.Atoi(nsInfo(t, c, "test", "storage-pid")); newPid == pid || newPid == 0 {
 		t.Errorf("storage-pid %d after the restart, was %d", newPid, pid)
+	}
+	// The new process resumed the records from the region the node kept:
+	// every write acknowledged before the crash, or after, is there.
+	if sharedindex.Shareable {
+		kept := 0
+		for w := range writers {
+			for k, st := range states[w] {
+				rec, err := c.Get(nil, key(t, set, w*keysEach+k), "i")
+				switch {
+				case st.doubt:
+				case st.acked < 0 && err == nil:
+					t.Fatalf("key %d of writer %d: never written, read %v", k, w, rec.Bins)
+				case st.acked >= 0 && (err != nil || rec.Bins["i"] != st.acked):
+					t.Fatalf("key %d of writer %d: %d acknowledged, read %v, %v", k, w, st.acked, rec, err)
+				case st.acked >= 0:
+					kept++
+				}
+			}
+		}
+		t.Logf("%d records as acknowledged; %d writes failed while the plugin was down", kept, failed.Load())
 	}
 	// The node itself never stopped: the admin endpoint shows the restart.
 	code, body := get(t, "http://"+n.Admin.String()+"/metrics")

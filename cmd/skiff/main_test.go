@@ -9,4 +9,6 @@ import (
 
 // TestMain serves the memory backend when a node these tests start runs
 // this test binary as its storage plugin.
-func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
+func TestMain(m *testing.M) {
+	plugin.TestMain(m, "memory", memory.Open, plugin.WithResume(memory.Resume))
+}

@@ -27,7 +27,7 @@ import (
 // flags, signals and exit codes without building another binary.
 func TestMain(m *testing.M) {
 	if plugin.IsPluginProcess() {
-		plugin.Serve("memory", memory.Open)
+		plugin.Serve("memory", memory.Open, plugin.WithResume(memory.Resume))
 		return
 	}
 	if os.Getenv("SKIFFD_AS_MAIN") == "1" {

@@ -298,6 +298,37 @@ func (t *slabTable) add(n, slotSize int, slots uint32, class, shard uint8) (uint
 	return id, nil
 }
 
+// restore puts slab s, which a resumed region holds (see Resume), under id,
+// listing it as partly used where it has a free slot. Nothing else may run.
+func (a *allocator) restore(id uint32, s slab) {
+	t := &a.slabs
+	if c := &t.chunks[id>>slabChunkBits]; c.Load() == nil {
+		c.Store(new(slabChunk))
+	}
+	sl := t.get(id)
+	*sl = s
+	t.next = max(t.next, id+1)
+	if s.class == dedicated {
+		return
+	}
+	sh := &a.shards[s.shard]
+	sh.slabCount[s.class]++
+	if s.used < s.slots {
+		sl.partialAt = int32(len(sh.classes[s.class]))
+		sh.classes[s.class] = append(sh.classes[s.class], id)
+	}
+}
+
+// restored ends restore: the ids below the highest that no slab took are
+// free for new slabs.
+func (t *slabTable) restored() {
+	for id := uint32(1); id < t.next; id++ {
+		if c := t.chunks[id>>slabChunkBits].Load(); c == nil || c[id&(slabChunkLen-1)].mem == nil {
+			t.spare = append(t.spare, id)
+		}
+	}
+}
+
 // remove forgets slab id and gives its memory back to the system.
 func (t *slabTable) remove(id uint32) {
 	t.mu.Lock()

@@ -6,6 +6,7 @@ package memory
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -122,6 +123,7 @@ func New(opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
+	region.SetFormat(regionFormat())
 	b.region = region
 	b.alloc.init(region)
 	return b, nil
@@ -147,18 +149,24 @@ func (b *Backend) tableMem(pid uint16) tableMem {
 	return tableMem{alloc: &b.alloc, region: b.region, pid: pid, seed: b.seed}
 }
 
-// lock takes partition pid's write lock and tells the node's readers that
-// it changes. It fails, holding no lock, once the backend is closed: the
-// region may be gone.
-func (b *Backend) lock(p *partition, pid uint16) error {
+// lock takes partition pid's write lock to change the record with digest
+// d, and tells the node's readers that the partition changes, and a process
+// resuming the region after this one died which record was changing. It
+// fails, holding no lock, once the backend is closed: the region may be
+// gone.
+func (b *Backend) lock(p *partition, pid uint16, d *storage.Digest) error {
 	p.mu.Lock()
 	if b.closed.Load() {
 		p.mu.Unlock()
 		return storage.ErrClosed
 	}
-	b.region.BeginWrite(pid)
+	b.region.BeginWriteOf(pid, pendingOf(d))
 	return nil
 }
+
+// pendingOf is what a partition's pending word holds while the record with
+// digest d changes.
+func pendingOf(d *storage.Digest) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
 
 func (b *Backend) unlock(p *partition, pid uint16) {
 	b.region.EndWrite(pid)
@@ -250,7 +258,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		return fmt.Errorf("memory: put %x: %w", d, err)
 	}
 	p, pid := b.partition(&d)
-	if err := b.lock(p, pid); err != nil {
+	if err := b.lock(p, pid, &d); err != nil {
 		return err
 	}
 	defer b.unlock(p, pid)
@@ -278,7 +286,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 		writeBlob(b.alloc.slot(old), rec.Key, rec.Bins)
 		e.loc = old
 		b.recount(p.table.slots[i].setID, oldSize, setID, size)
-		p.table.slots[i] = e
+		setEntry(&p.table.slots[i], e)
 		return nil
 	}
 	if err := b.charge(size - oldSize); err != nil {
@@ -291,7 +299,7 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	writeBlob(b.alloc.slot(e.loc), rec.Key, rec.Bins)
 	if found {
 		b.recount(p.table.slots[i].setID, oldSize, setID, size)
-		p.table.slots[i] = e
+		setEntry(&p.table.slots[i], e)
 		b.alloc.free(old)
 	} else {
 		if err := p.table.insert(i, e, b.tableMem(pid)); err != nil {
@@ -340,7 +348,7 @@ func (b *Backend) charge(n int) error {
 // nothing across restarts, so durable changes nothing.
 func (b *Backend) Delete(_ context.Context, d storage.Digest, _ bool) error {
 	p, pid := b.partition(&d)
-	if err := b.lock(p, pid); err != nil {
+	if err := b.lock(p, pid, &d); err != nil {
 		return err
 	}
 	defer b.unlock(p, pid)

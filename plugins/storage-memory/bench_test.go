@@ -278,3 +278,39 @@ func heapAlloc() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// BenchmarkResume measures a resume of the region a process left with 1M
+// and 3M records of 100 bytes of bins (see Resume), per record, and the
+// memory the resumed backend takes on the Go heap (the region's is
+// shared with the node and unchanged).
+func BenchmarkResume(b *testing.B) {
+	if !sharedindex.Shareable {
+		b.Skip("a region is resumed where the node shares it: linux/amd64")
+	}
+	for _, n := range []int{1_000_000, 3_000_000} {
+		ds := benchDigests(n)
+		b.Run(fmt.Sprintf("records=%dM", n/1_000_000), func(b *testing.B) {
+			be := filledBackend(b, ds)
+			for b.Loop() {
+				fd, err := unix.Dup(be.region.FD())
+				if err != nil {
+					b.Fatal(err)
+				}
+				be.closed.Store(true)
+				be.region.Close()
+				before := heapAlloc()
+				region, err := sharedindex.Adopt(fd)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var rep ResumeReport
+				if be, rep, err = resume(Options{}, region); err != nil || rep.Records != n {
+					b.Fatalf("%+v, %v", rep, err)
+				}
+				b.ReportMetric(float64(heapAlloc()-before)/float64(n), "heap-B/record")
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+			be.Close()
+		})
+	}
+}

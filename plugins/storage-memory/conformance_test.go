@@ -17,7 +17,7 @@ const conformanceDataSize = 64 << 20
 
 // TestMain lets the process-mode tests start this test binary as the
 // storage plugin.
-func TestMain(m *testing.M) { plugin.TestMain(m, "memory", Open) }
+func TestMain(m *testing.M) { plugin.TestMain(m, "memory", Open, plugin.WithResume(Resume)) }
 
 func TestConformance(t *testing.T) {
 	storagetest.RunWithOptions(t, storagetest.Options{

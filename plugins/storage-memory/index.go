@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -84,9 +85,23 @@ func (t *table) insert(free int, e entry, tm tableMem) error {
 		}
 		free, _ = t.find(&e.digest, tm.seed)
 	}
-	t.slots[free] = e
+	setEntry(&t.slots[free], e)
 	t.count++
 	return nil
+}
+
+// setEntry writes e into a published table's slot so that a process dying
+// at any instruction leaves the slot empty or whole: its location word is
+// cleared first and written last (see Resume). The atomic stores keep the
+// compiler from moving the others across them; a process killed between
+// two instructions has made every store before the second.
+func setEntry(dst *entry, e entry) {
+	loc := (*uint64)(unsafe.Pointer(&dst.loc))
+	atomic.StoreUint64(loc, 0)
+	final := e.loc
+	e.loc = 0
+	*dst = e
+	atomic.StoreUint64(loc, uint64(final))
 }
 
 // remove empties slot i, then shifts back the entries that follow it in its
@@ -105,10 +120,11 @@ func (t *table) remove(i int, tm tableMem) {
 		// interval (i, j]: then it would move before its home.
 		h := indexhash.Home(&e.digest, tm.seed, n)
 		if i < j && (h <= i || h > j) || i > j && h <= i && h > j {
-			t.slots[i] = *e
+			setEntry(&t.slots[i], *e)
 			i = j
 		}
 	}
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&t.slots[i].loc)), 0) // first, as setEntry does
 	t.slots[i] = entry{}
 	t.count--
 	switch {

@@ -13,18 +13,27 @@ import (
 // storage plugin: "data-size", the capacity in bytes (0 or absent for
 // unbounded). It is the backend's plugin.OpenFunc.
 func Open(namespace string, settings map[string]string) (storage.Backend, error) {
+	opts, err := options(namespace, settings)
+	if err != nil {
+		return nil, err
+	}
+	return New(opts)
+}
+
+// options reads the settings Open takes.
+func options(namespace string, settings map[string]string) (Options, error) {
 	var opts Options
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		switch k {
 		case "data-size":
 			n, err := setting.Bytes(k, settings[k])
 			if err != nil {
-				return nil, fmt.Errorf("namespace %s: %w", namespace, err)
+				return opts, fmt.Errorf("namespace %s: %w", namespace, err)
 			}
 			opts.DataSize = n
 		default:
-			return nil, fmt.Errorf("namespace %s: unknown setting %q for the memory backend", namespace, k)
+			return opts, fmt.Errorf("namespace %s: unknown setting %q for the memory backend", namespace, k)
 		}
 	}
-	return New(opts)
+	return opts, nil
 }

@@ -19,7 +19,9 @@ import (
 
 // TestMain serves the memory backend when a test starts this binary as a
 // storage plugin.
-func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
+func TestMain(m *testing.M) {
+	plugin.TestMain(m, "memory", memory.Open, plugin.WithResume(memory.Resume))
+}
 
 func namespace(mode string) *config.Namespace {
 	ns := config.Default().Namespaces[0]
@@ -99,12 +101,24 @@ func TestRestartAfterCrash(t *testing.T) {
 	if st.Pid == pid || st.Pid == 0 || st.Restarts != 1 || st.SharedIndex != sharedindex.Shareable {
 		t.Fatalf("after restart: %+v", st)
 	}
-	// The memory backend lost its records with its process; it serves again.
-	if _, err := b.Get(ctx, d, nil); !errors.Is(err, storage.ErrNotFound) {
+	// The new process resumed the records from the region the node kept
+	// (where the node shares it), and serves again.
+	rec, err := b.Get(ctx, d, nil)
+	if sharedindex.Shareable && (err != nil || string(rec.Bins) != "x") {
+		t.Fatalf("get after restart: %q, %v", rec.Bins, err)
+	}
+	if !sharedindex.Shareable && !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("get after restart: %v", err)
 	}
 	if err := b.Put(ctx, d, storage.Record{Bins: []byte("y")}); err != nil {
 		t.Fatal(err)
+	}
+	// A second crash: the records written since are kept too.
+	syscall.Kill(b.Status().Pid, syscall.SIGKILL)
+	waitFor(t, "the crash to be noticed", func() bool { return b.Status().State != "running" })
+	waitFor(t, "the restart", func() bool { return b.Status().State == "running" })
+	if rec, err := b.Get(ctx, d, nil); sharedindex.Shareable && (err != nil || string(rec.Bins) != "y") {
+		t.Fatalf("get after the second restart: %q, %v", rec.Bins, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,10 +107,23 @@ func (s *supervised) run(p *plugin.Process) {
 				st.State = "crash-looping"
 			}
 		})
+		// A memory backend's records outlive its process in the region the
+		// node holds: the next process resumes them, unless they may be
+		// what makes it crash.
+		leftover := p.Leftover()
 		if looping {
 			s.log.Error("storage plugin keeps crashing; restarting it only every "+maxBackoff.String(), "crashes", len(crashes), "within", crashLoopWindow)
+			if leftover != nil {
+				s.log.Error("the records of the crash-looping storage plugin are dropped")
+				leftover.Close()
+				leftover = nil
+			}
 		}
-		if p = s.restart(looping); p == nil {
+		p = s.restart(looping, leftover)
+		if leftover != nil {
+			leftover.Close()
+		}
+		if p == nil {
 			return
 		}
 	}
@@ -147,8 +161,9 @@ func (s *supervised) watch(p *plugin.Process) bool {
 }
 
 // restart starts a new process after a back-off, retrying until one
-// starts or the backend is closed (then it returns nil).
-func (s *supervised) restart(looping bool) *plugin.Process {
+// starts or the backend is closed (then it returns nil), offering it the
+// region leftover to resume if not nil.
+func (s *supervised) restart(looping bool, leftover *os.File) *plugin.Process {
 	backoff := minBackoff
 	if looping {
 		backoff = maxBackoff
@@ -159,7 +174,9 @@ func (s *supervised) restart(looping bool) *plugin.Process {
 			return nil
 		case <-time.After(backoff):
 		}
-		p, err := plugin.Start(context.Background(), s.cfg)
+		cfg := s.cfg
+		cfg.Resume = leftover
+		p, err := plugin.Start(context.Background(), cfg)
 		if err == nil {
 			s.cur.Store(p)
 			s.setStatus(func(st *Status) {

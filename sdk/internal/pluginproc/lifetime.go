@@ -3,9 +3,11 @@ package pluginproc
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -53,8 +55,10 @@ func ExitWithParent(log *slog.Logger) {
 
 // NewClient is the node side's go-plugin client for the plugin binary at
 // path, speaking gRPC with the given handshake and plugin set, logging to
-// log, given timeout to start (10 s when 0).
-func NewClient(path string, handshake goplugin.HandshakeConfig, plugins goplugin.PluginSet, log *slog.Logger, timeout time.Duration) *goplugin.Client {
+// log, given timeout to start (10 s when 0). The process inherits the
+// files in inherit, each named to it by the environment variable that is
+// its key, whose value is the file's descriptor in the process.
+func NewClient(path string, handshake goplugin.HandshakeConfig, plugins goplugin.PluginSet, log *slog.Logger, timeout time.Duration, inherit map[string]*os.File) *goplugin.Client {
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
@@ -64,6 +68,11 @@ func NewClient(path string, handshake goplugin.HandshakeConfig, plugins goplugin
 	// idles between the node's batches: see package sysmon for why it
 	// keeps the runtime's monitor awake.
 	cmd.Env = sysmon.Environ(append(os.Environ(), "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE")))
+	for _, name := range slices.Sorted(maps.Keys(inherit)) {
+		// ExtraFiles[i] is descriptor 3+i in the process.
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", name, 3+len(cmd.ExtraFiles)))
+		cmd.ExtraFiles = append(cmd.ExtraFiles, inherit[name])
+	}
 	return goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  handshake,
 		Plugins:          plugins,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -41,6 +43,11 @@ type Config struct {
 	Conns int
 	// StartTimeout bounds the start and the handshake; 0 means 10 s.
 	StartTimeout time.Duration
+	// Resume is the memory file of the shared region a process of this
+	// plugin left when it stopped (Process.Leftover), for the new process
+	// to take over if its backend can (WithResume); nil for none. The
+	// process gets a copy: the caller still owns the file.
+	Resume *os.File
 }
 
 // Process is a backend served by a plugin process. It implements
@@ -73,6 +80,11 @@ type Process struct {
 	// as the process left it, is not read.
 	index *sharedindex.Reader
 	down  atomic.Bool
+	// leftover is a copy of the shared region's descriptor when the
+	// backend keeps its records there only, for Leftover; killed is closed
+	// once the process is gone after it stopped serving.
+	leftover atomic.Pointer[os.File]
+	killed   chan struct{}
 }
 
 var _ storage.Backend = (*Process)(nil)
@@ -86,7 +98,11 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	client := pluginproc.NewClient(cfg.Path, Handshake, goplugin.PluginSet{pluginName: &grpcPlugin{}}, log, cfg.StartTimeout)
+	var inherit map[string]*os.File
+	if cfg.Resume != nil {
+		inherit = map[string]*os.File{resumeEnv: cfg.Resume}
+	}
+	client := pluginproc.NewClient(cfg.Path, Handshake, goplugin.PluginSet{pluginName: &grpcPlugin{}}, log, cfg.StartTimeout, inherit)
 	p, err := connect(ctx, client, cfg, log)
 	if err != nil {
 		client.Kill()
@@ -120,6 +136,7 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 		name:   resp.Backend,
 		log:    log,
 		broken: make(chan struct{}),
+		killed: make(chan struct{}),
 		calls:  sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }},
 	}
 	for i := range n {
@@ -138,6 +155,7 @@ func connect(ctx context.Context, client *goplugin.Client, cfg Config, log *slog
 			nc.Close()
 			p.closeConns()
 			p.closeIndex()
+			p.dropLeftover()
 			return nil, fmt.Errorf("connect data socket %s: %w", path, err)
 		}
 		dc := newDataConn(nc, shm)
@@ -173,7 +191,40 @@ func (p *Process) mapIndex(uc *net.UnixConn) error {
 		return nil
 	}
 	p.index = ix
+	if ix.Resumable() {
+		dup, err := unix.FcntlInt(uintptr(fds[0]), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			p.log.Warn("a crash of this storage plugin will lose its records", "binary", p.path, "err", err)
+			return nil
+		}
+		p.leftover.Store(os.NewFile(uintptr(dup), "storage region"))
+	}
 	return nil
+}
+
+// Leftover is the memory file of the shared region of a process that
+// stopped serving, for the next process to resume its records
+// (Config.Resume); it waits until the process is gone, so that nothing
+// writes the region any more. It is nil if the backend keeps records
+// elsewhere too (a device backend), or the process did not stop serving
+// (or was closed). The caller owns the file.
+func (p *Process) Leftover() *os.File {
+	select {
+	case <-p.broken:
+	default:
+		return nil
+	}
+	if p.closing.Load() {
+		return nil
+	}
+	<-p.killed
+	return p.leftover.Swap(nil)
+}
+
+func (p *Process) dropLeftover() {
+	if f := p.leftover.Swap(nil); f != nil {
+		f.Close()
+	}
 }
 
 // closeIndex unmaps the shared index once the reads using it are done.
@@ -200,7 +251,10 @@ func (p *Process) breakDown(dc *dataConn) {
 		// memory.
 		p.closeIndex()
 		close(p.broken)
-		go p.client.Kill()
+		go func() {
+			p.client.Kill()
+			close(p.killed)
+		}()
 	})
 }
 
@@ -574,5 +628,6 @@ func (p *Process) Close() error {
 	})
 	p.client.Kill()
 	p.closeIndex()
+	p.dropLeftover()
 	return err
 }

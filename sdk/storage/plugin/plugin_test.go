@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/skiffdb/skiff/internal/syncbuf"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -52,7 +54,7 @@ func TestMain(m *testing.M) {
 				return b, nil
 			}
 			return &gatedBackend{Backend: b, open: make(chan struct{})}, nil
-		})
+		}, plugin.WithResume(memory.Resume))
 	case os.Getenv("TEST_AS_NODE") == "1":
 		actAsNode()
 	default:
@@ -233,6 +235,74 @@ func TestCrashIsDetected(t *testing.T) {
 		if n := indexMappings(t); n != mapped-1 {
 			t.Errorf("%d shared index mappings after the crash, %d before", n, mapped)
 		}
+	}
+}
+
+// TestLeftoverIsResumed starts a plugin on the region a killed one left:
+// it has the records. A region it cannot take over (here a memory file of
+// zeros) leaves it empty, working, and saying why in the log; a plugin
+// whose index the node does not map leaves no region.
+func TestLeftoverIsResumed(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("a region is resumed where the node shares it: linux/amd64")
+	}
+	ctx := context.Background()
+	p := start(t, nil)
+	if err := p.Put(ctx, digest(1), record(1)); err != nil {
+		t.Fatal(err)
+	}
+	if p.Leftover() != nil {
+		t.Fatal("a region left by a process that still serves")
+	}
+	syscall.Kill(p.Pid(), syscall.SIGKILL)
+	<-p.Broken()
+	left := p.Leftover()
+	if left == nil {
+		t.Fatal("no region left by the killed process")
+	}
+	defer left.Close()
+
+	resumeFrom := func(f *os.File, logs *syncbuf.Buffer) *plugin.Process {
+		p, err := plugin.Start(ctx, plugin.Config{
+			Path: os.Args[0], Namespace: "test", Settings: map[string]string{"data-size": "67108864"},
+			Logger: slog.New(slog.NewTextHandler(logs, nil)), Resume: f,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
+	var logs syncbuf.Buffer
+	p = resumeFrom(left, &logs)
+	if rec, err := p.Get(ctx, digest(1), nil); err != nil || !bytes.Equal(rec.Bins, record(1).Bins) {
+		t.Fatalf("resumed record: %v, %v; logs:\n%s", rec, err, logs.String())
+	}
+
+	fd, err := unix.MemfdCreate("not-a-region", unix.MFD_CLOEXEC)
+	if err != nil {
+		t.Skip(err)
+	}
+	junk := os.NewFile(uintptr(fd), "not-a-region")
+	defer junk.Close()
+	junk.Truncate(1 << 20)
+	logs = syncbuf.Buffer{}
+	p = resumeFrom(junk, &logs)
+	if _, err := p.Get(ctx, digest(1), nil); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("get from a plugin given junk: %v", err)
+	}
+	if err := p.Put(ctx, digest(2), record(2)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "cannot be taken over") {
+		t.Errorf("no word of the refused region in the log:\n%s", logs.String())
+	}
+
+	p = startWith(t, nil, map[string]string{"data-size": "67108864", "test-private": ""})
+	syscall.Kill(p.Pid(), syscall.SIGKILL)
+	<-p.Broken()
+	if f := p.Leftover(); f != nil {
+		t.Error("a region left by a plugin whose index the node did not map")
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -18,6 +20,7 @@ import (
 	"github.com/skiffdb/skiff/sdk/internal/pluginproc"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin/pb"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // ProtocolVersion is the version of the plugin protocol: the control
@@ -46,6 +49,26 @@ const pluginName = "storage"
 // know or cannot use.
 type OpenFunc func(namespace string, settings map[string]string) (storage.Backend, error)
 
+// ResumeFunc is OpenFunc for a backend taking over the shared region an
+// earlier process of the plugin left when it died (see sharedindex.Adopt),
+// so that the namespace keeps its records. On error the region is still
+// the caller's, which then calls OpenFunc.
+type ResumeFunc func(namespace string, settings map[string]string, region *sharedindex.Region) (storage.Backend, error)
+
+// Option configures Serve.
+type Option func(*controlServer)
+
+// WithResume has Serve resume a region the node passes from the process
+// before, with resume, instead of opening an empty backend: for a backend
+// whose records live in its shared region only (the memory backend).
+func WithResume(resume ResumeFunc) Option {
+	return func(s *controlServer) { s.resume = resume }
+}
+
+// resumeEnv names the variable that tells a plugin process which of its
+// descriptors is a region to resume (see Config.Resume).
+const resumeEnv = "SKIFF_STORAGE_RESUME_FD"
+
 // IsPluginProcess reports whether this process was started by a node as a
 // storage plugin. Tests use it to run their own binary as the plugin.
 func IsPluginProcess() bool {
@@ -57,9 +80,9 @@ func IsPluginProcess() bool {
 // a node it serves open, otherwise it runs the tests.
 //
 //	func TestMain(m *testing.M) { plugin.TestMain(m, "memory", memory.Open) }
-func TestMain(m interface{ Run() int }, name string, open OpenFunc) {
+func TestMain(m interface{ Run() int }, name string, open OpenFunc, opts ...Option) {
 	if IsPluginProcess() {
-		Serve(name, open)
+		Serve(name, open, opts...)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -73,11 +96,21 @@ func TestMain(m interface{ Run() int }, name string, open OpenFunc) {
 //
 // Serve's logger writes structured lines to stderr, which the node logs
 // with the plugin's name; the backend may use slog.Default.
-func Serve(name string, open OpenFunc) {
+func Serve(name string, open OpenFunc, opts ...Option) {
 	log := slog.New(pluginproc.NewHCLogHandler(os.Stderr, slog.LevelDebug)).With("backend", name)
 	slog.SetDefault(log)
 	pluginproc.ExitWithParent(log)
-	ctrl := &controlServer{name: name, open: open, log: log}
+	ctrl := &controlServer{name: name, open: open, log: log, inherited: -1}
+	for _, o := range opts {
+		o(ctrl)
+	}
+	if v := os.Getenv(resumeEnv); v != "" {
+		os.Unsetenv(resumeEnv)
+		if fd, err := strconv.Atoi(v); err == nil && fd > 2 {
+			ctrl.inherited = fd
+			syscall.CloseOnExec(fd)
+		}
+	}
 	pluginproc.CloseOnSIGTERM("the backend", ctrl.close, log)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -107,9 +140,13 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *gr
 // controlServer is the plugin's side of the control service.
 type controlServer struct {
 	pb.UnimplementedStorageServer
-	name string
-	open OpenFunc
-	log  *slog.Logger
+	name   string
+	open   OpenFunc
+	resume ResumeFunc
+	log    *slog.Logger
+	// inherited is the descriptor of a region the node passed to resume,
+	// until Open takes it; -1 for none.
+	inherited int
 
 	mu      sync.Mutex
 	backend storage.Backend
@@ -124,7 +161,11 @@ func (s *controlServer) Open(_ context.Context, req *pb.OpenRequest) (*pb.OpenRe
 	if s.backend != nil {
 		return nil, status.Error(codes.FailedPrecondition, "backend already open")
 	}
-	b, err := s.open(req.Namespace, req.Settings)
+	b := s.resumed(req.Namespace, req.Settings)
+	var err error
+	if b == nil {
+		b, err = s.open(req.Namespace, req.Settings)
+	}
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -145,6 +186,33 @@ func (s *controlServer) Open(_ context.Context, req *pb.OpenRequest) (*pb.OpenRe
 	go s.data.accept(ln)
 	s.log.Info("backend open", "socket", path)
 	return &pb.OpenResponse{DataSockets: []string{path}, Backend: s.name}, nil
+}
+
+// resumed is the backend resumed from the region the node passed, nil if
+// it passed none or the region could not be resumed (logged: the backend
+// then starts empty, as it would have without one).
+func (s *controlServer) resumed(namespace string, settings map[string]string) storage.Backend {
+	fd := s.inherited
+	if fd < 0 {
+		return nil
+	}
+	s.inherited = -1
+	if s.resume == nil {
+		syscall.Close(fd)
+		return nil
+	}
+	region, err := sharedindex.Adopt(fd)
+	if err != nil {
+		s.log.Warn("the records of the process before are lost: its region cannot be taken over", "err", err)
+		return nil
+	}
+	b, err := s.resume(namespace, settings, region)
+	if err != nil {
+		region.Close()
+		s.log.Warn("the records of the process before are lost: its region cannot be resumed", "err", err)
+		return nil
+	}
+	return b
 }
 
 func (s *controlServer) Stats(ctx context.Context, _ *pb.StatsRequest) (*pb.StatsResponse, error) {

@@ -100,6 +100,34 @@ func (t *Table) add(name string) (uint16, error) {
 	return id, nil
 }
 
+// Restore makes an empty Table hold names, indexed by id (names[0] is
+// ignored), for a backend resuming records that name sets by these ids. An
+// empty name leaves its id unused.
+func (t *Table) Restore(names []string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ids.Load() != nil {
+		return fmt.Errorf("sets: restore into a table in use")
+	}
+	if len(names) > Max+1 {
+		return fmt.Errorf("sets: %d names, at most %d: %w", len(names)-1, Max, storage.ErrOutOfSpace)
+	}
+	ids, all := map[string]uint16{"": 0}, []string{""}
+	for id := 1; id < len(names); id++ {
+		name := strings.Clone(names[id])
+		if _, dup := ids[name]; dup && name != "" {
+			return fmt.Errorf("sets: restore: set %q has ids %d and %d", name, ids[name], id)
+		}
+		if name != "" {
+			ids[name] = uint16(id)
+		}
+		all = append(all, name)
+	}
+	t.names.Store(&all)
+	t.ids.Store(&ids)
+	return nil
+}
+
 // Name returns the name of set id, which ID returned.
 func (t *Table) Name(id uint16) string {
 	if id == 0 {

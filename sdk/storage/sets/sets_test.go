@@ -159,3 +159,30 @@ func BenchmarkName(b *testing.B) {
 		_ = st.Name(id)
 	}
 }
+
+// TestRestore fills a table with names by id, gaps included, and refuses a
+// name given two ids and a table in use.
+func TestRestore(t *testing.T) {
+	var st sets.Table
+	if err := st.Restore([]string{"", "a", "", "c"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]uint16{"a": 1, "c": 3} {
+		if id, err := st.ID(name); id != want || err != nil {
+			t.Errorf("ID(%q) = %d, %v; want %d", name, id, err, want)
+		}
+	}
+	if st.Name(2) != "" || st.Name(3) != "c" {
+		t.Errorf("names %q %q", st.Name(2), st.Name(3))
+	}
+	if id, err := st.ID("d"); id != 4 || err != nil {
+		t.Errorf("a new name after the restored ones: %d, %v; want 4", id, err)
+	}
+	if err := st.Restore([]string{""}); err == nil {
+		t.Error("restored into a table in use")
+	}
+	var dup sets.Table
+	if err := dup.Restore([]string{"", "a", "a"}); err == nil {
+		t.Error("restored a name with two ids")
+	}
+}

@@ -12,10 +12,13 @@
 //   - a header page: magic, version, the region's size, the index hash
 //     seed, the slab directory's length, where the data area starts, the
 //     region's kind (below) and, for a device region, where its records
-//     are; and one counter the node writes, of the records it read from
-//     the devices;
+//     are; for a backend resuming the region (Adopt), the format of the
+//     backend's slabs and the bound of the slab ids in use; and one
+//     counter the node writes, of the records it read from the devices;
 //   - for each of the storage.Partitions partitions, 32 bytes: a sequence
-//     word, and the offset and length (in entries) of its index table;
+//     word, the offset and length (in entries) of its index table, and a
+//     word the backend writes before each change (BeginWriteOf), which
+//     only a backend resuming the region after its writer died reads;
 //   - for each set id up to sets.Max, 128 bytes: the name's length (a
 //     32-bit word, written after the name), then the name;
 //   - the slab directory: for each slab id, 16 bytes, the slab's offset and
@@ -74,6 +77,12 @@ const (
 	hBlockSize = 64
 	hBlocksOff = 72
 	hFiles     = 80
+	// hFormat names how the backend uses its slabs, for a backend that
+	// resumes a region another process left (Adopt).
+	hFormat = 88
+	// hSlabIDs is one more than the highest slab id ever published, so
+	// that Adopt reads only the part of the directory in use.
+	hSlabIDs = 96
 	// For each file, 16 bytes: where its array of block flags is, and its
 	// number of blocks.
 	hFileTable    = 1024
@@ -100,6 +109,7 @@ const (
 	pSeq      = 0
 	pTableOff = 8
 	pTableLen = 16
+	pPending  = 24
 
 	setsOff     = partsOff + storage.Partitions*partSize
 	setNameSize = 128

@@ -80,3 +80,34 @@ func TestPages(t *testing.T) {
 		t.Errorf("two pages went to %d, not to the hole of two at %d", off, b)
 	}
 }
+
+// TestRestore rebuilds an adopted region's free runs from the runs in use,
+// and refuses runs that overlap or leave the data area.
+func TestRestore(t *testing.T) {
+	r, err := Create(64<<20, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	start := r.DataStart()
+	used := []Span{{start + 8*pageSize, 2 * pageSize}, {start, pageSize}}
+	if err := r.Restore(used); err != nil {
+		t.Fatal(err)
+	}
+	if want := []run{{start + pageSize, 7 * pageSize}}; r.pages.top != start+10*pageSize || len(r.pages.free) != 1 || r.pages.free[0] != want[0] {
+		t.Fatalf("top %d, free %v; want top %d, free %v", r.pages.top, r.pages.free, start+10*pageSize, want)
+	}
+	if off, _ := r.Alloc(7 * pageSize); off != start+pageSize {
+		t.Errorf("the hole went unused: %d", off)
+	}
+	for _, bad := range [][]Span{
+		{{start, 2 * pageSize}, {start + pageSize, pageSize}},
+		{{start - pageSize, pageSize}},
+		{{start + 1, pageSize}},
+		{{len(r.mem) - pageSize, 2 * pageSize}},
+	} {
+		if err := r.Restore(bad); err == nil {
+			t.Errorf("restored %v", bad)
+		}
+	}
+}

@@ -83,6 +83,11 @@ func Open(fd int, files []int) (*Reader, error) {
 	return r, nil
 }
 
+// Resumable reports that the region holds its backend's records (a memory
+// region), so that a new process of the backend may resume them
+// (sharedindex.Adopt) after the one that wrote it dies.
+func (r *Reader) Resumable() bool { return r.kind == KindMemory }
+
 // release unmaps and closes what Open took.
 func (r *Reader) release() error {
 	for _, f := range r.files {

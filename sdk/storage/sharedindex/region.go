@@ -182,11 +182,19 @@ func (r *Region) PublishTable(pid uint16, off, n int) {
 
 // PublishSlab says that slab id is at offset off with slots of slotSize
 // bytes (a slab of one record: its whole size); 0, 0 when it goes away.
-// Publish a slab before an entry points into it.
+// Publish a slab before an entry points into it, and one at a time.
 func (r *Region) PublishSlab(id uint32, off, slotSize int) {
 	at := dirOff + int(id)*dirEntrySize
-	atomic.StoreUint64(r.word(at), uint64(off))
+	// The offset is set last and cleared first, so that a slab with an
+	// offset always has its slot size (see Adopt).
+	if off == 0 {
+		atomic.StoreUint64(r.word(at), 0)
+	}
 	atomic.StoreUint64(r.word(at+8), uint64(slotSize))
+	atomic.StoreUint64(r.word(at), uint64(off))
+	if off != 0 && uint64(id) >= atomic.LoadUint64(r.word(hSlabIDs)) {
+		atomic.StoreUint64(r.word(hSlabIDs), uint64(id)+1)
+	}
 }
 
 // PublishSet records the name of set id; publish it before an entry names

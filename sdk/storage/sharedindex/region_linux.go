@@ -29,9 +29,24 @@ func create(size int) (*Region, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("size memfd: %w", err)
 	}
-	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
+	r, err := adopt(fd)
 	if err != nil {
 		unix.Close(fd)
+	}
+	return r, err
+}
+
+// adopt maps the memory file fd writable.
+func adopt(fd int) (*Region, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Size < pageSize || st.Size > 1<<50 {
+		return nil, fmt.Errorf("memory file of %d bytes", st.Size)
+	}
+	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
+	if err != nil {
 		return nil, fmt.Errorf("map memfd: %w", err)
 	}
 	r := &Region{mem: mem, fd: fd}
@@ -83,3 +98,5 @@ func (r *Reader) openDevices(fd int, files []int) error {
 	}
 	return nil
 }
+
+func closeFD(fd int) { unix.Close(fd) }

@@ -19,6 +19,8 @@ func create(size int) (*Region, error) {
 	return &Region{mem: mem, fd: -1, close: func() error { return unix.Munmap(mem) }}, nil
 }
 
+func adopt(int) (*Region, error) { return nil, errors.New("not on this system") }
+
 func release(b []byte) error { return unix.Madvise(b, unix.MADV_DONTNEED) }
 
 func mapReadOnly(int) ([]byte, error) { return nil, errors.New("shared index: not on this system") }
@@ -28,3 +30,5 @@ func unmap(b []byte) error { return unix.Munmap(b) }
 func (r *Reader) openDevices(int, []int) error {
 	return errors.New("shared index: not on this system")
 }
+
+func closeFD(fd int) { unix.Close(fd) }

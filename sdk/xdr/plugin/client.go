@@ -78,7 +78,7 @@ func Start(ctx context.Context, cfg Config) (*Process, error) {
 	if cfg.Name != "" {
 		log = log.With("plugin", cfg.Name)
 	}
-	client := pluginproc.NewClient(cfg.Path, Handshake, goplugin.PluginSet{pluginName: &grpcPlugin{}}, log, cfg.StartTimeout)
+	client := pluginproc.NewClient(cfg.Path, Handshake, goplugin.PluginSet{pluginName: &grpcPlugin{}}, log, cfg.StartTimeout, nil)
 	p, err := connect(ctx, client, cfg, log)
 	if err != nil {
 		client.Kill()

@@ -33,7 +33,7 @@ import (
 func TestMain(m *testing.M) {
 	switch {
 	case os.Getenv("TEST_AS_STORAGE_PLUGIN") == "1":
-		storageplugin.Serve("memory", memory.Open)
+		storageplugin.Serve("memory", memory.Open, storageplugin.WithResume(memory.Resume))
 	case plugin.IsPluginProcess():
 		if v := os.Getenv("TEST_PLUGIN_VERSION"); v != "" {
 			n, _ := strconv.Atoi(v)

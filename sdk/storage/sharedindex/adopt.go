@@ -1,0 +1,139 @@
+package sharedindex
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
+
+// A memory backend's records live only in its region, so when its plugin
+// process dies the node, which holds the memory file, can hand the region
+// to the next process instead of letting the records go. The methods here
+// are what that process needs to take the region over: Adopt maps it, the
+// accessors read back what the dead writer published, and Restore rebuilds
+// the page allocator from the slabs the backend keeps.
+//
+// The writer died at an arbitrary instruction. Partitions whose sequence
+// word is even were between changes; an odd one was changing, and its
+// pending word (BeginWriteOf) names the record the change was about.
+
+// Adopt maps the memory region in the memory file fd, which a process that
+// has since exited created, for a backend to resume it. It takes ownership
+// of fd: Close closes it, and so does Adopt if it fails. The region's page allocator knows no slab until
+// Restore.
+func Adopt(fd int) (*Region, error) {
+	r, err := adopt(fd)
+	if err != nil {
+		closeFD(fd)
+		return nil, fmt.Errorf("shared index: adopt: %w", err)
+	}
+	hdr := Reader{mem: r.mem}
+	if err := hdr.checkHeader(0); err != nil {
+		r.close()
+		return nil, fmt.Errorf("shared index: adopt: %w", err)
+	}
+	if hdr.kind != KindMemory {
+		r.close()
+		return nil, fmt.Errorf("shared index: adopt: a region of kind %d", hdr.kind)
+	}
+	r.dirLen = hdr.dirLen
+	r.pages.init(hdr.dataOff, len(r.mem))
+	return r, nil
+}
+
+// SetFormat records how the backend uses the region, for a later Adopt to
+// check with Format.
+func (r *Region) SetFormat(f uint64) { binary.LittleEndian.PutUint64(r.mem[hFormat:], f) }
+
+// Format is what SetFormat recorded.
+func (r *Region) Format() uint64 { return binary.LittleEndian.Uint64(r.mem[hFormat:]) }
+
+// Seed is the index hash seed the region was created with.
+func (r *Region) Seed() uint64 { return binary.LittleEndian.Uint64(r.mem[hSeed:]) }
+
+// BeginWriteOf is BeginWrite, first recording pending, what the change is
+// about (a backend's choice: a digest's first 8 bytes), for Pending.
+func (r *Region) BeginWriteOf(pid uint16, pending uint64) {
+	atomic.StoreUint64(r.word(partOff(pid)+pPending), pending)
+	r.BeginWrite(pid)
+}
+
+// Changing reports that partition pid's writer was between BeginWrite and
+// EndWrite; Pending is then what its BeginWriteOf recorded.
+func (r *Region) Changing(pid uint16) bool {
+	return atomic.LoadUint64(r.word(partOff(pid)+pSeq))&1 != 0
+}
+
+// Pending is the word the last BeginWriteOf of partition pid recorded.
+func (r *Region) Pending(pid uint16) uint64 {
+	return atomic.LoadUint64(r.word(partOff(pid) + pPending))
+}
+
+// Settle ends a change of partition pid that its writer left unfinished,
+// once the backend has repaired the partition.
+func (r *Region) Settle(pid uint16) {
+	if r.Changing(pid) {
+		r.EndWrite(pid)
+	}
+}
+
+// Table is where partition pid's table is, as PublishTable last said: its
+// offset, 0 for none, and its length in entries.
+func (r *Region) Table(pid uint16) (off, n int) {
+	return int(atomic.LoadUint64(r.word(partOff(pid) + pTableOff))), int(atomic.LoadUint64(r.word(partOff(pid) + pTableLen)))
+}
+
+// SlabIDs bounds the slab ids ever published: they are below it.
+func (r *Region) SlabIDs() uint32 {
+	return uint32(min(atomic.LoadUint64(r.word(hSlabIDs)), uint64(r.dirLen)))
+}
+
+// Slab is where slab id is, as PublishSlab last said: its offset, 0 for
+// none, and its slot size.
+func (r *Region) Slab(id uint32) (off, slotSize int) {
+	at := dirOff + int(id)*dirEntrySize
+	return int(atomic.LoadUint64(r.word(at))), int(atomic.LoadUint64(r.word(at + 8)))
+}
+
+// SetName is the name PublishSet recorded for set id, "" for none.
+func (r *Region) SetName(id uint16) string {
+	at := setsOff + int(id)*setNameSize
+	n := int(binary.LittleEndian.Uint32(r.mem[at:]))
+	if n > setNameSize-4 {
+		return ""
+	}
+	return string(r.mem[at+4 : at+4+n])
+}
+
+// Span is a run of the data area: offset and length in bytes.
+type Span struct{ Off, N int }
+
+// Restore tells an adopted region's page allocator which runs the backend
+// keeps, page-aligned and within the data area; the rest is free, and its
+// memory goes back to the system (the dead writer may have taken pages it
+// never published).
+func (r *Region) Restore(used []Span) error {
+	used = slices.SortedFunc(slices.Values(used), func(a, b Span) int { return cmp.Compare(a.Off, b.Off) })
+	p := &r.pages
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := r.DataStart()
+	p.free = nil
+	for _, s := range used {
+		if s.Off%pageSize != 0 || s.N <= 0 || s.N%pageSize != 0 || s.Off < at || s.N > p.end-s.Off {
+			return fmt.Errorf("shared index: restore: run of %d bytes at %d overlaps another or leaves the data area", s.N, s.Off)
+		}
+		if s.Off > at {
+			p.free = append(p.free, run{at, s.Off - at})
+		}
+		at = s.Off + s.N
+	}
+	p.top = at
+	for _, f := range p.free {
+		_ = release(r.mem[f.off : f.off+f.n])
+	}
+	_ = release(r.mem[p.top:p.end])
+	return nil
+}
