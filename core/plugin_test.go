@@ -165,3 +165,66 @@ func TestInProcessMode(t *testing.T) {
 		t.Fatalf("storage-mode %q", got)
 	}
 }
+
+// TestPluginKilledKeepsIndexes kills a memory plugin while writers change
+// an indexed bin. A write the plugin took but could not answer (the client
+// got an error) is in the resumed records: queries must find every record
+// by the value it holds after the restart.
+func TestPluginKilledKeepsIndexes(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("a memory plugin's records survive it where the node shares them: linux/amd64")
+	}
+	n := startNode(t, nil)
+	c := n.connect(t)
+	set := uniqueSet(t)
+	createIndex(t, c, set, set+"_v", "v", as.NUMERIC, as.ICT_DEFAULT)
+	pid, _ := strconv.Atoi(nsInfo(t, c, "test", "storage-pid"))
+	const writers, keysEach, values = 8, 200, 20
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wp := as.NewWritePolicy(0, 0)
+	wp.MaxRetries = 0
+	for w := range writers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c.Put(wp, key(t, set, w*keysEach+i%keysEach), as.BinMap{"i": w*keysEach + i%keysEach, "v": (i * 7) % values})
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	mustOK(t, syscall.Kill(pid, syscall.SIGKILL))
+	for deadline := time.Now().Add(10 * time.Second); nsInfo(t, c, "test", "storage-state") != "running" || nsInfo(t, c, "test", "storage-restarts") != "1"; {
+		if time.Now().After(deadline) {
+			t.Fatal("plugin not restarted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+
+	holds := map[int]int{} // record -> its value of v
+	for i := range writers * keysEach {
+		rec, err := c.Get(nil, key(t, set, i))
+		if err == nil {
+			holds[i] = rec.Bins["v"].(int)
+		}
+	}
+	for v := range values {
+		stmt := as.NewStatement("test", set)
+		mustOK(t, stmt.SetFilter(as.NewEqualFilter("v", v)))
+		found := map[int]bool{}
+		for _, i := range queryInts(t, c, stmt) {
+			found[i] = true
+		}
+		for i, hv := range holds {
+			if hv == v && !found[i] {
+				t.Errorf("record %d holds v=%d, but a query for %d does not find it", i, v, v)
+			}
+		}
+	}
+}

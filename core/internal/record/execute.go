@@ -453,6 +453,14 @@ func (ns *Namespace) commit(ctx context.Context, s *Scratch, req *Request, set *
 		return Result{Code: proto.RecordTooBig}
 	}
 	if err := ns.backend.Put(ctx, req.Digest, rec); err != nil {
+		if indexed && errors.Is(err, storage.ErrUnavailable) {
+			// In doubt: a plugin process that died may have taken the
+			// write, which its successor then resumes (a memory backend's
+			// records survive it). Index the new bins beside the old: a
+			// query re-checks each record, so the entries of whichever
+			// did not happen cost a read, never a wrong answer.
+			ns.updateIndexes(s, req.Digest, &rec.Meta, nil, &rec.Meta, s.bins)
+		}
 		return Result{Code: ns.storageCode("write", req.Digest, err)}
 	}
 	if _, limited := ns.limitsOf(set); limited {

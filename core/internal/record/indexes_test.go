@@ -2,13 +2,17 @@ package record
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/internal/sindex"
 	"github.com/skiffdb/skiff/core/proto"
+	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -71,6 +75,51 @@ func TestIndexBuildWithWrites(t *testing.T) {
 	for d, v := range want {
 		if got[d] != v {
 			t.Fatalf("record %x: entry %d, want %d", d[:4], got[d], v)
+		}
+	}
+}
+
+// inDoubt stores each Put, then, once failing is set, fails it as a plugin
+// process does that dies before it answers: the write is in doubt, and
+// happened.
+type inDoubt struct {
+	storage.Backend
+	failing atomic.Bool
+}
+
+func (b *inDoubt) Put(ctx context.Context, d storage.Digest, rec storage.Record) error {
+	if err := b.Backend.Put(ctx, d, rec); err != nil || !b.failing.Load() {
+		return err
+	}
+	return fmt.Errorf("plugin died: %w", storage.ErrUnavailable)
+}
+
+// TestIndexedWriteInDoubt: a write whose backend may have taken it (the
+// plugin died before answering) is indexed by its new value too, so that
+// a query finds the record if the write happened.
+func TestIndexedWriteInDoubt(t *testing.T) {
+	mem, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &inDoubt{Backend: mem}
+	ns := New(config.Default().Namespaces[0], Options{Backend: b})
+	defer ns.Close()
+	ix, err := ns.CreateIndex(context.Background(), sindex.Def{Namespace: "test", Name: "v_idx", Bin: "v", Type: sindex.Numeric})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, exec(t, ns, write(digest(1), intOp(proto.OpWrite, "v", 1))), proto.OK)
+	b.failing.Store(true)
+	wantCode(t, exec(t, ns, write(digest(1), intOp(proto.OpWrite, "v", 2))), proto.PartitionUnavailable)
+	for _, v := range []int64{1, 2} {
+		found := false
+		ix.Range(v, v, nil, nil, func(_ sindex.Key, d storage.Digest) bool {
+			found = found || d == digest(1)
+			return true
+		})
+		if !found {
+			t.Errorf("no entry for v=%d", v)
 		}
 	}
 }
