@@ -286,16 +286,16 @@ func TestLeftoverIsResumed(t *testing.T) {
 	junk := os.NewFile(uintptr(fd), "not-a-region")
 	defer junk.Close()
 	junk.Truncate(1 << 20)
-	logs = syncbuf.Buffer{}
-	p = resumeFrom(junk, &logs)
+	var junkLogs syncbuf.Buffer
+	p = resumeFrom(junk, &junkLogs)
 	if _, err := p.Get(ctx, digest(1), nil); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("get from a plugin given junk: %v", err)
 	}
 	if err := p.Put(ctx, digest(2), record(2)); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "cannot be taken over") {
-		t.Errorf("no word of the refused region in the log:\n%s", logs.String())
+	if !strings.Contains(junkLogs.String(), "cannot be taken over") {
+		t.Errorf("no word of the refused region in the log:\n%s", junkLogs.String())
 	}
 
 	p = startWith(t, nil, map[string]string{"data-size": "67108864", "test-private": ""})
