@@ -57,14 +57,25 @@ func runNodeProcess(path string) {
 // extra lines added to the namespace.
 func deviceConfig(t testing.TB, dir, mode string, port int, storageLines, nsLines string) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := ""
-	if mode == config.ModeProcess {
-		path = "path " + exe
-	}
+	return nodeConfig(t, dir, port, fmt.Sprintf(`
+	nsup-period 1
+	%s
+	storage-engine device {
+		file %s
+		filesize 64M
+		write-block-size 128K
+		flush-max-ms 100
+		mode %s
+		%s
+		%s
+	}`, nsLines, filepath.Join(dir, "test.dat"), mode, pluginPath(t, mode), storageLines))
+}
+
+// nodeConfig writes, in dir, the configuration of a node on 127.0.0.1 and
+// port whose namespace test has the settings in namespace, and returns its
+// path.
+func nodeConfig(t testing.TB, dir string, port int, namespace string) string {
+	t.Helper()
 	text := fmt.Sprintf(`
 service {
 	work-directory %s
@@ -84,24 +95,28 @@ network {
 	}
 }
 namespace test {
-	nsup-period 1
-	%s
-	storage-engine device {
-		file %s
-		filesize 64M
-		write-block-size 128K
-		flush-max-ms 100
-		mode %s
-		%s
-		%s
-	}
+%s
 }
-`, filepath.Join(dir, "work"), port, nsLines, filepath.Join(dir, "test.dat"), mode, path, storageLines)
+`, filepath.Join(dir, "work"), port, namespace)
 	file := filepath.Join(dir, "skiffd.conf")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// pluginPath is the storage-engine line that makes this test binary a
+// namespace's plugin in process mode, "" in-process.
+func pluginPath(t testing.TB, mode string) string {
+	t.Helper()
+	if mode != config.ModeProcess {
+		return ""
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "path " + exe
 }
 
 // nodeProcess is a node running as a child process of the test.

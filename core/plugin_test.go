@@ -31,6 +31,20 @@ func nsInfo(t testing.TB, c *as.Client, ns, field string) string {
 	return ""
 }
 
+// waitRestarted waits until namespace test's plugin, killed once, serves
+// again. The restart count is read first: once it is 1, running can only
+// mean the new process (a crash sets the count and leaves running at once).
+func waitRestarted(t *testing.T, c *as.Client) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for nsInfo(t, c, "test", "storage-restarts") != "1" || nsInfo(t, c, "test", "storage-state") != "running" {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin not restarted: %s", info(t, c, "namespace/test"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestPluginKilledUnderLoad(t *testing.T) {
 	n := startNode(t, nil)
 	c := n.connect(t)
@@ -92,13 +106,7 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for nsInfo(t, c, "test", "storage-restarts") != "1" || nsInfo(t, c, "test", "storage-state") != "running" {
-		if time.Now().After(deadline) {
-			t.Fatalf("plugin not restarted: %s", info(t, c, "namespace/test"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRestarted(t, c)
 	before := ok.Load()
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
@@ -198,12 +206,7 @@ func TestPluginKilledKeepsIndexes(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	mustOK(t, syscall.Kill(pid, syscall.SIGKILL))
-	for deadline := time.Now().Add(10 * time.Second); nsInfo(t, c, "test", "storage-state") != "running" || nsInfo(t, c, "test", "storage-restarts") != "1"; {
-		if time.Now().After(deadline) {
-			t.Fatal("plugin not restarted")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitRestarted(t, c)
 	close(stop)
 	wg.Wait()
 

@@ -204,6 +204,10 @@ type StorageEngine struct {
 	// Mode is how the node runs the backend: ModeProcess or ModeInProcess
 	// (mode). Third-party plugins run as processes only.
 	Mode string
+	// RegionFile is a file on a tmpfs that keeps a memory namespace's
+	// index and records across restarts of the node (region-file); empty
+	// for none. Memory only.
+	RegionFile string
 	// Path is the backend's plugin binary (path); empty means the
 	// first-party binary beside the node's (skiff-storage-memory).
 	Path string

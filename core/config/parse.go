@@ -48,6 +48,7 @@ import (
 //	    }
 //	    storage-engine memory {    # or just "storage-engine memory"
 //	        data-size SIZE        # 1M and up
+//	        region-file PATH      # absolute, on a tmpfs: records survive node restarts
 //	        mode process|in-process
 //	        path PATH             # the plugin binary
 //	    }
@@ -676,6 +677,10 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 		switch it.name {
 		case "data-size":
 			st.DataSize, err = p.sizeValue(it, where, minDataSize, 0)
+		case "region-file":
+			if st.RegionFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.RegionFile) {
+				err = p.errorf(it.line, "region-file%s: %q is not an absolute path", in(where), st.RegionFile)
+			}
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)
 		case "path":

@@ -189,6 +189,9 @@ logging {
 		{"memory plugin path", ns("storage-engine memory {", "mode process", "path /opt/skiff/skiff-storage-memory", "}"), func(c *Config) {
 			c.Namespaces[0].Storage.Path = "/opt/skiff/skiff-storage-memory"
 		}},
+		{"memory region file", ns("storage-engine memory {", "region-file /dev/shm/skiff/test.region", "}"), func(c *Config) {
+			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
+		}},
 		{"device", ns("storage-engine device {", "device /dev/nvme0n1", "device /dev/nvme1n1", "file /var/lib/skiff/a.dat", "filesize 16G",
 			"write-block-size 128K", "direct-io false", "post-write-queue 64", "flush-max-ms 100", "defrag-lwm-pct 40",
 			"commit-to-device true", "}", "index-type flash {", "mount /mnt/idx", "mounts-size-limit 4G", "}",
@@ -290,6 +293,7 @@ func TestParseErrors(t *testing.T) {
 		{"logging with value", ns() + "logging stderr {\n}", `t.conf:3: block "logging" takes no value, got "stderr"`},
 		{"network without brace", ns() + "network", `t.conf:3: "network" opens a block`},
 		{"port without value", ns() + "network {\nservice {\nport\n}\n}", `t.conf:5: setting "port" in network service has no value`},
+		{"relative region file", ns("storage-engine memory {", "region-file test.region", "}"), `t.conf:3: region-file in namespace test storage-engine memory: "test.region" is not an absolute path`},
 		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
 		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},
 		{"block without brace", "service\n" + ns(), `t.conf:1: "service" opens a block: put "{" at the end of its line`},

@@ -28,6 +28,13 @@ type Options struct {
 	// storage.ErrOutOfSpace when a write would take Stats.DataBytes past it.
 	// Zero means unbounded.
 	DataSize int64
+	// RegionFile, when set, is a file on a tmpfs (/dev/shm) where the
+	// backend keeps its index and records instead of a memory file of its
+	// own, so that they outlive its process: a backend opened on a file
+	// that holds a region resumes its records (see Resume), across
+	// restarts of the node, not of the machine. One process at a time may
+	// use the file.
+	RegionFile string
 }
 
 // Backend is a namespace's storage in memory. It implements
@@ -115,11 +122,17 @@ func New(opts Options) (*Backend, error) {
 	if opts.DataSize < 0 {
 		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
+	if opts.RegionFile != "" {
+		return openFile(opts)
+	}
+	return newIn(opts, sharedindex.CreateUpTo)
+}
+
+// newIn returns an empty backend in a region that create makes, given its
+// size, its directory's length for a size, and its hash seed.
+func newIn(opts Options, create func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error)) (*Backend, error) {
 	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
-	// Slabs of records take 64 KiB or more; a table may take less, but a
-	// partition has at most two at once (while it grows).
-	dirLen := func(size int) int { return size/slabMinBytes + 2*storage.Partitions + 2 }
-	region, err := sharedindex.CreateUpTo(regionSize(opts.DataSize), dirLen, b.seed)
+	region, err := create(regionSize(opts.DataSize), dirLen, b.seed)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
@@ -128,6 +141,11 @@ func New(opts Options) (*Backend, error) {
 	b.alloc.init(region)
 	return b, nil
 }
+
+// dirLen is the length of the slab directory of a region of size bytes.
+// Slabs of records take 64 KiB or more; a table may take less, but a
+// partition has at most two at once (while it grows).
+func dirLen(size int) int { return size/slabMinBytes + 2*storage.Partitions + 2 }
 
 // regionSize is the address space a backend of capacity bytes reserves for
 // its slabs: four times its capacity, for the index and for slabs' free
@@ -406,6 +424,9 @@ func (b *Backend) Close() error {
 		p.table = table{}
 		p.mu.Unlock()
 	}
+	// Nothing was changing: a backend resuming the region (its file's)
+	// need leave no record out.
+	b.region.MarkClosed()
 	b.alloc.release()
 	b.used.Store(0)
 	return b.region.Close()

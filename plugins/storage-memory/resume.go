@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
@@ -61,10 +63,18 @@ func Resume(namespace string, settings map[string]string, region *sharedindex.Re
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: resume: %w", namespace, err)
 	}
-	slog.Info("memory backend resumed the records of the process before",
-		"records", rep.Records, "in_flight_dropped", rep.InFlight, "damaged_dropped", rep.Damaged,
-		"damaged_tables", rep.DamagedTables, "tables_rebuilt", rep.Rebuilt)
+	logResumed("", rep)
 	return b, nil
+}
+
+// logResumed reports what a resume of a region (from file, if named) kept.
+func logResumed(file string, rep ResumeReport) {
+	args := []any{"records", rep.Records, "in_flight_dropped", rep.InFlight, "damaged_dropped", rep.Damaged,
+		"damaged_tables", rep.DamagedTables, "tables_rebuilt", rep.Rebuilt}
+	if file != "" {
+		args = append(args, "file", file)
+	}
+	slog.Info("memory backend resumed its records", args...)
 }
 
 // regionFormat names how this build lays out records, entries and slabs in
@@ -211,7 +221,48 @@ func resume(opts Options, region *sharedindex.Region) (*Backend, ResumeReport, e
 		}
 		region.Settle(pid)
 	}
+	region.Resumed()
 	return b, rep, nil
+}
+
+// openFile opens a backend on opts.RegionFile: resumed when the file holds
+// a region this build can resume, new otherwise (the file emptied first).
+func openFile(opts Options) (*Backend, error) {
+	fd, size, err := sharedindex.OpenFile(opts.RegionFile)
+	if err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	if size > 0 {
+		b, err := resumeFile(opts, fd)
+		if err == nil {
+			return b, nil
+		}
+		slog.Warn("memory backend starts empty: the region in its file cannot be resumed", "file", opts.RegionFile, "err", err)
+	}
+	return newIn(opts, func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error) {
+		return sharedindex.CreateUpToIn(fd, size, dirLen, seed)
+	})
+}
+
+// resumeFile resumes the region in the region file fd, through a copy of
+// the descriptor, which it takes: fd stays the caller's.
+func resumeFile(opts Options, fd int) (*Backend, error) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	region, err := sharedindex.Adopt(dup)
+	if err != nil {
+		return nil, err
+	}
+	b, rep, err := resume(opts, region)
+	if err != nil {
+		region.Close()
+		return nil, err
+	}
+	unix.Close(fd) // the region holds the copy, and with it the lock
+	logResumed(opts.RegionFile, rep)
+	return b, nil
 }
 
 // readSets restores the set names the dead process published.

@@ -8,14 +8,19 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
@@ -83,6 +88,7 @@ func (m model) check(t *testing.T, b *Backend) {
 	t.Helper()
 	ctx := context.Background()
 	r := openReader(t, b)
+	defer r.Close() // its mapping would hold a region file's lock
 	for d, want := range m {
 		got, err := b.Get(ctx, d, nil)
 		if err != nil || !sameRecord(got, want) {
@@ -387,4 +393,53 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 	}
 	p.Close()
+}
+
+// TestRegionFile keeps a backend's records in a region file: a backend
+// opened again on it after a clean close, and after its process died,
+// has every record; the file is one process's at a time, and must be on a
+// tmpfs; a region another build laid out is replaced by an empty one.
+func TestRegionFile(t *testing.T) {
+	opts := Options{DataSize: 256 << 20, RegionFile: filepath.Join(shmtest.Dir(t), "test.region")}
+	b, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := model{}
+	rng := rand.New(rand.NewPCG(9, 10))
+	m.churn(t, b, rng, 4000)
+	if _, err := New(opts); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("a second backend on the file: %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	m.check(t, b)
+	m.churn(t, b, rng, 2000)
+	// Dies: no close, its mapping and descriptor gone.
+	b.closed.Store(true)
+	b.region.Close()
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	m.check(t, b)
+	b.region.SetFormat(b.region.Format() + 1)
+	b.Close()
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	model{}.check(t, b)
+	b.Close()
+
+	disk := t.TempDir()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(disk, &fs); err != nil || fs.Type == unix.TMPFS_MAGIC {
+		t.Skipf("%s is a tmpfs: no file off one to refuse", disk)
+	}
+	if _, err := New(Options{RegionFile: filepath.Join(disk, "disk.region")}); err == nil || !strings.Contains(err.Error(), "not on a tmpfs") {
+		t.Errorf("a region file off a tmpfs: %v", err)
+	}
 }

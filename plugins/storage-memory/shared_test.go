@@ -185,7 +185,9 @@ func TestSharedIndexReadsAreConsistent(t *testing.T) {
 	readers.Wait()
 	writers.Wait()
 	t.Logf("%d reads through the shared index, %d left to the backend", hits.Load(), fallbacks.Load())
-	if hits.Load() < 10*fallbacks.Load() {
+	// Under the race detector, with other packages' tests on the same two
+	// CPUs, one run in a few dozen left a tenth; most leave a fiftieth.
+	if hits.Load() < 4*fallbacks.Load() {
 		t.Errorf("%d reads left to the backend for %d answered", fallbacks.Load(), hits.Load())
 	}
 	// A copy of a partition's table, tens of kilobytes, often meets a

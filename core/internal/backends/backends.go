@@ -71,7 +71,7 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		var err error
 		switch st.Type {
 		case "memory":
-			b, err = memory.New(memory.Options{DataSize: st.DataSize})
+			b, err = memory.New(memory.Options{DataSize: st.DataSize, RegionFile: st.RegionFile})
 		case "device":
 			var o nvme.Options
 			if o, err = nvme.ParseSettings(ns.Name, deviceSettings(ns)); err == nil {
@@ -95,6 +95,9 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 	switch st.Type {
 	case "memory":
 		cfg.Settings = map[string]string{"data-size": strconv.FormatInt(st.DataSize, 10)}
+		if st.RegionFile != "" {
+			cfg.Settings["region-file"] = st.RegionFile
+		}
 		firstParty = "skiff-storage-memory"
 	case "device":
 		cfg.Settings = deviceSettings(ns)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/shmtest"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
@@ -171,5 +172,38 @@ func TestCloseStopsThePlugin(t *testing.T) {
 	}
 	if !errors.Is(b.Close(), storage.ErrClosed) {
 		t.Fatal("second close")
+	}
+}
+
+// TestRegionFileOutlivesTheBackend keeps a memory namespace in a region
+// file: its records come back after the plugin is killed and after the
+// backend is closed and opened again, in both modes.
+func TestRegionFileOutlivesTheBackend(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			ns := namespace(mode)
+			ns.Storage.RegionFile = shmtest.Dir(t) + "/test.region"
+			b := open(t, ns)
+			d := storage.Digest{3}
+			if err := b.Put(ctx, d, storage.Record{Bins: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			if mode == config.ModeProcess {
+				syscall.Kill(b.Status().Pid, syscall.SIGKILL)
+				waitFor(t, "the crash to be noticed", func() bool { return b.Status().State != "running" })
+				waitFor(t, "the restart", func() bool { return b.Status().State == "running" })
+				if rec, err := b.Get(ctx, d, nil); err != nil || string(rec.Bins) != "x" {
+					t.Fatalf("get after the plugin's restart: %q, %v", rec.Bins, err)
+				}
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			b = open(t, ns)
+			if rec, err := b.Get(ctx, d, nil); err != nil || string(rec.Bins) != "x" {
+				t.Fatalf("get after opening the namespace again: %q, %v", rec.Bins, err)
+			}
+		})
 	}
 }

@@ -119,11 +119,7 @@ func (s *supervised) run(p *plugin.Process) {
 				leftover = nil
 			}
 		}
-		p = s.restart(looping, leftover)
-		if leftover != nil {
-			leftover.Close()
-		}
-		if p == nil {
+		if p = s.restart(looping, leftover); p == nil {
 			return
 		}
 	}
@@ -161,9 +157,16 @@ func (s *supervised) watch(p *plugin.Process) bool {
 }
 
 // restart starts a new process after a back-off, retrying until one
-// starts or the backend is closed (then it returns nil), offering it the
-// region leftover to resume if not nil.
+// starts or the backend is closed (then it returns nil). It offers the
+// first attempt the region leftover to resume, if not nil, and closes it:
+// a later attempt opens the backend as configured (the region file, say,
+// which the leftover locks).
 func (s *supervised) restart(looping bool, leftover *os.File) *plugin.Process {
+	defer func() {
+		if leftover != nil {
+			leftover.Close()
+		}
+	}()
 	backoff := minBackoff
 	if looping {
 		backoff = maxBackoff
@@ -177,6 +180,10 @@ func (s *supervised) restart(looping bool, leftover *os.File) *plugin.Process {
 		cfg := s.cfg
 		cfg.Resume = leftover
 		p, err := plugin.Start(context.Background(), cfg)
+		if leftover != nil {
+			leftover.Close()
+			leftover = nil
+		}
 		if err == nil {
 			s.cur.Store(p)
 			s.setStatus(func(st *Status) {

@@ -101,6 +101,9 @@ func namespaceConfig(cfg *config.Namespace) string {
 	switch st.Type {
 	case "memory":
 		k.add("storage-engine.data-size", st.DataSize)
+		if st.RegionFile != "" {
+			k.add("storage-engine.region-file", st.RegionFile)
+		}
 	case "device":
 		d := &st.Device
 		for i, dev := range d.Devices {

@@ -286,6 +286,9 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("storage-engine", cfg.Storage.Type)
 	if cfg.Storage.Type == "memory" {
 		k.add("storage-engine.data-size", cfg.Storage.DataSize)
+		if cfg.Storage.RegionFile != "" {
+			k.add("storage-engine.region-file", cfg.Storage.RegionFile)
+		}
 	}
 	if b, ok := ns.Backend().(interface{ Status() backends.Status }); ok {
 		st := b.Status()

@@ -60,10 +60,15 @@ func (r *Region) BeginWriteOf(pid uint16, pending uint64) {
 	r.BeginWrite(pid)
 }
 
+// MarkClosed records that the backend closed, every partition left
+// changing (Abandon) for readers while nothing changed: a backend that
+// resumes the region takes no partition for interrupted (Changing).
+func (r *Region) MarkClosed() { atomic.StoreUint64(r.word(hClosed), 1) }
+
 // Changing reports that partition pid's writer was between BeginWrite and
 // EndWrite; Pending is then what its BeginWriteOf recorded.
 func (r *Region) Changing(pid uint16) bool {
-	return atomic.LoadUint64(r.word(partOff(pid)+pSeq))&1 != 0
+	return atomic.LoadUint64(r.word(hClosed)) == 0 && atomic.LoadUint64(r.word(partOff(pid)+pSeq))&1 != 0
 }
 
 // Pending is the word the last BeginWriteOf of partition pid recorded.
@@ -71,13 +76,16 @@ func (r *Region) Pending(pid uint16) uint64 {
 	return atomic.LoadUint64(r.word(partOff(pid) + pPending))
 }
 
-// Settle ends a change of partition pid that its writer left unfinished,
-// once the backend has repaired the partition.
+// Settle ends a change of partition pid that its writer left unfinished
+// (or Abandon), once the backend has repaired the partition.
 func (r *Region) Settle(pid uint16) {
-	if r.Changing(pid) {
+	if atomic.LoadUint64(r.word(partOff(pid)+pSeq))&1 != 0 {
 		r.EndWrite(pid)
 	}
 }
+
+// Resumed clears MarkClosed, once the backend has settled every partition.
+func (r *Region) Resumed() { atomic.StoreUint64(r.word(hClosed), 0) }
 
 // Table is where partition pid's table is, as PublishTable last said: its
 // offset, 0 for none, and its length in entries.

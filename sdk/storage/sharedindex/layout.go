@@ -83,6 +83,9 @@ const (
 	// hSlabIDs is one more than the highest slab id ever published, so
 	// that Adopt reads only the part of the directory in use.
 	hSlabIDs = 96
+	// hClosed is set by a backend that closed: its partitions are left
+	// changing for readers, but nothing was changing.
+	hClosed = 104
 	// For each file, 16 bytes: where its array of block flags is, and its
 	// number of blocks.
 	hFileTable    = 1024

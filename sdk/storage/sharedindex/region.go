@@ -28,11 +28,16 @@ type Region struct {
 // directory has dirLen entries, with the index hash seed. Its memory is
 // taken from the system only as it is touched.
 func Create(size, dirLen int, seed uint64) (*Region, error) {
+	return createWith(create, size, dirLen, seed)
+}
+
+// createWith is Create with the memory made by make.
+func createWith(make func(size int) (*Region, error), size, dirLen int, seed uint64) (*Region, error) {
 	size = roundUp(size, pageSize)
 	if DataOff(dirLen) >= size {
 		return nil, fmt.Errorf("shared index: region of %d bytes is too small for a directory of %d slabs", size, dirLen)
 	}
-	r, err := create(size)
+	r, err := make(size)
 	if err != nil {
 		return nil, fmt.Errorf("shared index: region of %d bytes: %w", size, err)
 	}
@@ -57,8 +62,22 @@ const MinReserve = 1 << 30
 // region gets storage.ErrOutOfSpace from Alloc. dirLen gives the slab
 // directory's length for a region's size.
 func CreateUpTo(size int, dirLen func(size int) int, seed uint64) (*Region, error) {
+	return createUpTo(create, size, dirLen, seed)
+}
+
+// CreateUpToIn is CreateUpTo in the region file fd (OpenFile), emptied
+// first. It takes ownership of fd.
+func CreateUpToIn(fd, size int, dirLen func(size int) int, seed uint64) (*Region, error) {
+	r, err := createUpTo(func(size int) (*Region, error) { return createIn(fd, size) }, size, dirLen, seed)
+	if err != nil {
+		closeFD(fd)
+	}
+	return r, err
+}
+
+func createUpTo(make func(size int) (*Region, error), size int, dirLen func(size int) int, seed uint64) (*Region, error) {
 	for {
-		region, err := Create(size, dirLen(size), seed)
+		region, err := createWith(make, size, dirLen(size), seed)
 		if err == nil || size/2 < MinReserve {
 			return region, err
 		}

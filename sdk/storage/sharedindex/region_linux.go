@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -34,6 +35,64 @@ func create(size int) (*Region, error) {
 		unix.Close(fd)
 	}
 	return r, err
+}
+
+// OpenFile opens the region file at path, creating it if missing, and
+// locks it (flock), so that one process at a time keeps a region there; a
+// descriptor copied to another process shares the lock. It returns the
+// descriptor and the file's size, 0 for a new file. The file must be on a
+// tmpfs: elsewhere the region's pages would be written back to a disk.
+func OpenFile(path string) (fd int, size int64, err error) {
+	fd, err = unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return -1, 0, fmt.Errorf("region file %s: %w", path, err)
+	}
+	var fs unix.Statfs_t
+	var st unix.Stat_t
+	switch {
+	case unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.TMPFS_MAGIC:
+		err = fmt.Errorf("region file %s: not on a tmpfs (such as /dev/shm)", path)
+	case !lock(fd):
+		err = fmt.Errorf("region file %s: in use by another process", path)
+	case unix.Fstat(fd, &st) != nil:
+		err = fmt.Errorf("region file %s: cannot stat it", path)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, 0, err
+	}
+	return fd, st.Size, nil
+}
+
+// lockWait bounds OpenFile's wait for a region file's lock: the plugin
+// process of a node that was killed exits within half a second, and a
+// node started again at once would otherwise find the file in use.
+const lockWait = 5 * time.Second
+
+// lock takes the exclusive lock of the region file fd, waiting up to
+// lockWait for it.
+func lock(fd int) bool {
+	for deadline := time.Now().Add(lockWait); ; time.Sleep(50 * time.Millisecond) {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return true
+		}
+		if err != unix.EWOULDBLOCK || time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// createIn sizes the region file fd for a new region of size bytes,
+// emptied first, and maps it. fd stays the caller's if it fails.
+func createIn(fd, size int) (*Region, error) {
+	if err := unix.Ftruncate(fd, 0); err != nil {
+		return nil, fmt.Errorf("empty region file: %w", err)
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return nil, fmt.Errorf("size region file: %w", err)
+	}
+	return adopt(fd)
 }
 
 // adopt maps the memory file fd writable.

@@ -21,6 +21,13 @@ func create(size int) (*Region, error) {
 
 func adopt(int) (*Region, error) { return nil, errors.New("not on this system") }
 
+// OpenFile fails off Linux: region files live on a tmpfs.
+func OpenFile(path string) (int, int64, error) {
+	return -1, 0, errors.New("region file " + path + ": needs Linux")
+}
+
+func createIn(int, int) (*Region, error) { return nil, errors.New("not on this system") }
+
 func release(b []byte) error { return unix.Madvise(b, unix.MADV_DONTNEED) }
 
 func mapReadOnly(int) ([]byte, error) { return nil, errors.New("shared index: not on this system") }

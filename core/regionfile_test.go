@@ -1,0 +1,114 @@
+package core_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v8"
+	"github.com/aerospike/aerospike-client-go/v8/types"
+
+	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/shmtest"
+)
+
+// regionFileConfig is a node with a memory namespace that keeps its
+// records in the region file shm/test.region, its plugin (in process mode)
+// this test binary.
+func regionFileConfig(t testing.TB, dir, shm, mode string, port int) string {
+	t.Helper()
+	return nodeConfig(t, dir, port, fmt.Sprintf(`
+	storage-engine memory {
+		data-size 256M
+		region-file %s
+		mode %s
+		%s
+	}`, filepath.Join(shm, "test.region"), mode, pluginPath(t, mode)))
+}
+
+// TestMemoryRegionFile restarts a node whose memory namespace keeps its
+// records in a region file on /dev/shm: after a SIGTERM every record is
+// back; after a SIGKILL under writers, every acknowledged write.
+func TestMemoryRegionFile(t *testing.T) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			shm := shmtest.Dir(t)
+			conf := regionFileConfig(t, t.TempDir(), shm, mode, freePort(t))
+			n := startNodeProcess(t, conf)
+			c := n.connect(t)
+			const records = 1000
+			for i := range records {
+				mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i)}))
+			}
+			c.Close()
+			n.stop(t)
+
+			n = startNodeProcess(t, conf)
+			c = n.connect(t)
+			for i := range records {
+				r, err := c.Get(nil, key(t, "s", i))
+				mustOK(t, err)
+				if r.Bins["i"] != i || len(r.Bins["pad"].(string)) != i {
+					t.Fatalf("record %d after a restart: %v", i, r.Bins)
+				}
+			}
+			if got := nsInfo(t, c, "test", "objects"); got != fmt.Sprint(records) {
+				t.Fatalf("objects %s after a restart, want %d", got, records)
+			}
+			if got := nsInfo(t, c, "test", "storage-engine.region-file"); got != filepath.Join(shm, "test.region") {
+				t.Fatalf("storage-engine.region-file %q in namespace info", got)
+			}
+
+			// Writers rewrite the records until the node is killed; each
+			// remembers the value acknowledged last, and whether a write
+			// failed after it (in doubt).
+			type state struct {
+				acked int
+				doubt bool
+			}
+			states := make([]state, records)
+			for i := range states {
+				states[i].acked = i
+			}
+			wp := as.NewWritePolicy(0, 0)
+			wp.MaxRetries = 0
+			var wg sync.WaitGroup
+			for w := range 4 {
+				wg.Go(func() {
+					for v := records; ; v++ {
+						i := w + 4*(v%(records/4))
+						err := c.Put(wp, key(t, "s", i), as.BinMap{"i": v, "pad": strings.Repeat("y", v%700)})
+						if err != nil {
+							states[i].doubt = true
+							return
+						}
+						states[i].acked = v
+					}
+				})
+			}
+			time.Sleep(300 * time.Millisecond)
+			n.kill(t)
+			wg.Wait()
+			c.Close()
+
+			n = startNodeProcess(t, conf)
+			c = n.connect(t)
+			for i, st := range states {
+				r, err := c.Get(nil, key(t, "s", i))
+				switch {
+				case st.doubt:
+				case errors.Is(err, &as.AerospikeError{ResultCode: types.KEY_NOT_FOUND_ERROR}):
+					t.Fatalf("record %d lost after a kill: %d acknowledged", i, st.acked)
+				case err != nil:
+					t.Fatal(err)
+				case r.Bins["i"] != st.acked:
+					t.Fatalf("record %d after a kill: %v, %d acknowledged", i, r.Bins["i"], st.acked)
+				}
+			}
+		})
+	}
+}
