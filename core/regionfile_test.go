@@ -23,7 +23,7 @@ func regionFileConfig(t testing.TB, dir, shm, mode string, port int) string {
 	t.Helper()
 	return nodeConfig(t, dir, port, fmt.Sprintf(`
 	storage-engine memory {
-		data-size 256M
+		data-size 16M
 		region-file %s
 		mode %s
 		%s
@@ -42,8 +42,9 @@ func TestMemoryRegionFile(t *testing.T) {
 			c := n.connect(t)
 			const records = 1000
 			for i := range records {
-				mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i)}))
+				mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i, "m": i % 10, "pad": strings.Repeat("x", i)}))
 			}
+			createIndex(t, c, "s", "s_m", "m", as.NUMERIC, as.ICT_DEFAULT)
 			c.Close()
 			n.stop(t)
 
@@ -61,6 +62,18 @@ func TestMemoryRegionFile(t *testing.T) {
 			}
 			if got := nsInfo(t, c, "test", "storage-engine.region-file"); got != filepath.Join(shm, "test.region") {
 				t.Fatalf("storage-engine.region-file %q in namespace info", got)
+			}
+			// The index comes back, rebuilt from the resumed records.
+			for deadline := time.Now().Add(30 * time.Second); !strings.Contains(info(t, c, "sindex/test/s_m"), "load_pct=100"); {
+				if time.Now().After(deadline) {
+					t.Fatal("the index was not rebuilt within 30 s")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			stmt := as.NewStatement("test", "s")
+			mustOK(t, stmt.SetFilter(as.NewEqualFilter("m", 3)))
+			if got := queryInts(t, c, stmt); len(got) != records/10 || got[0] != 3 {
+				t.Fatalf("query after a restart: %d records, first %v", len(got), got[:min(1, len(got))])
 			}
 
 			// Writers rewrite the records until the node is killed; each

@@ -125,14 +125,15 @@ func New(opts Options) (*Backend, error) {
 	if opts.RegionFile != "" {
 		return openFile(opts)
 	}
-	return newIn(opts, sharedindex.CreateUpTo)
+	return newIn(opts, regionSize(opts.DataSize), sharedindex.CreateUpTo)
 }
 
-// newIn returns an empty backend in a region that create makes, given its
-// size, its directory's length for a size, and its hash seed.
-func newIn(opts Options, create func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error)) (*Backend, error) {
+// newIn returns an empty backend in a region of size bytes that create
+// makes, given its size, its directory's length for a size, and its hash
+// seed.
+func newIn(opts Options, size int, create func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error)) (*Backend, error) {
 	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
-	region, err := create(regionSize(opts.DataSize), dirLen, b.seed)
+	region, err := create(size, dirLen, b.seed)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}

@@ -228,7 +228,7 @@ func resume(opts Options, region *sharedindex.Region) (*Backend, ResumeReport, e
 // openFile opens a backend on opts.RegionFile: resumed when the file holds
 // a region this build can resume, new otherwise (the file emptied first).
 func openFile(opts Options) (*Backend, error) {
-	fd, size, err := sharedindex.OpenFile(opts.RegionFile)
+	fd, size, err := sharedindex.OpenFile(opts.RegionFile, fileNeed(opts.DataSize))
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
@@ -239,10 +239,17 @@ func openFile(opts Options) (*Backend, error) {
 		}
 		slog.Warn("memory backend starts empty: the region in its file cannot be resumed", "file", opts.RegionFile, "err", err)
 	}
-	return newIn(opts, func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error) {
+	// The file outlives this configuration: its region is made for any
+	// data-size (address space only), so that a larger one next time fits.
+	return newIn(opts, regionSize(0), func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error) {
 		return sharedindex.CreateUpToIn(fd, size, dirLen, seed)
 	})
 }
+
+// fileNeed is the most a region file of a backend of capacity bytes holds:
+// records up to the capacity, their slabs' free slots and the index (tens
+// of bytes a record) in a fifth more. Unbounded, nothing is checked.
+func fileNeed(capacity int64) int64 { return capacity + capacity/5 }
 
 // resumeFile resumes the region in the region file fd, through a copy of
 // the descriptor, which it takes: fd stays the caller's.

@@ -18,8 +18,6 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
@@ -400,7 +398,7 @@ func TestResumeAfterKill(t *testing.T) {
 // has every record; the file is one process's at a time, and must be on a
 // tmpfs; a region another build laid out is replaced by an empty one.
 func TestRegionFile(t *testing.T) {
-	opts := Options{DataSize: 256 << 20, RegionFile: filepath.Join(shmtest.Dir(t), "test.region")}
+	opts := Options{DataSize: 32 << 20, RegionFile: filepath.Join(shmtest.Dir(t), "test.region")}
 	b, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -426,6 +424,10 @@ func TestRegionFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.check(t, b)
+	// A larger data-size next time: the file's region holds it.
+	if len(b.region.Mem()) < regionSize(4*opts.DataSize) {
+		t.Errorf("a region file of %d bytes would not hold four times the data-size", len(b.region.Mem()))
+	}
 	b.region.SetFormat(b.region.Format() + 1)
 	b.Close()
 	if b, err = New(opts); err != nil {
@@ -434,9 +436,16 @@ func TestRegionFile(t *testing.T) {
 	model{}.check(t, b)
 	b.Close()
 
+	// A tmpfs too small for the data-size: refused, not killed by SIGBUS
+	// once it fills.
+	size, _, _ := shmtest.Tmpfs(filepath.Dir(opts.RegionFile))
+	huge := Options{DataSize: 2 * size, RegionFile: filepath.Join(filepath.Dir(opts.RegionFile), "huge.region")}
+	if _, err := New(huge); err == nil || !strings.Contains(err.Error(), "MiB free") {
+		t.Errorf("a region file on a tmpfs half the data-size: %v", err)
+	}
+
 	disk := t.TempDir()
-	var fs unix.Statfs_t
-	if err := unix.Statfs(disk, &fs); err != nil || fs.Type == unix.TMPFS_MAGIC {
+	if _, _, tmpfs := shmtest.Tmpfs(disk); tmpfs {
 		t.Skipf("%s is a tmpfs: no file off one to refuse", disk)
 	}
 	if _, err := New(Options{RegionFile: filepath.Join(disk, "disk.region")}); err == nil || !strings.Contains(err.Error(), "not on a tmpfs") {

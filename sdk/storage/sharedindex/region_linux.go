@@ -41,8 +41,11 @@ func create(size int) (*Region, error) {
 // locks it (flock), so that one process at a time keeps a region there; a
 // descriptor copied to another process shares the lock. It returns the
 // descriptor and the file's size, 0 for a new file. The file must be on a
-// tmpfs: elsewhere the region's pages would be written back to a disk.
-func OpenFile(path string) (fd int, size int64, err error) {
+// tmpfs (elsewhere the region's pages would be written back to a disk)
+// with room for need bytes besides what the file holds already: a process
+// that touches a page of a full tmpfs through its mapping is killed
+// (SIGBUS), so a tmpfs too small is refused here.
+func OpenFile(path string, need int64) (fd int, size int64, err error) {
 	fd, err = unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return -1, 0, fmt.Errorf("region file %s: %w", path, err)
@@ -56,6 +59,9 @@ func OpenFile(path string) (fd int, size int64, err error) {
 		err = fmt.Errorf("region file %s: in use by another process", path)
 	case unix.Fstat(fd, &st) != nil:
 		err = fmt.Errorf("region file %s: cannot stat it", path)
+	case int64(fs.Bavail)*fs.Bsize+st.Blocks*512 < need:
+		err = fmt.Errorf("region file %s: its tmpfs has %d MiB free, the namespace needs up to %d MiB (a larger tmpfs: docker run --shm-size, a memory-backed emptyDir's sizeLimit)",
+			path, (int64(fs.Bavail)*fs.Bsize+st.Blocks*512)>>20, need>>20)
 	}
 	if err != nil {
 		unix.Close(fd)
