@@ -279,15 +279,15 @@ func heapAlloc() uint64 {
 	return m.HeapAlloc
 }
 
-// BenchmarkResume measures a resume of the region a process left with 1M
-// and 3M records of 100 bytes of bins (see Resume), per record, and the
+// BenchmarkResume measures a resume of the region a process left with 1M,
+// 3M and 10M records of 100 bytes of bins (see Resume), per record, and the
 // memory the resumed backend takes on the Go heap (the region's is
 // shared with the node and unchanged).
 func BenchmarkResume(b *testing.B) {
 	if !sharedindex.Shareable {
 		b.Skip("a region is resumed where the node shares it: linux/amd64")
 	}
-	for _, n := range []int{1_000_000, 3_000_000} {
+	for _, n := range []int{1_000_000, 3_000_000, 10_000_000} {
 		ds := benchDigests(n)
 		b.Run(fmt.Sprintf("records=%dM", n/1_000_000), func(b *testing.B) {
 			be := filledBackend(b, ds)
