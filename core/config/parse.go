@@ -537,6 +537,11 @@ func (p *parser) namespace(b *item) error {
 	if err := ns.conflicts(); err != nil {
 		return p.errorf(b.line, "%v", err)
 	}
+	for _, other := range p.cfg.Namespaces {
+		if f := ns.Storage.RegionFile; f != "" && f == other.Storage.RegionFile {
+			return p.errorf(b.line, "namespace %s: region-file %s is namespace %s's too (line %d)", name, f, other.Name, other.Line)
+		}
+	}
 	p.cfg.Namespaces = append(p.cfg.Namespaces, ns)
 	return nil
 }

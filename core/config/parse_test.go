@@ -293,6 +293,8 @@ func TestParseErrors(t *testing.T) {
 		{"logging with value", ns() + "logging stderr {\n}", `t.conf:3: block "logging" takes no value, got "stderr"`},
 		{"network without brace", ns() + "network", `t.conf:3: "network" opens a block`},
 		{"port without value", ns() + "network {\nservice {\nport\n}\n}", `t.conf:5: setting "port" in network service has no value`},
+		{"shared region file", ns("storage-engine memory {", "region-file /dev/shm/a", "}") + "namespace other {\nstorage-engine memory {\nregion-file /dev/shm/a\n}\n}\n",
+			`t.conf:6: namespace other: region-file /dev/shm/a is namespace test's too (line 1)`},
 		{"relative region file", ns("storage-engine memory {", "region-file test.region", "}"), `t.conf:3: region-file in namespace test storage-engine memory: "test.region" is not an absolute path`},
 		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
 		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},

@@ -22,7 +22,10 @@ import (
 // A backend's records live only in its region. When the plugin process
 // serving it dies, the node still holds the region's memory file and gives
 // it to the process it starts next, whose Resume takes the records over
-// instead of starting empty.
+// instead of starting empty; a region file (Options.RegionFile) is resumed
+// the same way by the next backend opened on it (openFile), after the node
+// itself stopped or died. A backend that closed marks its region so
+// (MarkClosed): nothing was changing.
 //
 // The process died at an arbitrary instruction, so Resume trusts nothing it
 // reads: every slab, table and entry is checked against the region's

@@ -8,12 +8,13 @@ import (
 	"sync/atomic"
 )
 
-// A memory backend's records live only in its region, so when its plugin
-// process dies the node, which holds the memory file, can hand the region
-// to the next process instead of letting the records go. The methods here
-// are what that process needs to take the region over: Adopt maps it, the
-// accessors read back what the dead writer published, and Restore rebuilds
-// the page allocator from the slabs the backend keeps.
+// A memory backend's records live only in its region, which can outlive
+// the process that wrote it: when a plugin process dies the node, which
+// holds the memory file, hands it to the next process, and a region file
+// on a tmpfs (OpenFile) outlives the node too. The methods here are what a
+// process needs to take a region over: Adopt maps it, the accessors read
+// back what the last writer published, and Restore rebuilds the page
+// allocator from the slabs the backend keeps.
 //
 // The writer died at an arbitrary instruction. Partitions whose sequence
 // word is even were between changes; an odd one was changing, and its
@@ -21,8 +22,8 @@ import (
 
 // Adopt maps the memory region in the memory file fd, which a process that
 // has since exited created, for a backend to resume it. It takes ownership
-// of fd: Close closes it, and so does Adopt if it fails. The region's page allocator knows no slab until
-// Restore.
+// of fd: Close closes it, and so does Adopt if it fails. The region's page
+// allocator knows no slab until Restore.
 func Adopt(fd int) (*Region, error) {
 	r, err := adopt(fd)
 	if err != nil {
