@@ -398,7 +398,7 @@ func TestResumeAfterKill(t *testing.T) {
 // has every record; the file is one process's at a time, and must be on a
 // tmpfs; a region another build laid out is replaced by an empty one.
 func TestRegionFile(t *testing.T) {
-	opts := Options{DataSize: 32 << 20, RegionFile: filepath.Join(shmtest.Dir(t), "test.region")}
+	opts := Options{DataSize: 32 << 20, RegionFile: filepath.Join(shmtest.Dir(t), "made", "test.region")}
 	b, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

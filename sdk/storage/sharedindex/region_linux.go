@@ -3,6 +3,7 @@ package sharedindex
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -37,8 +38,8 @@ func create(size int) (*Region, error) {
 	return r, err
 }
 
-// OpenFile opens the region file at path, creating it if missing, and
-// locks it (flock), so that one process at a time keeps a region there; a
+// OpenFile opens the region file at path, creating it (and its directory:
+// a tmpfs starts empty after a reboot) if missing, and locks it (flock), so that one process at a time keeps a region there; a
 // descriptor copied to another process shares the lock. It returns the
 // descriptor and the file's size, 0 for a new file. The file must be on a
 // tmpfs (elsewhere the region's pages would be written back to a disk)
@@ -46,6 +47,9 @@ func create(size int) (*Region, error) {
 // that touches a page of a full tmpfs through its mapping is killed
 // (SIGBUS), so a tmpfs too small is refused here.
 func OpenFile(path string, need int64) (fd int, size int64, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return -1, 0, fmt.Errorf("region file %s: %w", path, err)
+	}
 	fd, err = unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return -1, 0, fmt.Errorf("region file %s: %w", path, err)
