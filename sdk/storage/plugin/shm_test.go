@@ -130,8 +130,10 @@ func TestSharedMemoryCarriesLargeRecords(t *testing.T) {
 		if n > sharedSideSize {
 			break
 		}
+		// Anywhere in the side: the plugin's Get area may lie past a run
+		// its connection goroutine still holds from the Gets above.
 		for s, name := range []string{"node's", "plugin's"} {
-			if !bytes.Contains(shm.sides[s].data[:2*n], want.Bins) {
+			if !bytes.Contains(shm.sides[s].data, want.Bins) {
 				t.Errorf("the record of %d bytes is not on the %s side", n, name)
 			}
 		}
