@@ -863,12 +863,7 @@ func TestDeviceMetadataAcrossRestarts(t *testing.T) {
 	if got := info(t, c, "sindex-list:ns=test"); !strings.Contains(got, "indexname=kept_v") || strings.Contains(got, "kept_i") {
 		t.Fatalf("indexes after a restart: %s", got)
 	}
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(info(t, c, "sindex/test/kept_v"), "load_pct=100"); {
-		if time.Now().After(deadline) {
-			t.Fatal("the index was not rebuilt within 30 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitIndexRebuilt(t, c, "kept_v")
 	stmt := as.NewStatement("test", "kept")
 	mustOK(t, stmt.SetFilter(as.NewEqualFilter("v", 3)))
 	if got := queryInts(t, c, stmt); !equalValue(got, []int{3, 13, 23, 33, 43, 53, 63, 73, 83, 93}) {

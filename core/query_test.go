@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,18 @@ func createIndex(t *testing.T, c *as.Client, set, name, bin string, typ as.Index
 	task, err := c.CreateComplexIndex(nil, "test", set, name, bin, typ, coll)
 	mustOK(t, err)
 	mustOK(t, <-task.OnComplete())
+}
+
+// waitIndexRebuilt waits up to 30 s for namespace test's index name,
+// which a restarted node rebuilds from the stored records, to be whole.
+func waitIndexRebuilt(t *testing.T, c *as.Client, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(info(t, c, "sindex/test/"+name), "load_pct=100"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the index was not rebuilt within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func TestClientSecondaryIndexQueries(t *testing.T) {

@@ -64,12 +64,7 @@ func TestMemoryRegionFile(t *testing.T) {
 				t.Fatalf("storage-engine.region-file %q in namespace info", got)
 			}
 			// The index comes back, rebuilt from the resumed records.
-			for deadline := time.Now().Add(30 * time.Second); !strings.Contains(info(t, c, "sindex/test/s_m"), "load_pct=100"); {
-				if time.Now().After(deadline) {
-					t.Fatal("the index was not rebuilt within 30 s")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			waitIndexRebuilt(t, c, "s_m")
 			stmt := as.NewStatement("test", "s")
 			mustOK(t, stmt.SetFilter(as.NewEqualFilter("m", 3)))
 			if got := queryInts(t, c, stmt); len(got) != records/10 || got[0] != 3 {

@@ -348,7 +348,7 @@ func (r *resumer) at(off int) (*oldSlab, int, bool) {
 // that pass.
 func (r *resumer) readPartition(pid uint16) (res resumedPartition) {
 	region := r.b.region
-	off, _ := region.Table(pid)
+	off := region.TableOff(pid)
 	if off == 0 {
 		return res
 	}

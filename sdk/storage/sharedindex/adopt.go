@@ -88,10 +88,12 @@ func (r *Region) Settle(pid uint16) {
 // Resumed clears MarkClosed, once the backend has settled every partition.
 func (r *Region) Resumed() { atomic.StoreUint64(r.word(hClosed), 0) }
 
-// Table is where partition pid's table is, as PublishTable last said: its
-// offset, 0 for none, and its length in entries.
-func (r *Region) Table(pid uint16) (off, n int) {
-	return int(atomic.LoadUint64(r.word(partOff(pid) + pTableOff))), int(atomic.LoadUint64(r.word(partOff(pid) + pTableLen)))
+// TableOff is where partition pid's table is, as PublishTable last said,
+// 0 for none. Its length is not read back: a writer that died between the
+// two words may have left the other table's, and a backend knows the
+// length from the table's allocation.
+func (r *Region) TableOff(pid uint16) int {
+	return int(atomic.LoadUint64(r.word(partOff(pid) + pTableOff)))
 }
 
 // SlabIDs bounds the slab ids ever published: they are below it.
