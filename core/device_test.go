@@ -202,16 +202,22 @@ func (n *nodeProcess) connect(t testing.TB) *as.Client {
 	return c
 }
 
+// startDeviceNode starts a node process whose namespace test is a device
+// namespace in mode, and connects to it.
+func startDeviceNode(t *testing.T, mode string) (string, *nodeProcess, *as.Client) {
+	t.Helper()
+	conf := deviceConfig(t, t.TempDir(), mode, freePort(t), "", "")
+	n := startNodeProcess(t, conf)
+	return conf, n, n.connect(t)
+}
+
 // TestDeviceNamespace runs a device namespace in both modes through the
 // official client: records and their metadata survive a restart, and the
 // device figures show in info.
 func TestDeviceNamespace(t *testing.T) {
 	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
 		t.Run(mode, func(t *testing.T) {
-			dir := t.TempDir()
-			conf := deviceConfig(t, dir, mode, freePort(t), "", "")
-			n := startNodeProcess(t, conf)
-			c := n.connect(t)
+			conf, n, c := startDeviceNode(t, mode)
 			if got := nsInfo(t, c, "test", "storage-mode"); got != mode {
 				t.Fatalf("storage-mode %q, want %s", got, mode)
 			}
@@ -868,6 +874,72 @@ func TestDeviceMetadataAcrossRestarts(t *testing.T) {
 	mustOK(t, stmt.SetFilter(as.NewEqualFilter("v", 3)))
 	if got := queryInts(t, c, stmt); !equalValue(got, []int{3, 13, 23, 33, 43, 53, 63, 73, 83, 93}) {
 		t.Fatalf("query after a restart: %v", got)
+	}
+}
+
+// TestDeviceWarmRestart: a node stopped with SIGTERM writes each device
+// namespace's index to its work-directory, and the next start loads it
+// instead of reading the devices; one killed leaves nothing to load, and
+// the next start reads them. Records, deletes and metadata come back either
+// way, in both modes.
+func TestDeviceWarmRestart(t *testing.T) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			conf, n, c := startDeviceNode(t, mode)
+			wp := as.NewWritePolicy(0, 3600)
+			for i := range 500 {
+				mustOK(t, c.Put(wp, key(t, "s", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i)}))
+			}
+			dp := as.NewWritePolicy(0, 0)
+			dp.DurableDelete = true
+			for i := 0; i < 500; i += 5 {
+				if _, err := c.Delete(dp, key(t, "s", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := 1; i < 500; i += 5 {
+				mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": -i}))
+			}
+			check := func(c *as.Client) {
+				t.Helper()
+				for i := range 500 {
+					rec, err := c.Get(nil, key(t, "s", i))
+					switch {
+					case i%5 == 0:
+						if !errors.Is(err, as.ErrKeyNotFound) {
+							t.Fatalf("deleted record %d: %v, %v", i, rec, err)
+						}
+					case err != nil:
+						t.Fatalf("record %d: %v", i, err)
+					case i%5 == 1:
+						if rec.Generation != 2 || rec.Bins["i"] != -i {
+							t.Fatalf("record %d: generation %d, bins %v", i, rec.Generation, rec.Bins)
+						}
+					case rec.Generation != 1 || rec.Bins["i"] != i || rec.Expiration > 3600 || rec.Expiration < 3000:
+						t.Fatalf("record %d: generation %d, expiration %d, bins %v", i, rec.Generation, rec.Expiration, rec.Bins)
+					}
+				}
+				if got := nsInfo(t, c, "test", "objects"); got != "400" {
+					t.Fatalf("objects: %s, want 400", got)
+				}
+			}
+			for _, stop := range []struct {
+				how  string
+				do   func(testing.TB)
+				warm string
+			}{
+				{"SIGTERM", func(t testing.TB) { n.stop(t) }, "1"},
+				{"SIGKILL", func(t testing.TB) { n.kill(t) }, "0"}, // the node the first round started
+			} {
+				stop.do(t)
+				n = startNodeProcess(t, conf)
+				c = n.connect(t)
+				if got := nsInfo(t, c, "test", "warm_start"); got != stop.warm {
+					t.Fatalf("warm_start after %s: %s", stop.how, got)
+				}
+				check(c)
+			}
+		})
 	}
 }
 

@@ -145,7 +145,7 @@ func Run(ctx context.Context, opts Options) error {
 func openNamespaces(ctx context.Context, cfg *config.Config, opts Options, meta *smd.Store, log *slog.Logger) ([]*record.Namespace, error) {
 	var out []*record.Namespace
 	for _, nc := range cfg.Namespaces {
-		b, err := backends.Open(ctx, nc, backends.Options{Logger: log, PluginDir: opts.PluginDir})
+		b, err := backends.Open(ctx, nc, backends.Options{Logger: log, PluginDir: opts.PluginDir, WorkDirectory: cfg.Service.WorkDirectory})
 		if err != nil {
 			closeNamespaces(out, log)
 			return nil, fmt.Errorf("namespace %s (%s:%d): %w", nc.Name, nc.File, nc.Line, err)

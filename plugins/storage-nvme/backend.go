@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,9 +51,10 @@ import (
 //
 // # Restart
 //
-// Nothing but the records is persisted: cold start (coldstart.go) reads
-// every block and rebuilds the index, keeping each digest's copy with the
-// highest write sequence. See README.md for the guarantees.
+// Cold start (coldstart.go) reads every block and rebuilds the index,
+// keeping each digest's copy with the highest write sequence. After a clean
+// stop with Options.Snapshot, a warm start loads the index that stop wrote
+// instead (snapshot.go). See README.md for the guarantees.
 type Backend struct {
 	opts     Options
 	log      *slog.Logger
@@ -106,6 +108,7 @@ type Backend struct {
 	tombstonesDropped atomic.Int64
 	rates             rateWindow
 	coldStart         time.Duration
+	warm              bool // the index came from a snapshot (snapshot.go)
 
 	closed     atomic.Bool
 	stop       chan struct{} // closed by Close to stop the goroutines
@@ -182,17 +185,39 @@ func New(opts Options) (*Backend, error) {
 	}
 	b.defragDone = make(chan struct{}, len(b.devs)+1)
 	start := time.Now()
-	if err := b.load(ms); err != nil {
+	snap, id := b.snapshotFor(ms)
+	err = clearMarks(ms)
+	if err == nil {
+		err = b.load(ms, snap, id)
+	}
+	if snap != nil {
+		snap.Close()
+	}
+	if err != nil {
 		b.releaseIndex()
 		for _, m := range ms {
 			m.f.Close()
 		}
+		if errors.Is(err, errBadSnapshot) {
+			// The marks are cleared: this time the devices are read.
+			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err", err)
+			return New(opts)
+		}
 		return nil, err
+	}
+	if snap != nil {
+		b.warm = true
+		if err := os.Remove(snap.Name()); err != nil {
+			b.log.Warn("nvme: remove the loaded index snapshot", "namespace", opts.Namespace, "err", err)
+		}
+	}
+	if opts.loaded != nil {
+		opts.loaded(b)
 	}
 	b.shareDevices()
 	b.coldStart = time.Since(start)
 	b.log.Info("nvme: started", "namespace", opts.Namespace, "devices", len(b.devs), "records", b.records.Load(),
-		"tombstones", b.tombstones.Load(), "cold-start", b.coldStart.Round(time.Millisecond))
+		"tombstones", b.tombstones.Load(), "warm", b.warm, "cold-start", b.coldStart.Round(time.Millisecond))
 	for _, dv := range b.devs {
 		go dv.flusher(b.flushStop)
 		go dv.defragger(b.stop, b.defragDone)
@@ -473,6 +498,11 @@ func (b *Backend) Close() error {
 		<-dv.done
 		if err := dv.failure(); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if b.opts.Snapshot != "" && len(errs) == 0 {
+		if err := b.saveSnapshot(); err != nil {
+			b.log.Warn("nvme: no index snapshot: the next start reads the devices", "namespace", b.opts.Namespace, "err", err)
 		}
 	}
 	for _, dv := range b.devs {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -28,8 +29,9 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime 200000x ./plugins/storage-nvme/
 //
-// BenchmarkIndexBytesPerRecord and BenchmarkColdStart take their record
-// count from -nvme.records, and BenchmarkColdStart keeps its files in
+// BenchmarkIndexBytesPerRecord, BenchmarkColdStart and BenchmarkWarmStart
+// take their record count from -nvme.records, the last two their records'
+// bins from -nvme.bins, and BenchmarkColdStart keeps its files in
 // -nvme.dir, for bench/device.sh (10M records, then fio on the files):
 //
 //	go test -run '^$' -bench 'IndexBytesPerRecord|ColdStart' -benchtime 1x ./plugins/storage-nvme/ \
@@ -39,6 +41,7 @@ const benchRecords = 1_000_000
 
 var (
 	benchRecordsFlag = flag.Int("nvme.records", 0, "records of BenchmarkIndexBytesPerRecord and BenchmarkColdStart (0: 1M and 4M, and 1M)")
+	benchBinsFlag    = flag.Int("nvme.bins", 100, "bytes of bins of each record of BenchmarkColdStart and BenchmarkWarmStart")
 	benchDirFlag     = flag.String("nvme.dir", "", "directory for BenchmarkColdStart's files (a.dat, b.dat), kept after it (default: a temporary directory)")
 )
 
@@ -380,6 +383,59 @@ func residentMemory() rss {
 // with fio and set that figure against the disk's sequential read
 // bandwidth.
 func BenchmarkColdStart(b *testing.B) {
+	o, n, fileBytes := startFiles(b, "")
+	for b.Loop() {
+		be, el := timeStart(b, o, n, fileBytes, 0)
+		b.ReportMetric(float64(fileBytes)/1e6/el.Seconds(), "scan-MB/s")
+		be.Close()
+	}
+	b.Logf("files %s (%d bytes in all)", strings.Join(o.Files, ", "), fileBytes)
+}
+
+// BenchmarkWarmStart is BenchmarkColdStart's start after a clean stop,
+// which loads the index from the snapshot that stop wrote; it reports the
+// stop's time too (writing the snapshot and marking the files).
+func BenchmarkWarmStart(b *testing.B) {
+	o, n, fileBytes := startFiles(b, "index.snapshot")
+	var stop time.Duration
+	for b.Loop() {
+		be, _ := timeStart(b, o, n, fileBytes, 1)
+		start := time.Now()
+		be.Close()
+		stop += time.Since(start)
+	}
+	b.ReportMetric(stop.Seconds()*1e3/float64(b.N), "stop-ms")
+	if fi, err := os.Stat(o.Snapshot); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(n), "snapshot-B/record")
+	}
+}
+
+// timeStart opens a backend over the files of startFiles, checks that it
+// holds their n records and started warm (1) or cold (0), and reports the
+// start's figures.
+func timeStart(b *testing.B, o Options, n int, fileBytes int64, warm float64) (*Backend, time.Duration) {
+	start := time.Now()
+	be, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	el := time.Since(start)
+	st, _ := be.Stats(ctx)
+	if st.Records != uint64(n) || st.Extra["warm_start"] != warm {
+		b.Fatalf("%d records after the start (warm_start %v), want %d (%v)", st.Records, st.Extra["warm_start"], n, warm)
+	}
+	b.ReportMetric(el.Seconds()*1e3*1e6/float64(st.Records), "ms/1M-records")
+	b.ReportMetric(float64(st.Records)/el.Seconds(), "records/s")
+	b.ReportMetric(float64(fileBytes)/1e6, "files-MB")
+	b.ReportMetric(float64(st.IndexBytes)/float64(st.Records), "index-B/record")
+	return be, el
+}
+
+// startFiles makes BenchmarkColdStart's files and returns their options,
+// their record count and their size. With snapshot, the options keep an
+// index snapshot of that name beside them, and the files are stopped
+// cleanly with one.
+func startFiles(b *testing.B, snapshot string) (Options, int, int64) {
 	n := benchRecords
 	if *benchRecordsFlag > 0 {
 		n = *benchRecordsFlag
@@ -388,18 +444,20 @@ func BenchmarkColdStart(b *testing.B) {
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	// 184 bytes a record on the device (a 76-byte header, set "users", a
-	// 3-byte key, 100 bytes of bins), half of them in each file.
-	o := benchOptions(dir, (int64(n/2+1)*200/(1<<20)+64)<<20)
+	// 184 bytes a record on the device with 100 bytes of bins (a 76-byte
+	// header, set "users", a 3-byte key), half of them in each file.
+	bins := *benchBinsFlag
+	o := benchOptions(dir, (int64(n/2+1)*int64(bins+100)/(1<<20)+64)<<20)
 	for _, f := range o.Files {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			b.Fatal(err)
 		}
 	}
-	ds := benchDigests(n)
-	be := filled(b, o, ds, 100)
+	if snapshot != "" {
+		o.Snapshot = filepath.Join(dir, snapshot)
+	}
+	be := filled(b, o, benchDigests(n), bins)
 	be.Close()
-	ds = nil
 	var fileBytes int64
 	for _, f := range o.Files {
 		st, err := os.Stat(f)
@@ -408,23 +466,5 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		fileBytes += st.Size()
 	}
-	for b.Loop() {
-		start := time.Now()
-		be, err := New(o)
-		if err != nil {
-			b.Fatal(err)
-		}
-		el := time.Since(start)
-		st, _ := be.Stats(ctx)
-		if st.Records != uint64(n) {
-			b.Fatalf("%d records after cold start, want %d", st.Records, n)
-		}
-		b.ReportMetric(el.Seconds()*1e3*1e6/float64(st.Records), "ms/1M-records")
-		b.ReportMetric(float64(st.Records)/el.Seconds(), "records/s")
-		b.ReportMetric(float64(fileBytes)/1e6/el.Seconds(), "scan-MB/s")
-		b.ReportMetric(float64(fileBytes)/1e6, "files-MB")
-		b.ReportMetric(float64(st.IndexBytes)/float64(st.Records), "index-B/record")
-		be.Close()
-	}
-	b.Logf("files %s (%d bytes in all)", strings.Join(o.Files, ", "), fileBytes)
+	return o, n, fileBytes
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -44,8 +45,26 @@ import (
 // coldChunk is the size of the cold start's reads.
 const coldChunk = 8 << 20
 
-// load rebuilds the index from the media, then sets up the blocks.
-func (b *Backend) load(ms []*medium) error {
+// load rebuilds the index from snapshot snap, whose id the media carry, or
+// without one from the media, then sets up the blocks.
+func (b *Backend) load(ms []*medium, snap *os.File, id uint64) error {
+	var err error
+	if snap != nil {
+		err = b.restore(snap, id)
+	} else {
+		err = b.scan(ms)
+	}
+	if err != nil {
+		return err
+	}
+	for _, dv := range b.devs {
+		dv.settleBlocks()
+	}
+	return nil
+}
+
+// scan rebuilds the index from the media.
+func (b *Backend) scan(ms []*medium) error {
 	// Tables double as they fill (table.ensure). In the shared index's
 	// memory file each step would fault fresh pages in and punch the old
 	// ones out (half again the cold start's time, measured), so there they
@@ -110,9 +129,6 @@ func (b *Backend) load(ms []*medium) error {
 		// their memory back to the system rather than keep it resident.
 		b.slots = final
 		debug.FreeOSMemory()
-	}
-	for _, dv := range b.devs {
-		dv.settleBlocks()
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,9 @@ func crashOptions(dir string, commit bool) Options {
 	o.CommitToDevice = commit
 	o.FlushMax = crashFlushMax
 	o.Logger = testLogger()
+	// The check after each kill stops cleanly, so the next writer starts
+	// warm, from the index that stop wrote.
+	o.Snapshot = filepath.Join(dir, "index.snapshot")
 	return o
 }
 
@@ -206,6 +210,9 @@ func checkCrash(t *testing.T, dir string, commit bool, acks []ack, killedAt time
 		checked++
 	}
 	st := stat(t, b)
+	if st.Extra["warm_start"] != 0 {
+		t.Fatal("the start after a kill loaded an index snapshot")
+	}
 	if st.Extra["device_corrupt_records"] != 0 {
 		t.Fatalf("corrupt records after a crash: %v (a torn write is not corruption)", st.Extra["device_corrupt_records"])
 	}
@@ -216,20 +223,26 @@ func checkCrash(t *testing.T, dir string, commit bool, acks []ack, killedAt time
 func TestCrashCommitToDevice(t *testing.T) { crashLoop(t, true) }
 func TestCrashBuffered(t *testing.T)       { crashLoop(t, false) }
 
-// crashLoop kills a writer once, or NVME_LONG=1: twenty times over the same
-// files, each writer continuing where the last one's acknowledgements
-// stopped.
+// crashLoop kills a writer twice, or NVME_LONG=1: twenty times over the
+// same files, each writer continuing where the last one's acknowledgements
+// stopped. Each writer after the first starts warm, from the snapshot the
+// check before it wrote as it stopped; each check after a kill must read
+// the devices.
 func crashLoop(t *testing.T, commit bool) {
 	dir := t.TempDir()
-	rounds := 1
+	rounds := 2
 	if os.Getenv("NVME_LONG") == "1" {
 		rounds = 20
 	}
 	next := 0
+	snapshot := crashOptions(dir, commit).Snapshot
 	for round := range rounds {
 		acks, killedAt := runCrashChild(t, dir, commit, next, 700*time.Millisecond)
 		if len(acks) == 0 {
 			t.Fatalf("round %d: no acknowledgements", round)
+		}
+		if _, err := os.Stat(snapshot); round > 0 && !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("round %d: the writer did not start from the snapshot (%v)", round, err)
 		}
 		checkCrash(t, dir, commit, acks, killedAt)
 		next = acks[len(acks)-1].op + 2

@@ -39,7 +39,8 @@ type device struct {
 	idx     int
 	path    string
 	f       devFile
-	ring    bool // f reads through an io_uring
+	header  deviceHeader // as on the device, without its clean-stop mark
+	ring    bool         // f reads through an io_uring
 	nblocks uint32
 	wbs     int
 	// reserve is how many free blocks only the defragmenter (and, down
@@ -114,7 +115,7 @@ func (r *ring) pop() uint32 {
 func newDevice(b *Backend, idx int, m *medium, wbs int) *device {
 	n := int(m.blocks)
 	dv := &device{
-		b: b, idx: idx, path: m.path, f: m.f, ring: m.ring, nblocks: m.blocks, wbs: wbs,
+		b: b, idx: idx, path: m.path, f: m.f, header: m.header, ring: m.ring, nblocks: m.blocks, wbs: wbs,
 		reserve:    min(max(n/100, 4), 64, n/4),
 		state:      make([]blockState, n),
 		live:       make([]atomic.Int32, n),

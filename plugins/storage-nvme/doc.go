@@ -14,7 +14,8 @@
 // release barrier (device.go), write buffers and the post-write queue
 // (wbuf.go), the flusher and group commit (flush.go), the defragmenter
 // (defrag.go), the index (index.go, slots.go), the index shared with the
-// node (shared.go), cold start (coldstart.go), reads (read.go), scans
+// node (shared.go), cold start (coldstart.go), warm start from the
+// snapshot of a clean stop (snapshot.go), reads (read.go), scans
 // (scan.go) and figures (stats.go). README.md has
 // the design with a diagram, the guarantees, and measured figures.
 package nvme

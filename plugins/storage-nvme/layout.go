@@ -53,6 +53,18 @@ func alignUp(n int64) int64   { return (n + pageSize - 1) &^ (pageSize - 1) }
 //	24  8  instance id, random, shared by the devices of one namespace
 //	32  8  formatted at, Unix nanoseconds
 //	40  1  namespace name length, then the name
+//	3584   the clean-stop mark, in the page's last 512-byte sector and
+//	       outside its checksum (zeros when there is none):
+//	3584  8  magic "SKCLEAN1"
+//	3592  8  the id of the index snapshot the backend wrote as it stopped
+//	3600  2  the device's place among the snapshot's devices
+//	3602  4  CRC-32C of bytes 3584..3602
+//
+// The mark is set when a backend stops cleanly and cleared before a start
+// writes anything (snapshot.go). A sector is the device's unit of atomic
+// writes, and rewriting the header page leaves its other sectors as they
+// were byte for byte, so a write of the page cut short cannot damage the
+// header: at worst the mark does not verify, which means there is none.
 type deviceHeader struct {
 	version    uint32
 	wbs        uint32
@@ -62,7 +74,19 @@ type deviceHeader struct {
 	formatted  int64
 	namespace  string
 	crcCorrupt bool
+	clean      cleanMark
 }
+
+// cleanMark ties a device to the index snapshot written when its backend
+// last stopped; the zero mark means none.
+type cleanMark struct {
+	snapshot uint64
+	place    uint16
+}
+
+const markOff = deviceHeaderSize - 512
+
+var markMagic = [8]byte{'S', 'K', 'C', 'L', 'E', 'A', 'N', '1'}
 
 func (h *deviceHeader) encode(dst []byte) {
 	clear(dst[:deviceHeaderSize])
@@ -76,6 +100,13 @@ func (h *deviceHeader) encode(dst []byte) {
 	dst[40] = byte(len(h.namespace))
 	copy(dst[41:], h.namespace)
 	binary.LittleEndian.PutUint32(dst[12:], crc32.Checksum(dst[:deviceHeaderSize], castagnoli))
+	if h.clean != (cleanMark{}) {
+		m := dst[markOff:]
+		copy(m, markMagic[:])
+		binary.LittleEndian.PutUint64(m[8:], h.clean.snapshot)
+		binary.LittleEndian.PutUint16(m[16:], h.clean.place)
+		binary.LittleEndian.PutUint32(m[18:], crc32.Checksum(m[:18], castagnoli))
+	}
 }
 
 // decodeDeviceHeader reads a device header. ok is false when src does not
@@ -89,6 +120,7 @@ func decodeDeviceHeader(src []byte) (h deviceHeader, ok bool) {
 	copy(page[:], src)
 	want := binary.LittleEndian.Uint32(page[12:])
 	binary.LittleEndian.PutUint32(page[12:], 0)
+	clear(page[markOff:])
 	h.crcCorrupt = crc32.Checksum(page[:], castagnoli) != want
 	h.version = binary.LittleEndian.Uint32(src[8:])
 	h.wbs = binary.LittleEndian.Uint32(src[16:])
@@ -97,6 +129,9 @@ func decodeDeviceHeader(src []byte) (h deviceHeader, ok bool) {
 	h.instance = binary.LittleEndian.Uint64(src[24:])
 	h.formatted = int64(binary.LittleEndian.Uint64(src[32:]))
 	h.namespace = string(src[41 : 41+int(src[40])])
+	if m := src[markOff:]; [8]byte(m[:8]) == markMagic && crc32.Checksum(m[:18], castagnoli) == binary.LittleEndian.Uint32(m[18:]) {
+		h.clean = cleanMark{snapshot: binary.LittleEndian.Uint64(m[8:]), place: binary.LittleEndian.Uint16(m[16:])}
+	}
 	return h, true
 }
 

@@ -45,6 +45,24 @@ func TestBlockAndDeviceHeaders(t *testing.T) {
 	if _, ok := decodeDeviceHeader(make([]byte, pageSize)); ok {
 		t.Fatal("zeros taken for a header")
 	}
+
+	// The clean-stop mark: outside the header's checksum, so that a header
+	// written before marks existed, or with its mark torn, still verifies.
+	plain := make([]byte, pageSize)
+	dh.encode(plain)
+	dh.clean = cleanMark{snapshot: 0xfeed, place: 1}
+	dh.encode(buf)
+	if got, ok := decodeDeviceHeader(buf); !ok || got != dh {
+		t.Fatalf("marked header: %+v %v", got, ok)
+	}
+	if string(buf[:markOff]) != string(plain[:markOff]) {
+		t.Fatal("marking changed the header's first sectors")
+	}
+	buf[markOff+9] ^= 1
+	got, ok = decodeDeviceHeader(buf)
+	if want := (deviceHeader{version: formatVersion, wbs: 128 << 10, index: 1, count: 2, instance: 77, formatted: 123, namespace: "ns1"}); !ok || got != want {
+		t.Fatalf("header with a damaged mark: %+v %v, want it unmarked", got, ok)
+	}
 }
 
 // buildBlock lays out records in a block of incarnation seq, as a write

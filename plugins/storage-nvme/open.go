@@ -34,6 +34,8 @@ import (
 //	index-mount             directory of the index files, with index-type flash
 //	index-mount-size-limit  bytes the index files may take; default no limit
 //	max-record-size         bytes; default the most a write block holds
+//	index-snapshot          absolute path of the file a clean stop writes the
+//	                        index to, for a warm restart; default none
 //
 // An unknown setting, or a value it cannot use, is an error naming it.
 func Open(namespace string, settings map[string]string) (storage.Backend, error) {
@@ -103,6 +105,8 @@ func (o *Options) set(k, v string) error {
 		o.IndexType = IndexType(v)
 	case "index-mount":
 		o.IndexMount = v
+	case "index-snapshot":
+		o.Snapshot = v
 	case "index-mount-size-limit":
 		o.IndexMountSizeLimit, err = setting.Bytes(k, v)
 	case "max-record-size":

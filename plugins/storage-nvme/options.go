@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage/devrecord"
@@ -66,6 +67,10 @@ type Options struct {
 	// limit).
 	IndexMount          string
 	IndexMountSizeLimit int64
+	// Snapshot is the file a clean Close writes the index to, and the next
+	// start loads it from rather than reading every block (snapshot.go);
+	// empty means every start reads the devices.
+	Snapshot string
 	// MaxRecordSize is the largest storage.Record.Size accepted; 0 means
 	// the largest that fits a write block (see MaxRecordSizeFor).
 	MaxRecordSize int
@@ -76,6 +81,9 @@ type Options struct {
 	wrapFile func(dev int, f devFile) devFile
 	// noRing, set by tests, reads with pread as where io_uring is refused.
 	noRing bool
+	// loaded, set by tests, sees the backend once its index is built,
+	// before its goroutines start.
+	loaded func(b *Backend)
 }
 
 // IndexType is where the primary index lives.
@@ -172,6 +180,9 @@ func (o *Options) validate() error {
 		}
 	default:
 		bad("index-type %q: want dram or flash", o.IndexType)
+	}
+	if o.Snapshot != "" && !filepath.IsAbs(o.Snapshot) {
+		bad("index-snapshot %q: want an absolute path", o.Snapshot)
 	}
 	if o.IndexMountSizeLimit < 0 {
 		bad("index-mount-size-limit %d is negative", o.IndexMountSizeLimit)

@@ -88,6 +88,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	device_io_uring        devices and files read through an io_uring; the
 //	                       others block a thread per read (pread)
 //	cold_start_ms          how long the last start took to rebuild the index
+//	warm_start             1 if the last start loaded the index from the
+//	                       snapshot of a clean stop, 0 if it read the devices
 //
 // DataBytes is the records' encoded bytes on the devices (headers and
 // padding included, tombstones excluded), Capacity the bytes of all blocks.
@@ -121,9 +123,13 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		"device_syncs":           float64(b.syncs.Load()),
 		"device_io_uring":        float64(rings),
 		"cold_start_ms":          float64(b.coldStart.Milliseconds()),
+		"warm_start":             0,
 		"device_read_tps":        0,
 		"device_write_tps":       0,
 		"cache_read_pct":         0,
+	}
+	if b.warm {
+		extra["warm_start"] = 1
 	}
 	if b.opts.IndexType == IndexFlash {
 		extra["index_flash_used_bytes"] = float64(b.slots.bytes())

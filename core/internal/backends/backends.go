@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,6 +58,17 @@ type Options struct {
 	// (skiff-storage-memory); empty means the directory of the node's
 	// executable.
 	PluginDir string
+	// WorkDirectory is the service's work-directory, where a device
+	// namespace's index snapshot is kept between a clean stop and the next
+	// start (see IndexSnapshot); empty means none is kept.
+	WorkDirectory string
+}
+
+// IndexSnapshot is where a device namespace's backend writes its index when
+// it stops cleanly, for a warm start: under the work-directory, one file a
+// namespace (its name escaped, as a name may hold a slash).
+func IndexSnapshot(workDir, namespace string) string {
+	return filepath.Join(workDir, "index", url.PathEscape(namespace)+".snapshot")
 }
 
 // Open opens the backend of namespace ns.
@@ -74,7 +86,7 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 			b, err = memory.New(memory.Options{DataSize: st.DataSize, RegionFile: st.RegionFile})
 		case "device":
 			var o nvme.Options
-			if o, err = nvme.ParseSettings(ns.Name, deviceSettings(ns)); err == nil {
+			if o, err = nvme.ParseSettings(ns.Name, deviceSettings(ns, opts.WorkDirectory)); err == nil {
 				o.Logger = log.With("namespace", ns.Name, "storage", "device")
 				b, err = nvme.New(o)
 			}
@@ -100,7 +112,7 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		}
 		firstParty = "skiff-storage-memory"
 	case "device":
-		cfg.Settings = deviceSettings(ns)
+		cfg.Settings = deviceSettings(ns, opts.WorkDirectory)
 		firstParty = "skiff-storage-nvme"
 		// The device plugin serves requests concurrently (it is
 		// storage.IOBound), so few connections suffice: each carries many
@@ -126,10 +138,11 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 // (bench/RESULTS.md, "Device backend").
 const deviceConns = 2
 
-// deviceSettings are the device backend's settings for namespace ns, in the
+// deviceSettings are the device backend's settings for namespace ns, its
+// index snapshot under workDir, in the
 // form nvme.Open takes them in both modes: plain numbers, lists joined with
 // commas.
-func deviceSettings(ns *config.Namespace) map[string]string {
+func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 	d := ns.Storage.Device
 	s := map[string]string{
 		"write-block-size": strconv.FormatInt(d.WriteBlockSize, 10),
@@ -146,6 +159,9 @@ func deviceSettings(ns *config.Namespace) map[string]string {
 	if len(d.Files) > 0 {
 		s["files"] = strings.Join(d.Files, ",")
 		s["filesize"] = strconv.FormatInt(d.FileSize, 10)
+	}
+	if workDir != "" {
+		s["index-snapshot"] = IndexSnapshot(workDir, ns.Name)
 	}
 	// No max-record-size: the node enforces the namespace's, which
 	// set-config may raise, and the backend takes the largest record its

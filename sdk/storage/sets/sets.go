@@ -136,6 +136,15 @@ func (t *Table) Name(id uint16) string {
 	return (*t.names.Load())[id]
 }
 
+// Names returns every name by id (names[0] is "", no set): what Restore
+// takes back.
+func (t *Table) Names() []string {
+	if p := t.names.Load(); p != nil {
+		return append([]string(nil), *p...)
+	}
+	return []string{""}
+}
+
 // Add counts a record of n bytes into set id, or out of it with negative
 // values: Add(id, 1, n) for a new record, Add(id, -1, -n) for a removed
 // one, Add(id, 0, newN-oldN) for one rewritten in place. Bytes are whatever
