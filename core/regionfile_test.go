@@ -41,22 +41,14 @@ func TestMemoryRegionFile(t *testing.T) {
 			n := startNodeProcess(t, conf)
 			c := n.connect(t)
 			const records = 1000
-			for i := range records {
-				mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i, "m": i % 10, "pad": strings.Repeat("x", i)}))
-			}
+			putPadded(t, c, records)
 			createIndex(t, c, "s", "s_m", "m", as.NUMERIC, as.ICT_DEFAULT)
 			c.Close()
 			n.stop(t)
 
 			n = startNodeProcess(t, conf)
 			c = n.connect(t)
-			for i := range records {
-				r, err := c.Get(nil, key(t, "s", i))
-				mustOK(t, err)
-				if r.Bins["i"] != i || len(r.Bins["pad"].(string)) != i {
-					t.Fatalf("record %d after a restart: %v", i, r.Bins)
-				}
-			}
+			checkPadded(t, c, records)
 			if got := nsInfo(t, c, "test", "objects"); got != fmt.Sprint(records) {
 				t.Fatalf("objects %s after a restart, want %d", got, records)
 			}
@@ -118,5 +110,72 @@ func TestMemoryRegionFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMemorySnapshotFile restarts a node whose memory namespace has a
+// snapshot-file: after a SIGTERM every record and its index are back,
+// loaded from the file the stop wrote; after a SIGKILL nothing is (the
+// start consumed the file), in both modes.
+func TestMemorySnapshotFile(t *testing.T) {
+	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			snapshot := filepath.Join(dir, "saved", "test.snapshot")
+			conf := nodeConfig(t, dir, freePort(t), fmt.Sprintf(`
+	storage-engine memory {
+		data-size 16M
+		snapshot-file %s
+		mode %s
+		%s
+	}`, snapshot, mode, pluginPath(t, mode)))
+			n := startNodeProcess(t, conf)
+			c := n.connect(t)
+			const records = 1000
+			putPadded(t, c, records)
+			createIndex(t, c, "s", "s_m", "m", as.NUMERIC, as.ICT_DEFAULT)
+			n.stop(t)
+
+			n = startNodeProcess(t, conf)
+			c = n.connect(t)
+			checkPadded(t, c, records)
+			if got := nsInfo(t, c, "test", "storage-engine.snapshot-file"); got != snapshot {
+				t.Fatalf("storage-engine.snapshot-file %q in namespace info", got)
+			}
+			waitIndexRebuilt(t, c, "s_m")
+			stmt := as.NewStatement("test", "s")
+			mustOK(t, stmt.SetFilter(as.NewEqualFilter("m", 3)))
+			if got := queryInts(t, c, stmt); len(got) != records/10 {
+				t.Fatalf("query after a restart: %d records", len(got))
+			}
+			n.kill(t)
+
+			n = startNodeProcess(t, conf)
+			c = n.connect(t)
+			if got := nsInfo(t, c, "test", "objects"); got != "0" {
+				t.Fatalf("objects after a kill: %s; the snapshot loaded at the last start came back", got)
+			}
+		})
+	}
+}
+
+// putPadded writes records records of set s, record i with bins i, m (i
+// modulo 10) and pad (i bytes).
+func putPadded(t *testing.T, c *as.Client, records int) {
+	t.Helper()
+	for i := range records {
+		mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i, "m": i % 10, "pad": strings.Repeat("x", i)}))
+	}
+}
+
+// checkPadded checks the records putPadded wrote.
+func checkPadded(t *testing.T, c *as.Client, records int) {
+	t.Helper()
+	for i := range records {
+		r, err := c.Get(nil, key(t, "s", i))
+		mustOK(t, err)
+		if r.Bins["i"] != i || len(r.Bins["pad"].(string)) != i {
+			t.Fatalf("record %d after a restart: %v", i, r.Bins)
+		}
 	}
 }

@@ -208,6 +208,10 @@ type StorageEngine struct {
 	// index and records across restarts of the node (region-file); empty
 	// for none. Memory only.
 	RegionFile string
+	// SnapshotFile is where a clean stop writes a memory namespace's
+	// records and index, for the next start to load (snapshot-file); empty
+	// for none. Memory only; not with RegionFile.
+	SnapshotFile string
 	// Path is the backend's plugin binary (path); empty means the
 	// first-party binary beside the node's (skiff-storage-memory).
 	Path string

@@ -49,6 +49,7 @@ import (
 //	    storage-engine memory {    # or just "storage-engine memory"
 //	        data-size SIZE        # 1M and up
 //	        region-file PATH      # absolute, on a tmpfs: records survive node restarts
+//	        snapshot-file PATH    # absolute: a clean stop saves the records there
 //	        mode process|in-process
 //	        path PATH             # the plugin binary
 //	    }
@@ -541,6 +542,9 @@ func (p *parser) namespace(b *item) error {
 		if f := ns.Storage.RegionFile; f != "" && f == other.Storage.RegionFile {
 			return p.errorf(b.line, "namespace %s: region-file %s is namespace %s's too (line %d)", name, f, other.Name, other.Line)
 		}
+		if f := ns.Storage.SnapshotFile; f != "" && f == other.Storage.SnapshotFile {
+			return p.errorf(b.line, "namespace %s: snapshot-file %s is namespace %s's too (line %d)", name, f, other.Name, other.Line)
+		}
 	}
 	p.cfg.Namespaces = append(p.cfg.Namespaces, ns)
 	return nil
@@ -685,6 +689,16 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 		case "region-file":
 			if st.RegionFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.RegionFile) {
 				err = p.errorf(it.line, "region-file%s: %q is not an absolute path", in(where), st.RegionFile)
+			}
+			if err == nil && st.SnapshotFile != "" {
+				err = p.errorf(it.line, "region-file%s: not with snapshot-file: a region file keeps the records already", in(where))
+			}
+		case "snapshot-file":
+			if st.SnapshotFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.SnapshotFile) {
+				err = p.errorf(it.line, "snapshot-file%s: %q is not an absolute path", in(where), st.SnapshotFile)
+			}
+			if err == nil && st.RegionFile != "" {
+				err = p.errorf(it.line, "snapshot-file%s: not with region-file: a region file keeps the records already", in(where))
 			}
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)

@@ -192,6 +192,9 @@ logging {
 		{"memory region file", ns("storage-engine memory {", "region-file /dev/shm/skiff/test.region", "}"), func(c *Config) {
 			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
 		}},
+		{"memory snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/skiff/test.snapshot", "}"), func(c *Config) {
+			c.Namespaces[0].Storage.SnapshotFile = "/var/lib/skiff/test.snapshot"
+		}},
 		{"device", ns("storage-engine device {", "device /dev/nvme0n1", "device /dev/nvme1n1", "file /var/lib/skiff/a.dat", "filesize 16G",
 			"write-block-size 128K", "direct-io false", "post-write-queue 64", "flush-max-ms 100", "defrag-lwm-pct 40",
 			"commit-to-device true", "}", "index-type flash {", "mount /mnt/idx", "mounts-size-limit 4G", "}",
@@ -296,6 +299,10 @@ func TestParseErrors(t *testing.T) {
 		{"shared region file", ns("storage-engine memory {", "region-file /dev/shm/a", "}") + "namespace other {\nstorage-engine memory {\nregion-file /dev/shm/a\n}\n}\n",
 			`t.conf:6: namespace other: region-file /dev/shm/a is namespace test's too (line 1)`},
 		{"relative region file", ns("storage-engine memory {", "region-file test.region", "}"), `t.conf:3: region-file in namespace test storage-engine memory: "test.region" is not an absolute path`},
+		{"shared snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/a", "}") + "namespace other {\nstorage-engine memory {\nsnapshot-file /var/lib/a\n}\n}\n",
+			`t.conf:6: namespace other: snapshot-file /var/lib/a is namespace test's too (line 1)`},
+		{"relative snapshot file", ns("storage-engine memory {", "snapshot-file test.snapshot", "}"), `t.conf:3: snapshot-file in namespace test storage-engine memory: "test.snapshot" is not an absolute path`},
+		{"snapshot and region file", ns("storage-engine memory {", "region-file /dev/shm/a", "snapshot-file /var/lib/a", "}"), `t.conf:4: snapshot-file in namespace test storage-engine memory: not with region-file`},
 		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
 		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},
 		{"block without brace", "service\n" + ns(), `t.conf:1: "service" opens a block: put "{" at the end of its line`},

@@ -1,6 +1,7 @@
 // Package atomicfile replaces files so that a crash leaves either the old
 // content or the new, never a mix: the node's registered UDF modules and
-// its system metadata are written this way.
+// its system metadata are written this way, and the snapshots storage
+// backends write as they stop.
 package atomicfile
 
 import (
@@ -8,16 +9,25 @@ import (
 	"path/filepath"
 )
 
-// Write replaces path's content: it writes content to a new file in the
-// same directory, syncs it, renames it over path and syncs the directory,
-// so that the change survives a crash once Write returns.
+// Write replaces path's content with content; see WriteWith.
 func Write(path string, content []byte) error {
+	return WriteWith(path, func(f *os.File) error {
+		_, err := f.Write(content)
+		return err
+	})
+}
+
+// WriteWith replaces path's content with what write writes to a new file
+// in the same directory: it syncs the file, renames it over path and syncs
+// the directory, so that the change survives a crash once WriteWith
+// returns. If write fails, path is left as it was.
+func WriteWith(path string, write func(f *os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".put-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(content); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -8,9 +8,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -35,6 +37,13 @@ type Options struct {
 	// restarts of the node, not of the machine. One process at a time may
 	// use the file.
 	RegionFile string
+	// SnapshotFile, when set, is where a clean Close saves the region (its
+	// pages in use, in a sparse file), and where New finds a saved one to
+	// resume, so that the records outlive the machine's memory: a reboot, a
+	// redeployed container with a persistent volume. New removes the file
+	// it loaded, so that a crash later cannot bring back its stale records.
+	// Not with RegionFile; Linux only.
+	SnapshotFile string
 }
 
 // Backend is a namespace's storage in memory. It implements
@@ -93,10 +102,12 @@ type Backend struct {
 	region   *sharedindex.Region
 	seed     uint64 // mixed into index hashes
 	capacity int64
-	used     atomic.Int64 // bytes of slots in use
-	sets     sets.Table
-	alloc    allocator
-	closed   atomic.Bool
+	// snapshotFile is Options.SnapshotFile, for Close.
+	snapshotFile string
+	used         atomic.Int64 // bytes of slots in use
+	sets         sets.Table
+	alloc        allocator
+	closed       atomic.Bool
 	// published marks the set ids whose names are in the region.
 	published [sets.Max + 1]atomic.Bool
 }
@@ -122,8 +133,13 @@ func New(opts Options) (*Backend, error) {
 	if opts.DataSize < 0 {
 		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
-	if opts.RegionFile != "" {
+	switch {
+	case opts.RegionFile != "" && opts.SnapshotFile != "":
+		return nil, fmt.Errorf("memory: region-file and snapshot-file together: the region file keeps the records already")
+	case opts.RegionFile != "":
 		return openFile(opts)
+	case opts.SnapshotFile != "":
+		return openSnapshot(opts)
 	}
 	return newIn(opts, regionSize(opts.DataSize), sharedindex.CreateUpTo)
 }
@@ -132,7 +148,7 @@ func New(opts Options) (*Backend, error) {
 // makes, given its size, its directory's length for a size, and its hash
 // seed.
 func newIn(opts Options, size int, create func(size int, dirLen func(int) int, seed uint64) (*sharedindex.Region, error)) (*Backend, error) {
-	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize}
+	b := &Backend{seed: rand.Uint64(), capacity: opts.DataSize, snapshotFile: opts.SnapshotFile}
 	region, err := create(size, dirLen, b.seed)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
@@ -428,6 +444,14 @@ func (b *Backend) Close() error {
 	// Nothing was changing: a backend resuming the region (its file's)
 	// need leave no record out.
 	b.region.MarkClosed()
+	if b.snapshotFile != "" {
+		start := time.Now()
+		if err := b.region.SaveTo(b.snapshotFile); err != nil {
+			slog.Warn("memory backend: records not saved: the next start is empty", "file", b.snapshotFile, "err", err)
+		} else {
+			slog.Info("memory backend saved its records", "file", b.snapshotFile, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
 	b.alloc.release()
 	b.used.Store(0)
 	return b.region.Close()

@@ -3,10 +3,13 @@ package memory
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -310,6 +313,55 @@ func BenchmarkResume(b *testing.B) {
 				b.ReportMetric(float64(heapAlloc()-before)/float64(n), "heap-B/record")
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+			be.Close()
+		})
+	}
+}
+
+// BenchmarkSnapshotFile measures a clean stop that saves 1M and 3M records
+// of 100 bytes to a snapshot file (stop-ms) and the start that loads them
+// (ms per op), with the file's size on disk per record. The file lives in
+// the test's temporary directory: its disk decides the figures.
+func BenchmarkSnapshotFile(b *testing.B) {
+	if !sharedindex.Shareable {
+		b.Skip("snapshot files need Linux")
+	}
+	for _, n := range []int{1_000_000, 3_000_000} {
+		ds := benchDigests(n)
+		b.Run(fmt.Sprintf("records=%dM", n/1_000_000), func(b *testing.B) {
+			opts := Options{SnapshotFile: filepath.Join(b.TempDir(), "test.snapshot")}
+			be, err := New(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := record(1, 100)
+			for _, d := range ds {
+				if err := be.Put(context.Background(), d, rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var stop time.Duration
+			var onDisk int64
+			for b.Loop() {
+				b.StopTimer()
+				start := time.Now()
+				be.Close()
+				stop += time.Since(start)
+				var st syscall.Stat_t
+				if err := syscall.Stat(opts.SnapshotFile, &st); err != nil {
+					b.Fatal(err)
+				}
+				onDisk = st.Blocks * 512
+				b.StartTimer()
+				if be, err = New(opts); err != nil {
+					b.Fatal(err)
+				}
+				if st, _ := be.Stats(context.Background()); st.Records != uint64(n) {
+					b.Fatalf("%d records loaded, want %d", st.Records, n)
+				}
+			}
+			b.ReportMetric(stop.Seconds()*1e3/float64(b.N), "stop-ms")
+			b.ReportMetric(float64(onDisk)/float64(n), "disk-B/record")
 			be.Close()
 		})
 	}

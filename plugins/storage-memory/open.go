@@ -11,7 +11,8 @@ import (
 
 // Open creates a memory backend from the settings the node passes a
 // storage plugin: "data-size", the capacity in bytes (0 or absent for
-// unbounded), and "region-file" (Options.RegionFile). It is the backend's
+// unbounded), "region-file" (Options.RegionFile) and "snapshot-file"
+// (Options.SnapshotFile). It is the backend's
 // plugin.OpenFunc.
 func Open(namespace string, settings map[string]string) (storage.Backend, error) {
 	opts, err := options(namespace, settings)
@@ -34,6 +35,8 @@ func options(namespace string, settings map[string]string) (Options, error) {
 			opts.DataSize = n
 		case "region-file":
 			opts.RegionFile = settings[k]
+		case "snapshot-file":
+			opts.SnapshotFile = settings[k]
 		default:
 			return opts, fmt.Errorf("namespace %s: unknown setting %q for the memory backend", namespace, k)
 		}

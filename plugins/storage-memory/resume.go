@@ -3,9 +3,12 @@ package memory
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -164,7 +167,7 @@ func resume(opts Options, region *sharedindex.Region) (*Backend, ResumeReport, e
 	if f, want := region.Format(), regionFormat(); f != want {
 		return nil, ResumeReport{}, fmt.Errorf("the region is laid out by another build of the memory backend (format %#x, this build's %#x)", f, want)
 	}
-	b := &Backend{seed: region.Seed(), capacity: opts.DataSize, region: region}
+	b := &Backend{seed: region.Seed(), capacity: opts.DataSize, region: region, snapshotFile: opts.SnapshotFile}
 	b.alloc.init(region)
 	r := &resumer{b: b, mem: region.Mem(), byID: map[uint32]*oldSlab{}}
 	var rep ResumeReport
@@ -249,6 +252,36 @@ func openFile(opts Options) (*Backend, error) {
 	})
 }
 
+// openSnapshot opens a backend with opts.SnapshotFile: resumed from the
+// region saved there, if there is one this build can resume, then removed;
+// new otherwise. Its region reserves address space for any data-size, as a
+// region file's does, since the saved region is resumed whatever data-size
+// is configured next.
+func openSnapshot(opts Options) (*Backend, error) {
+	path := opts.SnapshotFile
+	fd, err := sharedindex.LoadFile(path, int64(regionSize(0)))
+	if err == nil {
+		var b *Backend
+		b, err = resumeFD(opts, fd, path)
+		unix.Close(fd)
+		if err == nil {
+			if err := os.Remove(path); err != nil {
+				return nil, fmt.Errorf("memory: remove the loaded snapshot, lest a crash later bring back its records: %w", err)
+			}
+			return b, nil
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		// Set aside, not reused: the records it holds are older than any
+		// this start will write.
+		slog.Warn("memory backend starts empty: the saved region cannot be resumed", "file", path, "err", err, "moved-to", path+".unusable")
+		if rerr := os.Rename(path, path+".unusable"); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("memory: set the unusable snapshot %s aside: %w", path, rerr)
+		}
+	}
+	return newIn(opts, regionSize(0), sharedindex.CreateUpTo)
+}
+
 // fileNeed is the most a region file of a backend of capacity bytes holds:
 // records up to the capacity, their slabs' free slots and the index (tens
 // of bytes a record) in a fifth more. Unbounded, nothing is checked.
@@ -257,6 +290,16 @@ func fileNeed(capacity int64) int64 { return capacity + capacity/5 }
 // resumeFile resumes the region in the region file fd, through a copy of
 // the descriptor, which it takes: fd stays the caller's.
 func resumeFile(opts Options, fd int) (*Backend, error) {
+	b, err := resumeFD(opts, fd, opts.RegionFile)
+	if err == nil {
+		unix.Close(fd) // the region holds the copy, and with it the lock
+	}
+	return b, err
+}
+
+// resumeFD resumes the region in the memory or region file fd, through a
+// copy of the descriptor: fd stays the caller's. file names it in the log.
+func resumeFD(opts Options, fd int, file string) (*Backend, error) {
 	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -270,8 +313,7 @@ func resumeFile(opts Options, fd int) (*Backend, error) {
 		region.Close()
 		return nil, err
 	}
-	unix.Close(fd) // the region holds the copy, and with it the lock
-	logResumed(opts.RegionFile, rep)
+	logResumed(file, rep)
 	return b, nil
 }
 

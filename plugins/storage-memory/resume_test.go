@@ -6,9 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -450,5 +452,89 @@ func TestRegionFile(t *testing.T) {
 	}
 	if _, err := New(Options{RegionFile: filepath.Join(disk, "disk.region")}); err == nil || !strings.Contains(err.Error(), "not on a tmpfs") {
 		t.Errorf("a region file off a tmpfs: %v", err)
+	}
+}
+
+// TestSnapshotFile: a clean close saves the records to the snapshot file,
+// in the disk's space they take, and the next backend resumes them and
+// removes the file; a crash after that leaves nothing to load, and a saved
+// region this build cannot resume is set aside for an empty start.
+func TestSnapshotFile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("snapshot files need Linux")
+	}
+	dir := t.TempDir()
+	opts := Options{DataSize: 32 << 20, SnapshotFile: filepath.Join(dir, "saved", "test.snapshot")}
+	b, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := model{}
+	rng := rand.New(rand.NewPCG(11, 12))
+	m.churn(t, b, rng, 4000)
+	used := b.used.Load()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(opts.SnapshotFile, &st); err != nil {
+		t.Fatal(err)
+	}
+	// On disk: the records' slots and the index, not the reserved space.
+	if onDisk := st.Blocks * 512; onDisk > 3*used+8<<20 {
+		t.Errorf("the snapshot takes %d bytes on disk for %d bytes of records", onDisk, used)
+	}
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	m.check(t, b)
+	if _, err := os.Stat(opts.SnapshotFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the loaded snapshot is still there: %v", err)
+	}
+	m.churn(t, b, rng, 2000)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	m.check(t, b)
+
+	// Dies: nothing saved, and the snapshot it started from is gone.
+	b.closed.Store(true)
+	b.region.Close()
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	model{}.check(t, b)
+
+	// A region another build laid out: set aside, and an empty start.
+	b.region.SetFormat(b.region.Format() + 1)
+	b.Close()
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	model{}.check(t, b)
+	if _, err := os.Stat(opts.SnapshotFile + ".unusable"); err != nil {
+		t.Fatalf("the unusable snapshot was not set aside: %v", err)
+	}
+	b.Close()
+
+	// Cut short: no region at all.
+	data, err := os.ReadFile(opts.SnapshotFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(opts.SnapshotFile, data[:100], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	model{}.check(t, b)
+	b.Close()
+
+	if _, err := New(Options{RegionFile: "/dev/shm/x", SnapshotFile: opts.SnapshotFile}); err == nil {
+		t.Error("region-file and snapshot-file together were accepted")
 	}
 }

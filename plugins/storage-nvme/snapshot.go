@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/skiffdb/skiff/internal/atomicfile"
 	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
@@ -70,26 +71,8 @@ func (b *Backend) saveSnapshot() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	err := atomicfile.WriteWith(path, func(f *os.File) error { return b.writeSnapshot(f, id) })
 	if err != nil {
-		return err
-	}
-	err = b.writeSnapshot(f, id)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
 		return err
 	}
 	for _, dv := range b.devs {
@@ -385,16 +368,6 @@ func (b *Backend) checkEntry(e *entry, pid, nsets int) string {
 		return "unknown set"
 	}
 	return ""
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // sectionWriter writes a snapshot's sections, each followed by its

@@ -83,7 +83,7 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		var err error
 		switch st.Type {
 		case "memory":
-			b, err = memory.New(memory.Options{DataSize: st.DataSize, RegionFile: st.RegionFile})
+			b, err = memory.New(memory.Options{DataSize: st.DataSize, RegionFile: st.RegionFile, SnapshotFile: st.SnapshotFile})
 		case "device":
 			var o nvme.Options
 			if o, err = nvme.ParseSettings(ns.Name, deviceSettings(ns, opts.WorkDirectory)); err == nil {
@@ -109,6 +109,9 @@ func Open(ctx context.Context, ns *config.Namespace, opts Options) (Backend, err
 		cfg.Settings = map[string]string{"data-size": strconv.FormatInt(st.DataSize, 10)}
 		if st.RegionFile != "" {
 			cfg.Settings["region-file"] = st.RegionFile
+		}
+		if st.SnapshotFile != "" {
+			cfg.Settings["snapshot-file"] = st.SnapshotFile
 		}
 		firstParty = "skiff-storage-memory"
 	case "device":

@@ -104,6 +104,9 @@ func namespaceConfig(cfg *config.Namespace) string {
 		if st.RegionFile != "" {
 			k.add("storage-engine.region-file", st.RegionFile)
 		}
+		if st.SnapshotFile != "" {
+			k.add("storage-engine.snapshot-file", st.SnapshotFile)
+		}
 	case "device":
 		d := &st.Device
 		for i, dev := range d.Devices {

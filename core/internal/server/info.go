@@ -289,6 +289,9 @@ func (s *Server) namespaceInfo(name string) string {
 		if cfg.Storage.RegionFile != "" {
 			k.add("storage-engine.region-file", cfg.Storage.RegionFile)
 		}
+		if cfg.Storage.SnapshotFile != "" {
+			k.add("storage-engine.snapshot-file", cfg.Storage.SnapshotFile)
+		}
 	}
 	if b, ok := ns.Backend().(interface{ Status() backends.Status }); ok {
 		st := b.Status()

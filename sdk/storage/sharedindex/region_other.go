@@ -39,3 +39,13 @@ func (r *Reader) openDevices(int, []int) error {
 }
 
 func closeFD(fd int) { unix.Close(fd) }
+
+// SaveTo fails off Linux: a region there is not in a memory file.
+func (r *Region) SaveTo(path string) error {
+	return errors.New("save region to " + path + ": needs Linux")
+}
+
+// LoadFile fails off Linux, where no region can be adopted.
+func LoadFile(path string, _ int64) (int, error) {
+	return -1, errors.New("load region " + path + ": needs Linux")
+}
