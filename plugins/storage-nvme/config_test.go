@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -264,4 +266,31 @@ func digestN(i int) storage.Digest {
 		d[j] = byte(x >> 56)
 	}
 	return d
+}
+
+// TestFilesLocked: a second backend on the files of one still open waits
+// for it to close, as a new plugin waits for a killed node's, and is
+// refused if it does not within lockWait.
+func TestFilesLocked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("files are locked on Linux")
+	}
+	o := testOptions(t.TempDir(), 32<<20)
+	first := mustNew(t, o)
+	start := time.Now()
+	if _, err := New(o); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("a second backend on the files: %v", err)
+	}
+	if waited := time.Since(start); waited < lockWait {
+		t.Errorf("refused after %v, before lockWait", waited)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		first.Close()
+	}()
+	second, err := New(o)
+	if err != nil {
+		t.Fatalf("once the first closed: %v", err)
+	}
+	second.Close()
 }

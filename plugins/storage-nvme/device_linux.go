@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,7 +16,19 @@ import (
 // osFile is a device or file opened for direct I/O. Reads that overlap go
 // through an io_uring where the system allows one (see package uring), the
 // others through pread.
-type osFile struct{ *uring.File }
+type osFile struct {
+	*uring.File
+	// lock holds the file's exclusive lock (lockMedium): a descriptor of
+	// its own, which is never passed to the node, so that the lock goes
+	// with this process.
+	lock *os.File
+}
+
+func (o *osFile) Close() error {
+	err := o.File.Close()
+	o.lock.Close()
+	return err
+}
 
 // usesRing reports whether reads go through an io_uring.
 func (o *osFile) usesRing() bool { return o.UsesRing() }
@@ -91,13 +104,47 @@ func openFile(path string, direct, ring bool, log *slog.Logger) (devFile, int64,
 		f.Close()
 		return nil, 0, false, errors.New("neither a block device nor a regular file")
 	}
+	lock, err := lockMedium(path)
+	if err != nil {
+		f.Close()
+		return nil, 0, false, err
+	}
 	var r *uring.Ring
 	if ring {
 		if r, err = uring.New(0); err != nil {
 			log.Warn("nvme: io_uring unavailable, reads block a thread each (slower)", "path", path, "err", err)
 		}
 	}
-	return &osFile{uring.NewFile(f, r)}, size, blockDev, nil
+	return &osFile{uring.NewFile(f, r), lock}, size, blockDev, nil
+}
+
+// lockWait bounds how long a start waits for a device or file that another
+// process holds: the plugin of a node that was killed exits within half a
+// second, and a node started again at once would otherwise find its files
+// in use.
+const lockWait = 5 * time.Second
+
+// lockMedium takes the exclusive lock (flock) of the device or file at
+// path, so that two backends never write one: two nodes or namespaces
+// configured with it, or a new plugin and the old one of a killed node.
+func lockMedium(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(lockWait); ; time.Sleep(50 * time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if err != unix.EWOULDBLOCK || time.Now().After(deadline) {
+			f.Close()
+			if err == unix.EWOULDBLOCK {
+				return nil, errors.New("in use by another process (another node or namespace, or the plugin of a node still stopping)")
+			}
+			return nil, fmt.Errorf("lock: %w", err)
+		}
+	}
 }
 
 // isDirectIOError reports whether err from a read or write means the file
