@@ -7,6 +7,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write replaces path's content with content; see WriteWith.
@@ -20,9 +21,20 @@ func Write(path string, content []byte) error {
 // WriteWith replaces path's content with what write writes to a new file
 // in the same directory: it syncs the file, renames it over path and syncs
 // the directory, so that the change survives a crash once WriteWith
-// returns. If write fails, path is left as it was.
+// returns. If write fails, path is left as it was. The new file is named
+// after path, and those an earlier WriteWith of path left when its process
+// died are removed first: a snapshot cut short by a kill would otherwise
+// hold its disk space for good.
 func WriteWith(path string, write func(f *os.File) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".put-*")
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".put-"
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), prefix) {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	tmp, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,11 @@ type entry [entrySize]byte
 
 const entrySize = 48
 
+// entryLayout names the layout above: index snapshots (snapshot.go) carry
+// it, and a snapshot of another layout is refused. Change it with the
+// layout.
+const entryLayout = 1
+
 // The flags are the shared index's (see sharedindex, KindDevice), where
 // the node reads these entries.
 const (

@@ -43,7 +43,8 @@ import (
 // The file, all integers little-endian, in sections each followed by the
 // CRC-32C of its bytes:
 //
-//	header:     "SKIFFIDX", version (4), snapshot id (8), instance (8),
+//	header:     "SKIFFIDX", version (4), entry layout (4: entryLayout),
+//	            entry size (4), snapshot id (8), instance (8),
 //	            write-block-size (4), devices (4), last block sequence (8),
 //	            last write sequence (8), set names (4: n), then names 1..n,
 //	            each a length (2) and its bytes
@@ -89,6 +90,8 @@ func (b *Backend) writeSnapshot(f io.Writer, id uint64) error {
 	names := b.sets.Names()
 	w.bytes(snapshotMagic[:])
 	w.u32(snapshotVersion)
+	w.u32(entryLayout)
+	w.u32(entrySize)
 	w.u64(id)
 	w.u64(b.instance)
 	w.u32(uint32(b.opts.WriteBlockSize))
@@ -217,6 +220,9 @@ func (b *Backend) restore(f *os.File, id uint64) error {
 	}
 	if v := r.u32(); v != snapshotVersion {
 		return bad("version %d, this backend reads %d", v, snapshotVersion)
+	}
+	if layout, size := r.u32(), r.u32(); layout != entryLayout || size != entrySize {
+		return bad("index entries of layout %d and %d bytes, this backend's are %d and %d", layout, size, entryLayout, entrySize)
 	}
 	if got := r.u64(); got != id {
 		return bad("snapshot %x, the devices name %x", got, id)

@@ -315,6 +315,11 @@ func TestSnapshotRefused(t *testing.T) {
 			}
 		}},
 		{"of an earlier stop", func(t *testing.T, o *Options, older []byte) { writeFile(t, o.Snapshot, older) }},
+		{"of another entry layout", func(t *testing.T, o *Options, _ []byte) {
+			data := readFile(t, o.Snapshot)
+			binary.LittleEndian.PutUint32(data[12:], entryLayout+1)
+			writeFile(t, o.Snapshot, data)
+		}},
 		{"an entry outside the devices", func(t *testing.T, o *Options, _ []byte) {
 			data := readFile(t, o.Snapshot)
 			e := entryInSnapshot(t, data, func(e *entry) { e[38] = 99 })
@@ -395,7 +400,7 @@ func entryInSnapshot(t *testing.T, data []byte, change func(*entry)) []byte {
 	data = slices.Clone(data)
 	u16 := func(at int) int { return int(binary.LittleEndian.Uint16(data[at:])) }
 	u32 := func(at int) int { return int(binary.LittleEndian.Uint32(data[at:])) }
-	at := 8 + 4 + 8 + 8 + 4
+	at := 8 + 4 + 4 + 4 + 8 + 8 + 4
 	devs := u32(at)
 	at += 4 + 8 + 8
 	names := u32(at)
