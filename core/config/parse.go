@@ -690,15 +690,9 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 			if st.RegionFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.RegionFile) {
 				err = p.errorf(it.line, "region-file%s: %q is not an absolute path", in(where), st.RegionFile)
 			}
-			if err == nil && st.SnapshotFile != "" {
-				err = p.errorf(it.line, "region-file%s: not with snapshot-file: a region file keeps the records already", in(where))
-			}
 		case "snapshot-file":
 			if st.SnapshotFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.SnapshotFile) {
 				err = p.errorf(it.line, "snapshot-file%s: %q is not an absolute path", in(where), st.SnapshotFile)
-			}
-			if err == nil && st.RegionFile != "" {
-				err = p.errorf(it.line, "snapshot-file%s: not with region-file: a region file keeps the records already", in(where))
 			}
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)

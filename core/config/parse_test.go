@@ -192,7 +192,8 @@ logging {
 		{"memory region file", ns("storage-engine memory {", "region-file /dev/shm/skiff/test.region", "}"), func(c *Config) {
 			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
 		}},
-		{"memory snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/skiff/test.snapshot", "}"), func(c *Config) {
+		{"memory snapshot file", ns("storage-engine memory {", "region-file /dev/shm/skiff/test.region", "snapshot-file /var/lib/skiff/test.snapshot", "}"), func(c *Config) {
+			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
 			c.Namespaces[0].Storage.SnapshotFile = "/var/lib/skiff/test.snapshot"
 		}},
 		{"device", ns("storage-engine device {", "device /dev/nvme0n1", "device /dev/nvme1n1", "file /var/lib/skiff/a.dat", "filesize 16G",
@@ -302,7 +303,6 @@ func TestParseErrors(t *testing.T) {
 		{"shared snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/a", "}") + "namespace other {\nstorage-engine memory {\nsnapshot-file /var/lib/a\n}\n}\n",
 			`t.conf:6: namespace other: snapshot-file /var/lib/a is namespace test's too (line 1)`},
 		{"relative snapshot file", ns("storage-engine memory {", "snapshot-file test.snapshot", "}"), `t.conf:3: snapshot-file in namespace test storage-engine memory: "test.snapshot" is not an absolute path`},
-		{"snapshot and region file", ns("storage-engine memory {", "region-file /dev/shm/a", "snapshot-file /var/lib/a", "}"), `t.conf:4: snapshot-file in namespace test storage-engine memory: not with region-file`},
 		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
 		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},
 		{"block without brace", "service\n" + ns(), `t.conf:1: "service" opens a block: put "{" at the end of its line`},

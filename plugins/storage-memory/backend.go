@@ -42,7 +42,9 @@ type Options struct {
 	// resume, so that the records outlive the machine's memory: a reboot, a
 	// redeployed container with a persistent volume. New removes the file
 	// it loaded, so that a crash later cannot bring back its stale records.
-	// Not with RegionFile; Linux only.
+	// With RegionFile too, the region file is resumed where it survived
+	// (after a restart of the node), and the snapshot loaded into it where
+	// it did not (after a reboot). Linux only.
 	SnapshotFile string
 }
 
@@ -134,8 +136,6 @@ func New(opts Options) (*Backend, error) {
 		return nil, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
 	switch {
-	case opts.RegionFile != "" && opts.SnapshotFile != "":
-		return nil, fmt.Errorf("memory: region-file and snapshot-file together: the region file keeps the records already")
 	case opts.RegionFile != "":
 		return openFile(opts)
 	case opts.SnapshotFile != "":

@@ -241,9 +241,27 @@ func openFile(opts Options) (*Backend, error) {
 	if size > 0 {
 		b, err := resumeFile(opts, fd)
 		if err == nil {
+			// The region file is as new as a snapshot the last stop
+			// wrote, or newer.
+			if opts.SnapshotFile != "" {
+				if err := os.Remove(opts.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					b.Close()
+					return nil, fmt.Errorf("memory: remove the snapshot older than the region file: %w", err)
+				}
+			}
 			return b, nil
 		}
 		slog.Warn("memory backend starts empty: the region in its file cannot be resumed", "file", opts.RegionFile, "err", err)
+	}
+	if opts.SnapshotFile != "" {
+		// After a reboot: the tmpfs is empty, the snapshot on disk.
+		b, err := fromSnapshot(opts, func(path string) error {
+			return sharedindex.LoadInto(path, fd, int64(regionSize(0)))
+		}, &fd)
+		if err != nil || b != nil {
+			unix.Close(fd) // a resumed region holds a copy, and with it the lock
+			return b, err
+		}
 	}
 	// The file outlives this configuration: its region is made for any
 	// data-size (address space only), so that a larger one next time fits.
@@ -252,34 +270,55 @@ func openFile(opts Options) (*Backend, error) {
 	})
 }
 
-// openSnapshot opens a backend with opts.SnapshotFile: resumed from the
-// region saved there, if there is one this build can resume, then removed;
-// new otherwise. Its region reserves address space for any data-size, as a
-// region file's does, since the saved region is resumed whatever data-size
-// is configured next.
+// openSnapshot opens a backend with opts.SnapshotFile and no region file:
+// resumed from the region saved there, if there is one this build can
+// resume, new otherwise. Its region reserves address space for any
+// data-size, as a region file's does, since the saved region is resumed
+// whatever data-size is configured next.
 func openSnapshot(opts Options) (*Backend, error) {
-	path := opts.SnapshotFile
-	fd, err := sharedindex.LoadFile(path, int64(regionSize(0)))
-	if err == nil {
-		var b *Backend
-		b, err = resumeFD(opts, fd, path)
-		unix.Close(fd)
-		if err == nil {
-			if err := os.Remove(path); err != nil {
-				return nil, fmt.Errorf("memory: remove the loaded snapshot, lest a crash later bring back its records: %w", err)
-			}
-			return b, nil
-		}
+	fd := -1
+	b, err := fromSnapshot(opts, func(path string) (err error) {
+		fd, err = sharedindex.LoadFile(path, int64(regionSize(0)))
+		return err
+	}, &fd)
+	if fd >= 0 {
+		unix.Close(fd) // a resumed region holds a copy
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	if b != nil || err != nil {
+		return b, err
+	}
+	return newIn(opts, regionSize(0), sharedindex.CreateUpTo)
+}
+
+// fromSnapshot resumes the region saved at opts.SnapshotFile, which load
+// copies into the memory or region file *fd, and removes the snapshot, so
+// that a crash later cannot bring back records older than the writes since.
+// With no snapshot it returns nil, nil; one that cannot be resumed is set
+// aside, with a warning, and it returns nil, nil too.
+func fromSnapshot(opts Options, load func(path string) error, fd *int) (*Backend, error) {
+	path := opts.SnapshotFile
+	err := load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var b *Backend
+	if err == nil {
+		b, err = resumeFD(opts, *fd, path)
+	}
+	if err != nil {
 		// Set aside, not reused: the records it holds are older than any
 		// this start will write.
 		slog.Warn("memory backend starts empty: the saved region cannot be resumed", "file", path, "err", err, "moved-to", path+".unusable")
 		if rerr := os.Rename(path, path+".unusable"); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			return nil, fmt.Errorf("memory: set the unusable snapshot %s aside: %w", path, rerr)
 		}
+		return nil, nil
 	}
-	return newIn(opts, regionSize(0), sharedindex.CreateUpTo)
+	if err := os.Remove(path); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("memory: remove the loaded snapshot, lest a crash later bring back its records: %w", err)
+	}
+	return b, nil
 }
 
 // fileNeed is the most a region file of a backend of capacity bytes holds:

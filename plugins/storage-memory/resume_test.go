@@ -465,17 +465,12 @@ func TestSnapshotFile(t *testing.T) {
 	}
 	dir := t.TempDir()
 	opts := Options{DataSize: 32 << 20, SnapshotFile: filepath.Join(dir, "saved", "test.snapshot")}
-	b, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := mustOpen(t, opts)
 	m := model{}
 	rng := rand.New(rand.NewPCG(11, 12))
 	m.churn(t, b, rng, 4000)
 	used := b.used.Load()
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	mustClose(t, b)
 	var st syscall.Stat_t
 	if err := syscall.Stat(opts.SnapshotFile, &st); err != nil {
 		t.Fatal(err)
@@ -484,36 +479,24 @@ func TestSnapshotFile(t *testing.T) {
 	if onDisk := st.Blocks * 512; onDisk > 3*used+8<<20 {
 		t.Errorf("the snapshot takes %d bytes on disk for %d bytes of records", onDisk, used)
 	}
-	if b, err = New(opts); err != nil {
-		t.Fatal(err)
-	}
+	b = mustOpen(t, opts)
 	m.check(t, b)
-	if _, err := os.Stat(opts.SnapshotFile); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("the loaded snapshot is still there: %v", err)
-	}
+	gone(t, opts.SnapshotFile, "the loaded snapshot is still there")
 	m.churn(t, b, rng, 2000)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if b, err = New(opts); err != nil {
-		t.Fatal(err)
-	}
+	mustClose(t, b)
+	b = mustOpen(t, opts)
 	m.check(t, b)
 
 	// Dies: nothing saved, and the snapshot it started from is gone.
 	b.closed.Store(true)
 	b.region.Close()
-	if b, err = New(opts); err != nil {
-		t.Fatal(err)
-	}
+	b = mustOpen(t, opts)
 	model{}.check(t, b)
 
 	// A region another build laid out: set aside, and an empty start.
 	b.region.SetFormat(b.region.Format() + 1)
 	b.Close()
-	if b, err = New(opts); err != nil {
-		t.Fatal(err)
-	}
+	b = mustOpen(t, opts)
 	model{}.check(t, b)
 	if _, err := os.Stat(opts.SnapshotFile + ".unusable"); err != nil {
 		t.Fatalf("the unusable snapshot was not set aside: %v", err)
@@ -528,13 +511,64 @@ func TestSnapshotFile(t *testing.T) {
 	if err := os.WriteFile(opts.SnapshotFile, data[:100], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if b, err = New(opts); err != nil {
-		t.Fatal(err)
-	}
+	b = mustOpen(t, opts)
 	model{}.check(t, b)
 	b.Close()
+}
 
-	if _, err := New(Options{RegionFile: "/dev/shm/x", SnapshotFile: opts.SnapshotFile}); err == nil {
-		t.Error("region-file and snapshot-file together were accepted")
+// TestRegionAndSnapshotFile: with both, a restart resumes the region file
+// (newer than the snapshot, which it removes), and a reboot, which empties
+// the tmpfs, loads the snapshot into it.
+func TestRegionAndSnapshotFile(t *testing.T) {
+	opts := Options{DataSize: 32 << 20, RegionFile: filepath.Join(shmtest.Dir(t), "test.region"),
+		SnapshotFile: filepath.Join(t.TempDir(), "test.snapshot")}
+	b := mustOpen(t, opts)
+	m := model{}
+	rng := rand.New(rand.NewPCG(13, 14))
+	m.churn(t, b, rng, 3000)
+	mustClose(t, b)
+	// A restart: the region file's records; the snapshot goes.
+	b = mustOpen(t, opts)
+	m.check(t, b)
+	gone(t, opts.SnapshotFile, "a snapshot older than the region file is still there")
+	m.churn(t, b, rng, 1000)
+	mustClose(t, b)
+	// A reboot: the tmpfs is empty, the snapshot is loaded into the file.
+	if err := os.Remove(opts.RegionFile); err != nil {
+		t.Fatal(err)
+	}
+	b = mustOpen(t, opts)
+	m.check(t, b)
+	gone(t, opts.SnapshotFile, "the loaded snapshot is still there")
+	// Dies: the region file has it all.
+	m.churn(t, b, rng, 1000)
+	b.closed.Store(true)
+	b.region.Close()
+	b = mustOpen(t, opts)
+	m.check(t, b)
+	b.Close()
+}
+
+func mustOpen(t *testing.T, opts Options) *Backend {
+	t.Helper()
+	b, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustClose(t *testing.T, b *Backend) {
+	t.Helper()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gone fails t, saying why, if path exists.
+func gone(t *testing.T, path, why string) {
+	t.Helper()
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s: %v", why, err)
 	}
 }

@@ -49,3 +49,8 @@ func (r *Region) SaveTo(path string) error {
 func LoadFile(path string, _ int64) (int, error) {
 	return -1, errors.New("load region " + path + ": needs Linux")
 }
+
+// LoadInto fails off Linux, where no region can be adopted.
+func LoadInto(path string, _ int, _ int64) error {
+	return errors.New("load region " + path + ": needs Linux")
+}

@@ -61,26 +61,37 @@ func (r *Region) SaveTo(path string) error {
 // was made with, which the file does not record. The caller owns the
 // descriptor.
 func LoadFile(path string, size int64) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return -1, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return -1, err
-	}
-	saved := st.Size()
-	if saved < pageSize || saved > size || saved%pageSize != 0 {
-		return -1, fmt.Errorf("load region %s: %d bytes is no region's of %d", path, saved, size)
-	}
 	fd, err := unix.MemfdCreate("skiff-storage-index", unix.MFD_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("load region %s: %w", path, err)
 	}
-	if err := unix.Ftruncate(fd, size); err != nil {
+	if err := LoadInto(path, fd, size); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("load region %s: %w", path, err)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// LoadInto is LoadFile into the memory or region file fd, emptied first.
+func LoadInto(path string, fd int, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	saved := st.Size()
+	if saved < pageSize || saved > size || saved%pageSize != 0 {
+		return fmt.Errorf("load region %s: %d bytes is no region's of %d", path, saved, size)
+	}
+	if err := unix.Ftruncate(fd, 0); err != nil {
+		return fmt.Errorf("load region %s: %w", path, err)
+	}
+	if err := unix.Ftruncate(fd, size); err != nil {
+		return fmt.Errorf("load region %s: %w", path, err)
 	}
 	buf := make([]byte, saveChunk)
 	zero := make([]byte, saveChunk)
@@ -102,10 +113,9 @@ func LoadFile(path string, size int64) (int, error) {
 		return nil
 	})
 	if err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("load region %s: %w", path, err)
+		return fmt.Errorf("load region %s: %w", path, err)
 	}
-	return fd, nil
+	return nil
 }
 
 // eachExtent calls fn with each run of data in the first size bytes of
