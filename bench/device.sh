@@ -28,8 +28,9 @@
 #      they overwrite, then replaces (skiff bench -replace), which do not;
 #      then skiff device-test again, at the best read rate the node reached;
 #   5. the device backend's Go benchmarks at NVME_RECORDS records: DRAM per
-#      record with the index in DRAM and on flash, and the cold start; then
-#      fio reads the cold start's files sequentially, as the cold start does
+#      record with the index in DRAM and on flash, the cold start, and the
+#      warm start after a clean stop (from its index snapshot); then fio
+#      reads the cold start's files sequentially, as the cold start does
 #      (one job per file, 8 MiB reads);
 #   6. prints the figures, the ratios node/fio and the verdict on each goal.
 #
@@ -451,7 +452,7 @@ if ((NVME_RECORDS > 0)); then
 	(
 		cd plugins/storage-nvme
 		export TMPDIR="$WORK/tmp"
-		timed "$OUT/nvme-bench.txt" "$OUT/nvme.test" -test.run '^$' -test.bench 'IndexBytesPerRecord|ColdStart' \
+		timed "$OUT/nvme-bench.txt" "$OUT/nvme.test" -test.run '^$' -test.bench 'IndexBytesPerRecord|ColdStart|WarmStart' \
 			-test.benchtime 1x -nvme.records "$NVME_RECORDS" -nvme.dir "$WORK/coldstart"
 	)
 	log "fio: sequential reads of 8 MiB of the cold start's files, one job per file"
@@ -602,6 +603,9 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 		echo "Cold start, $NVME_RECORDS records of 100 B of bins in two files of $((CS_BYTES / 2 >> 20)) MiB (go test -bench ColdStart):"
 		echo "  cold start $CS_S s ($(bench_metric ColdStart scan-MB/s) MB/s of file, $(bench_metric ColdStart records/s) records/s);" \
 			"fio reads the same files in $FIO_CS_S s ($(mbs "$FIO_CS_BW") MB/s, one job per file, 8 MiB reads): fio/cold start $(ratio "$FIO_CS_S" "$CS_S")"
+		WS_S=$(awk -v m="$(bench_metric WarmStart ms/1M-records)" -v n="$NVME_RECORDS" 'BEGIN { printf "%.2f", m * n / 1e6 / 1000 }')
+		echo "  warm start, after a clean stop, $WS_S s (go test -bench WarmStart; the stop wrote a snapshot of" \
+			"$(bench_metric WarmStart snapshot-B/record) B a record in $(bench_metric WarmStart stop-ms) ms): cold/warm $(ratio "$CS_S" "$WS_S")"
 		echo "      benchmarks $(cores "$NB_CPU" "$NB_KERN" "$NB_OTHER" "$NB_REST") over their $(awk '{ printf "%.0f", $1 }' "$OUT/nvme-bench.txt.time") s"
 	fi
 	MAX_OTHER=$(cat "$OUT"/node-*.figures | awk -F= -v a="$FIO_RR_OTHER" -v b="$DT_OTHER" -v c="$DT2_OTHER" \
@@ -620,7 +624,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 				"large_replace_record_bytes_per_sec=$(rec_bytes "$m" replace-large "$LARGE_VSIZE") large_replace_over_fio=$(ratio "$(rec_bytes "$m" replace-large "$LARGE_VSIZE")" "$FIO_WRITE_BW")")"
 	done
 	if ((NVME_RECORDS > 0)); then
-		echo "ratio records=$NVME_RECORDS cold_start_s=$CS_S fio_seq_read_s=$FIO_CS_S fio_over_cold_start=$(ratio "$FIO_CS_S" "$CS_S")" \
+		echo "ratio records=$NVME_RECORDS cold_start_s=$CS_S fio_seq_read_s=$FIO_CS_S fio_over_cold_start=$(ratio "$FIO_CS_S" "$CS_S") warm_start_s=$WS_S" \
 			"dram_index_bytes_per_record=$(bench_metric index=dram/ index-B/record) flash_anon_bytes_per_record=$(bench_metric index=flash/ anon-B/record)"
 	fi
 } | tee "$OUT/summary.txt"
