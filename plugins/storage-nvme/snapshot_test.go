@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
@@ -322,8 +323,11 @@ func TestSnapshotRefused(t *testing.T) {
 		}},
 		{"an entry outside the devices", func(t *testing.T, o *Options, _ []byte) {
 			data := readFile(t, o.Snapshot)
-			e := entryInSnapshot(t, data, func(e *entry) { e[38] = 99 })
-			writeFile(t, o.Snapshot, e)
+			writeFile(t, o.Snapshot, entriesInSnapshot(t, data, func(es []entry) []entry { es[0][38] = 99; return es }))
+		}},
+		{"a digest twice", func(t *testing.T, o *Options, _ []byte) {
+			data := readFile(t, o.Snapshot)
+			writeFile(t, o.Snapshot, entriesInSnapshot(t, data, func(es []entry) []entry { return append(es, es[0]) }))
 		}},
 		{"a device not marked", func(t *testing.T, o *Options, _ []byte) {
 			f, err := os.OpenFile(o.Files[1], os.O_RDWR, 0)
@@ -392,12 +396,12 @@ func writeFile(t *testing.T, path string, data []byte) {
 	}
 }
 
-// entryInSnapshot applies change to the first entry of snapshot data and
-// mends its section's checksum, so that only the entry's check can refuse
-// it.
-func entryInSnapshot(t *testing.T, data []byte, change func(*entry)) []byte {
+// entriesInSnapshot replaces the entries of the first partition of
+// snapshot data that has any with what change makes of them, and mends the
+// section's count and checksum, so that only the entries' checks can refuse
+// them.
+func entriesInSnapshot(t *testing.T, data []byte, change func([]entry) []entry) []byte {
 	t.Helper()
-	data = slices.Clone(data)
 	u16 := func(at int) int { return int(binary.LittleEndian.Uint16(data[at:])) }
 	u32 := func(at int) int { return int(binary.LittleEndian.Uint32(data[at:])) }
 	at := 8 + 4 + 4 + 4 + 8 + 8 + 4
@@ -414,14 +418,18 @@ func entryInSnapshot(t *testing.T, data []byte, change func(*entry)) []byte {
 	}
 	for range storage.Partitions {
 		n := u32(at)
+		end := at + 4 + n*entrySize
 		if n == 0 {
-			at += 8
+			at = end + 4
 			continue
 		}
-		change((*entry)(data[at+4 : at+4+entrySize]))
-		end := at + 4 + n*entrySize
-		binary.LittleEndian.PutUint32(data[end:], crc32.Checksum(data[at:end], castagnoli))
-		return data
+		es := change(slices.Clone(unsafe.Slice((*entry)(unsafe.Pointer(&data[at+4])), n)))
+		section := binary.LittleEndian.AppendUint32(nil, uint32(len(es)))
+		for _, e := range es {
+			section = append(section, e[:]...)
+		}
+		section = binary.LittleEndian.AppendUint32(section, crc32.Checksum(section, castagnoli))
+		return slices.Concat(data[:at], section, data[end+4:])
 	}
 	t.Fatal("no entry in the snapshot")
 	return nil
