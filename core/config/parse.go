@@ -698,6 +698,12 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 			st.Mode, err = p.modeValue(it, where, true)
 		case "path":
 			st.Path, err = p.value(it, where)
+		case "file", "device", "filesize":
+			// Aerospike 7's storage-backed memory namespace, which
+			// writes every change through to the file or device.
+			err = p.errorf(it.line, "%s%s: a memory namespace backed by files or devices is not supported: "+
+				"use storage-engine device for records on disk (its post-write-queue keeps recent ones in memory), "+
+				"or snapshot-file (records saved at a clean stop) and region-file (records kept across restarts and crashes on a tmpfs)", it.name, in(where))
 		default:
 			err = p.unknown(it, where)
 		}

@@ -302,6 +302,7 @@ func TestParseErrors(t *testing.T) {
 		{"relative region file", ns("storage-engine memory {", "region-file test.region", "}"), `t.conf:3: region-file in namespace test storage-engine memory: "test.region" is not an absolute path`},
 		{"shared snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/a", "}") + "namespace other {\nstorage-engine memory {\nsnapshot-file /var/lib/a\n}\n}\n",
 			`t.conf:6: namespace other: snapshot-file /var/lib/a is namespace test's too (line 1)`},
+		{"storage-backed memory", ns("storage-engine memory {", "file /opt/aerospike/test.dat", "}"), `t.conf:3: file in namespace test storage-engine memory: a memory namespace backed by files or devices is not supported: use storage-engine device`},
 		{"relative snapshot file", ns("storage-engine memory {", "snapshot-file test.snapshot", "}"), `t.conf:3: snapshot-file in namespace test storage-engine memory: "test.snapshot" is not an absolute path`},
 		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
 		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},
@@ -342,7 +343,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate set", ns("set u {", "}", "set u {", "}"), `t.conf:4: duplicate set "u" in namespace test (first at line 2)`},
 		{"set without a block", ns("set u"), `t.conf:2: "set" in namespace test opens a block: put "{" at the end of its line`},
 		{"memory-size hint", ns("memory-size 4G"), `t.conf:2: unknown setting "memory-size" in namespace test: write "storage-engine memory { data-size 4G }" instead`},
-		{"unknown storage setting", ns("storage-engine memory {", "filesize 4G", "}"), `t.conf:3: unknown setting "filesize" in namespace test storage-engine memory`},
+		{"unknown storage setting", ns("storage-engine memory {", "write-block-size 1M", "}"), `t.conf:3: unknown setting "write-block-size" in namespace test storage-engine memory`},
 
 		// Duplicates.
 		{"duplicate setting", ns("default-ttl 1", "nsup-period 1", "default-ttl 2"), `t.conf:4: duplicate "default-ttl" in namespace test (first at line 2)`},
