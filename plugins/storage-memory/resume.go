@@ -245,7 +245,7 @@ func openFile(opts Options) (*Backend, error) {
 			// wrote, or newer.
 			if opts.SnapshotFile != "" {
 				if err := os.Remove(opts.SnapshotFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					b.Close()
+					b.closeUnsaved()
 					return nil, fmt.Errorf("memory: remove the snapshot older than the region file: %w", err)
 				}
 			}
@@ -315,10 +315,17 @@ func fromSnapshot(opts Options, load func(path string) error, fd *int) (*Backend
 		return nil, nil
 	}
 	if err := os.Remove(path); err != nil {
-		b.Close()
+		b.closeUnsaved()
 		return nil, fmt.Errorf("memory: remove the loaded snapshot, lest a crash later bring back its records: %w", err)
 	}
 	return b, nil
+}
+
+// closeUnsaved closes a backend New could not hand out, without saving a
+// snapshot of it.
+func (b *Backend) closeUnsaved() {
+	b.snapshotFile = ""
+	b.Close()
 }
 
 // fileNeed is the most a region file of a backend of capacity bytes holds:
