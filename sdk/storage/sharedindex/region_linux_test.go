@@ -1,6 +1,9 @@
 package sharedindex
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,5 +57,70 @@ func TestOpenChecksTheHeader(t *testing.T) {
 func TestCreateTooSmall(t *testing.T) {
 	if _, err := Create(1<<20, 1<<20, 1); err == nil {
 		t.Error("a region too small for its directory was created")
+	}
+}
+
+// TestSaveAndLoad: a saved region comes back byte for byte, its holes (the
+// pages never used or given back) stay holes on disk and in the new memory
+// file, and a file of no region's size is refused.
+func TestSaveAndLoad(t *testing.T) {
+	const size = 256 << 20
+	r, err := Create(size, 16, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	mem := r.Mem()
+	// Data far apart, a page of zeros written (a hole's look, not one),
+	// and a page given back.
+	for _, off := range []int{1 << 20, 100 << 20, 200<<20 + 123} {
+		copy(mem[off:], strings.Repeat("skiff", 2000))
+	}
+	clear(mem[150<<20 : 150<<20+pageSize])
+	copy(mem[50<<20:], "gone")
+	if err := release(mem[50<<20 : 50<<20+pageSize]); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "saved", "region")
+	if err := r.SaveTo(path); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	if onDisk := st.Blocks * 512; onDisk > 8<<20 {
+		t.Errorf("the saved region takes %d bytes on disk: its holes were written", onDisk)
+	}
+	fd, err := LoadFile(path, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := adopt(fd)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	defer loaded.Close()
+	// Before comparing: reading a memory file's hole through a mapping
+	// gives it a page.
+	var mst unix.Stat_t
+	if err := unix.Fstat(fd, &mst); err != nil {
+		t.Fatal(err)
+	}
+	if inMemory := mst.Blocks * 512; inMemory > 8<<20 {
+		t.Errorf("the loaded region takes %d bytes of memory: holes were filled", inMemory)
+	}
+	if len(loaded.Mem()) != size || !bytes.Equal(loaded.Mem(), mem) {
+		t.Fatal("the loaded region differs from the saved one")
+	}
+	if _, err := LoadFile(path, 1<<20); err == nil {
+		t.Error("a saved region larger than the size asked for was loaded")
+	}
+	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path, size); err == nil {
+		t.Error("a file of no region's size was loaded")
 	}
 }
