@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffdb/skiff/internal/filelock"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -270,7 +271,7 @@ func digestN(i int) storage.Digest {
 
 // TestFilesLocked: a second backend on the files of one still open waits
 // for it to close, as a new plugin waits for a killed node's, and is
-// refused if it does not within lockWait.
+// refused if it does not within filelock.Wait.
 func TestFilesLocked(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("files are locked on Linux")
@@ -281,8 +282,8 @@ func TestFilesLocked(t *testing.T) {
 	if _, err := New(o); err == nil || !strings.Contains(err.Error(), "in use by another process") {
 		t.Fatalf("a second backend on the files: %v", err)
 	}
-	if waited := time.Since(start); waited < lockWait {
-		t.Errorf("refused after %v, before lockWait", waited)
+	if waited := time.Since(start); waited < filelock.Wait {
+		t.Errorf("refused after %v, before filelock.Wait", waited)
 	}
 	go func() {
 		time.Sleep(300 * time.Millisecond)

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffdb/skiff/internal/filelock"
 	"github.com/skiffdb/skiff/internal/uring"
 )
 
@@ -118,33 +118,22 @@ func openFile(path string, direct, ring bool, log *slog.Logger) (devFile, int64,
 	return &osFile{uring.NewFile(f, r), lock}, size, blockDev, nil
 }
 
-// lockWait bounds how long a start waits for a device or file that another
-// process holds: the plugin of a node that was killed exits within half a
-// second, and a node started again at once would otherwise find its files
-// in use.
-const lockWait = 5 * time.Second
-
-// lockMedium takes the exclusive lock (flock) of the device or file at
-// path, so that two backends never write one: two nodes or namespaces
-// configured with it, or a new plugin and the old one of a killed node.
+// lockMedium takes the exclusive lock of the device or file at path, so
+// that two backends never write one: two nodes or namespaces configured with
+// it, or a new plugin and the old one of a killed node.
 func lockMedium(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	for deadline := time.Now().Add(lockWait); ; time.Sleep(50 * time.Millisecond) {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return f, nil
+	if err := filelock.Exclusive(int(f.Fd())); err != nil {
+		f.Close()
+		if errors.Is(err, filelock.ErrHeld) {
+			return nil, errors.New("in use by another process (another node or namespace, or the plugin of a node still stopping)")
 		}
-		if err != unix.EWOULDBLOCK || time.Now().After(deadline) {
-			f.Close()
-			if err == unix.EWOULDBLOCK {
-				return nil, errors.New("in use by another process (another node or namespace, or the plugin of a node still stopping)")
-			}
-			return nil, fmt.Errorf("lock: %w", err)
-		}
+		return nil, fmt.Errorf("lock: %w", err)
 	}
+	return f, nil
 }
 
 // isDirectIOError reports whether err from a read or write means the file

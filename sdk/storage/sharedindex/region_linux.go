@@ -5,10 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffdb/skiff/internal/filelock"
 	"github.com/skiffdb/skiff/internal/uring"
 )
 
@@ -59,7 +59,7 @@ func OpenFile(path string, need int64) (fd int, size int64, err error) {
 	switch {
 	case unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.TMPFS_MAGIC:
 		err = fmt.Errorf("region file %s: not on a tmpfs (such as /dev/shm)", path)
-	case !lock(fd):
+	case filelock.Exclusive(fd) != nil:
 		err = fmt.Errorf("region file %s: in use by another process", path)
 	case unix.Fstat(fd, &st) != nil:
 		err = fmt.Errorf("region file %s: cannot stat it", path)
@@ -72,25 +72,6 @@ func OpenFile(path string, need int64) (fd int, size int64, err error) {
 		return -1, 0, err
 	}
 	return fd, st.Size, nil
-}
-
-// lockWait bounds OpenFile's wait for a region file's lock: the plugin
-// process of a node that was killed exits within half a second, and a
-// node started again at once would otherwise find the file in use.
-const lockWait = 5 * time.Second
-
-// lock takes the exclusive lock of the region file fd, waiting up to
-// lockWait for it.
-func lock(fd int) bool {
-	for deadline := time.Now().Add(lockWait); ; time.Sleep(50 * time.Millisecond) {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return true
-		}
-		if err != unix.EWOULDBLOCK || time.Now().After(deadline) {
-			return false
-		}
-	}
 }
 
 // createIn sizes the region file fd for a new region of size bytes,
