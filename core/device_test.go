@@ -360,12 +360,7 @@ func TestDeviceNodeKilled(t *testing.T) {
 					wp.DurableDelete = true
 					wp.MaxRetries = 0
 					wp.TotalTimeout = 2 * time.Second
-					for i := 0; ; i++ {
-						select {
-						case <-stop:
-							return
-						default:
-						}
+					untilStopped(stop, func(i int) bool {
 						k := i % keysPerWriter
 						kk := key(t, "crash", w*keysPerWriter+k)
 						var err error
@@ -377,10 +372,11 @@ func TestDeviceNodeKilled(t *testing.T) {
 							err = c.Put(wp, kk, as.BinMap{"v": v})
 						}
 						if err != nil {
-							return // the node is gone
+							return false // the node is gone
 						}
 						acks[w][k] = ack{value: v, at: time.Now(), written: true}
-					}
+						return true
+					})
 				})
 			}
 			time.Sleep(1500 * time.Millisecond)

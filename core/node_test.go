@@ -156,3 +156,18 @@ namespace bar {
 	}
 	return cfg
 }
+
+// untilStopped calls op with 0, 1, 2, ... until stop is closed or op
+// reports false: a writer's loop in tests that kill what it writes to.
+func untilStopped(stop <-chan struct{}, op func(i int) bool) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if !op(i) {
+			return
+		}
+	}
+}

@@ -80,12 +80,7 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 			states[w][k].acked = -1
 		}
 		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			untilStopped(stop, func(i int) bool {
 				st := &states[w][i%keysEach]
 				err := c.Put(wp, key(t, set, w*keysEach+i%keysEach), as.BinMap{"i": i, "pad": strings.Repeat("p", i%700)})
 				switch {
@@ -99,7 +94,8 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 					unexpected.Store(err)
 					st.doubt = true
 				}
-			}
+				return true
+			})
 		})
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -194,14 +190,10 @@ func TestPluginKilledKeepsIndexes(t *testing.T) {
 	wp.MaxRetries = 0
 	for w := range writers {
 		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			untilStopped(stop, func(i int) bool {
 				c.Put(wp, key(t, set, w*keysEach+i%keysEach), as.BinMap{"i": w*keysEach + i%keysEach, "v": (i * 7) % values})
-			}
+				return true
+			})
 		})
 	}
 	time.Sleep(200 * time.Millisecond)
