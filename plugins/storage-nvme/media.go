@@ -186,18 +186,22 @@ func (m *medium) check(o *Options, size int64, blockDev bool) error {
 	return nil
 }
 
-// formatMedium writes a fresh medium's header and syncs it.
-func formatMedium(m *medium, wbs int) error {
-	buf, err := allocBuffer(wbs)
+// formatMedium writes a fresh medium's header and syncs it: the whole
+// header region, so that no old block header or record of a previous life
+// of the device is left in it.
+func formatMedium(m *medium, wbs int) error { return writeHeader(m.f, m.header, wbs) }
+
+// writeHeader writes header h to the first n bytes of f (zeros after the
+// header's page) and syncs it.
+func writeHeader(f devFile, h deviceHeader, n int) error {
+	buf, err := allocBuffer(n)
 	if err != nil {
 		return err
 	}
 	defer freeBuffer(buf)
-	m.header.encode(buf)
-	// The whole header region, so that no old block header or record of
-	// a previous life of the device is left in it.
-	if _, err := m.f.WriteAt(buf, 0); err != nil {
+	h.encode(buf)
+	if _, err := f.WriteAt(buf, 0); err != nil {
 		return err
 	}
-	return m.f.Sync()
+	return f.Sync()
 }

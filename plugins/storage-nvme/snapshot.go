@@ -194,17 +194,8 @@ func clearMarks(ms []*medium) error {
 
 // writeMark rewrites the header page of f, h, with mark, and syncs it.
 func writeMark(f devFile, h deviceHeader, mark cleanMark) error {
-	page, err := allocBuffer(pageSize)
-	if err != nil {
-		return err
-	}
-	defer freeBuffer(page)
 	h.clean = mark
-	h.encode(page)
-	if _, err := f.WriteAt(page, 0); err != nil {
-		return err
-	}
-	return f.Sync()
+	return writeHeader(f, h, pageSize)
 }
 
 // restore loads the index from snapshot f, whose id the devices carry, in
