@@ -136,7 +136,11 @@ func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress 
 	if ns.ReadsWait() {
 		workers, run = buildWorkersWaiting, buildRunWaiting
 	}
-	var done atomic.Int32
+	// Workers finish their runs in any order; progress hears the figures in
+	// order, so that an earlier one never follows 100, which index tasks
+	// wait for.
+	var mu sync.Mutex
+	done := 0
 	_, err := eachRun(workers, run, func(b *indexBuild, first uint16) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -147,7 +151,10 @@ func (ns *Namespace) buildIndex(ctx context.Context, ix *sindex.Index, progress 
 		sindex.SortEntries(b.entries)
 		ix.AddBuilt(b.entries)
 		if progress != nil {
-			progress(int(done.Add(int32(run))) * 100 / storage.Partitions)
+			mu.Lock()
+			done += run
+			progress(done * 100 / storage.Partitions)
+			mu.Unlock()
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,6 +121,34 @@ func TestIndexedWriteInDoubt(t *testing.T) {
 		})
 		if !found {
 			t.Errorf("no entry for v=%d", v)
+		}
+	}
+}
+
+// TestIndexBuildReportsInOrder: a build's workers finish their runs in any
+// order, but its progress figures come in order and end at 100, which
+// index tasks wait for (a late 93 after 100 left an index at load_pct 93).
+func TestIndexBuildReportsInOrder(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	for i := range 500 {
+		wantCode(t, exec(t, ns, write(digest(i), intOp(proto.OpWrite, "v", int64(i)))), proto.OK)
+	}
+	for round := range 5 {
+		ix := sindex.New(sindex.Def{Namespace: "test", Name: fmt.Sprint("idx", round), Bin: "v", Type: sindex.Numeric})
+		var mu sync.Mutex
+		var got []int
+		err := ns.buildIndex(context.Background(), ix, func(pct int) {
+			// Slow, as a store racing another worker's is at times.
+			time.Sleep(time.Duration(100-pct) * 20 * time.Microsecond)
+			mu.Lock()
+			got = append(got, pct)
+			mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.IsSorted(got) || got[len(got)-1] != 100 {
+			t.Fatalf("progress reported %v: want figures in order, ending at 100", got)
 		}
 	}
 }
