@@ -190,6 +190,9 @@ func New(opts Options) (*Backend, error) {
 	if err == nil {
 		err = b.load(ms, snap, id)
 	}
+	if err == nil {
+		err = b.fillCopies()
+	}
 	if snap != nil {
 		snap.Close()
 	}

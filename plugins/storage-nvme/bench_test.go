@@ -164,27 +164,44 @@ func BenchmarkScan(b *testing.B) {
 	}
 }
 
-// BenchmarkGetParallel reads from the device from 16 goroutines: NVMe
-// latency hides behind queue depth.
+// BenchmarkGetParallel reads random records of 100 bytes of bins from 8
+// goroutines per CPU, after a restart with no post-write queue: from the
+// device, where latency hides behind queue depth, or from the copy of
+// data-in-memory; in-process and through a plugin process, whose records
+// the node (here, the Process) reads itself.
 func BenchmarkGetParallel(b *testing.B) {
 	ds := benchDigests(benchRecords)
-	o := benchOptions(b.TempDir(), 256<<20)
-	o.PostWriteQueue = 0
-	be := restarted(b, o, ds, 100)
-	var seed atomic.Uint64
-	b.SetParallelism(8)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		rng := rand.New(rand.NewPCG(seed.Add(1), 2))
-		buf := make([]byte, 0, 1024)
-		for pb.Next() {
-			if _, err := be.Get(ctx, ds[rng.IntN(len(ds))], buf); err != nil {
-				b.Error(err)
-				return
-			}
+	for _, mode := range []string{"in-process", "process"} {
+		for _, dim := range []bool{false, true} {
+			b.Run(fmt.Sprintf("mode=%s/data-in-memory=%v", mode, dim), func(b *testing.B) {
+				o := benchOptions(b.TempDir(), 256<<20)
+				o.PostWriteQueue = 0
+				o.DataInMemory = dim
+				var be storage.Backend
+				if mode == "process" {
+					filled(b, o, ds, 100).Close()
+					be = startPlugin(b, map[string]string{"files": strings.Join(o.Files, ","), "filesize": fmt.Sprint(o.FileSize),
+						"post-write-queue": "0", "data-in-memory": fmt.Sprint(dim)})
+				} else {
+					be = restarted(b, o, ds, 100)
+				}
+				var seed atomic.Uint64
+				b.SetParallelism(8)
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					rng := rand.New(rand.NewPCG(seed.Add(1), 2))
+					buf := make([]byte, 0, 1024)
+					for pb.Next() {
+						if _, err := be.Get(ctx, ds[rng.IntN(len(ds))], buf); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
 		}
-	})
+	}
 }
 
 // BenchmarkPut overwrites random records among benchRecords, buffered and

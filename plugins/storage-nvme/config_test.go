@@ -29,7 +29,7 @@ func TestOpenSettings(t *testing.T) {
 		"defrag-lwm-pct":         "40",
 		"defrag-sleep":           "500",
 		"commit-to-device":       "false",
-		"data-in-memory":         "false",
+		"data-in-memory":         "true",
 		"index-type":             "dram",
 		"max-record-size":        "100000",
 		"tomb-raider-period":     "10",
@@ -40,7 +40,7 @@ func TestOpenSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(o.Files) != 2 || o.FileSize != 16<<20 || o.WriteBlockSize != 128<<10 || o.PostWriteQueue != 4 ||
-		o.FlushMax.Milliseconds() != 50 || o.DefragLWMPct != 40 || o.DefragSleep.Microseconds() != 500 || o.MaxRecordSize != 100000 {
+		o.FlushMax.Milliseconds() != 50 || o.DefragLWMPct != 40 || o.DefragSleep.Microseconds() != 500 || o.MaxRecordSize != 100000 || !o.DataInMemory {
 		t.Fatalf("parsed %+v", o)
 	}
 	b, err := Open("ns", good)
@@ -59,7 +59,7 @@ func TestOpenSettings(t *testing.T) {
 		{"post-write-queue", "-1", "post-write-queue"},
 		{"flush-max-ms", "0", "flush-max-ms"},
 		{"defrag-lwm-pct", "100", "defrag-lwm-pct"},
-		{"data-in-memory", "true", "data-in-memory true is not supported"},
+		{"data-in-memory", "yes please", "data-in-memory"},
 		{"index-type", "pmem", "index-type"},
 		{"index-type", "flash", "index-mount"},
 		{"max-record-size", "200000", "max-record-size"},

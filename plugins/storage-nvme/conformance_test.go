@@ -3,6 +3,7 @@ package nvme
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,23 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceDataInMemory runs the suite with data-in-memory and no
+// post-write queue: every read of a written block comes from the copy.
+func TestConformanceDataInMemory(t *testing.T) {
+	storagetest.RunWithOptions(t, storagetest.Options{
+		Open: func(t *testing.T) storage.Backend {
+			o := conformanceOptions(t.TempDir())
+			o.DataInMemory = true
+			o.PostWriteQueue = 0
+			return newOrFail(t, o)
+		},
+		Reopen: func(t *testing.T, b storage.Backend) storage.Backend {
+			return newOrFail(t, b.(*Backend).Options())
+		},
+		MaxRecordSize: MaxRecordSizeFor(conformanceWBS),
+	})
+}
+
 // TestConformanceCommitToDevice runs the suite with group commit on. Its
 // Size/Many test makes 100,000 writes one after another, each waiting for
 // an fdatasync: half a minute here, more under -race, so it runs only with
@@ -92,6 +110,18 @@ func newOrFail(t *testing.T, o Options) *Backend {
 // plugin process, through the plugin glue; Reopen starts a new process over
 // the same files.
 func TestConformanceProcess(t *testing.T) {
+	runProcessConformance(t, map[string]string{"post-write-queue": fmt.Sprint(conformancePWQ)})
+}
+
+// TestConformanceProcessDataInMemory: the node reads the records from the
+// plugin's copies of the files.
+func TestConformanceProcessDataInMemory(t *testing.T) {
+	runProcessConformance(t, map[string]string{"post-write-queue": "0", "data-in-memory": "true"})
+}
+
+// runProcessConformance runs the suite against plugin processes over two
+// files, with settings more.
+func runProcessConformance(t *testing.T, more map[string]string) {
 	var settings sync.Map // *plugin.Process -> map[string]string
 	start := func(t *testing.T, s map[string]string) storage.Backend {
 		p, err := plugin.Start(context.Background(), plugin.Config{
@@ -109,14 +139,15 @@ func TestConformanceProcess(t *testing.T) {
 	storagetest.RunWithOptions(t, storagetest.Options{
 		Open: func(t *testing.T) storage.Backend {
 			dir := t.TempDir()
-			return start(t, map[string]string{
+			s := map[string]string{
 				"files":            strings.Join([]string{filepath.Join(dir, "a.dat"), filepath.Join(dir, "b.dat")}, ","),
 				"filesize":         fmt.Sprint(conformanceFileSize),
 				"write-block-size": fmt.Sprint(conformanceWBS),
-				"post-write-queue": fmt.Sprint(conformancePWQ),
 				"flush-max-ms":     "20",
 				"defrag-sleep":     "0",
-			})
+			}
+			maps.Copy(s, more)
+			return start(t, s)
 		},
 		Reopen: func(t *testing.T, b storage.Backend) storage.Backend {
 			s, _ := settings.Load(b)

@@ -40,6 +40,10 @@ func crashOptions(dir string, commit bool) Options {
 	// The check after each kill stops cleanly, so the next writer starts
 	// warm, from the index that stop wrote.
 	o.Snapshot = filepath.Join(dir, "index.snapshot")
+	// Buffered writers keep a copy of the data in memory: the devices
+	// take the same writes, and each check reads every record from the
+	// copy its start filled from them.
+	o.DataInMemory = !commit
 	return o
 }
 

@@ -35,12 +35,14 @@ const (
 // Locks, in the order they nest: a partition's lock, then wmu, then any
 // one of bmu, qmu and cmu (never two of those at once).
 type device struct {
-	b       *Backend
-	idx     int
-	path    string
-	f       devFile
-	header  deviceHeader // as on the device, without its clean-stop mark
-	ring    bool         // f reads through an io_uring
+	b      *Backend
+	idx    int
+	path   string
+	f      devFile
+	header deviceHeader // as on the device, without its clean-stop mark
+	ring   bool         // f reads through an io_uring
+	// mirror is f with data-in-memory, else nil.
+	mirror  *mirror
 	nblocks uint32
 	wbs     int
 	// reserve is how many free blocks only the defragmenter (and, down
@@ -130,6 +132,7 @@ func newDevice(b *Backend, idx int, m *medium, wbs int) *device {
 		cache:      make(map[uint32]*wbuf),
 	}
 	dv.qcond.L = &dv.qmu
+	dv.mirror, _ = m.f.(*mirror)
 	return dv
 }
 
@@ -234,8 +237,14 @@ func (dv *device) enqueueLocked(blk uint32) {
 	}
 }
 
-// freeBlock makes a pending block free for reuse.
+// freeBlock makes a pending block free for reuse, giving back its memory
+// with data-in-memory first: once free, it may be written again at once.
 func (dv *device) freeBlock(blk uint32) {
+	if dv.mirror != nil {
+		if err := dv.mirror.drop(dv.blockOffset(blk), int64(dv.wbs)); err != nil {
+			dv.b.log.Warn("nvme: a free block keeps its memory", "path", dv.path, "block", blk, "err", err)
+		}
+	}
 	dv.bmu.Lock()
 	dv.state[blk] = blockFree
 	dv.free.push(blk)

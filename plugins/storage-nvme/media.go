@@ -116,6 +116,14 @@ func openMedium(o *Options, i int, kind, path string) (*medium, error) {
 		f.Close()
 		return nil, err
 	}
+	if o.DataInMemory {
+		mr, err := newMirror(f, size)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		m.f = mr
+	}
 	return m, nil
 }
 

@@ -29,7 +29,8 @@ import (
 //	defrag-sleep            microseconds of pause after each defragmented block; default 1000
 //	commit-to-device        true: writes return once synced to the device; default false
 //	tomb-raider-period      seconds between sweeps for unneeded tombstones; default 60
-//	data-in-memory          false only: a copy of the data in memory is not supported yet
+//	data-in-memory          true: a copy of the blocks in use in memory serves
+//	                        every read; default false
 //	index-type              dram (default) or flash
 //	index-mount             directory of the index files, with index-type flash
 //	index-mount-size-limit  bytes the index files may take; default no limit
@@ -97,10 +98,7 @@ func (o *Options) set(k, v string) error {
 		n, err = setting.Int(k, v, "seconds")
 		o.TombRaiderPeriod = time.Duration(n) * time.Second
 	case "data-in-memory":
-		var on bool
-		if on, err = setting.Bool(k, v); err == nil && on {
-			err = fmt.Errorf("data-in-memory true is not supported by the device backend yet: the post-write-queue caches recent writes; use storage-engine memory to keep all data in memory")
-		}
+		o.DataInMemory, err = setting.Bool(k, v)
 	case "index-type":
 		o.IndexType = IndexType(v)
 	case "index-mount":

@@ -60,6 +60,10 @@ type Options struct {
 	// record is on the device (written and synced); writes waiting at once
 	// share one write and one sync (group commit).
 	CommitToDevice bool
+	// DataInMemory keeps a copy of every block in use in memory, which all
+	// reads are served from (mirror_linux.go); the devices still take every
+	// write and rebuild the index and the copy at start. Linux only.
+	DataInMemory bool
 	// IndexType is IndexDRAM or IndexFlash.
 	IndexType IndexType
 	// IndexMount is the directory of the index's files with IndexFlash, on
@@ -180,6 +184,9 @@ func (o *Options) validate() error {
 		}
 	default:
 		bad("index-type %q: want dram or flash", o.IndexType)
+	}
+	if o.DataInMemory && !mirrorSupported {
+		bad("data-in-memory true needs Linux (memory files)")
 	}
 	if o.Snapshot != "" && !filepath.IsAbs(o.Snapshot) {
 		bad("index-snapshot %q: want an absolute path", o.Snapshot)

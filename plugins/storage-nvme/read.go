@@ -86,7 +86,9 @@ func (b *Backend) readEntry(d *storage.Digest, e *entry, seq uint64, buf []byte)
 	if _, err := dv.f.ReadAt(page, from); err != nil {
 		return rec, buf, false, fmt.Errorf("nvme: read %s block %d: %w", dv.path, l.block, err)
 	}
-	b.devReads.Add(1)
+	if dv.mirror == nil {
+		b.devReads.Add(1)
+	}
 	rec, out, ok = b.decodeInto(d, seq, page[start-from:start-from+int64(l.size)], buf)
 	if ok {
 		rec.Meta = b.meta(e)
@@ -149,6 +151,8 @@ func (dv *device) readBlock(blk uint32, seq uint64, buf []byte) error {
 	if _, err := dv.f.ReadAt(buf[:dv.wbs], dv.blockOffset(blk)); err != nil {
 		return fmt.Errorf("read block %d: %w", blk, err)
 	}
-	dv.b.devReads.Add(1)
+	if dv.mirror == nil {
+		dv.b.devReads.Add(1)
+	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (b *Backend) shareDevices() {
 		return
 	}
 	err := b.region.ShareDevices(sharedindex.Devices{Files: fds, Blocks: blocks, BlockSize: b.opts.WriteBlockSize,
-		BlocksOff: int64(b.opts.WriteBlockSize), CRCSeed: b.seed})
+		BlocksOff: int64(b.opts.WriteBlockSize), CRCSeed: b.seed, InMemory: b.opts.DataInMemory})
 	if err != nil {
 		b.log.Warn("nvme: the index cannot be shared with the node: a plugin process answers every read", "namespace", b.opts.Namespace, "err", err)
 		return

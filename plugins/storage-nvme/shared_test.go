@@ -87,9 +87,17 @@ func inMemory(b *Backend, d *storage.Digest) bool {
 // moment before. Every read the reader answers must be one whole version
 // of the record asked for, never older than one that reader saw before or
 // than the last acknowledged before the read began; a record that always
-// exists is never missing.
+// exists is never missing. With data-in-memory the reader reads the
+// backend's copies of the files, which change and give back blocks alike.
 func TestSharedIndexReadsAreConsistent(t *testing.T) {
+	for _, dim := range []bool{false, true} {
+		t.Run(fmt.Sprintf("data-in-memory=%v", dim), func(t *testing.T) { sharedIndexReads(t, dim) })
+	}
+}
+
+func sharedIndexReads(t *testing.T, dataInMemory bool) {
 	o := sharedOptions(t)
+	o.DataInMemory = dataInMemory
 	b := mustNew(t, o)
 	r := openReader(t, b)
 	ctx := context.Background()
@@ -281,7 +289,10 @@ func TestSharedIndexReadsAreConsistent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.nodeReads() < hits.Load() || st.Extra["device_read_tps"] == 0 {
+	switch {
+	case dataInMemory && (b.nodeReads() != 0 || st.Extra["memory_used_data_bytes"] == 0):
+		t.Errorf("with data-in-memory the node counted %d device reads; the copies take %v bytes", b.nodeReads(), st.Extra["memory_used_data_bytes"])
+	case !dataInMemory && (b.nodeReads() < hits.Load() || st.Extra["device_read_tps"] == 0):
 		t.Errorf("the node's %d reads are not counted: %d, device_read_tps %v", hits.Load(), b.nodeReads(), st.Extra["device_read_tps"])
 	}
 }
@@ -356,11 +367,17 @@ func TestSharedIndexNotWithFlash(t *testing.T) {
 
 // A node started with the device plugin reads its records itself: Gets,
 // GetMetas and scans of records on the files are answered while the plugin
-// process is stopped.
+// process is stopped; with data-in-memory, from the plugin's copies.
 func TestSharedIndexThroughPlugin(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("the shared index is read on linux/amd64 only")
 	}
+	for _, copies := range []bool{false, true} {
+		t.Run(fmt.Sprintf("data-in-memory=%v", copies), func(t *testing.T) { sharedIndexThroughPlugin(t, copies) })
+	}
+}
+
+func sharedIndexThroughPlugin(t *testing.T, copies bool) {
 	dir := t.TempDir()
 	p, err := plugin.Start(context.Background(), plugin.Config{
 		Path:      os.Args[0],
@@ -371,6 +388,7 @@ func TestSharedIndexThroughPlugin(t *testing.T) {
 			"write-block-size": fmt.Sprint(256 << 10),
 			"flush-max-ms":     "20",
 			"post-write-queue": "0",
+			"data-in-memory":   fmt.Sprint(copies),
 		},
 		Logger: storagetest.PluginLogger(t),
 	})

@@ -68,7 +68,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 // Aerospike's names where one exists:
 //
 //	device_read_tps        reads from the devices per second, last ~5 s
-//	                       (record reads and defrag block reads)
+//	                       (record reads and defrag block reads; none with
+//	                       data-in-memory)
 //	device_write_tps       writes to the devices per second, last ~5 s
 //	                       (whole blocks and partial flushes)
 //	cache_read_pct         share of record reads served from memory (open
@@ -79,6 +80,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	defrag_q               blocks waiting for the defragmenter
 //	write_q                full write buffers waiting for the flusher
 //	index_flash_used_bytes with index-type flash, IndexBytes, in the mount
+//	memory_used_data_bytes with data-in-memory, the memory its copy of the
+//	                       blocks in use takes
 //	device_corrupt_records records found damaged and skipped, since start
 //	device_torn_tails      blocks whose last record was cut short by a crash,
 //	                       found by the last cold start (not corruption)
@@ -130,6 +133,9 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 	}
 	if b.warm {
 		extra["warm_start"] = 1
+	}
+	if b.opts.DataInMemory {
+		extra["memory_used_data_bytes"] = float64(b.copiesBytes())
 	}
 	if b.opts.IndexType == IndexFlash {
 		extra["index_flash_used_bytes"] = float64(b.slots.bytes())

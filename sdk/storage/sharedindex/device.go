@@ -84,7 +84,9 @@ func (r *Reader) readRecord(d *storage.Digest, e *[EntrySize]byte, buf []byte) (
 	sp := alignedbuf.Get(int(to - from))
 	defer alignedbuf.Put(sp)
 	page := (*sp)[:to-from]
-	atomic.AddUint64((*uint64)(unsafe.Pointer(&r.counters[hDeviceReads])), 1)
+	if !r.copies {
+		atomic.AddUint64((*uint64)(unsafe.Pointer(&r.counters[hDeviceReads])), 1)
+	}
 	if _, err := r.files[fileNo].ReadAt(page, from); err != nil {
 		return buf, 0, false
 	}

@@ -86,6 +86,9 @@ const (
 	// hClosed is set by a backend that closed: its partitions are left
 	// changing for readers, but nothing was changing.
 	hClosed = 104
+	// hInMemory is 1 when a KindDevice region's files are memory files
+	// holding copies of the devices (data-in-memory), which readers map.
+	hInMemory = 112
 	// For each file, 16 bytes: where its array of block flags is, and its
 	// number of blocks.
 	hFileTable    = 1024

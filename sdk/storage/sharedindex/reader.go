@@ -35,6 +35,7 @@ type Reader struct {
 	// A KindDevice region's files and where records are in them, and the
 	// header page mapped writable, for the count of device reads.
 	files     []file
+	copies    bool       // files are memory copies of the devices
 	inMemory  [][]uint32 // per file, per block: in the backend's memory
 	blockSize uint64
 	blocksOff uint64
@@ -121,6 +122,7 @@ func (r *Reader) checkHeader(files int) error {
 		}
 	case KindDevice:
 		r.blockSize, r.blocksOff, r.crcSeed = r.u64(hBlockSize), r.u64(hBlocksOff), uint32(r.u64(hCRCSeed))
+		r.copies = r.u64(hInMemory) == 1
 		if n := r.u64(hFiles); n != uint64(files) || n == 0 || n > maxFiles {
 			return fmt.Errorf("a device region of %d files comes with %d", n, files)
 		}

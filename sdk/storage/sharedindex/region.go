@@ -99,6 +99,9 @@ type Devices struct {
 	BlocksOff int64
 	// CRCSeed seeds the records' header checksums (see devrecord).
 	CRCSeed uint32
+	// InMemory says that Files are memory files holding copies of the
+	// devices, laid out as they are, rather than the devices.
+	InMemory bool
 }
 
 // ShareDevices makes the region a KindDevice one, whose entries point into
@@ -124,6 +127,9 @@ func (r *Region) ShareDevices(d Devices) error {
 	binary.LittleEndian.PutUint64(r.mem[hBlockSize:], uint64(d.BlockSize))
 	binary.LittleEndian.PutUint64(r.mem[hBlocksOff:], uint64(d.BlocksOff))
 	binary.LittleEndian.PutUint64(r.mem[hFiles:], uint64(len(d.Files)))
+	if d.InMemory {
+		binary.LittleEndian.PutUint64(r.mem[hInMemory:], 1)
+	}
 	r.files = d.Files
 	return nil
 }

@@ -127,15 +127,36 @@ func mapReadOnly(fd int) ([]byte, error) {
 
 func unmap(b []byte) error { return unix.Munmap(b) }
 
+// memFile reads a memory copy of a device file, mapped read-only.
+type memFile []byte
+
+func (m memFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m)) {
+		return 0, fmt.Errorf("read of %d bytes at %d, past the copy's %d", len(p), off, len(m))
+	}
+	return copy(p, m[off:]), nil
+}
+
+func (m memFile) Close() error { return unix.Munmap(m) }
+
 // openDevices maps the region's header page writable, for the count of
 // device reads, and opens the device files from copies of their
-// descriptors, each read through an io_uring where the system allows.
+// descriptors, each read through an io_uring where the system allows, or
+// maps them when they are memory copies of the devices.
 func (r *Reader) openDevices(fd int, files []int) error {
 	var err error
 	if r.counters, err = unix.Mmap(fd, 0, pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
 		return fmt.Errorf("map the counters: %w", err)
 	}
 	for i, f := range files {
+		if r.copies {
+			mem, err := mapReadOnly(f)
+			if err != nil {
+				return fmt.Errorf("map the copy of device file %d: %w", i, err)
+			}
+			r.files = append(r.files, memFile(mem))
+			continue
+		}
 		dup, err := unix.FcntlInt(uintptr(f), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("device file %d: %w", i, err)
