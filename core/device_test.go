@@ -879,11 +879,18 @@ func TestDeviceMetadataAcrossRestarts(t *testing.T) {
 // namespace's index to its work-directory, and the next start loads it
 // instead of reading the devices; one killed leaves nothing to load, and
 // the next start reads them. Records, deletes and metadata come back either
-// way, in both modes.
+// way, in both modes, and with data-in-memory, whose copy of the file each
+// start fills again.
 func TestDeviceWarmRestart(t *testing.T) {
-	for _, mode := range []string{config.ModeProcess, config.ModeInProcess} {
-		t.Run(mode, func(t *testing.T) {
-			conf, n, c := startDeviceNode(t, mode)
+	for _, tc := range []struct{ name, mode, storage string }{
+		{config.ModeProcess, config.ModeProcess, ""},
+		{config.ModeInProcess, config.ModeInProcess, ""},
+		{"data-in-memory", config.ModeProcess, "data-in-memory true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := deviceConfig(t, t.TempDir(), tc.mode, freePort(t), tc.storage, "")
+			n := startNodeProcess(t, conf)
+			c := n.connect(t)
 			wp := as.NewWritePolicy(0, 3600)
 			for i := range 500 {
 				mustOK(t, c.Put(wp, key(t, "s", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i)}))
@@ -920,6 +927,9 @@ func TestDeviceWarmRestart(t *testing.T) {
 				if got := nsInfo(t, c, "test", "objects"); got != "400" {
 					t.Fatalf("objects: %s, want 400", got)
 				}
+				if got := nsInfo(t, c, "test", "memory_used_data_bytes"); (got != "") != (tc.storage != "") || got == "0" {
+					t.Fatalf("memory_used_data_bytes %q with %q", got, tc.storage)
+				}
 			}
 			for _, stop := range []struct {
 				how  string
@@ -938,6 +948,45 @@ func TestDeviceWarmRestart(t *testing.T) {
 				check(c)
 			}
 		})
+	}
+}
+
+// TestMemoryBackedByFile runs Aerospike 7's memory namespace backed by a
+// file, unchanged: the node keeps every record in memory, writes each
+// change through to the file, and after a kill (once the changes had
+// flush-max-ms to reach the file) reads every record back from it.
+func TestMemoryBackedByFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := nodeConfig(t, dir, freePort(t), fmt.Sprintf(`
+	storage-engine memory {
+		file %s
+		filesize 64M
+		stop-writes-used-pct 70
+		evict-used-pct 60
+		%s
+	}`, filepath.Join(dir, "test.dat"), pluginPath(t, config.ModeProcess)))
+	n := startNodeProcess(t, conf)
+	c := n.connect(t)
+	for i := range 300 {
+		mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i, "pad": strings.Repeat("y", i)}))
+	}
+	for field, want := range map[string]string{"storage-engine": "device", "evict-used-pct": "60", "stop-writes-used-pct": "70"} {
+		if got := nsInfo(t, c, "test", field); got != want {
+			t.Fatalf("%s: %q, want %q", field, got, want)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // flush-max-ms, 1 s by default
+	n.kill(t)
+	n = startNodeProcess(t, conf)
+	c = n.connect(t)
+	for i := range 300 {
+		rec, err := c.Get(nil, key(t, "s", i))
+		if err != nil || rec.Bins["i"] != i || rec.Bins["pad"] != strings.Repeat("y", i) {
+			t.Fatalf("record %d after the kill: %v, %v", i, rec, err)
+		}
+	}
+	if got := nsInfo(t, c, "test", "memory_used_data_bytes"); got == "" || got == "0" {
+		t.Fatalf("memory_used_data_bytes %q: the records are not in memory", got)
 	}
 }
 

@@ -43,6 +43,8 @@ import (
 //	    max-record-size SIZE      # 1K to 128M, at most data-size and proto-max-size
 //	    replication-factor N      # 1-256, accepted; one node keeps one copy
 //	    background-query-max-rps N   # 1-1000000, default 10000
+//	    evict-used-pct N          # 0-100; here or, as Aerospike 7 has them,
+//	    stop-writes-used-pct N    # in the storage-engine block
 //	    set NAME {                # 1-63 bytes, no ':' or ';'; repeatable
 //	        disable-eviction BOOL # eviction leaves the set's records
 //	    }
@@ -52,6 +54,10 @@ import (
 //	        snapshot-file PATH    # absolute: a clean stop saves the records there
 //	        mode process|in-process
 //	        path PATH             # the plugin binary
+//	    }
+//	    storage-engine memory {    # Aerospike 7's memory backed by files: read as
+//	        file PATH             # storage-engine device { ... data-in-memory true },
+//	        filesize SIZE         # whose settings it takes
 //	    }
 //	    storage-engine plugin {
 //	        path PATH             # the plugin binary
@@ -564,11 +570,9 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 	case "replication-factor":
 		ns.ReplicationFactor, err = p.intValue(it, where, 1, maxReplicationFactor)
 	case "storage-engine":
-		err = p.storage(it, where, &ns.Storage)
-	case "evict-used-pct":
-		ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
-	case "stop-writes-used-pct":
-		ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
+		err = p.storage(it, where, ns)
+	case "evict-used-pct", "stop-writes-used-pct":
+		_, err = p.usedPct(it, where, ns)
 	case "background-query-max-rps":
 		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
 	case "index-type":
@@ -666,23 +670,33 @@ func (ns *Namespace) conflicts() error {
 
 // storage reads "storage-engine memory { ... }", or "storage-engine memory"
 // alone, as Aerospike 6 files have it, which keeps the defaults.
-func (p *parser) storage(b *item, where string, st *StorageEngine) error {
+func (p *parser) storage(b *item, where string, ns *Namespace) error {
+	st := &ns.Storage
 	switch {
 	case len(b.args) == 0:
 		return p.errorf(b.line, `"storage-engine"%s needs a type, such as "storage-engine memory"`, in(where))
 	case len(b.args) > 1:
 		return p.errorf(b.line, `"storage-engine"%s takes one type, got extra %q`, in(where), b.args[1])
 	case b.args[0] == "device":
-		return p.deviceStorage(b, where+" storage-engine device", st)
+		return p.deviceStorage(b, where, "storage-engine device", ns)
 	case b.args[0] == "plugin":
 		return p.pluginStorage(b, where+" storage-engine plugin", st)
 	case b.args[0] != "memory":
 		return p.errorf(b.line, "unknown storage-engine type %q%s: want memory, device or plugin", b.args[0], in(where))
 	case !b.block:
 		return nil
+	case slices.ContainsFunc(b.items, func(it *item) bool { return it.name == "file" || it.name == "device" }):
+		// Aerospike 7's memory namespace backed by files or devices: every
+		// record in memory, every change written through to the files,
+		// which a restart reads back. That is the device engine with
+		// data-in-memory.
+		return p.deviceStorage(b, where, "storage-engine memory", ns)
 	}
 	where += " storage-engine memory"
 	return p.each(b, where, func(it *item) (err error) {
+		if ok, err := p.usedPct(it, where, ns); ok {
+			return err
+		}
 		switch it.name {
 		case "data-size":
 			st.DataSize, err = p.sizeValue(it, where, minDataSize, 0)
@@ -698,12 +712,8 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 			st.Mode, err = p.modeValue(it, where, true)
 		case "path":
 			st.Path, err = p.value(it, where)
-		case "file", "device", "filesize":
-			// Aerospike 7's storage-backed memory namespace, which
-			// writes every change through to the file or device.
-			err = p.errorf(it.line, "%s%s: a memory namespace backed by files or devices is not supported: "+
-				"use storage-engine device for records on disk (its post-write-queue keeps recent ones in memory), "+
-				"or snapshot-file (records saved at a clean stop) and region-file (records kept across restarts and crashes on a tmpfs)", it.name, in(where))
+		case "filesize":
+			err = p.errorf(it.line, "filesize%s: no file to size: add a file (or device) line, for records written through to disk", in(where))
 		default:
 			err = p.unknown(it, where)
 		}
@@ -715,20 +725,35 @@ func (p *parser) storage(b *item, where string, st *StorageEngine) error {
 // header region included; the device backend refuses smaller ones.
 const minDeviceBlocks = 17
 
-// deviceStorage reads the device engine's block.
-func (p *parser) deviceStorage(b *item, where string, st *StorageEngine) error {
+// deviceStorage reads the device engine's block, engine: "storage-engine
+// device", or "storage-engine memory" with files or devices, which is the
+// device engine with data-in-memory.
+func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) error {
+	memory := engine == "storage-engine memory"
+	st := &ns.Storage
 	*st = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 		WriteBlockSize: 1 << 20,
 		DirectIO:       true,
 		PostWriteQueue: 256,
 		FlushMaxMs:     1000,
 		DefragLWMPct:   50,
+		DataInMemory:   memory,
 	}}
 	if !b.block {
 		return p.errorf(b.line, "storage-engine device needs a block with at least one device or file")
 	}
+	where := nsWhere + " " + engine
 	d := &st.Device
 	err := p.each(b, where, func(it *item) (err error) {
+		if ok, err := p.usedPct(it, where, ns); ok {
+			return err
+		}
+		if memory {
+			switch it.name {
+			case "data-in-memory", "data-size", "region-file", "snapshot-file":
+				return p.errorf(it.line, "%s%s: not with a file or device, whose records are all in memory and written through to disk", it.name, in(where))
+			}
+		}
 		switch it.name {
 		case "device", "file":
 			var v string
@@ -774,19 +799,35 @@ func (p *parser) deviceStorage(b *item, where string, st *StorageEngine) error {
 	}
 	switch {
 	case len(d.Devices) == 0 && len(d.Files) == 0:
-		return p.errorf(b.line, "storage-engine device%s needs at least one device or file", in(strings.TrimSuffix(where, " storage-engine device")))
+		return p.errorf(b.line, "%s%s needs at least one device or file", engine, in(nsWhere))
 	case len(d.Files) > 0 && d.FileSize == 0:
-		return p.errorf(b.line, "storage-engine device%s: files need a filesize", in(strings.TrimSuffix(where, " storage-engine device")))
+		return p.errorf(b.line, "%s%s: files need a filesize", engine, in(nsWhere))
 	case len(d.Files) > 0 && d.FileSize%d.WriteBlockSize != 0:
-		return p.errorf(b.line, "storage-engine device%s: filesize %s is not a multiple of write-block-size %s", in(strings.TrimSuffix(where, " storage-engine device")),
+		return p.errorf(b.line, "%s%s: filesize %s is not a multiple of write-block-size %s", engine, in(nsWhere),
 			formatScaled(d.FileSize, sizeUnits), formatScaled(d.WriteBlockSize, sizeUnits))
 	case len(d.Files) > 0 && d.FileSize < minDeviceBlocks*d.WriteBlockSize:
 		// One write block of header region, and enough blocks for
 		// writing and defragmentation to make progress.
-		return p.errorf(b.line, "storage-engine device%s: filesize %s holds fewer than %d write blocks of %s", in(strings.TrimSuffix(where, " storage-engine device")),
+		return p.errorf(b.line, "%s%s: filesize %s holds fewer than %d write blocks of %s", engine, in(nsWhere),
 			formatScaled(d.FileSize, sizeUnits), minDeviceBlocks, formatScaled(d.WriteBlockSize, sizeUnits))
 	}
 	return nil
+}
+
+// usedPct reads evict-used-pct or stop-writes-used-pct, which Aerospike 7
+// puts in the storage-engine block and Skiff takes there or in the
+// namespace's, and reports whether it was one of them.
+func (p *parser) usedPct(it *item, where string, ns *Namespace) (bool, error) {
+	var err error
+	switch it.name {
+	case "evict-used-pct":
+		ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
+	case "stop-writes-used-pct":
+		ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 // indexType reads "index-type dram" or "index-type flash { mount DIR

@@ -208,6 +208,23 @@ logging {
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
 			n.EvictUsedPct, n.StopWritesUsedPct = 70, 85
 		}},
+		{"aerospike 7 memory backed by files", ns("storage-engine memory {", "file /opt/aerospike/data/test.dat", "filesize 1G",
+			"evict-used-pct 60", "stop-writes-used-pct 70", "}"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+				Files: []string{"/opt/aerospike/data/test.dat"}, FileSize: 1 << 30, WriteBlockSize: 1 << 20, DirectIO: true,
+				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
+			}}
+			n.EvictUsedPct, n.StopWritesUsedPct = 60, 70
+		}},
+		{"used pcts in storage-engine", ns("storage-engine device {", "file /x", "filesize 17M", "evict-used-pct 50", "}", "stop-writes-used-pct 80"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
+				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+			}}
+			n.EvictUsedPct, n.StopWritesUsedPct = 50, 80
+		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "plugin", Mode: ModeProcess, Path: "/opt/capped",
 				Settings: map[string]string{"max-records": "100", "colour": "blue"}}
@@ -302,7 +319,11 @@ func TestParseErrors(t *testing.T) {
 		{"relative region file", ns("storage-engine memory {", "region-file test.region", "}"), `t.conf:3: region-file in namespace test storage-engine memory: "test.region" is not an absolute path`},
 		{"shared snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/a", "}") + "namespace other {\nstorage-engine memory {\nsnapshot-file /var/lib/a\n}\n}\n",
 			`t.conf:6: namespace other: snapshot-file /var/lib/a is namespace test's too (line 1)`},
-		{"storage-backed memory", ns("storage-engine memory {", "file /opt/aerospike/test.dat", "}"), `t.conf:3: file in namespace test storage-engine memory: a memory namespace backed by files or devices is not supported: use storage-engine device`},
+		{"storage-backed memory without filesize", ns("storage-engine memory {", "file /opt/aerospike/test.dat", "}"), `t.conf:2: storage-engine memory in namespace test: files need a filesize`},
+		{"storage-backed memory with data-size", ns("storage-engine memory {", "file /x", "filesize 1G", "data-size 1G", "}"),
+			`t.conf:5: data-size in namespace test storage-engine memory: not with a file or device, whose records are all in memory and written through to disk`},
+		{"memory filesize alone", ns("storage-engine memory {", "filesize 1G", "}"), `t.conf:3: filesize in namespace test storage-engine memory: no file to size`},
+		{"used pct in storage-engine", ns("storage-engine memory {", "evict-used-pct 101", "}"), `t.conf:3: bad evict-used-pct "101" in namespace test storage-engine memory`},
 		{"relative snapshot file", ns("storage-engine memory {", "snapshot-file test.snapshot", "}"), `t.conf:3: snapshot-file in namespace test storage-engine memory: "test.snapshot" is not an absolute path`},
 		{"size without value", ns("max-record-size"), `t.conf:2: setting "max-record-size" in namespace test has no value`},
 		{"bool without value", ns("allow-ttl-without-nsup"), `t.conf:2: setting "allow-ttl-without-nsup" in namespace test has no value`},
