@@ -3,10 +3,14 @@ package proto
 // Frame types: the second byte of a frame header.
 const (
 	TypeInfo          = 1 // info request or reply: text lines
-	TypeAdmin         = 2 // security (login, users): not supported
+	TypeAdmin         = 2 // security (login, users): answered SECURITY_NOT_ENABLED
 	TypeMsg           = 3 // AS_MSG: a record command and its reply
 	TypeMsgCompressed = 4 // an AS_MSG frame compressed with zlib
 )
+
+// AdminHeaderSize is the length of a security command's header, after the
+// frame header: its second byte is the result code, its third the command.
+const AdminHeaderSize = 16
 
 // Version is the only protocol version a frame may carry.
 const Version = 2

@@ -195,10 +195,30 @@ func (c *conn) handle(typ uint8, body []byte) bool {
 		}
 		c.handleMsg(c.inflate[proto.FrameHeaderSize:])
 		return true
+	case proto.TypeAdmin:
+		return c.handleAdmin(body)
 	default:
-		// Security commands (login, users, roles) need an enterprise server;
-		// a client only sends them when configured with credentials.
-		c.srv.log.Warn("closing connection: security commands are not supported", "remote", c.nc.RemoteAddr())
+		c.srv.log.Warn("closing connection: unknown frame type", "remote", c.nc.RemoteAddr(), "type", typ)
 		return false
 	}
+}
+
+// handleAdmin answers a security command (login, users, roles) as a server
+// without security does: SECURITY_NOT_ENABLED, which clients configured
+// with credentials take to mean that no login is needed.
+func (c *conn) handleAdmin(body []byte) bool {
+	if len(body) < proto.AdminHeaderSize {
+		c.srv.log.Warn("closing connection: security command shorter than its header", "remote", c.nc.RemoteAddr())
+		return false
+	}
+	if !c.srv.credentials.Swap(true) {
+		c.srv.log.Warn("a client sent credentials: Skiff has no security, so every client may read and write; answered SECURITY_NOT_ENABLED",
+			"remote", c.nc.RemoteAddr())
+	}
+	c.w.BeginFrame()
+	var h [proto.AdminHeaderSize]byte
+	h[1], h[2] = byte(proto.SecurityNotEnabled), body[2]
+	c.w.B = append(c.w.B, h[:]...)
+	c.w.EndFrame(proto.TypeAdmin)
+	return true
 }

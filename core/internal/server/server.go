@@ -80,6 +80,8 @@ type Server struct {
 	accepted atomic.Uint64
 	refused  atomic.Uint64
 	ready    atomic.Bool
+	// credentials is set once a client has sent a security command.
+	credentials atomic.Bool
 }
 
 // New returns a server for the namespaces and the UDF host (nil for

@@ -209,7 +209,7 @@ func TestHostileFrames(t *testing.T) {
 	cases := map[string][]byte{
 		"bad version":    {9, 3, 0, 0, 0, 0, 0, 30},
 		"unknown type":   {2, 77, 0, 0, 0, 0, 0, 1, 0},
-		"security frame": frame(proto.TypeAdmin, make([]byte, 16)),
+		"short security frame": frame(proto.TypeAdmin, make([]byte, proto.AdminHeaderSize-1)),
 		// A header claiming a petabyte: refused before any body is read.
 		"oversized":           {2, 3, 0x03, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF},
 		"just over the limit": func() []byte { b := make([]byte, 8); proto.PutFrameHeader(b, proto.TypeMsg, 1<<20+1); return b }(),
