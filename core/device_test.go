@@ -486,11 +486,21 @@ func TestDeviceReadsWithoutPlugin(t *testing.T) {
 }
 
 // TestDeviceStopWrites fills a small device namespace to its
-// stop-writes-used-pct: writes are refused with the device-full code while
-// reads go on, and deletes make room again.
+// stop-writes-used-pct, and another until fewer write blocks than its
+// stop-writes-avail-pct are free: writes are refused with the device-full
+// code while reads go on, and deletes make room again.
 func TestDeviceStopWrites(t *testing.T) {
+	for _, tc := range []struct{ name, storage, ns string }{
+		{"used", "", "stop-writes-used-pct 30"},
+		{"avail", "stop-writes-avail-pct 70", "stop-writes-used-pct 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { deviceStopWrites(t, tc.storage, tc.ns) })
+	}
+}
+
+func deviceStopWrites(t *testing.T, storageLines, nsLines string) {
 	dir := t.TempDir()
-	conf := deviceConfig(t, dir, config.ModeInProcess, freePort(t), "", "stop-writes-used-pct 30")
+	conf := deviceConfig(t, dir, config.ModeInProcess, freePort(t), storageLines, nsLines)
 	n := startNodeProcess(t, conf)
 	c := n.connect(t)
 	wp := as.NewWritePolicy(0, 0)
@@ -519,7 +529,7 @@ func TestDeviceStopWrites(t *testing.T) {
 		t.Errorf("stop_writes not reported after %d records: %s", written, info(t, c, "namespace/test"))
 	}
 	// Four fifths: on a busy machine the 100 ms check may come late, and
-	// the namespace fill far past 30% (up to the device's end).
+	// the namespace fill far past its limit (up to the device's end).
 	for i := range written * 4 / 5 {
 		_, err := c.Delete(wp, key(t, "fill", i))
 		mustOK(t, err)

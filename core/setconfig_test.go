@@ -159,7 +159,8 @@ func TestSetConfigNsupPeriod(t *testing.T) {
 }
 
 // TestSetConfigStopWrites moves stop-writes-used-pct under the space in
-// use, then turns it off: writes stop, then go on.
+// use, then turns it off: writes stop, then go on; then the same with
+// stop-writes-avail-pct over the space free.
 func TestSetConfigStopWrites(t *testing.T) {
 	cfg := config.Default()
 	cfg.Namespaces[0].Storage.DataSize = 4 << 20
@@ -181,6 +182,18 @@ func TestSetConfigStopWrites(t *testing.T) {
 	}
 	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-used-pct=0"); got != "ok" {
 		t.Fatalf("turn stop-writes off: %q", got)
+	}
+	waitPut(t, c, wp, key(t, set, "more"), value, types.OK)
+
+	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-avail-pct=80"); got != "ok" {
+		t.Fatalf("set stop-writes-avail-pct: %q", got)
+	}
+	waitPut(t, c, wp, key(t, set, "more"), value, types.SERVER_MEM_ERROR)
+	if got := nsInfo(t, c, "test", "stop-writes-avail-pct"); got != "80" {
+		t.Errorf("stop-writes-avail-pct=%s", got)
+	}
+	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-avail-pct=0"); got != "ok" {
+		t.Fatalf("turn stop-writes-avail-pct off: %q", got)
 	}
 	waitPut(t, c, wp, key(t, set, "more"), value, types.OK)
 }

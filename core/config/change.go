@@ -22,6 +22,7 @@ var (
 		"max-record-size":          true,
 		"evict-used-pct":           true,
 		"stop-writes-used-pct":     true,
+		"stop-writes-avail-pct":    true,
 		"background-query-max-rps": true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}

@@ -158,6 +158,10 @@ type Namespace struct {
 	// refused until deletes, expiry or eviction make room
 	// (stop-writes-used-pct); 0 disables it.
 	StopWritesUsedPct int
+	// StopWritesAvailPct: once less than this share of the storage is
+	// free (for a device namespace, whole free write blocks), writes are
+	// refused as above (stop-writes-avail-pct); 0 disables it.
+	StopWritesAvailPct int
 	// BackgroundQueryMaxRPS bounds the records a second a background job
 	// (operations or a UDF applied to what a scan or query finds) works
 	// on; a job asking for fewer gets what it asks (background-query-max-rps).

@@ -45,6 +45,7 @@ import (
 //	    background-query-max-rps N   # 1-1000000, default 10000
 //	    evict-used-pct N          # 0-100; here or, as Aerospike 7 has them,
 //	    stop-writes-used-pct N    # in the storage-engine block
+//	    stop-writes-avail-pct N   # (default 5)
 //	    set NAME {                # 1-63 bytes, no ':' or ';'; repeatable
 //	        disable-eviction BOOL # eviction leaves the set's records
 //	    }
@@ -530,6 +531,8 @@ func (p *parser) namespace(b *item) error {
 		ReplicationFactor: 1,
 		Storage:           StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
 		StopWritesUsedPct: 90,
+		// Aerospike's default: room is kept for defragmentation.
+		StopWritesAvailPct: 5,
 		// Aerospike's default: a background job leaves room for the
 		// foreground.
 		BackgroundQueryMaxRPS: 10000,
@@ -571,7 +574,7 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		ns.ReplicationFactor, err = p.intValue(it, where, 1, maxReplicationFactor)
 	case "storage-engine":
 		err = p.storage(it, where, ns)
-	case "evict-used-pct", "stop-writes-used-pct":
+	case "evict-used-pct", "stop-writes-used-pct", "stop-writes-avail-pct":
 		_, err = p.usedPct(it, where, ns)
 	case "background-query-max-rps":
 		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
@@ -814,9 +817,10 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	return nil
 }
 
-// usedPct reads evict-used-pct or stop-writes-used-pct, which Aerospike 7
-// puts in the storage-engine block and Skiff takes there or in the
-// namespace's, and reports whether it was one of them.
+// usedPct reads evict-used-pct, stop-writes-used-pct or
+// stop-writes-avail-pct, which Aerospike 7 puts in the storage-engine block
+// and Skiff takes there or in the namespace's, and reports whether it was
+// one of them.
 func (p *parser) usedPct(it *item, where string, ns *Namespace) (bool, error) {
 	var err error
 	switch it.name {
@@ -824,6 +828,8 @@ func (p *parser) usedPct(it *item, where string, ns *Namespace) (bool, error) {
 		ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
 	case "stop-writes-used-pct":
 		ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
+	case "stop-writes-avail-pct":
+		ns.StopWritesAvailPct, err = p.intValue(it, where, 0, 100)
 	default:
 		return false, nil
 	}

@@ -32,6 +32,7 @@ func defaults(nsLine int) *Config {
 			ReplicationFactor:     1,
 			Storage:               StorageEngine{Type: "memory", DataSize: 4 << 30, Mode: ModeProcess},
 			StopWritesUsedPct:     90,
+			StopWritesAvailPct:    5,
 			BackgroundQueryMaxRPS: 10000,
 			IndexType:             "dram",
 			File:                  "t.conf",
@@ -217,13 +218,13 @@ logging {
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct = 60, 70
 		}},
-		{"used pcts in storage-engine", ns("storage-engine device {", "file /x", "filesize 17M", "evict-used-pct 50", "}", "stop-writes-used-pct 80"), func(c *Config) {
+		{"used pcts in storage-engine", ns("storage-engine device {", "file /x", "filesize 17M", "evict-used-pct 50", "stop-writes-avail-pct 10", "}", "stop-writes-used-pct 80"), func(c *Config) {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
 				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
-			n.EvictUsedPct, n.StopWritesUsedPct = 50, 80
+			n.EvictUsedPct, n.StopWritesUsedPct, n.StopWritesAvailPct = 50, 80, 10
 		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "plugin", Mode: ModeProcess, Path: "/opt/capped",

@@ -19,6 +19,20 @@ func usedPct(st *storage.Stats) int {
 	return int(st.DataBytes * 100 / st.Capacity)
 }
 
+// availPct is the share of the namespace's storage free for new records,
+// in percent: the backend's data_avail_pct where it has one (a device
+// backend's free write blocks, which dead bytes waiting for defragmentation
+// do not count in), else what is not used; -1 without a capacity limit.
+func availPct(st *storage.Stats) float64 {
+	if v, ok := st.Extra["data_avail_pct"]; ok {
+		return v
+	}
+	if st.Capacity == 0 {
+		return -1
+	}
+	return 100 - float64(st.DataBytes)*100/float64(st.Capacity)
+}
+
 // stopWritesPeriod is how often RunStopWrites asks the backend for its
 // figures: the namespace may fill past stop-writes-used-pct by what clients
 // write in that time (about 10 MB at 100 MB/s).
@@ -45,12 +59,12 @@ func (ns *Namespace) RunStopWrites(ctx context.Context) {
 
 func (ns *Namespace) checkStopWrites(ctx context.Context) {
 	cfg := ns.Config()
-	limit := cfg.StopWritesUsedPct
-	if limit == 0 && ns.stopWrites.Swap(false) {
-		ns.log.Info("stop-writes cleared: stop-writes-used-pct is 0")
+	used, avail := cfg.StopWritesUsedPct, cfg.StopWritesAvailPct
+	if used == 0 && avail == 0 && ns.stopWrites.Swap(false) {
+		ns.log.Info("stop-writes cleared: stop-writes-used-pct and stop-writes-avail-pct are 0")
 	}
 	setLimits := anySetLimit(cfg.Sets)
-	if limit == 0 && !setLimits {
+	if used == 0 && avail == 0 && !setLimits {
 		return
 	}
 	st, err := ns.backend.Stats(ctx)
@@ -60,16 +74,22 @@ func (ns *Namespace) checkStopWrites(ctx context.Context) {
 	if setLimits {
 		ns.sets.takeFigures(st.Sets)
 	}
-	if limit == 0 {
+	if used == 0 && avail == 0 {
 		return
 	}
-	stop := usedPct(&st) >= limit
+	full := used != 0 && usedPct(&st) >= used
+	scarce := avail != 0 && st.Capacity > 0 && availPct(&st) < float64(avail)
+	stop := full || scarce
 	if ns.stopWrites.Swap(stop) != stop {
-		if stop {
+		switch {
+		case full:
 			ns.log.Warn("stop-writes: storage is full; writes are refused until records are deleted, expire or are evicted",
-				"used_pct", usedPct(&st), "stop-writes-used-pct", limit)
-		} else {
-			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st))
+				"used_pct", usedPct(&st), "stop-writes-used-pct", used)
+		case scarce:
+			ns.log.Warn("stop-writes: too little storage is free; writes are refused until deletes, expiry, eviction or defragmentation free some",
+				"avail_pct", availPct(&st), "stop-writes-avail-pct", avail)
+		default:
+			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st), "avail_pct", availPct(&st))
 		}
 	}
 }

@@ -266,6 +266,7 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("stop_writes", ns.StopWrites())
 	k.add("evict-used-pct", cfg.EvictUsedPct)
 	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
+	k.add("stop-writes-avail-pct", cfg.StopWritesAvailPct)
 	k.add("truncated_records", ns.Stats.Truncated.Load())
 	k.add("client_read_success", ns.Stats.ReadSuccess.Load())
 	k.add("client_read_error", ns.Stats.ReadError.Load())

@@ -207,8 +207,8 @@ func TestMalformedMessages(t *testing.T) {
 func TestHostileFrames(t *testing.T) {
 	ts := startServer(t, func(c *config.Config) { c.Service.ProtoMaxSize = 1 << 20 })
 	cases := map[string][]byte{
-		"bad version":    {9, 3, 0, 0, 0, 0, 0, 30},
-		"unknown type":   {2, 77, 0, 0, 0, 0, 0, 1, 0},
+		"bad version":          {9, 3, 0, 0, 0, 0, 0, 30},
+		"unknown type":         {2, 77, 0, 0, 0, 0, 0, 1, 0},
 		"short security frame": frame(proto.TypeAdmin, make([]byte, proto.AdminHeaderSize-1)),
 		// A header claiming a petabyte: refused before any body is read.
 		"oversized":           {2, 3, 0x03, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF},
