@@ -44,6 +44,8 @@
 #   DEVICE_RECORDS      records loaded into the node  (2000000)
 #   DEVICE_VALUE_SIZE   value bytes of each record    (1024)
 #   DEVICE_PWQ          the namespace's post-write-queue, in blocks (8)
+#   DEVICE_DATA_IN_MEMORY  the namespace's data-in-memory: true serves every
+#                       read from a copy in memory (false)
 #   DEVICE_MODES        the node's storage modes, in order ("in-process process")
 #   DEVICE_DURATION     each node run (read-only, write-only, large writes) (20s)
 #   DEVICE_LARGE_VALUE_SIZE  value bytes of the large records; 0 skips their run (131072)
@@ -72,6 +74,7 @@ VSIZE=${DEVICE_VALUE_SIZE:-1024}
 LARGE_VSIZE=${DEVICE_LARGE_VALUE_SIZE:-131072}
 LARGE_RECORDS=${DEVICE_LARGE_RECORDS:-8000}
 PWQ=${DEVICE_PWQ:-8}
+DIM=${DEVICE_DATA_IN_MEMORY:-false}
 read -r -a MODES <<<"${DEVICE_MODES:-in-process process}"
 DURATION=${DEVICE_DURATION:-20s}
 DURATION_S=${DURATION%s}
@@ -107,6 +110,7 @@ for v in CONC RECORDS VSIZE LARGE_VSIZE LARGE_RECORDS PWQ FIO_RUNTIME NVME_RECOR
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, not '${!v}'"
 done
 ((CONC >= 1 && RECORDS >= 1)) || die "DEVICE_CONCURRENCY and DEVICE_RECORDS must be at least 1"
+[[ $DIM == true || $DIM == false ]] || die "DEVICE_DATA_IN_MEMORY must be true or false, not '$DIM'"
 [[ $DURATION_S =~ ^[0-9]+$ ]] && ((DURATION_S >= 5)) || die "DEVICE_DURATION must be whole seconds, at least 5 (20s), not '$DURATION'"
 ((FILE_BYTES % WBS_BYTES == 0)) || die "DEVICE_FILE_SIZE must be a multiple of DEVICE_WBS"
 ((LARGE_VSIZE == 0 || LARGE_RECORDS >= 1 && LARGE_VSIZE + 1024 <= WBS_BYTES)) ||
@@ -298,6 +302,7 @@ node_conf() {
 				filesize $4
 				write-block-size $WBS_BYTES
 				post-write-queue $PWQ
+				data-in-memory $DIM
 				mode $2
 			}
 		}
@@ -494,7 +499,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 		"$DT2_RPS reads/s, $DT2_WMIB MiB/s written"
 	echo "      device-test $(cores "$DT2_CPU" "$DT2_KERN" "$DT2_OTHER" "$DT2_REST")"
 	echo
-	echo "node: $RECORDS records of $VSIZE B (set bench), post-write-queue $PWQ blocks, $CONC clients, $DURATION per run, GOMAXPROCS ${NODE_GOMAXPROCS:-default};"
+	echo "node: $RECORDS records of $VSIZE B (set bench), post-write-queue $PWQ blocks, data-in-memory $DIM, $CONC clients, $DURATION per run, GOMAXPROCS ${NODE_GOMAXPROCS:-default};"
 	((LARGE_VSIZE > 0)) && echo "large writes: $LARGE_RECORDS records of $LARGE_VSIZE B, loaded into a new $((LARGE_FILE_BYTES >> 20)) MiB file for each mode, then overwritten at random: updated, then replaced;"
 	echo "CPU over the run phase but its first second and last two:"
 	printf '  %-36s' ""
