@@ -747,6 +747,11 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	}
 	where := nsWhere + " " + engine
 	d := &st.Device
+	// Aerospike 7.1's post-write-cache is in bytes: blocks, once the
+	// block size is known.
+	var pwc *item
+	var pwcBytes int64
+	pwqLine := 0
 	err := p.each(b, where, func(it *item) (err error) {
 		if ok, err := p.usedPct(it, where, ns); ok {
 			return err
@@ -780,6 +785,18 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			d.DirectIO, err = p.boolValue(it, where)
 		case "post-write-queue":
 			d.PostWriteQueue, err = p.intValue(it, where, 0, 8192)
+			pwqLine = it.line
+		case "post-write-cache":
+			pwc = it
+			pwcBytes, err = p.sizeValue(it, where, 0, 0)
+		case "flush-size":
+			// Aerospike 7.1's unit of partial flushes. Skiff writes a
+			// partial block from the page where the previous write
+			// stopped, so any flush-size is met; the value is checked.
+			var n int64
+			if n, err = p.sizeValue(it, where, 4<<10, 8<<20); err == nil && n&(n-1) != 0 {
+				err = p.bad(it, where, "a power of two from 4K to 8M")
+			}
 		case "flush-max-ms":
 			d.FlushMaxMs, err = p.intValue(it, where, 1, 60000)
 		case "defrag-lwm-pct":
@@ -799,6 +816,17 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	})
 	if err != nil {
 		return err
+	}
+	if pwc != nil {
+		if pwqLine != 0 {
+			return p.errorf(pwc.line, "post-write-cache%s: post-write-queue is set too (line %d): keep one", in(where), pwqLine)
+		}
+		blocks := (pwcBytes + d.WriteBlockSize - 1) / d.WriteBlockSize
+		if blocks > 8192 {
+			return p.errorf(pwc.line, "post-write-cache%s: %s is %d write blocks of %s: at most 8192", in(where),
+				formatScaled(pwcBytes, sizeUnits), blocks, formatScaled(d.WriteBlockSize, sizeUnits))
+		}
+		d.PostWriteQueue = int(blocks)
 	}
 	switch {
 	case len(d.Devices) == 0 && len(d.Files) == 0:

@@ -226,6 +226,12 @@ logging {
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct, n.StopWritesAvailPct = 50, 80, 10
 		}},
+		{"aerospike 7.1 cache and flush sizes", ns("storage-engine device {", "file /x", "filesize 32M", "write-block-size 128K", "post-write-cache 1M", "flush-size 64K", "}"), func(c *Config) {
+			c.Namespaces[0].Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+				Files: []string{"/x"}, FileSize: 32 << 20, WriteBlockSize: 128 << 10, DirectIO: true,
+				PostWriteQueue: 8, FlushMaxMs: 1000, DefragLWMPct: 50,
+			}}
+		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "plugin", Mode: ModeProcess, Path: "/opt/capped",
 				Settings: map[string]string{"max-records": "100", "colour": "blue"}}
@@ -323,6 +329,12 @@ func TestParseErrors(t *testing.T) {
 		{"storage-backed memory without filesize", ns("storage-engine memory {", "file /opt/aerospike/test.dat", "}"), `t.conf:2: storage-engine memory in namespace test: files need a filesize`},
 		{"storage-backed memory with data-size", ns("storage-engine memory {", "file /x", "filesize 1G", "data-size 1G", "}"),
 			`t.conf:5: data-size in namespace test storage-engine memory: not with a file or device, whose records are all in memory and written through to disk`},
+		{"post-write-cache and queue", ns("storage-engine device {", "file /x", "filesize 17M", "post-write-queue 8", "post-write-cache 8M", "}"),
+			`t.conf:6: post-write-cache in namespace test storage-engine device: post-write-queue is set too (line 5): keep one`},
+		{"post-write-cache too large", ns("storage-engine device {", "file /x", "filesize 17M", "write-block-size 4K", "post-write-cache 1G", "}"),
+			`t.conf:6: post-write-cache in namespace test storage-engine device: 1G is 262144 write blocks of 4K: at most 8192`},
+		{"flush-size not a power of two", ns("storage-engine device {", "file /x", "filesize 17M", "flush-size 96K", "}"),
+			`t.conf:5: bad flush-size "96K" in namespace test storage-engine device: want a power of two from 4K to 8M`},
 		{"memory filesize alone", ns("storage-engine memory {", "filesize 1G", "}"), `t.conf:3: filesize in namespace test storage-engine memory: no file to size`},
 		{"used pct in storage-engine", ns("storage-engine memory {", "evict-used-pct 101", "}"), `t.conf:3: bad evict-used-pct "101" in namespace test storage-engine memory`},
 		{"relative snapshot file", ns("storage-engine memory {", "snapshot-file test.snapshot", "}"), `t.conf:3: snapshot-file in namespace test storage-engine memory: "test.snapshot" is not an absolute path`},
