@@ -31,8 +31,9 @@ import (
 //
 // BenchmarkIndexBytesPerRecord, BenchmarkColdStart and BenchmarkWarmStart
 // take their record count from -nvme.records, the last two their records'
-// bins from -nvme.bins, and BenchmarkColdStart keeps its files in
-// -nvme.dir, for bench/device.sh (10M records, then fio on the files):
+// bins from -nvme.bins and data-in-memory from -nvme.data-in-memory, and
+// BenchmarkColdStart keeps its files in -nvme.dir, for bench/device.sh
+// (10M records, then fio on the files):
 //
 //	go test -run '^$' -bench 'IndexBytesPerRecord|ColdStart' -benchtime 1x ./plugins/storage-nvme/ \
 //		-args -nvme.records 10000000 -nvme.dir /var/tmp/coldstart
@@ -43,6 +44,7 @@ var (
 	benchRecordsFlag = flag.Int("nvme.records", 0, "records of BenchmarkIndexBytesPerRecord and BenchmarkColdStart (0: 1M and 4M, and 1M)")
 	benchBinsFlag    = flag.Int("nvme.bins", 100, "bytes of bins of each record of BenchmarkColdStart and BenchmarkWarmStart")
 	benchDirFlag     = flag.String("nvme.dir", "", "directory for BenchmarkColdStart's files (a.dat, b.dat), kept after it (default: a temporary directory)")
+	benchDIMFlag     = flag.Bool("nvme.data-in-memory", false, "BenchmarkColdStart and BenchmarkWarmStart with data-in-memory: each start also fills the copy")
 )
 
 func benchOptions(dir string, fileSize int64) Options {
@@ -483,5 +485,6 @@ func startFiles(b *testing.B, snapshot string) (Options, int, int64) {
 		}
 		fileBytes += st.Size()
 	}
+	o.DataInMemory = *benchDIMFlag
 	return o, n, fileBytes
 }
