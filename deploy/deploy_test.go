@@ -26,8 +26,8 @@ import (
 
 // The parts of Kubernetes objects the checks read.
 type object struct {
-	Kind     string            `yaml:"kind"`
-	Data     map[string]string `yaml:"data"`
+	Kind     string                                    `yaml:"kind"`
+	Data     map[string]string                         `yaml:"data"`
 	Spec     struct{ Template struct{ Spec podSpec } } `yaml:"spec"`
 	Metadata struct {
 		Name string `yaml:"name"`

@@ -113,6 +113,12 @@ type Network struct {
 	// Admin serves /metrics, /healthz and /readyz over HTTP:
 	// network { admin { address port } }, a Skiff block. Port 0 disables it.
 	Admin Endpoint
+	// ServiceTLS is where clients connect over TLS: tls-address, tls-port,
+	// tls-name and tls-authenticate-client in network service. Port 0: no
+	// TLS listener.
+	ServiceTLS TLSEndpoint
+	// TLS are the network tls NAME { } blocks, by name.
+	TLS map[string]TLS
 }
 
 // Endpoint is an address and port to listen on.

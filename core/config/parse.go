@@ -30,7 +30,10 @@ import (
 //	    file PATH { context CONTEXT LEVEL }
 //	}
 //	network {
-//	    service { address ADDR  port 1-65535 }
+//	    service { address ADDR  port 1-65535
+//	              tls-address ADDR  tls-port 1-65535  tls-name NAME
+//	              tls-authenticate-client any|false|NAME... }  # repeatable
+//	    tls NAME { cert-file PATH  key-file PATH  ca-file PATH }  # repeatable
 //	    admin { address ADDR  port 0-65535 }  # Skiff; port 0 disables it
 //	    heartbeat { ... }          # ignored, with a warning
 //	    fabric { ... }             # ignored, with a warning
@@ -179,6 +182,7 @@ type parser struct {
 	file        string
 	cfg         *Config
 	networkLine int // of the network block, for the port clash message
+	tlsLine     int // of network service's tls-port
 }
 
 func (p *parser) top(root *item) error {
@@ -461,9 +465,11 @@ func (p *parser) network(b *item) error {
 	return p.each(b, where, func(it *item) error {
 		switch it.name {
 		case "service":
-			return p.endpoint(it, &n.Service, 1)
+			return p.endpoint(it, &n.Service, &n.ServiceTLS, 1)
 		case "admin":
-			return p.endpoint(it, &n.Admin, 0)
+			return p.endpoint(it, &n.Admin, nil, 0)
+		case "tls":
+			return p.tlsBlock(it)
 		}
 		reason, ok := ignoredNetwork[it.name]
 		if !ok {
@@ -479,13 +485,33 @@ func (p *parser) network(b *item) error {
 }
 
 // endpoint reads network service or network admin; minPort is 0 where
-// port 0 means disabled.
-func (p *parser) endpoint(b *item, e *Endpoint, minPort int) error {
+// port 0 means disabled. te, for service, takes its TLS settings.
+func (p *parser) endpoint(b *item, e *Endpoint, te *TLSEndpoint, minPort int) error {
 	if err := p.open(b, "network", ""); err != nil {
 		return err
 	}
 	where := "network " + b.name
-	return p.each(b, where, func(it *item) (err error) {
+	err := p.each(b, where, func(it *item) (err error) {
+		if te != nil {
+			switch it.name {
+			case "tls-address":
+				te.Address, err = p.address(it, where)
+				return err
+			case "tls-port":
+				te.Port, err = p.intValue(it, where, 1, 65535)
+				p.tlsLine = it.line
+				return err
+			case "tls-name":
+				te.Name, err = p.value(it, where)
+				return err
+			case "tls-authenticate-client":
+				var v string
+				if v, err = p.value(it, where); err == nil {
+					te.AuthenticateClient = append(te.AuthenticateClient, v)
+				}
+				return err
+			}
+		}
 		switch it.name {
 		case "address":
 			e.Address, err = p.address(it, where)
@@ -496,6 +522,78 @@ func (p *parser) endpoint(b *item, e *Endpoint, minPort int) error {
 		}
 		return err
 	})
+	return err
+}
+
+// tlsBlock reads a network tls NAME { } block.
+func (p *parser) tlsBlock(b *item) error {
+	if err := p.open(b, "network", "name"); err != nil {
+		return err
+	}
+	name := b.args[0]
+	where := "network tls " + name
+	t := TLS{Line: b.line}
+	err := p.each(b, where, func(it *item) (err error) {
+		switch it.name {
+		case "cert-file":
+			t.CertFile, err = p.value(it, where)
+		case "key-file":
+			t.KeyFile, err = p.value(it, where)
+		case "ca-file":
+			t.CAFile, err = p.value(it, where)
+		default:
+			err = p.unknown(it, where)
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case t.CertFile == "" || t.KeyFile == "":
+		return p.errorf(b.line, "%s needs a cert-file and a key-file", where)
+	}
+	if p.cfg.Network.TLS == nil {
+		p.cfg.Network.TLS = map[string]TLS{}
+	}
+	p.cfg.Network.TLS[name] = t
+	return nil
+}
+
+// checkTLS checks the service's TLS listener against the tls blocks, and
+// loads its certificates, so that a bad file fails at start with its line.
+func (p *parser) checkTLS() error {
+	n := &p.cfg.Network
+	te := &n.ServiceTLS
+	if te.Port == 0 {
+		if te.Name != "" || len(te.AuthenticateClient) > 0 {
+			return p.errorf(p.networkLine, "network service: tls-name and tls-authenticate-client need a tls-port")
+		}
+		return nil
+	}
+	if te.Address == "" {
+		te.Address = n.Service.Address
+	}
+	t, ok := n.TLS[te.Name]
+	switch {
+	case te.Name == "":
+		return p.errorf(p.tlsLine, "network service: tls-port needs a tls-name naming a network tls block")
+	case !ok:
+		return p.errorf(p.tlsLine, "network service: tls-name %s: no network tls %s block", te.Name, te.Name)
+	case clash(Endpoint{te.Address, te.Port}, n.Service) || clash(Endpoint{te.Address, te.Port}, n.Admin):
+		return p.errorf(p.tlsLine, "network service: tls-port %d is the service's or the admin's port too", te.Port)
+	}
+	if len(te.AuthenticateClient) == 0 {
+		te.AuthenticateClient = []string{AuthAny}
+	}
+	for _, a := range te.AuthenticateClient {
+		if (a == AuthAny || a == AuthNone) && len(te.AuthenticateClient) > 1 {
+			return p.errorf(p.tlsLine, "network service: tls-authenticate-client %s stands alone, without names", a)
+		}
+	}
+	if _, err := t.ServerConfig(te.AuthenticateClient); err != nil {
+		return p.errorf(t.Line, "network tls %s: %v", te.Name, err)
+	}
+	return nil
 }
 
 // address reads an IP address, or "any" for all of them.
@@ -966,7 +1064,7 @@ func (p *parser) crossCheck(lastLine int) error {
 		return p.errorf(p.networkLine, "network admin and service both listen on %s port %d",
 			c.Network.Admin.Address, c.Network.Admin.Port)
 	}
-	return nil
+	return p.checkTLS()
 }
 
 // clash reports whether admin, if enabled, would listen where service does.
@@ -985,6 +1083,7 @@ func clash(service, admin Endpoint) bool {
 var repeatable = map[string]bool{
 	"namespace": true, "file": true, "device": true, "context": true, "set": true,
 	"dc": true, "nats-url": true, "ship-set": true, "ignore-set": true,
+	"tls": true, "tls-authenticate-client": true,
 }
 
 // each calls fn on the items of block b in order, after refusing an item

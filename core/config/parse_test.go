@@ -362,7 +362,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top setting", ns() + "verbose true", `t.conf:3: unknown setting "verbose"`},
 		{"unknown service setting", ns() + "service {\npidfile /run/asd.pid\n}", `t.conf:4: unknown setting "pidfile" in service`},
 		{"names are case-sensitive", ns() + "Service {\n}", `t.conf:3: unknown block "Service"`},
-		{"unknown network block", ns() + "network {\ntls x {\n}\n}", `t.conf:4: unknown block "tls" in network`},
+		{"unknown network block", ns() + "network {\nmesh x {\n}\n}", `t.conf:4: unknown block "mesh" in network`},
 		{"access-address refused", ns() + "network {\nservice {\naccess-address 10.0.0.1\n}\n}", `t.conf:5: unknown setting "access-address" in network service`},
 		{"unknown admin setting", ns() + "network {\nadmin {\ntls-name x\n}\n}", `t.conf:5: unknown setting "tls-name" in network admin`},
 		{"unknown logging sink", ns() + "logging {\nsyslog {\n}\n}", `t.conf:4: unknown block "syslog" in logging`},

@@ -23,6 +23,12 @@ func (s *Server) getConfig(p string) string {
 		k := kv{sep: ';'}
 		k.add("service.address", n.Service.Address)
 		k.add("service.port", s.servicePort())
+		if te := n.ServiceTLS; te.Port != 0 {
+			k.add("service.tls-address", te.Address)
+			k.add("service.tls-port", s.tlsPort())
+			k.add("service.tls-name", te.Name)
+			k.add("service.tls-authenticate-client", strings.Join(te.AuthenticateClient, ","))
+		}
 		k.add("admin.address", n.Admin.Address)
 		k.add("admin.port", n.Admin.Port)
 		return k.b.String()

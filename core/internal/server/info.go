@@ -60,13 +60,15 @@ func (s *Server) infoHandlers() map[string]infoHandler {
 		"partitions":         static(strconv.Itoa(storage.Partitions)),
 		"peers-clear-std":    s.peers,
 		"peers-clear-alt":    s.peers,
-		"peers-tls-std":      s.peers,
-		"peers-tls-alt":      s.peers,
+		"peers-tls-std":      s.tlsPeers,
+		"peers-tls-alt":      s.tlsPeers,
 		"alumni-clear-std":   s.peers,
 		"alumni-tls-std":     s.peers,
 		"service":            func(string) string { return s.serviceAddrs() },
 		"service-clear-std":  func(string) string { return s.serviceAddrs() },
 		"service-clear-alt":  func(string) string { return s.serviceAddrs() },
+		"service-tls-std":    func(string) string { return s.tlsAddrs() },
+		"service-tls-alt":    func(string) string { return s.tlsAddrs() },
 		"services":           static(""),
 		"services-alumni":    static(""),
 		"services-alternate": static(""),
@@ -152,26 +154,57 @@ func (s *Server) peers(string) string {
 	return "1," + strconv.Itoa(s.servicePort()) + ",[]"
 }
 
+// tlsPeers is peers for clients over TLS: none, and the TLS port as the
+// default port (0 without a TLS listener).
+func (s *Server) tlsPeers(string) string {
+	return "1," + strconv.Itoa(s.tlsPort()) + ",[]"
+}
+
 // servicePort is the port clients connect to: the configured one, or the
 // one the listener was given for port 0.
 func (s *Server) servicePort() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ln != nil {
-		if a, ok := s.ln.Addr().(*net.TCPAddr); ok {
+	return boundPort(s.ln, s.cfg.Network.Service.Port)
+}
+
+// tlsPort is the port clients connect to over TLS, 0 without one.
+func (s *Server) tlsPort() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return boundPort(s.tlsLn, 0)
+}
+
+// boundPort is the port ln listens on, or port while it is not bound.
+func boundPort(ln net.Listener, port int) int {
+	if ln != nil {
+		if a, ok := ln.Addr().(*net.TCPAddr); ok {
 			return a.Port
 		}
 	}
-	return s.cfg.Network.Service.Port
+	return port
+}
+
+// tlsAddrs lists the addresses clients can reach the node at over TLS.
+func (s *Server) tlsAddrs() string {
+	if s.tlsPort() == 0 {
+		return ""
+	}
+	return listAddrs(s.cfg.Network.ServiceTLS.Address, s.tlsPort())
 }
 
 // serviceAddrs lists the addresses clients can reach the node at.
 func (s *Server) serviceAddrs() string {
-	ep := s.cfg.Network.Service
-	port := strconv.Itoa(s.servicePort())
-	ip := net.ParseIP(ep.Address)
+	return listAddrs(s.cfg.Network.Service.Address, s.servicePort())
+}
+
+// listAddrs lists where a listener on address and port is reached: that
+// address, or each of the machine's when it listens on all.
+func listAddrs(address string, p int) string {
+	port := strconv.Itoa(p)
+	ip := net.ParseIP(address)
 	if ip == nil || !ip.IsUnspecified() {
-		return net.JoinHostPort(ep.Address, port)
+		return net.JoinHostPort(address, port)
 	}
 	addrs, _ := net.InterfaceAddrs()
 	var out []string

@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
+	tlsLn    net.Listener // network service's tls-port, or nil
 	conns    map[*conn]struct{}
 	closing  atomic.Bool
 	connWG   sync.WaitGroup
@@ -132,8 +134,9 @@ func (s *Server) HandleInfo(name string, h func(args map[string]string) (string,
 // Ready reports whether the server is accepting connections.
 func (s *Server) Ready() bool { return s.ready.Load() && !s.closing.Load() }
 
-// Listen binds the service address. It is separate from Serve so that a
-// caller knows the address (port 0 picks a free one) before serving.
+// Listen binds the service address, and the TLS one when there is one. It
+// is separate from Serve so that a caller knows the address (port 0 picks a
+// free one) before serving.
 func (s *Server) Listen() (net.Addr, error) {
 	ep := s.cfg.Network.Service
 	addr := net.JoinHostPort(ep.Address, fmt.Sprint(ep.Port))
@@ -141,8 +144,23 @@ func (s *Server) Listen() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	var tlsLn net.Listener
+	if te := s.cfg.Network.ServiceTLS; te.Port != 0 {
+		tc, err := s.cfg.Network.TLS[te.Name].ServerConfig(te.AuthenticateClient)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("network tls %s: %w", te.Name, err)
+		}
+		addr := net.JoinHostPort(te.Address, fmt.Sprint(te.Port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("listen on %s (tls-port): %w", addr, err)
+		}
+		tlsLn = tls.NewListener(l, tc)
+	}
 	s.mu.Lock()
-	s.ln = ln
+	s.ln, s.tlsLn = ln, tlsLn
 	s.mu.Unlock()
 	return ln.Addr(), nil
 }
@@ -151,13 +169,35 @@ func (s *Server) Listen() (net.Addr, error) {
 // shutdown, or the error that stopped it.
 func (s *Server) Serve() error {
 	s.mu.Lock()
-	ln := s.ln
+	lns := []net.Listener{s.ln}
+	if s.tlsLn != nil {
+		lns = append(lns, s.tlsLn)
+	}
 	s.mu.Unlock()
-	if ln == nil {
+	if lns[0] == nil {
 		return errors.New("serve: Listen was not called")
 	}
 	s.ready.Store(true)
 	go s.runLatencyWindows()
+	errs := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { errs <- s.accept(ln) }()
+	}
+	var first error
+	for range lns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			// The other listener's loop ends too.
+			for _, ln := range lns {
+				ln.Close()
+			}
+		}
+	}
+	return first
+}
+
+// accept serves the connections of one listener until it is closed.
+func (s *Server) accept(ln net.Listener) error {
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -172,7 +212,7 @@ func (s *Server) Serve() error {
 				time.Sleep(backoff)
 				continue
 			}
-			return fmt.Errorf("accept: %w", err)
+			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
 		}
 		backoff = 0
 		if s.nConns.Load() >= s.protoFdMax.Load() {
@@ -219,6 +259,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
 	}
 	for c := range s.conns {
 		c.wakeIfIdle()
