@@ -3,6 +3,8 @@ package nvme
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -24,6 +26,11 @@ type mirror struct {
 	fd     int
 	mem    []byte
 	filled atomic.Bool
+	// A Get may still be copying out when Close runs (it reads without its
+	// partition's lock): Close waits for readers before unmapping, where a
+	// device's read would just fail on the closed descriptor.
+	readers atomic.Int64
+	closed  atomic.Bool
 }
 
 // mirrorSupported: data-in-memory needs memory files.
@@ -52,6 +59,11 @@ func (m *mirror) ReadAt(p []byte, off int64) (int, error) {
 	if !m.filled.Load() {
 		return m.dev.ReadAt(p, off)
 	}
+	m.readers.Add(1)
+	defer m.readers.Add(-1)
+	if m.closed.Load() {
+		return 0, os.ErrClosed
+	}
 	if off < 0 || off > int64(len(m.mem)) {
 		return 0, fmt.Errorf("data-in-memory: read at %d of %d bytes", off, len(m.mem))
 	}
@@ -73,6 +85,10 @@ func (m *mirror) WriteAt(p []byte, off int64) (int, error) {
 func (m *mirror) Sync() error { return m.dev.Sync() }
 
 func (m *mirror) Close() error {
+	m.closed.Store(true)
+	for m.readers.Load() != 0 {
+		runtime.Gosched()
+	}
 	unix.Munmap(m.mem)
 	unix.Close(m.fd)
 	return m.dev.Close()
