@@ -69,6 +69,7 @@ type options struct {
 	timeout      time.Duration
 	startTimeout time.Duration
 	namespace    string
+	storage      string
 	adminPort    int
 	seed         int64
 
@@ -108,6 +109,7 @@ func run() int {
 	flag.DurationVar(&o.startTimeout, "start-timeout", 30*time.Second, "how long the node may take to accept connections")
 	flag.Int64Var(&o.seed, "seed", 1, "ginkgo's random `seed`, which orders the top-level containers; 0 lets ginkgo pick one")
 	flag.StringVar(&o.namespace, "namespace", "test", "namespace the suite uses")
+	flag.StringVar(&o.storage, "storage", storageMemory, "the namespace's storage: memory (the default config's), device (a data file in the work dir), or device-in-memory (the same with data-in-memory)")
 	flag.IntVar(&o.adminPort, "admin-port", -1, "node's admin HTTP `port`: -1 picks a free one, 0 turns it off")
 	flag.StringVar(&o.baseline, "baseline", "", "`file` of the specs that must pass (default REPO/conformance/expected-pass.txt)")
 	flag.BoolVar(&o.updateBaseline, "update-baseline", false, "rewrite the baseline from this run's passes (specs the run did not select keep their entries)")
@@ -122,6 +124,12 @@ func run() int {
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "conformance: unexpected arguments %q\n", flag.Args())
+		return exitError
+	}
+	switch o.storage {
+	case storageMemory, storageDevice, storageDeviceInMemory:
+	default:
+		fmt.Fprintf(os.Stderr, "conformance: -storage %q: want %s, %s or %s\n", o.storage, storageMemory, storageDevice, storageDeviceInMemory)
 		return exitError
 	}
 

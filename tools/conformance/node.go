@@ -175,6 +175,49 @@ func equalPath(a, b []string) bool {
 	return true
 }
 
+// The namespace storage -storage asks for.
+const (
+	storageMemory         = "memory"
+	storageDevice         = "device"
+	storageDeviceInMemory = "device-in-memory"
+)
+
+// useDevice replaces namespace ns's storage-engine memory block with a
+// device block on a data file in workDir, its data kept in memory too with
+// inMemory. The block must close on a line of its own.
+func useDevice(src []byte, ns, workDir string, inMemory bool) ([]byte, error) {
+	lines := strings.Split(string(src), "\n")
+	var open []string
+	start := -1
+	for i, line := range lines {
+		code, _, _ := strings.Cut(line, "#")
+		words := strings.Fields(code)
+		switch {
+		case len(words) > 0 && words[len(words)-1] == "{":
+			open = append(open, strings.Join(words[:len(words)-1], " "))
+			if start < 0 && equalPath(open, []string{"namespace " + ns, "storage-engine memory"}) {
+				start = i
+			}
+		case len(words) == 1 && words[0] == "}":
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+			if start >= 0 {
+				block := []string{
+					"\tstorage-engine device {",
+					"\t\tfile " + filepath.Join(workDir, ns+".dat"),
+					"\t\tfilesize 2G",
+					"\t\tdata-in-memory " + strconv.FormatBool(inMemory),
+					"\t}",
+				}
+				out := append(append(append([]string{}, lines[:start]...), block...), lines[i+1:]...)
+				return []byte(strings.Join(out, "\n")), nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no storage-engine memory block of namespace %s closed on a line of its own", ns)
+}
+
 // hasBlock reports whether the configuration opens the nested blocks path.
 func hasBlock(src []byte, path []string) bool {
 	var open []string
@@ -309,6 +352,14 @@ func startSkiffd(ctx context.Context, repo string, o *options) (*node, error) {
 	conf, err := nodeConfig(defaults, port, admin, workDir, o.namespace)
 	if err != nil {
 		return nil, err
+	}
+	if o.storage != storageMemory {
+		if err := os.MkdirAll(workDir, 0o755); err != nil {
+			return nil, err
+		}
+		if conf, err = useDevice(conf, o.namespace, workDir, o.storage == storageDeviceInMemory); err != nil {
+			return nil, err
+		}
 	}
 	confFile := filepath.Join(o.workdir, "skiffd.conf")
 	if err := os.WriteFile(confFile, conf, 0o644); err != nil {

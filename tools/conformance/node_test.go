@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/core/config"
 )
 
 // The node's own default configuration must keep working with the edits.
@@ -104,5 +107,34 @@ func TestNodeConfigNeedsMemoryNamespace(t *testing.T) {
 	src := "service {\n}\nnetwork {\n\tservice {\n\t\tport 3000\n\t}\n}\nnamespace test {\n\tstorage-engine device {\n\t\tfile /x\n\t}\n}\n"
 	if _, err := nodeConfig([]byte(src), 1, 0, "/tmp/w", "test"); err == nil || !strings.Contains(err.Error(), "storage-engine memory") {
 		t.Fatalf("err = %v, want a complaint about the storage engine", err)
+	}
+}
+
+// -storage device: the default configuration's memory namespace becomes a
+// device one the node's config parser accepts.
+func TestUseDevice(t *testing.T) {
+	defaults, err := os.ReadFile("../../core/config/default.conf")
+	if err != nil {
+		t.Skip("no default configuration to test against:", err)
+	}
+	conf, err := nodeConfig(defaults, 43210, 43211, "/tmp/conformance-node", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := useDevice(conf, "test", "/tmp/conformance-node", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse("skiffd.conf", out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	d := c.Namespaces[0].Storage
+	if d.Type != "device" || !d.Device.DataInMemory || len(d.Device.Files) != 1 || d.Device.Files[0] != "/tmp/conformance-node/test.dat" ||
+		c.Namespaces[0].DefaultTTL != 30*24*time.Hour {
+		t.Errorf("namespace test: %+v, default-ttl %v", d, c.Namespaces[0].DefaultTTL)
+	}
+	if _, err := useDevice(conf, "other", "/tmp/w", false); err == nil {
+		t.Error("replaced the block of a namespace the configuration lacks")
 	}
 }
