@@ -175,10 +175,13 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 }
 
 // evictCutoff finds the void time at or before which at least need
-// evictable records expire, from a histogram of a metadata scan.
+// evictable records expire, from histograms of metadata scans: the first
+// over the range of void times; while the bucket where need is reached
+// spans more than a second, another over that bucket alone (records with a
+// default TTL of days beside ones of minutes would otherwise share one
+// bucket, and which of them went first would be chance).
 func (ns *Namespace) evictCutoff(ctx context.Context, sets map[string]config.SetSettings, need uint64) (uint32, error) {
 	c := ns.clock()
-	// Two passes: the range of void times, then a histogram over it.
 	type bounds struct{ lo, hi uint32 }
 	ranges, err := eachVoidTime(ctx, ns, c, sets, func(w *bounds, v uint32) {
 		if w.hi == 0 || v < w.lo {
@@ -198,27 +201,38 @@ func (ns *Namespace) evictCutoff(ctx context.Context, sets map[string]config.Set
 	if hi == 0 {
 		return 0, nil
 	}
-	width := max((uint64(hi)-uint64(lo))/evictBuckets+1, 1)
-	type counts struct{ hist [evictBuckets]uint64 }
-	parts, err := eachVoidTime(ctx, ns, c, sets, func(w *counts, v uint32) {
-		w.hist[min((uint64(v)-uint64(lo))/width, evictBuckets-1)]++
-	})
-	if err != nil {
-		return 0, err
-	}
-	var hist [evictBuckets]uint64
-	for _, p := range parts {
-		for i, n := range p.hist {
-			hist[i] += n
+	for {
+		width := uint64(hi-lo)/evictBuckets + 1
+		type counts struct{ hist [evictBuckets]uint64 }
+		from, to := lo, hi
+		parts, err := eachVoidTime(ctx, ns, c, sets, func(w *counts, v uint32) {
+			if v >= from && v <= to {
+				w.hist[min(uint64(v-from)/width, evictBuckets-1)]++
+			}
+		})
+		if err != nil {
+			return 0, err
 		}
-	}
-	var n uint64
-	for i, count := range hist {
-		if n += count; n >= need {
-			return uint32(uint64(lo) + (uint64(i)+1)*width - 1), nil
+		var hist [evictBuckets]uint64
+		for _, p := range parts {
+			for i, n := range p.hist {
+				hist[i] += n
+			}
 		}
+		var n uint64
+		i := 0
+		for ; i < evictBuckets && n+hist[i] < need; i++ {
+			n += hist[i]
+		}
+		if i == evictBuckets {
+			return hi, nil
+		}
+		end := uint32(min(uint64(lo)+(uint64(i)+1)*width-1, uint64(hi)))
+		if width == 1 {
+			return end, nil
+		}
+		lo, hi, need = lo+uint32(uint64(i)*width), end, need-n
 	}
-	return hi, nil
 }
 
 // eachVoidTime calls fn with the void time of every live record that has

@@ -555,6 +555,33 @@ func TestEvictClosestToExpiry(t *testing.T) {
 	}
 }
 
+// TestEvictCutoffResolution: records with TTLs of minutes beside records
+// with the default TTL of 30 days share one bucket of a histogram over the
+// whole range; the cutoff is still the void time of exactly the need-th
+// record to expire, so that eviction takes those and no others.
+func TestEvictCutoffResolution(t *testing.T) {
+	ns, clk := newTestNamespace(t, nil) // default-ttl 30D
+	for i := range 300 {
+		req := write(digest(i), blobOp("b", 100))
+		if i%3 != 0 {
+			req.TTL = uint32(1000 + i)
+		}
+		wantCode(t, exec(t, ns, req), proto.OK)
+	}
+	now := uint32(clk.now().Unix() - storage.EpochUnix)
+	for _, need := range []uint64{1, 2, 57, 199, 200} {
+		// The need-th record with a TTL, in expiry order.
+		k := int(need) + int(need-1)/2
+		cutoff, err := ns.evictCutoff(context.Background(), nil, need)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := now + 1000 + uint32(k); cutoff != want {
+			t.Errorf("need %d: cutoff %d, want %d (record %d's void time)", need, cutoff, want, k)
+		}
+	}
+}
+
 // getCounter counts the data reads of the backend it wraps.
 type getCounter struct {
 	storage.Backend
