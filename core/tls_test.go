@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ func TestTLSClients(t *testing.T) {
 		if got := info(t, c, cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
 		}
+	}
+	if got, want := info(t, c, "get-config:context=network"), fmt.Sprintf("service.tls-port=%d;service.tls-name=node;service.tls-authenticate-client=any", port); !strings.Contains(got, want) {
+		t.Errorf("get-config:context=network: %q, want it to contain %q", got, want)
 	}
 	if rec, err := n.connect(t).Get(nil, k); err != nil || rec.Bins["v"] != "secret" {
 		t.Fatalf("plain client on the service port: %v, %v", rec, err)
