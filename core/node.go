@@ -115,7 +115,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve() }()
-	log.Info("node started", "node", srv.NodeID(), "service", serviceAddr.String(), "admin", fmt.Sprint(adminAddr), "namespaces", len(namespaces))
+	log.Info("node started", "node", srv.NodeID(), "service", serviceAddr.String(), "tls-port", srv.TLSPort(), "admin", fmt.Sprint(adminAddr), "namespaces", len(namespaces))
 	if opts.OnListen != nil {
 		opts.OnListen(serviceAddr, adminAddr)
 	}

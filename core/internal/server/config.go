@@ -25,7 +25,7 @@ func (s *Server) getConfig(p string) string {
 		k.add("service.port", s.servicePort())
 		if te := n.ServiceTLS; te.Port != 0 {
 			k.add("service.tls-address", te.Address)
-			k.add("service.tls-port", s.tlsPort())
+			k.add("service.tls-port", s.TLSPort())
 			k.add("service.tls-name", te.Name)
 			k.add("service.tls-authenticate-client", strings.Join(te.AuthenticateClient, ","))
 		}

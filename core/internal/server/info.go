@@ -157,7 +157,7 @@ func (s *Server) peers(string) string {
 // tlsPeers is peers for clients over TLS: none, and the TLS port as the
 // default port (0 without a TLS listener).
 func (s *Server) tlsPeers(string) string {
-	return "1," + strconv.Itoa(s.tlsPort()) + ",[]"
+	return "1," + strconv.Itoa(s.TLSPort()) + ",[]"
 }
 
 // servicePort is the port clients connect to: the configured one, or the
@@ -168,8 +168,8 @@ func (s *Server) servicePort() int {
 	return boundPort(s.ln, s.cfg.Network.Service.Port)
 }
 
-// tlsPort is the port clients connect to over TLS, 0 without one.
-func (s *Server) tlsPort() int {
+// TLSPort is the port clients connect to over TLS, 0 without one.
+func (s *Server) TLSPort() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return boundPort(s.tlsLn, 0)
@@ -187,10 +187,10 @@ func boundPort(ln net.Listener, port int) int {
 
 // tlsAddrs lists the addresses clients can reach the node at over TLS.
 func (s *Server) tlsAddrs() string {
-	if s.tlsPort() == 0 {
+	if s.TLSPort() == 0 {
 		return ""
 	}
-	return listAddrs(s.cfg.Network.ServiceTLS.Address, s.tlsPort())
+	return listAddrs(s.cfg.Network.ServiceTLS.Address, s.TLSPort())
 }
 
 // serviceAddrs lists the addresses clients can reach the node at.
