@@ -16,14 +16,15 @@ type Change struct{ Name, Value string }
 // has opened.
 var (
 	dynamicNamespace = map[string]bool{
-		"default-ttl":              true,
-		"nsup-period":              true,
-		"allow-ttl-without-nsup":   true,
-		"max-record-size":          true,
-		"evict-used-pct":           true,
-		"stop-writes-used-pct":     true,
-		"stop-writes-avail-pct":    true,
-		"background-query-max-rps": true,
+		"default-ttl":                true,
+		"nsup-period":                true,
+		"allow-ttl-without-nsup":     true,
+		"max-record-size":            true,
+		"evict-used-pct":             true,
+		"stop-writes-used-pct":       true,
+		"stop-writes-avail-pct":      true,
+		"stop-writes-sys-memory-pct": true,
+		"background-query-max-rps":   true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}
 	dynamicSet     = map[string]bool{"disable-eviction": true, "stop-writes-count": true, "stop-writes-size": true}

@@ -168,6 +168,10 @@ type Namespace struct {
 	// free (for a device namespace, whole free write blocks), writes are
 	// refused as above (stop-writes-avail-pct); 0 disables it.
 	StopWritesAvailPct int
+	// StopWritesSysMemoryPct: once this share of the memory the node may
+	// use (the machine's, or its container's limit) is in use, writes are
+	// refused as above (stop-writes-sys-memory-pct); 0 disables it.
+	StopWritesSysMemoryPct int
 	// BackgroundQueryMaxRPS bounds the records a second a background job
 	// (operations or a UDF applied to what a scan or query finds) works
 	// on; a job asking for fewer gets what it asks (background-query-max-rps).

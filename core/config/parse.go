@@ -49,6 +49,7 @@ import (
 //	    evict-used-pct N          # 0-100; here or, as Aerospike 7 has them,
 //	    stop-writes-used-pct N    # in the storage-engine block
 //	    stop-writes-avail-pct N   # (default 5)
+//	    stop-writes-sys-memory-pct N  # 0-100, default 90
 //	    set NAME {                # 1-63 bytes, no ':' or ';'; repeatable
 //	        disable-eviction BOOL # eviction leaves the set's records
 //	    }
@@ -631,6 +632,8 @@ func (p *parser) namespace(b *item) error {
 		StopWritesUsedPct: 90,
 		// Aerospike's default: room is kept for defragmentation.
 		StopWritesAvailPct: 5,
+		// Aerospike's default: stop before the kernel kills the node.
+		StopWritesSysMemoryPct: 90,
 		// Aerospike's default: a background job leaves room for the
 		// foreground.
 		BackgroundQueryMaxRPS: 10000,
@@ -674,6 +677,8 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		err = p.storage(it, where, ns)
 	case "evict-used-pct", "stop-writes-used-pct", "stop-writes-avail-pct":
 		_, err = p.usedPct(it, where, ns)
+	case "stop-writes-sys-memory-pct":
+		ns.StopWritesSysMemoryPct, err = p.intValue(it, where, 0, 100)
 	case "background-query-max-rps":
 		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
 	case "index-type":

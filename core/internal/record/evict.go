@@ -59,27 +59,34 @@ func (ns *Namespace) RunStopWrites(ctx context.Context) {
 
 func (ns *Namespace) checkStopWrites(ctx context.Context) {
 	cfg := ns.Config()
-	used, avail := cfg.StopWritesUsedPct, cfg.StopWritesAvailPct
-	if used == 0 && avail == 0 && ns.stopWrites.Swap(false) {
-		ns.log.Info("stop-writes cleared: stop-writes-used-pct and stop-writes-avail-pct are 0")
+	used, avail, sys := cfg.StopWritesUsedPct, cfg.StopWritesAvailPct, cfg.StopWritesSysMemoryPct
+	if used == 0 && avail == 0 && sys == 0 && ns.stopWrites.Swap(false) {
+		ns.log.Info("stop-writes cleared: stop-writes-used-pct, stop-writes-avail-pct and stop-writes-sys-memory-pct are 0")
 	}
 	setLimits := anySetLimit(cfg.Sets)
-	if used == 0 && avail == 0 && !setLimits {
+	if used == 0 && avail == 0 && sys == 0 && !setLimits {
 		return
 	}
-	st, err := ns.backend.Stats(ctx)
-	if err != nil {
-		return
+	var st storage.Stats
+	if used != 0 || avail != 0 || setLimits {
+		var err error
+		if st, err = ns.backend.Stats(ctx); err != nil {
+			return
+		}
 	}
 	if setLimits {
 		ns.sets.takeFigures(st.Sets)
 	}
-	if used == 0 && avail == 0 {
-		return
-	}
 	full := used != 0 && usedPct(&st) >= used
 	scarce := avail != 0 && st.Capacity > 0 && availPct(&st) < float64(avail)
-	stop := full || scarce
+	memPct := -1
+	if sys != 0 {
+		if pct, err := ns.sysMemory(); err == nil {
+			memPct = pct
+		}
+	}
+	short := memPct >= sys && sys != 0
+	stop := full || scarce || short
 	if ns.stopWrites.Swap(stop) != stop {
 		switch {
 		case full:
@@ -88,8 +95,12 @@ func (ns *Namespace) checkStopWrites(ctx context.Context) {
 		case scarce:
 			ns.log.Warn("stop-writes: too little storage is free; writes are refused until deletes, expiry, eviction or defragmentation free some",
 				"avail_pct", availPct(&st), "stop-writes-avail-pct", avail)
+		case short:
+			ns.log.Warn("stop-writes: the node's memory is nearly all in use; writes are refused until some is free",
+				"system_memory_used_pct", memPct, "stop-writes-sys-memory-pct", sys)
 		default:
-			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st), "avail_pct", availPct(&st))
+			ns.log.Info("stop-writes cleared: writes are accepted again", "used_pct", usedPct(&st), "avail_pct", availPct(&st),
+				"system_memory_used_pct", memPct)
 		}
 	}
 }

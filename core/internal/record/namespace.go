@@ -18,6 +18,7 @@ import (
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/internal/latency"
 	"github.com/skiffdb/skiff/core/internal/sindex"
+	"github.com/skiffdb/skiff/internal/sysmem"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
 
@@ -39,6 +40,7 @@ type Namespace struct {
 	meta       Metadata
 	log        *slog.Logger
 	now        func() time.Time
+	sysMemory  func() (int, error)
 
 	locks [lockStripes]sync.Mutex
 
@@ -94,6 +96,9 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests move it to expire records.
 	Now func() time.Time
+	// SysMemoryUsedPct reads the share of the node's memory in use, for
+	// stop-writes-sys-memory-pct; nil means sysmem.System.UsedPct.
+	SysMemoryUsedPct func() (int, error)
 }
 
 // Metadata keeps what a namespace must remember across restarts besides
@@ -119,6 +124,10 @@ func New(cfg *config.Namespace, opts Options) *Namespace {
 		meta:       opts.Metadata,
 		log:        opts.Logger,
 		now:        opts.Now,
+		sysMemory:  opts.SysMemoryUsedPct,
+	}
+	if ns.sysMemory == nil {
+		ns.sysMemory = sysmem.System.UsedPct
 	}
 	if ns.log == nil {
 		ns.log = slog.Default()

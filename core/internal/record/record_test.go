@@ -3,6 +3,7 @@ package record
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -687,5 +688,42 @@ func TestBlindReplace(t *testing.T) {
 	wantCode(t, exec(t, ns, replace(digest(2), nil, intOp(proto.OpWrite, "a", 7))), proto.OK)
 	if counter.gets != 1 {
 		t.Fatalf("replace under an index: %d data reads, want 1", counter.gets)
+	}
+}
+
+// TestStopWritesSysMemory: writes stop while the node's memory in use is at
+// or over stop-writes-sys-memory-pct, go on once it is under, and never
+// stop when it is 0 or the figure cannot be read.
+func TestStopWritesSysMemory(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) { c.StopWritesUsedPct, c.StopWritesAvailPct = 0, 0 })
+	ctx := context.Background()
+	pct, readErr := 50, error(nil)
+	ns.sysMemory = func() (int, error) { return pct, readErr }
+	for _, tc := range []struct {
+		pct   int
+		err   error
+		limit int
+		stop  bool
+	}{
+		{50, nil, 90, false},
+		{90, nil, 90, true},
+		{97, nil, 90, true},
+		{97, errors.New("no /proc"), 90, false},
+		{89, nil, 90, false},
+		{97, nil, 0, false},
+	} {
+		pct, readErr = tc.pct, tc.err
+		cfg := *ns.Config()
+		cfg.StopWritesSysMemoryPct = tc.limit
+		ns.SetConfig(&cfg)
+		ns.checkStopWrites(ctx)
+		if ns.StopWrites() != tc.stop {
+			t.Fatalf("memory %d%% (read error %v), limit %d: stop-writes %v", tc.pct, tc.err, tc.limit, ns.StopWrites())
+		}
+		want := proto.OK
+		if tc.stop {
+			want = proto.ServerMemError
+		}
+		wantCode(t, exec(t, ns, write(digest(1), blobOp("b", 10))), want)
 	}
 }

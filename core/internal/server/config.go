@@ -93,6 +93,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 	k.add("evict-used-pct", cfg.EvictUsedPct)
 	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
 	k.add("stop-writes-avail-pct", cfg.StopWritesAvailPct)
+	k.add("stop-writes-sys-memory-pct", cfg.StopWritesSysMemoryPct)
 	k.add("background-query-max-rps", cfg.BackgroundQueryMaxRPS)
 	k.add("index-type", cfg.IndexType)
 	if cfg.IndexType == "flash" {

@@ -300,6 +300,7 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("evict-used-pct", cfg.EvictUsedPct)
 	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
 	k.add("stop-writes-avail-pct", cfg.StopWritesAvailPct)
+	k.add("stop-writes-sys-memory-pct", cfg.StopWritesSysMemoryPct)
 	k.add("truncated_records", ns.Stats.Truncated.Load())
 	k.add("client_read_success", ns.Stats.ReadSuccess.Load())
 	k.add("client_read_error", ns.Stats.ReadError.Load())
