@@ -21,6 +21,8 @@ import (
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/nodetest"
+	"github.com/skiffdb/skiff/internal/tlstest"
 )
 
 // BenchmarkNodeMixed is skiff bench's workload against a node in this
@@ -40,13 +42,16 @@ var (
 )
 
 // node is the node shared by the rounds of a benchmark (testing calls a
-// benchmark function several times with growing b.N), loaded once.
+// benchmark function several times with growing b.N), loaded once. Its
+// clients connect to its service port and, for BenchmarkNodeTLS, to its
+// tls-port.
 var node struct {
-	once   sync.Once
-	err    error
-	client *as.Client
-	keys   []*as.Key
-	stop   func()
+	once      sync.Once
+	err       error
+	client    *as.Client
+	tlsClient *as.Client
+	keys      []*as.Key
+	stop      func()
 }
 
 func TestMain(m *testing.M) {
@@ -59,10 +64,29 @@ func TestMain(m *testing.M) {
 }
 
 func BenchmarkNodeMixed(b *testing.B) {
-	node.once.Do(func() { node.err = startLoadedNode() })
+	node.once.Do(func() { node.err = startLoadedNode(b) })
 	if node.err != nil {
 		b.Fatal(node.err)
 	}
+	mixed(b, node.client)
+}
+
+// BenchmarkNodeTLS is BenchmarkNodeMixed over the node's service port and
+// over its tls-port (TLS 1.3, a client certificate the node verifies), side
+// by side:
+//
+//	go test ./bench -run '^$' -bench NodeTLS -benchtime 10s -count 2
+func BenchmarkNodeTLS(b *testing.B) {
+	node.once.Do(func() { node.err = startLoadedNode(b) })
+	if node.err != nil {
+		b.Fatal(node.err)
+	}
+	b.Run("conn=plain", func(b *testing.B) { mixed(b, node.client) })
+	b.Run("conn=tls", func(b *testing.B) { mixed(b, node.tlsClient) })
+}
+
+// mixed runs the workload through client.
+func mixed(b *testing.B, client *as.Client) {
 	readPolicy := as.NewPolicy()
 	writePolicy := as.NewWritePolicy(0, 0)
 	readPolicy.MaxRetries = 0
@@ -81,10 +105,10 @@ func BenchmarkNodeMixed(b *testing.B) {
 			k := node.keys[rng.IntN(len(node.keys))]
 			var err as.Error
 			if rng.IntN(100) < *readPct {
-				_, err = node.client.Get(readPolicy, k)
+				_, err = client.Get(readPolicy, k)
 			} else {
 				fillRandom(rng, value)
-				err = node.client.PutBins(writePolicy, k, bins...)
+				err = client.PutBins(writePolicy, k, bins...)
 			}
 			if err != nil && !err.Matches(types.KEY_NOT_FOUND_ERROR) {
 				errs.Add(1)
@@ -102,12 +126,21 @@ func BenchmarkNodeMixed(b *testing.B) {
 }
 
 // startLoadedNode starts a node with the default configuration on a free
-// loopback port, its goroutines labelled side=server, connects a client
-// and inserts every key.
-func startLoadedNode() error {
+// loopback port, and a tls-port with certificates of tlstest in b's
+// directory, its goroutines labelled side=server, connects a client to
+// each and inserts every key.
+func startLoadedNode(b *testing.B) error {
+	dir, err := os.MkdirTemp("", "skiff-bench-tls-")
+	if err != nil {
+		return err
+	}
+	certs := tlstest.Write(b, dir)
+	tlsPort := nodetest.FreePort(b)
 	cfg := config.Default()
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1", Port: 0}
 	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: 0}
+	cfg.Network.TLS = map[string]config.TLS{"node": {CertFile: certs.Cert, KeyFile: certs.Key, CAFile: certs.CA}}
+	cfg.Network.ServiceTLS = config.TLSEndpoint{Address: "127.0.0.1", Port: tlsPort, Name: "node", AuthenticateClient: []string{config.AuthAny}}
 	// Linked in, so that one CPU profile covers the whole server side.
 	cfg.Namespaces[0].Storage.Mode = config.ModeInProcess
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -133,11 +166,14 @@ func startLoadedNode() error {
 		return fmt.Errorf("node did not start within 10s")
 	}
 	node.stop = func() {
-		if node.client != nil {
-			node.client.Close()
+		for _, c := range []*as.Client{node.client, node.tlsClient} {
+			if c != nil {
+				c.Close()
+			}
 		}
 		cancel()
 		<-done
+		os.RemoveAll(dir)
 	}
 
 	cp := as.NewClientPolicy()
@@ -147,6 +183,13 @@ func startLoadedNode() error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	node.client = c
+	tp := *cp
+	tp.TlsConfig = certs.ClientConfig(b, certs.Client, certs.ClientKey)
+	host := as.NewHost("127.0.0.1", tlsPort)
+	host.TLSName = tlstest.ServerName
+	if node.tlsClient, err = as.NewClientWithPolicyAndHost(&tp, host); err != nil {
+		return fmt.Errorf("connect over TLS: %w", err)
+	}
 	node.keys = make([]*as.Key, *keys)
 	for i := range node.keys {
 		if node.keys[i], err = as.NewKey("test", "bench", i); err != nil {

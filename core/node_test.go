@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"reflect"
 	"testing"
@@ -76,15 +75,7 @@ func startNode(t testing.TB, cfg *config.Config) *testNode {
 	return &testNode{nodetest.Start(t, cfg)}
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+var freePort = nodetest.FreePort
 
 // connect returns an official-client connection to the node.
 func (n *testNode) connect(t testing.TB) *as.Client {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -204,16 +203,6 @@ func TestSidecarPod(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // quantity reads a Kubernetes quantity with a binary suffix (Mi, Gi).
 func quantity(t *testing.T, q string) int64 {
 	t.Helper()
@@ -243,7 +232,7 @@ func TestSidecarConfigRuns(t *testing.T) {
 	cfg.Service.WorkDirectory = t.TempDir()
 	cfg.UDF.UserPath = t.TempDir()
 	cfg.Network.Service = config.Endpoint{Address: "127.0.0.1"}
-	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: freePort(t)} // port 0 turns it off
+	cfg.Network.Admin = config.Endpoint{Address: "127.0.0.1", Port: nodetest.FreePort(t)} // port 0 turns it off
 	for _, ns := range cfg.Namespaces {
 		ns.Storage.Mode = config.ModeInProcess // the plugin binaries are not built here
 		if ns.Storage.RegionFile != "" {

@@ -67,6 +67,7 @@ type benchOptions struct {
 	Interval    time.Duration `json:"-"`
 	Seed        uint64        `json:"seed"`
 	JSON        bool          `json:"-"`
+	TLS         tlsFlags      `json:"tls"`
 
 	DurationSec float64 `json:"duration_s"`
 	TimeoutMs   float64 `json:"timeout_ms"`
@@ -100,6 +101,10 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.DurationVar(&o.Interval, "i", 5*time.Second, "progress report `interval` on stderr (0: none)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random `seed` (0: from the clock)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&o.TLS.CA, "tls-ca", "", "connect over TLS (to the node's tls-port) trusting the CAs of this PEM `file`")
+	fs.StringVar(&o.TLS.Name, "tls-name", "", "the `name` the node's certificate must carry (default: the host)")
+	fs.StringVar(&o.TLS.Cert, "tls-cert", "", "client certificate PEM `file`, for tls-authenticate-client")
+	fs.StringVar(&o.TLS.Key, "tls-key", "", "the client certificate's key PEM `file`")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -132,6 +137,9 @@ func parseBenchArgs(args []string, stderr io.Writer) (*benchOptions, error) {
 		if !c.ok {
 			return nil, fmt.Errorf("-%s must be %s", c.flag, c.want)
 		}
+	}
+	if _, err := o.TLS.config(); err != nil {
+		return nil, err
 	}
 	if o.Seed == 0 {
 		o.Seed = uint64(time.Now().UnixNano())
@@ -197,7 +205,17 @@ func newBench(o *benchOptions) (*bench, error) {
 	cp := as.NewClientPolicy()
 	cp.ConnectionQueueSize = o.ConnQueue
 	cp.Timeout = 10 * time.Second
-	client, aerr := as.NewClientWithPolicy(cp, o.Host, o.Port)
+	tc, err := o.TLS.config()
+	if err != nil {
+		return nil, err
+	}
+	cp.TlsConfig = tc
+	host := as.NewHost(o.Host, o.Port)
+	host.TLSName = o.TLS.Name
+	if host.TLSName == "" {
+		host.TLSName = o.Host
+	}
+	client, aerr := as.NewClientWithPolicyAndHost(cp, host)
 	if aerr != nil {
 		return nil, fmt.Errorf("connect to %s:%d: %w", o.Host, o.Port, aerr)
 	}

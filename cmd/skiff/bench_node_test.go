@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/nodetest"
+	"github.com/skiffdb/skiff/internal/tlstest"
 )
 
 // TestBenchAgainstNode runs a short skiff bench against a node in this
@@ -128,5 +130,41 @@ func TestBenchWorkerAllocs(t *testing.T) {
 	}
 	if w.failed.Load() > 0 {
 		t.Errorf("%d operations failed: %v", w.failed.Load(), w.errs)
+	}
+}
+
+// TestBenchOverTLS runs skiff bench against a node's tls-port with a client
+// certificate, and checks its TLS flags.
+func TestBenchOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a node")
+	}
+	dir := t.TempDir()
+	f := tlstest.Write(t, dir)
+	port := nodetest.FreePort(t)
+	cfg := config.Default()
+	cfg.Namespaces[0].Storage.Path = os.Args[0] // TestMain serves the plugin
+	cfg.Network.TLS = map[string]config.TLS{"node": {CertFile: f.Cert, KeyFile: f.Key, CAFile: f.CA}}
+	cfg.Network.ServiceTLS = config.TLSEndpoint{Address: "127.0.0.1", Port: port, Name: "node", AuthenticateClient: []string{config.AuthAny}}
+	startConfiguredNode(t, cfg)
+
+	base := []string{"-p", strconv.Itoa(port), "-c", "4", "-k", "500", "-d", "300ms", "-i", "0", "-tls-ca", f.CA, "-tls-name", tlstest.ServerName}
+	var stdout, stderr bytes.Buffer
+	if code := runBench(append(base, "-tls-cert", f.Client, "-tls-key", f.ClientKey), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "phase name=run") {
+		t.Fatalf("no run phase:\n%s", stdout.String())
+	}
+	for what, args := range map[string][]string{
+		"no client certificate":       base,
+		"a key without a certificate": append(base, "-tls-key", f.ClientKey),
+		"a name without a CA":         {"-p", strconv.Itoa(port), "-tls-name", "x"},
+	} {
+		stdout.Reset()
+		stderr.Reset()
+		if code := runBench(args, &stdout, &stderr); code == 0 {
+			t.Errorf("%s: exit 0", what)
+		}
 	}
 }

@@ -79,3 +79,16 @@ func Start(t testing.TB, cfg *config.Config) *Node {
 
 // Stop stops the node and waits for it, once; later calls do nothing.
 func (n *Node) Stop() { n.stop() }
+
+// FreePort is a port on 127.0.0.1 that was free a moment ago, for a
+// listener a configuration names before the node starts (a tls-port, an
+// admin port, where 0 means none).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
