@@ -173,29 +173,25 @@ func TestSetConfigStopWrites(t *testing.T) {
 	for i := range 200 { // about half of the 4 MiB
 		mustOK(t, c.Put(wp, key(t, set, i), value))
 	}
-	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-used-pct=20"); got != "ok" {
-		t.Fatalf("set stop-writes-used-pct: %q", got)
+	for _, limit := range []struct{ name, value string }{
+		{"stop-writes-used-pct", "20"},  // under the space in use
+		{"stop-writes-avail-pct", "80"}, // over the space free
+	} {
+		if got := info(t, c, "set-config:context=namespace;id=test;"+limit.name+"="+limit.value); got != "ok" {
+			t.Fatalf("set %s: %q", limit.name, got)
+		}
+		waitPut(t, c, wp, key(t, set, "more"), value, types.SERVER_MEM_ERROR)
+		if got := nsInfo(t, c, "test", "stop_writes"); got != "true" {
+			t.Errorf("stop_writes=%s while %s refuses writes", got, limit.name)
+		}
+		if got := nsInfo(t, c, "test", limit.name); got != limit.value {
+			t.Errorf("%s=%s, want %s", limit.name, got, limit.value)
+		}
+		if got := info(t, c, "set-config:context=namespace;id=test;"+limit.name+"=0"); got != "ok" {
+			t.Fatalf("turn %s off: %q", limit.name, got)
+		}
+		waitPut(t, c, wp, key(t, set, "more"), value, types.OK)
 	}
-	waitPut(t, c, wp, key(t, set, "more"), value, types.SERVER_MEM_ERROR)
-	if got := nsInfo(t, c, "test", "stop_writes"); got != "true" {
-		t.Errorf("stop_writes=%s while writes are refused", got)
-	}
-	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-used-pct=0"); got != "ok" {
-		t.Fatalf("turn stop-writes off: %q", got)
-	}
-	waitPut(t, c, wp, key(t, set, "more"), value, types.OK)
-
-	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-avail-pct=80"); got != "ok" {
-		t.Fatalf("set stop-writes-avail-pct: %q", got)
-	}
-	waitPut(t, c, wp, key(t, set, "more"), value, types.SERVER_MEM_ERROR)
-	if got := nsInfo(t, c, "test", "stop-writes-avail-pct"); got != "80" {
-		t.Errorf("stop-writes-avail-pct=%s", got)
-	}
-	if got := info(t, c, "set-config:context=namespace;id=test;stop-writes-avail-pct=0"); got != "ok" {
-		t.Fatalf("turn stop-writes-avail-pct off: %q", got)
-	}
-	waitPut(t, c, wp, key(t, set, "more"), value, types.OK)
 }
 
 // waitPut retries a Put for up to 5 s until it ends with code.
