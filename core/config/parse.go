@@ -676,7 +676,7 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 	case "storage-engine":
 		err = p.storage(it, where, ns)
 	case "evict-used-pct", "stop-writes-used-pct", "stop-writes-avail-pct":
-		_, err = p.usedPct(it, where, ns)
+		_, err = p.storageLimit(it, where, ns)
 	case "stop-writes-sys-memory-pct":
 		ns.StopWritesSysMemoryPct, err = p.intValue(it, where, 0, 100)
 	case "background-query-max-rps":
@@ -800,7 +800,7 @@ func (p *parser) storage(b *item, where string, ns *Namespace) error {
 	}
 	where += " storage-engine memory"
 	return p.each(b, where, func(it *item) (err error) {
-		if ok, err := p.usedPct(it, where, ns); ok {
+		if ok, err := p.storageLimit(it, where, ns); ok {
 			return err
 		}
 		switch it.name {
@@ -856,7 +856,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	var pwcBytes int64
 	pwqLine := 0
 	err := p.each(b, where, func(it *item) (err error) {
-		if ok, err := p.usedPct(it, where, ns); ok {
+		if ok, err := p.storageLimit(it, where, ns); ok {
 			return err
 		}
 		if memory {
@@ -948,11 +948,11 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	return nil
 }
 
-// usedPct reads evict-used-pct, stop-writes-used-pct or
+// storageLimit reads evict-used-pct, stop-writes-used-pct or
 // stop-writes-avail-pct, which Aerospike 7 puts in the storage-engine block
 // and Skiff takes there or in the namespace's, and reports whether it was
 // one of them.
-func (p *parser) usedPct(it *item, where string, ns *Namespace) (bool, error) {
+func (p *parser) storageLimit(it *item, where string, ns *Namespace) (bool, error) {
 	var err error
 	switch it.name {
 	case "evict-used-pct":
