@@ -433,6 +433,68 @@ func TestDeviceNodeKilled(t *testing.T) {
 	}
 }
 
+// TestDevicePluginKilledKeepsWrites kills a device namespace's plugin
+// process with writes acknowledged that are in its write buffers only
+// (flush-max-ms of a minute): the node hands the next process the region
+// holding the buffers, which writes them to the file before reading it, so
+// every acknowledged write and durable delete is there.
+func TestDevicePluginKilledKeepsWrites(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("the region is handed over where the node shares it: linux/amd64")
+	}
+	dir := t.TempDir()
+	conf := nodeConfig(t, dir, freePort(t), fmt.Sprintf(`
+	storage-engine device {
+		file %s
+		filesize 64M
+		write-block-size 128K
+		flush-max-ms 60000
+		post-write-queue 0
+		mode process
+		%s
+	}`, filepath.Join(dir, "test.dat"), pluginPath(t, config.ModeProcess)))
+	n := startNodeProcess(t, conf)
+	c := n.connect(t)
+	const records, deleted = 300, 10
+	value := func(i int) string { return fmt.Sprintf("%04d-%s", i, strings.Repeat("v", 500)) }
+	wp := as.NewWritePolicy(0, 0)
+	for i := range records {
+		mustOK(t, c.Put(wp, key(t, "users", i), as.BinMap{"v": value(i)}))
+	}
+	wp.DurableDelete = true
+	for i := range deleted {
+		if existed, err := c.Delete(wp, key(t, "users", i)); err != nil || !existed {
+			t.Fatalf("delete %d: %v, %v", i, existed, err)
+		}
+	}
+	pid, err := strconv.Atoi(nsInfo(t, c, "test", "storage-pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitRestarted(t, c)
+	for i := range records {
+		rec, err := c.Get(nil, key(t, "users", i))
+		if i < deleted {
+			if !errors.Is(err, as.ErrKeyNotFound) {
+				t.Errorf("record %d, durably deleted before the kill: %v", i, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("record %d, acknowledged before the kill: %v", i, err)
+		}
+		if rec.Bins["v"] != value(i) {
+			t.Fatalf("record %d: %.20v", i, rec.Bins["v"])
+		}
+	}
+	if got := nsInfo(t, c, "test", "objects"); got != fmt.Sprint(records-deleted) {
+		t.Errorf("objects %s, want %d", got, records-deleted)
+	}
+}
+
 // TestDeviceReadsWithoutPlugin reads a device namespace through the
 // official client while its plugin process is stopped: the node reads the
 // records from the file itself, through the plugin's shared index. Records

@@ -17,6 +17,7 @@ import (
 	xdrnats "github.com/skiffdb/skiff/plugins/xdr-nats"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	xdrplugin "github.com/skiffdb/skiff/sdk/xdr/plugin"
 )
 
@@ -33,7 +34,15 @@ func TestMain(m *testing.M) {
 		runNodeProcess(path)
 		return
 	}
-	plugin.TestMain(m, "test-backends", openTestBackend, plugin.WithResume(memory.Resume))
+	plugin.TestMain(m, "test-backends", openTestBackend, plugin.WithResume(resumeTestBackend))
+}
+
+// resumeTestBackend resumes the backend whose region a dead process left.
+func resumeTestBackend(namespace string, settings map[string]string, region *sharedindex.Region) (storage.Backend, error) {
+	if region.Kind() == sharedindex.KindDevice {
+		return nvme.Resume(namespace, settings, region)
+	}
+	return memory.Resume(namespace, settings, region)
 }
 
 // openTestBackend opens the backend a namespace's settings are for: the

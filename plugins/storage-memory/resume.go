@@ -164,6 +164,9 @@ func resume(opts Options, region *sharedindex.Region) (*Backend, ResumeReport, e
 	if opts.DataSize < 0 {
 		return nil, ResumeReport{}, fmt.Errorf("memory: data size %d is negative", opts.DataSize)
 	}
+	if region.Kind() != sharedindex.KindMemory {
+		return nil, ResumeReport{}, fmt.Errorf("the region is a device backend's (kind %d)", region.Kind())
+	}
 	if f, want := region.Format(), regionFormat(); f != want {
 		return nil, ResumeReport{}, fmt.Errorf("the region is laid out by another build of the memory backend (format %#x, this build's %#x)", f, want)
 	}

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -300,99 +299,34 @@ func TestResumeLeavesOutDamage(t *testing.T) {
 
 // TestResumeAfterKill kills the plugin process at random moments while
 // writers put, rewrite and delete records, and starts the next process on
-// the region it left, round after round: every write acknowledged is
-// there, as acknowledged, and every record is whole. A write that failed
-// is in doubt until the next acknowledged one.
+// the region it left, round after round (storagetest.RunKilled). The
+// record a partition was writing when its process died is left out.
 func TestResumeAfterKill(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("a region is resumed where the node shares it: linux/amd64")
 	}
-	type state struct {
-		version uint32 // acknowledged last; 0 when absent
-		doubt   bool
-	}
-	const writers, keysEach = 6, 300
-	states := make([][]state, writers)
-	for w := range states {
-		states[w] = make([]state, keysEach)
-	}
-	digest := func(w, k int) storage.Digest { return storagetest.DigestIn(uint16(k%50), uint64(w*keysEach+k)) }
-	ctx := context.Background()
-	start := func(resume *os.File) *plugin.Process {
-		p, err := plugin.Start(ctx, plugin.Config{
-			Path:      os.Args[0],
-			Namespace: "test",
-			Logger:    storagetest.PluginLogger(t),
-			Resume:    resume,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	p := start(nil)
-	rng := rand.New(rand.NewPCG(7, 8))
 	// Few kills land while the process changes a partition; make crash
 	// runs 300 rounds, where some 20 do.
 	rounds := 6
 	if n, err := strconv.Atoi(os.Getenv("MEMORY_KILL_ROUNDS")); err == nil && n > 0 {
 		rounds = n
 	}
-	for round := range rounds {
-		var wg sync.WaitGroup
-		for w := range writers {
-			wg.Go(func() {
-				rng := rand.New(rand.NewPCG(uint64(round), uint64(w)))
-				for v := uint32(round*100000 + 1); ; v++ {
-					k := rng.IntN(keysEach)
-					st, d := &states[w][k], digest(w, k)
-					var err error
-					if rng.IntN(6) == 0 {
-						if err = p.Delete(ctx, d, false); err == nil || errors.Is(err, storage.ErrNotFound) {
-							st.version, st.doubt = 0, false
-							continue
-						}
-					} else if err = p.Put(ctx, d, storagetest.Versioned(d, v)); err == nil {
-						st.version, st.doubt = v, false
-						continue
-					}
-					if !errors.Is(err, storage.ErrUnavailable) {
-						t.Errorf("writer %d: %v", w, err)
-					}
-					st.doubt = true
-					return
-				}
+	storagetest.RunKilled(t, storagetest.KillOptions{
+		Start: func(left *os.File) *plugin.Process {
+			p, err := plugin.Start(context.Background(), plugin.Config{
+				Path:      os.Args[0],
+				Namespace: "test",
+				Logger:    storagetest.PluginLogger(t),
+				Resume:    left,
 			})
-		}
-		time.Sleep(time.Duration(5+rng.IntN(60)) * time.Millisecond)
-		if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		wg.Wait()
-		<-p.Broken()
-		left := p.Leftover()
-		if left == nil {
-			t.Fatal("no region left by the killed process")
-		}
-		p = start(left)
-		left.Close()
-		for w := range writers {
-			for k, st := range states[w] {
-				d := digest(w, k)
-				rec, err := p.Get(ctx, d, nil)
-				if err == nil {
-					if v, cerr := storagetest.CheckVersioned(d, rec); cerr != nil {
-						t.Fatalf("round %d: %v", round, cerr)
-					} else if !st.doubt && v != st.version {
-						t.Fatalf("round %d: %x is version %d, %d acknowledged", round, d, v, st.version)
-					}
-				} else if !errors.Is(err, storage.ErrNotFound) || !st.doubt && st.version != 0 {
-					t.Fatalf("round %d: %x: %v, version %d acknowledged", round, d, err, st.version)
-				}
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	p.Close()
+			return p
+		},
+		Rounds: rounds, Writers: 6, KeysEach: 300, MaxWait: 60 * time.Millisecond,
+		InDoubtMayVanish: true,
+	})
 }
 
 // TestRegionFile keeps a backend's records in a region file: a backend

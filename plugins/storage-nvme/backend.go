@@ -70,6 +70,9 @@ type Backend struct {
 	region    *sharedindex.Region
 	shared    bool
 	published [sets.Max + 1]atomic.Bool
+	// journal lists the write buffers in the region (journal.go); nil
+	// without a region.
+	journal *journal
 
 	instance uint64 // shared by the devices, in every header
 	seed     uint32 // checksum seed derived from instance
@@ -138,7 +141,12 @@ var _ storage.Backend = (*Backend)(nil)
 // New opens the devices and files of opts, formatting those without a
 // header, rebuilds the index from what they hold, and starts the flushers
 // and defragmenters.
-func New(opts Options) (*Backend, error) {
+func New(opts Options) (*Backend, error) { return newBackend(opts, nil) }
+
+// newBackend is New, first writing to the devices what the write buffers
+// listed in left held, if not nil: the region a dead process of the
+// backend left (journal.go), which it then discards.
+func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
@@ -172,7 +180,7 @@ func New(opts Options) (*Backend, error) {
 		for _, m := range ms {
 			capacity += int64(m.blocks) * int64(opts.WriteBlockSize)
 		}
-		if err := b.createRegion(capacity); err != nil {
+		if err := b.createRegion(capacity, len(ms)); err != nil {
 			for _, m := range ms {
 				m.f.Close()
 			}
@@ -185,6 +193,18 @@ func New(opts Options) (*Backend, error) {
 	}
 	b.defragDone = make(chan struct{}, len(b.devs)+1)
 	start := time.Now()
+	if left != nil {
+		if err := b.replay(left); err != nil {
+			b.releaseIndex()
+			for _, m := range ms {
+				m.f.Close()
+			}
+			return nil, fmt.Errorf("nvme: namespace %s: the write buffers of the process before: %w", opts.Namespace, err)
+		}
+		// Before the devices are read: the dead process's index would
+		// otherwise take memory beside the one being built.
+		left.Discard()
+	}
 	snap, id := b.snapshotFor(ms)
 	err = clearMarks(ms)
 	if err == nil {
@@ -338,11 +358,14 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 		Gen: rec.Generation, Void: rec.VoidTime, LUT: rec.LastUpdate}
 	devrecord.Encode(wb.buf[off:off+n], b.seed, &h, rec.Set, rec.Key, rec.Bins)
 	wb.appended(off, n)
-	dv.addLive(wb.block, n)
+	// Read under wmu: once it is released the buffer may be written,
+	// retired and reused for another block.
+	blk := wb.block
+	dv.addLive(blk, n)
 	dv.wmu.Unlock()
 
 	e := makeEntry(d, setID, len(rec.Key) > 0, rec.Generation, rec.VoidTime, rec.LastUpdate,
-		location{dev: dv.idx, block: wb.block, off: uint32(off), size: uint32(n)})
+		location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(n)})
 	b.dataBytes.Add(int64(n))
 	b.sets.Add(setID, 1, int64(n))
 	b.records.Add(1)
@@ -377,14 +400,17 @@ func (b *Backend) forget(p *partition, i int) {
 }
 
 // waitSpace waits a little for blocks released but not yet free (waiting
-// for the flush barrier), and reports whether dv has free blocks for user
-// writes now.
+// for the flush barrier), or that the defragmenter is emptying, and
+// reports whether dv has free blocks for user writes now. Writers that
+// outrun the defragmenter so wait for it, rather than fail while most of
+// the device holds dead records.
 func (b *Backend) waitSpace(dv *device) bool {
 	for range 2000 {
-		if free, _ := dv.counts(); free > dv.reserve {
+		free, queued := dv.counts()
+		if free > dv.reserve {
 			return true
 		}
-		if b.npending.Load() == 0 || b.closed.Load() {
+		if b.npending.Load() == 0 && queued == 0 && !dv.defragging.Load() || b.closed.Load() {
 			return false
 		}
 		b.kickFlushers()
@@ -466,11 +492,12 @@ func (b *Backend) tombstone(dv *device, d *storage.Digest) (*wbuf, uint64, int64
 		Gen: old.generation(), LUT: old.lastUpdate()}
 	devrecord.Encode(wb.buf[off:off+n], b.seed, &h, "", nil, body[:])
 	wb.appended(off, n)
-	dv.addLive(wb.block, n)
+	blk := wb.block // under wmu, as in put
+	dv.addLive(blk, n)
 	dv.wmu.Unlock()
 
 	b.forgetBytes(p, old)
-	*old = makeTombstone(d, below, location{dev: dv.idx, block: wb.block, off: uint32(off), size: uint32(n)})
+	*old = makeTombstone(d, below, location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(n)})
 	b.tombstones.Add(1)
 	p.tombs++
 	return wb, seq, int64(off + n), nil

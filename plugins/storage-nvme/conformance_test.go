@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 		crashChild()
 		return
 	}
-	plugin.TestMain(m, "device", Open)
+	plugin.TestMain(m, "device", Open, plugin.WithResume(Resume))
 }
 
 // conformanceFileSize gives each backend two 64 MiB files: small enough for

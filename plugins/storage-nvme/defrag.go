@@ -39,6 +39,7 @@ func (dv *device) defragger(stop <-chan struct{}, done chan<- struct{}) {
 			return
 		}
 		moved := dv.defragBlock(blk, buf)
+		dv.defragging.Store(false)
 		pause := dv.b.opts.DefragSleep
 		if !moved {
 			// Out of blocks even for the defragmenter: wait for some.
@@ -65,6 +66,7 @@ func (dv *device) nextDefrag(stop <-chan struct{}) (uint32, bool) {
 			dv.inRing[blk] = false
 			if dv.state[blk] == blockQueued {
 				dv.state[blk] = blockDefrag
+				dv.defragging.Store(true)
 				dv.bmu.Unlock()
 				return blk, true
 			}

@@ -67,6 +67,9 @@ type device struct {
 	inRing []bool
 	// defragWake is signalled when a block is queued for defrag.
 	defragWake chan struct{}
+	// defragging is set, under bmu, when the defragmenter takes a block,
+	// and cleared once it has emptied it (and released it).
+	defragging atomic.Bool
 
 	// Write buffers (wbuf.go), under wmu: cur takes user writes and
 	// tombstones, dcur the defragmenter's copies. open mirrors them for

@@ -131,6 +131,7 @@ func (dv *device) round(batch []*wbuf, scratch []byte, final bool) []*wbuf {
 
 	for _, wb := range batch {
 		wb.durable.Store(int64(dv.wbs))
+		b.journal.written(wb.slot)
 	}
 	for _, p := range parts {
 		if p.wb != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/setting"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
 // Open creates a device backend from the settings of a namespace's
@@ -45,6 +46,21 @@ func Open(namespace string, settings map[string]string) (storage.Backend, error)
 		return nil, err
 	}
 	return New(opts)
+}
+
+// Resume is Open for a plugin process whose predecessor died, leaving
+// region (plugin.WithResume): what the write buffers it lists held is
+// written to the devices before they are read (journal.go), and the
+// region is then discarded. On error the caller still owns region.
+func Resume(namespace string, settings map[string]string, region *sharedindex.Region) (storage.Backend, error) {
+	if region.Kind() != sharedindex.KindDevice {
+		return nil, fmt.Errorf("nvme: namespace %s: the region is not a device backend's (kind %d)", namespace, region.Kind())
+	}
+	opts, err := ParseSettings(namespace, settings)
+	if err != nil {
+		return nil, err
+	}
+	return newBackend(opts, region)
 }
 
 // ParseSettings turns a namespace's settings into Options; see Open.

@@ -66,13 +66,21 @@ func regionSize(capacity int64) int {
 	return int(min(capacity, most)) + 1<<30
 }
 
-// createRegion makes the region of an index-type dram backend.
-func (b *Backend) createRegion(capacity int64) error {
-	region, err := sharedindex.CreateUpTo(regionSize(capacity), func(int) int { return 1 }, b.hashSeed)
+// createRegion makes the region of an index-type dram backend of devices
+// devices, with room for their write buffers and the journal listing them.
+func (b *Backend) createRegion(capacity int64, devices int) error {
+	slots := devices * journalSlots(int(b.maxWriteQ), b.opts.PostWriteQueue)
+	size := regionSize(capacity) + journalBytes(slots) + slots*b.opts.WriteBlockSize
+	region, err := sharedindex.CreateUpTo(size, func(int) int { return 1 }, b.hashSeed)
 	if err != nil {
 		return err
 	}
-	b.region = region
+	j, err := newJournal(region, slots, b.opts.WriteBlockSize, b.log)
+	if err != nil {
+		region.Close()
+		return err
+	}
+	b.region, b.journal = region, j
 	b.slots = &regionSlots{region: region}
 	return nil
 }

@@ -2,6 +2,8 @@ package nvme
 
 import (
 	"errors"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,6 +290,41 @@ func TestOutOfSpace(t *testing.T) {
 	for i := 21; i < n; i += 2 {
 		expectRecord(t, b, d(i), rec(uint64(i), 4000))
 	}
+}
+
+// TestOverwritesWaitForDefrag overwrites records at random, as fast as
+// writers can, on devices 40% full of live records, with
+// the default pause of the defragmenter: writes that find no free block
+// wait for the blocks it is emptying rather than fail with ErrOutOfSpace.
+func TestOverwritesWaitForDefrag(t *testing.T) {
+	o := testOptions(t.TempDir(), 16<<20)
+	o.WriteBlockSize = 64 << 10
+	o.PostWriteQueue = 0
+	o.DefragSleep = DefaultOptions().DefragSleep
+	b := mustNew(t, o)
+	const records, size = 12000, 1000 // 40% of the 32 MiB, with headers
+	d := func(i int) storage.Digest { return storagetest.DigestIn(uint16(i), uint64(i)) }
+	for i := range records {
+		if err := b.Put(ctx, d(i), rec(uint64(i), size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for range 6 * records / 8 {
+				i := rng.IntN(records)
+				if err := b.Put(ctx, d(i), rec(uint64(i), size)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := stat(t, b)
+	t.Logf("defragmented %v blocks; %.1f%% of the devices live", st.Extra["defrag_reads"], 100*float64(st.DataBytes)/float64(st.Capacity))
 }
 
 // TestReusedBuffersLeaveZeroTails writes records of many sizes through a

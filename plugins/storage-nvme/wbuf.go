@@ -20,6 +20,7 @@ import (
 type wbuf struct {
 	dv    *device
 	buf   []byte
+	slot  int32 // in the journal (journal.go)
 	block uint32
 	// seq is the block sequence of the incarnation the buffer holds; it
 	// changes when the buffer is reused for another block.
@@ -85,6 +86,7 @@ func (dv *device) reserveLocked(n int, kind allocKind) (*wbuf, int, error) {
 // appended publishes n bytes appended at off. Called with wmu held.
 func (wb *wbuf) appended(off, n int) {
 	wb.used.Store(int64(off + n))
+	wb.dv.b.journal.used(wb.slot, int64(off+n))
 	if wb.dirtySince.Load() == 0 {
 		wb.dirtySince.Store(time.Now().UnixNano())
 	}
@@ -101,11 +103,11 @@ func (dv *device) newBuffer(blk uint32, seq uint64) (*wbuf, error) {
 	}
 	dv.cmu.Unlock()
 	if wb == nil {
-		buf, err := allocBuffer(dv.wbs)
+		buf, slot, err := dv.b.journal.alloc(dv.wbs)
 		if err != nil {
 			return nil, err
 		}
-		wb = &wbuf{dv: dv, buf: buf}
+		wb = &wbuf{dv: dv, buf: buf, slot: slot}
 	}
 	wb.block = blk
 	wb.seq.Store(seq)
@@ -115,6 +117,7 @@ func (dv *device) newBuffer(blk uint32, seq uint64) (*wbuf, error) {
 	h := blockHeader{seq: seq, instance: dv.b.instance, wbs: uint32(dv.wbs), device: uint32(dv.idx)}
 	h.encode(wb.buf, dv.b.seed)
 	wb.used.Store(blockHeaderSize)
+	dv.b.journal.open(wb.slot, dv.idx, blk, seq)
 	dv.cmu.Lock()
 	dv.cache[blk] = wb
 	dv.cmu.Unlock()
@@ -171,7 +174,7 @@ func (dv *device) retire(wb *wbuf) {
 		if len(dv.pool) < int(dv.b.maxWriteQ) && !dv.closed {
 			dv.pool = append(dv.pool, v)
 		} else {
-			freeBuffer(v.buf)
+			dv.b.journal.freeBuf(v.buf, v.slot)
 		}
 	}
 	dv.cmu.Unlock()
@@ -187,7 +190,7 @@ func (dv *device) releaseBuffers() {
 	free := func(wb *wbuf) {
 		if wb != nil && !seen[wb] {
 			seen[wb] = true
-			freeBuffer(wb.buf)
+			dv.b.journal.freeBuf(wb.buf, wb.slot)
 		}
 	}
 	for _, wb := range dv.cache {

@@ -107,9 +107,10 @@ func (s *supervised) run(p *plugin.Process) {
 				st.State = "crash-looping"
 			}
 		})
-		// A memory backend's records outlive its process in the region the
-		// node holds: the next process resumes them, unless they may be
-		// what makes it crash.
+		// A memory backend's records, and a device backend's write
+		// buffers, outlive its process in the region the node holds: the
+		// next process resumes them, unless they may be what makes it
+		// crash.
 		leftover := p.Leftover()
 		if looping {
 			s.log.Error("storage plugin keeps crashing; restarting it only every "+maxBackoff.String(), "crashes", len(crashes), "within", crashLoopWindow)

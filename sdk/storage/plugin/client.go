@@ -80,8 +80,8 @@ type Process struct {
 	// as the process left it, is not read.
 	index *sharedindex.Reader
 	down  atomic.Bool
-	// leftover is a copy of the shared region's descriptor when the
-	// backend keeps its records there only, for Leftover; killed is closed
+	// leftover is a copy of the shared region's descriptor when it holds
+	// what the backend's next process needs, for Leftover; killed is closed
 	// once the process is gone after it stopped serving.
 	leftover atomic.Pointer[os.File]
 	killed   chan struct{}
@@ -203,11 +203,12 @@ func (p *Process) mapIndex(uc *net.UnixConn) error {
 }
 
 // Leftover is the memory file of the shared region of a process that
-// stopped serving, for the next process to resume its records
-// (Config.Resume); it waits until the process is gone, so that nothing
-// writes the region any more. It is nil if the backend keeps records
-// elsewhere too (a device backend), or the process did not stop serving
-// (or was closed). The caller owns the file.
+// stopped serving, for the next process to resume what it holds
+// (Config.Resume): a memory backend's records, a device backend's write
+// buffers. It waits until the process is gone, so that nothing writes the
+// region any more. It is nil if the region holds nothing to resume
+// (sharedindex.Reader.Resumable), or the process did not stop serving (or
+// was closed). The caller owns the file.
 func (p *Process) Leftover() *os.File {
 	select {
 	case <-p.broken:

@@ -62,11 +62,11 @@
 // speaks go-plugin's format), reach the node's log with the plugin's name.
 // When the process dies, every call in flight and after fails at once with
 // storage.ErrUnavailable and Process.Broken is closed; the node then starts
-// a new process. A backend whose records live in its shared region only (a
-// memory backend) leaves them behind: the node keeps the region's memory
-// file (Process.Leftover) and passes it to the new process
-// (Config.Resume), whose backend, if served WithResume, takes the records
-// over instead of starting empty. A plugin exits within half a second of its node going
+// a new process. A backend whose region holds what its successor needs
+// (a memory backend's records, a device backend's write buffers) leaves it
+// behind: the node keeps the region's memory file (Process.Leftover) and
+// passes it to the new process (Config.Resume), whose backend, if served
+// WithResume, takes it over instead of starting without it. A plugin exits within half a second of its node going
 // away, even if the node was killed, and closes its backend before exiting
 // on SIGTERM.
 package plugin

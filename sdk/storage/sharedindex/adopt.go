@@ -21,9 +21,10 @@ import (
 // pending word (BeginWriteOf) names the record the change was about.
 
 // Adopt maps the memory region in the memory file fd, which a process that
-// has since exited created, for a backend to resume it. It takes ownership
-// of fd: Close closes it, and so does Adopt if it fails. The region's page
-// allocator knows no slab until Restore.
+// has since exited created, for a backend to resume it: a memory region, or
+// a device region with a resume area (Kind tells them apart). It takes
+// ownership of fd: Close closes it, and so does Adopt if it fails. The
+// region's page allocator knows no slab until Restore.
 func Adopt(fd int) (*Region, error) {
 	r, err := adopt(fd)
 	if err != nil {
@@ -31,17 +32,46 @@ func Adopt(fd int) (*Region, error) {
 		return nil, fmt.Errorf("shared index: adopt: %w", err)
 	}
 	hdr := Reader{mem: r.mem}
-	if err := hdr.checkHeader(0); err != nil {
+	// A device region's files stay with the devices: the files it names
+	// are taken for passed.
+	files := 0
+	if hdr.u64(hKind) == KindDevice {
+		files = int(hdr.u64(hFiles))
+	}
+	if err := hdr.checkHeader(files); err != nil {
 		r.close()
 		return nil, fmt.Errorf("shared index: adopt: %w", err)
 	}
-	if hdr.kind != KindMemory {
+	if !hdr.resumable {
 		r.close()
-		return nil, fmt.Errorf("shared index: adopt: a region of kind %d", hdr.kind)
+		return nil, fmt.Errorf("shared index: adopt: a region of kind %d with nothing to resume", hdr.kind)
 	}
+	r.kind = hdr.kind
 	r.dirLen = hdr.dirLen
 	r.pages.init(hdr.dataOff, len(r.mem))
 	return r, nil
+}
+
+// Kind is the region's kind, KindMemory or KindDevice.
+func (r *Region) Kind() uint64 { return r.kind }
+
+// SetResumeArea records that the n bytes at off, which Alloc returned, are
+// what a new process of the backend needs from this one if it dies (a
+// device backend's write buffers, say): a node then keeps the region for
+// that process, which finds the area with ResumeArea.
+func (r *Region) SetResumeArea(off, n int) {
+	binary.LittleEndian.PutUint64(r.mem[hResumeArea+8:], uint64(n))
+	atomic.StoreUint64(r.word(hResumeArea), uint64(off))
+}
+
+// ResumeArea is the area SetResumeArea recorded, nil for none or one that
+// does not fit the region.
+func (r *Region) ResumeArea() []byte {
+	off, n := atomic.LoadUint64(r.word(hResumeArea)), binary.LittleEndian.Uint64(r.mem[hResumeArea+8:])
+	if off < uint64(r.DataStart()) || n > uint64(len(r.mem)) || off > uint64(len(r.mem))-n {
+		return nil
+	}
+	return r.mem[off : off+n]
 }
 
 // SetFormat records how the backend uses the region, for a later Adopt to

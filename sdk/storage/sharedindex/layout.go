@@ -13,8 +13,9 @@
 //     seed, the slab directory's length, where the data area starts, the
 //     region's kind (below) and, for a device region, where its records
 //     are; for a backend resuming the region (Adopt), the format of the
-//     backend's slabs and the bound of the slab ids in use; and one
-//     counter the node writes, of the records it read from the devices;
+//     backend's slabs and the bound of the slab ids in use, or a device
+//     region's resume area; and one counter the node writes, of the
+//     records it read from the devices;
 //   - for each of the storage.Partitions partitions, 32 bytes: a sequence
 //     word, the offset and length (in entries) of its index table, and a
 //     word the backend writes before each change (BeginWriteOf), which
@@ -89,6 +90,9 @@ const (
 	// hInMemory is 1 when a KindDevice region's files are memory files
 	// holding copies of the devices (data-in-memory), which readers map.
 	hInMemory = 112
+	// hResumeArea is where a KindDevice region's resume area is (see
+	// SetResumeArea), 0 for none, and the next word its length.
+	hResumeArea = 120
 	// For each file, 16 bytes: where its array of block flags is, and its
 	// number of blocks.
 	hFileTable    = 1024

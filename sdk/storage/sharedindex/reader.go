@@ -31,6 +31,8 @@ type Reader struct {
 	dirLen  int
 	dataOff int
 	kind    uint64
+	// resumable: see Resumable.
+	resumable bool
 
 	// A KindDevice region's files and where records are in them, and the
 	// header page mapped writable, for the count of device reads.
@@ -84,10 +86,10 @@ func Open(fd int, files []int) (*Reader, error) {
 	return r, nil
 }
 
-// Resumable reports that the region holds its backend's records (a memory
-// region), so that a new process of the backend may resume them
-// (sharedindex.Adopt) after the one that wrote it dies.
-func (r *Reader) Resumable() bool { return r.kind == KindMemory }
+// Resumable reports that the region holds what a new process of its
+// backend needs after the one that wrote it dies (Adopt): a memory
+// region's records, a device region's resume area.
+func (r *Reader) Resumable() bool { return r.resumable }
 
 // release unmaps and closes what Open took.
 func (r *Reader) release() error {
@@ -120,7 +122,9 @@ func (r *Reader) checkHeader(files int) error {
 		if files != 0 {
 			return fmt.Errorf("a memory region comes with %d files", files)
 		}
+		r.resumable = true
 	case KindDevice:
+		r.resumable = r.u64(hResumeArea) != 0
 		r.blockSize, r.blocksOff, r.crcSeed = r.u64(hBlockSize), r.u64(hBlocksOff), uint32(r.u64(hCRCSeed))
 		r.copies = r.u64(hInMemory) == 1
 		if n := r.u64(hFiles); n != uint64(files) || n == 0 || n > maxFiles {

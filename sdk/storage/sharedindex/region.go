@@ -17,6 +17,7 @@ type Region struct {
 	mem    []byte
 	fd     int // the memory file, shareable with the node; -1 if none
 	dirLen int
+	kind   uint64
 	close  func() error
 	pages  pages
 	files  []int // a device region's files, shared with the node
@@ -49,6 +50,7 @@ func createWith(make func(size int) (*Region, error), size, dirLen int, seed uin
 	binary.LittleEndian.PutUint64(r.mem[hDirLen:], uint64(dirLen))
 	binary.LittleEndian.PutUint64(r.mem[hDataOff:], uint64(DataOff(dirLen)))
 	binary.LittleEndian.PutUint64(r.mem[hKind:], KindMemory)
+	r.kind = KindMemory
 	atomic.StoreUint64(r.word(hMagic), magic)
 	return r, nil
 }
@@ -123,6 +125,7 @@ func (r *Region) ShareDevices(d Devices) error {
 		binary.LittleEndian.PutUint64(r.mem[at+8:], uint64(n))
 	}
 	binary.LittleEndian.PutUint64(r.mem[hKind:], KindDevice)
+	r.kind = KindDevice
 	binary.LittleEndian.PutUint64(r.mem[hCRCSeed:], uint64(d.CRCSeed))
 	binary.LittleEndian.PutUint64(r.mem[hBlockSize:], uint64(d.BlockSize))
 	binary.LittleEndian.PutUint64(r.mem[hBlocksOff:], uint64(d.BlocksOff))
@@ -174,8 +177,26 @@ func (r *Region) FD() int {
 }
 
 // Close unmaps the region and closes its memory file; a reader that mapped
-// it keeps its own mapping.
-func (r *Region) Close() error { return r.close() }
+// it keeps its own mapping. Closing it again does nothing.
+func (r *Region) Close() error {
+	if r.mem == nil {
+		return nil
+	}
+	r.mem = nil
+	return r.close()
+}
+
+// Discard is Close for a region whose contents are of no more use to
+// anyone (an adopted one, its resume area read): its memory goes back to
+// the system at once, though other processes hold the memory file.
+func (r *Region) Discard() error {
+	if r.mem != nil {
+		// Failing to punch the pages out only leaves them until the last
+		// holder closes the file.
+		_ = release(r.mem)
+	}
+	return r.Close()
+}
 
 func (r *Region) word(off int) *uint64 {
 	return (*uint64)(unsafe.Pointer(&r.mem[off]))

@@ -8,4 +8,4 @@ import (
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 )
 
-func main() { plugin.Serve("device", nvme.Open) }
+func main() { plugin.Serve("device", nvme.Open, plugin.WithResume(nvme.Resume)) }

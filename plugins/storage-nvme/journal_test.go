@@ -1,0 +1,116 @@
+package nvme
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
+)
+
+// TestPluginKilledKeepsBufferedWrites kills the plugin process at random
+// moments while writers put and durably delete records, with a flush
+// bound of a minute, so that the last records of each write buffer are in
+// memory only; the next process starts on the region the node kept, round
+// after round (storagetest.RunKilled): every write acknowledged is there.
+func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
+	if !sharedindex.Shareable {
+		t.Skip("the region is handed over where the node shares it: linux/amd64")
+	}
+	dir := t.TempDir()
+	settings := map[string]string{
+		"files":            filepath.Join(dir, "a.dat") + "," + filepath.Join(dir, "b.dat"),
+		"filesize":         strconv.Itoa(64 << 20),
+		"write-block-size": strconv.Itoa(512 << 10),
+		"flush-max-ms":     "60000",
+		"post-write-queue": "0",
+	}
+	rounds := 3
+	if os.Getenv("NVME_LONG") == "1" {
+		rounds = 20
+	}
+	storagetest.RunKilled(t, storagetest.KillOptions{
+		Start: func(left *os.File) *plugin.Process {
+			p, err := plugin.Start(ctx, plugin.Config{
+				Path:      os.Args[0],
+				Namespace: "test",
+				Settings:  settings,
+				Logger:    storagetest.PluginLogger(t),
+				Resume:    left,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+		Rounds: rounds, Writers: 4, KeysEach: 400, MaxWait: 150 * time.Millisecond,
+		DurableDeletes: true, MaxRecordSize: MaxRecordSizeFor(512 << 10),
+	})
+}
+
+// TestLeftBuffers checks what a successor takes from a journal: a buffer
+// whose slot, place or block header does not match the devices is
+// skipped, and of two buffers listed for one block the newer incarnation
+// is written.
+func TestLeftBuffers(t *testing.T) {
+	const wbs = 64 << 10
+	const seed, instance = 7, 0xfeed
+	region, err := sharedindex.Create(64<<20, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer region.Close()
+	j, err := newJournal(region, 8, wbs, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs := []*device{{nblocks: 10}, {nblocks: 10}}
+	fill := func(dev int, blk uint32, seq uint64, h blockHeader, used int64) int32 {
+		buf, slot, err := j.alloc(wbs)
+		if err != nil || slot == noSlot {
+			t.Fatalf("alloc: slot %d, %v", slot, err)
+		}
+		h.encode(buf, seed)
+		for i := blockHeaderSize; i < int(used); i++ {
+			buf[i] = byte(seq)
+		}
+		j.open(slot, dev, blk, seq)
+		j.used(slot, used)
+		return slot
+	}
+	good := func(dev int, seq uint64) blockHeader {
+		return blockHeader{seq: seq, instance: instance, wbs: wbs, device: uint32(dev)}
+	}
+	fill(1, 3, 5, good(1, 5), 1000)
+	fill(1, 3, 9, good(1, 9), 2000) // a newer incarnation of the same block
+	fill(0, 2, 4, good(0, 4), 3000)
+	written := fill(0, 4, 6, good(0, 6), 4000)
+	j.written(written)
+	fill(0, 5, 7, blockHeader{seq: 7, instance: instance + 1, wbs: wbs}, 500) // another instance
+	fill(0, 6, 8, good(0, 99), 500)                                           // header of another incarnation
+	fill(2, 1, 3, good(2, 3), 500)                                            // no such device
+	fill(0, 10, 2, good(0, 2), 500)                                           // past the last block
+
+	bufs, skipped, err := leftBuffers(region, devs, wbs, seed, instance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skipped != 4 {
+		t.Errorf("skipped %d, want 4", skipped)
+	}
+	var got []string
+	for _, b := range bufs {
+		got = append(got, strconv.Itoa(b.dev)+"/"+strconv.Itoa(int(b.blk))+"@"+strconv.Itoa(int(b.seq))+":"+strconv.Itoa(len(b.data)))
+	}
+	if want := "0/2@4:3000 1/3@9:2000"; strings.Join(got, " ") != want {
+		t.Errorf("buffers %q, want %q", strings.Join(got, " "), want)
+	}
+	if _, _, err := leftBuffers(region, devs, 2*wbs, seed, instance); err == nil {
+		t.Error("a journal of other blocks' size was read")
+	}
+}
