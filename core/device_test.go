@@ -23,6 +23,7 @@ import (
 
 	"github.com/skiffdb/skiff/core"
 	"github.com/skiffdb/skiff/core/config"
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/internal/udftest"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
@@ -326,17 +327,25 @@ func TestDeviceNamespace(t *testing.T) {
 
 // TestDeviceNodeKilled writes through the official client and kills the
 // node (and its plugin) with SIGKILL mid-stream; after a restart every
-// acknowledged write and durable delete is there, with commit-to-device,
-// and without it every one acknowledged more than flush-max-ms before the
-// kill.
+// acknowledged write and durable delete is there, with commit-to-device or
+// a write-buffer-file, and without either every one acknowledged more than
+// flush-max-ms before the kill.
 func TestDeviceNodeKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts node processes")
 	}
-	for _, commit := range []bool{true, false} {
-		t.Run(fmt.Sprintf("commit-to-device=%v", commit), func(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		commit, file bool
+	}{{"commit-to-device", true, false}, {"buffered", false, false}, {"write-buffer-file", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			conf := deviceConfig(t, dir, config.ModeProcess, freePort(t), fmt.Sprintf("commit-to-device %v", commit), "")
+			lines := fmt.Sprintf("commit-to-device %v", tc.commit)
+			if tc.file {
+				lines += "\nwrite-buffer-file " + filepath.Join(shmtest.Dir(t), "test.buffers")
+			}
+			lossless := tc.commit || tc.file
+			conf := deviceConfig(t, dir, config.ModeProcess, freePort(t), lines, "")
 			n := startNodeProcess(t, conf)
 			c := n.connect(t)
 			pid, _ := strconv.Atoi(nsInfo(t, c, "test", "storage-pid"))
@@ -418,7 +427,7 @@ func TestDeviceNodeKilled(t *testing.T) {
 						continue
 					}
 					if got == -1 && a.value > 0 || got >= 0 && got < a.value || a.value == -1 && got >= 0 {
-						if commit || killed.Sub(a.at) > window {
+						if lossless || killed.Sub(a.at) > window {
 							t.Errorf("key %d: acknowledged %d at kill-%v, found %d", w*keysPerWriter+k, a.value, killed.Sub(a.at), got)
 						}
 						lost++

@@ -264,6 +264,10 @@ type Device struct {
 	CommitToDevice bool
 	// DataInMemory keeps a copy of the data in memory (data-in-memory).
 	DataInMemory bool
+	// WriteBufferFile is a file on a tmpfs holding the write buffers, so
+	// that a crash of the node loses no acknowledged write
+	// (write-buffer-file); empty for none. Skiff only.
+	WriteBufferFile string
 }
 
 // Backend modes.

@@ -60,6 +60,11 @@ import (
 //	        mode process|in-process
 //	        path PATH             # the plugin binary
 //	    }
+//	    storage-engine device {
+//	        device PATH           # repeatable; or file PATH, with filesize
+//	        write-buffer-file PATH  # absolute, on a tmpfs: writes survive crashes
+//	        ...                   # the other device settings (README)
+//	    }
 //	    storage-engine memory {    # Aerospike 7's memory backed by files: read as
 //	        file PATH             # storage-engine device { ... data-in-memory true },
 //	        filesize SIZE         # whose settings it takes
@@ -655,6 +660,9 @@ func (p *parser) namespace(b *item) error {
 		if f := ns.Storage.SnapshotFile; f != "" && f == other.Storage.SnapshotFile {
 			return p.errorf(b.line, "namespace %s: snapshot-file %s is namespace %s's too (line %d)", name, f, other.Name, other.Line)
 		}
+		if f := ns.Storage.Device.WriteBufferFile; f != "" && f == other.Storage.Device.WriteBufferFile {
+			return p.errorf(b.line, "namespace %s: write-buffer-file %s is namespace %s's too (line %d)", name, f, other.Name, other.Line)
+		}
 	}
 	p.cfg.Namespaces = append(p.cfg.Namespaces, ns)
 	return nil
@@ -908,6 +916,10 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			d.CommitToDevice, err = p.boolValue(it, where)
 		case "data-in-memory":
 			d.DataInMemory, err = p.boolValue(it, where)
+		case "write-buffer-file":
+			if d.WriteBufferFile, err = p.value(it, where); err == nil && !filepath.IsAbs(d.WriteBufferFile) {
+				err = p.errorf(it.line, "write-buffer-file%s: %q is not an absolute path", in(where), d.WriteBufferFile)
+			}
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)
 		case "path":

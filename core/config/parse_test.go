@@ -200,12 +200,13 @@ logging {
 		}},
 		{"device", ns("storage-engine device {", "device /dev/nvme0n1", "device /dev/nvme1n1", "file /var/lib/skiff/a.dat", "filesize 16G",
 			"write-block-size 128K", "direct-io false", "post-write-queue 64", "flush-max-ms 100", "defrag-lwm-pct 40",
-			"commit-to-device true", "}", "index-type flash {", "mount /mnt/idx", "mounts-size-limit 4G", "}",
+			"commit-to-device true", "write-buffer-file /dev/shm/skiff/test.buffers", "}", "index-type flash {", "mount /mnt/idx", "mounts-size-limit 4G", "}",
 			"evict-used-pct 70", "stop-writes-used-pct 85"), func(c *Config) {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Devices: []string{"/dev/nvme0n1", "/dev/nvme1n1"}, Files: []string{"/var/lib/skiff/a.dat"}, FileSize: 16 << 30,
 				WriteBlockSize: 128 << 10, PostWriteQueue: 64, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
+				WriteBufferFile: "/dev/shm/skiff/test.buffers",
 			}}
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
 			n.EvictUsedPct, n.StopWritesUsedPct = 70, 85
@@ -324,6 +325,10 @@ func TestParseErrors(t *testing.T) {
 		{"port without value", ns() + "network {\nservice {\nport\n}\n}", `t.conf:5: setting "port" in network service has no value`},
 		{"shared region file", ns("storage-engine memory {", "region-file /dev/shm/a", "}") + "namespace other {\nstorage-engine memory {\nregion-file /dev/shm/a\n}\n}\n",
 			`t.conf:6: namespace other: region-file /dev/shm/a is namespace test's too (line 1)`},
+		{"relative write buffer file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "write-buffer-file buffers", "}"), `t.conf:5: write-buffer-file in namespace test storage-engine device: "buffers" is not an absolute path`},
+		{"shared write buffer file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "write-buffer-file /dev/shm/b", "}") +
+			"namespace other {\nstorage-engine device {\nfile /b.dat\nfilesize 1G\nwrite-buffer-file /dev/shm/b\n}\n}\n",
+			`t.conf:8: namespace other: write-buffer-file /dev/shm/b is namespace test's too (line 1)`},
 		{"relative region file", ns("storage-engine memory {", "region-file test.region", "}"), `t.conf:3: region-file in namespace test storage-engine memory: "test.region" is not an absolute path`},
 		{"shared snapshot file", ns("storage-engine memory {", "snapshot-file /var/lib/a", "}") + "namespace other {\nstorage-engine memory {\nsnapshot-file /var/lib/a\n}\n}\n",
 			`t.conf:6: namespace other: snapshot-file /var/lib/a is namespace test's too (line 1)`},

@@ -237,7 +237,7 @@ func resume(opts Options, region *sharedindex.Region) (*Backend, ResumeReport, e
 // openFile opens a backend on opts.RegionFile: resumed when the file holds
 // a region this build can resume, new otherwise (the file emptied first).
 func openFile(opts Options) (*Backend, error) {
-	fd, size, err := sharedindex.OpenFile(opts.RegionFile, fileNeed(opts.DataSize))
+	fd, size, err := sharedindex.OpenFile("region file", opts.RegionFile, fileNeed(opts.DataSize))
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}

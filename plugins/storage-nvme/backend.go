@@ -194,7 +194,7 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	b.defragDone = make(chan struct{}, len(b.devs)+1)
 	start := time.Now()
 	if left != nil {
-		if err := b.replay(left); err != nil {
+		if err := b.replay(left.ResumeArea(), "the region of the process before"); err != nil {
 			b.releaseIndex()
 			for _, m := range ms {
 				m.f.Close()
@@ -204,6 +204,15 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		// Before the devices are read: the dead process's index would
 		// otherwise take memory beside the one being built.
 		left.Discard()
+	}
+	if opts.WriteBufferFile != "" {
+		if err := b.openJournalFile(b.journalSlots(len(b.devs))); err != nil {
+			b.releaseIndex()
+			for _, m := range ms {
+				m.f.Close()
+			}
+			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
+		}
 	}
 	snap, id := b.snapshotFor(ms)
 	err = clearMarks(ms)
@@ -540,6 +549,9 @@ func (b *Backend) Close() error {
 		if err := dv.f.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("nvme: close %s: %w", dv.path, err))
 		}
+	}
+	if err := b.journal.release(); err != nil {
+		errs = append(errs, fmt.Errorf("nvme: close %s: %w", b.opts.WriteBufferFile, err))
 	}
 	b.releaseIndex()
 	return errors.Join(errs...)

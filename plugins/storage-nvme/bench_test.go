@@ -45,6 +45,7 @@ var (
 	benchBinsFlag    = flag.Int("nvme.bins", 100, "bytes of bins of each record of BenchmarkColdStart and BenchmarkWarmStart")
 	benchDirFlag     = flag.String("nvme.dir", "", "directory for BenchmarkColdStart's files (a.dat, b.dat), kept after it (default: a temporary directory)")
 	benchDIMFlag     = flag.Bool("nvme.data-in-memory", false, "BenchmarkColdStart and BenchmarkWarmStart with data-in-memory: each start also fills the copy")
+	benchBufferFlag  = flag.String("nvme.write-buffer-dir", "", "directory on a tmpfs for the write-buffer-file of each in-process backend (default: none, the buffers in the shared index)")
 )
 
 func benchOptions(dir string, fileSize int64) Options {
@@ -53,6 +54,9 @@ func benchOptions(dir string, fileSize int64) Options {
 	o.Files = []string{dir + "/a.dat", dir + "/b.dat"}
 	o.FileSize = fileSize
 	o.Logger = testLogger()
+	if *benchBufferFlag != "" {
+		o.WriteBufferFile = filepath.Join(*benchBufferFlag, filepath.Base(filepath.Dir(dir))+filepath.Base(dir)+".buffers")
+	}
 	return o
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
@@ -27,12 +28,16 @@ const (
 	crashChildEnv  = "NVME_CRASH_CHILD"  // the files' directory
 	crashCommitEnv = "NVME_CRASH_COMMIT" // "1" for commit-to-device
 	crashStartEnv  = "NVME_CRASH_START"  // the first operation's number
+	crashBufferEnv = "NVME_CRASH_BUFFER" // the write-buffer-file, if any
 	crashKeys      = 4000
 	crashFlushMax  = 100 * time.Millisecond
 )
 
-func crashOptions(dir string, commit bool) Options {
+// crashOptions are the writers' options: with commit-to-device, or without
+// and with the write buffers in bufferFile if not empty.
+func crashOptions(dir string, commit bool, bufferFile string) Options {
 	o := testOptions(dir, 32<<20)
+	o.WriteBufferFile = bufferFile
 	o.WriteBlockSize = 128 << 10
 	o.CommitToDevice = commit
 	o.FlushMax = crashFlushMax
@@ -64,7 +69,7 @@ func crashChild() {
 	flag.Parse()
 	dir := os.Getenv(crashChildEnv)
 	start, _ := strconv.Atoi(os.Getenv(crashStartEnv))
-	b, err := New(crashOptions(dir, os.Getenv(crashCommitEnv) == "1"))
+	b, err := New(crashOptions(dir, os.Getenv(crashCommitEnv) == "1", os.Getenv(crashBufferEnv)))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -100,14 +105,14 @@ type ack struct {
 
 // runCrashChild starts a writer from operation start, lets it run for d,
 // kills it and returns its acknowledgements and the kill time.
-func runCrashChild(t *testing.T, dir string, commit bool, start int, d time.Duration) ([]ack, time.Time) {
+func runCrashChild(t *testing.T, dir string, commit bool, bufferFile string, start int, d time.Duration) ([]ack, time.Time) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	c := "0"
 	if commit {
 		c = "1"
 	}
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashCommitEnv+"="+c, crashStartEnv+"="+strconv.Itoa(start), "GORACE=atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashCommitEnv+"="+c, crashStartEnv+"="+strconv.Itoa(start), crashBufferEnv+"="+bufferFile, "GORACE=atexit_sleep_ms=0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -171,10 +176,10 @@ func runCrashChild(t *testing.T, dir string, commit bool, start int, d time.Dura
 // with commit-to-device, the last acknowledged; without, the last
 // acknowledged before the kill less flush-max-ms and some slack (any later
 // one may have been lost, or may have made it, unacknowledged included).
-func checkCrash(t *testing.T, dir string, commit bool, acks []ack, killedAt time.Time) {
+func checkCrash(t *testing.T, dir string, commit bool, bufferFile string, acks []ack, killedAt time.Time) {
 	t.Helper()
 	cutoff := killedAt
-	if !commit {
+	if !commit && bufferFile == "" {
 		cutoff = killedAt.Add(-crashFlushMax - flushTick(crashFlushMax) - 500*time.Millisecond)
 	}
 	last := acks[len(acks)-1].op
@@ -185,7 +190,7 @@ func checkCrash(t *testing.T, dir string, commit bool, acks []ack, killedAt time
 			durable[a.op%crashKeys] = a.op
 		}
 	}
-	b := mustNew(t, crashOptions(dir, commit))
+	b := mustNew(t, crashOptions(dir, commit, bufferFile))
 	defer b.Close()
 	checked := 0
 	for k := range crashKeys {
@@ -220,35 +225,41 @@ func checkCrash(t *testing.T, dir string, commit bool, acks []ack, killedAt time
 	if st.Extra["device_corrupt_records"] != 0 {
 		t.Fatalf("corrupt records after a crash: %v (a torn write is not corruption)", st.Extra["device_corrupt_records"])
 	}
-	t.Logf("commit-to-device %v: %d operations acknowledged, %d keys checked; cold start %v ms; torn tails %v",
-		commit, len(acks), checked, st.Extra["cold_start_ms"], st.Extra["device_torn_tails"])
+	t.Logf("commit-to-device %v, write-buffer-file %q: %d operations acknowledged, %d keys checked; cold start %v ms; torn tails %v",
+		commit, bufferFile, len(acks), checked, st.Extra["cold_start_ms"], st.Extra["device_torn_tails"])
 }
 
-func TestCrashCommitToDevice(t *testing.T) { crashLoop(t, true) }
-func TestCrashBuffered(t *testing.T)       { crashLoop(t, false) }
+func TestCrashCommitToDevice(t *testing.T) { crashLoop(t, true, "") }
+func TestCrashBuffered(t *testing.T)       { crashLoop(t, false, "") }
+
+// TestCrashWriteBufferFile: with the write buffers in a file on a tmpfs,
+// a writer killed without commit-to-device loses no acknowledged write.
+func TestCrashWriteBufferFile(t *testing.T) {
+	crashLoop(t, false, filepath.Join(shmtest.Dir(t), "test.buffers"))
+}
 
 // crashLoop kills a writer twice, or NVME_LONG=1: twenty times over the
 // same files, each writer continuing where the last one's acknowledgements
 // stopped. Each writer after the first starts warm, from the snapshot the
 // check before it wrote as it stopped; each check after a kill must read
 // the devices.
-func crashLoop(t *testing.T, commit bool) {
+func crashLoop(t *testing.T, commit bool, bufferFile string) {
 	dir := t.TempDir()
 	rounds := 2
 	if os.Getenv("NVME_LONG") == "1" {
 		rounds = 20
 	}
 	next := 0
-	snapshot := crashOptions(dir, commit).Snapshot
+	snapshot := crashOptions(dir, commit, bufferFile).Snapshot
 	for round := range rounds {
-		acks, killedAt := runCrashChild(t, dir, commit, next, 700*time.Millisecond)
+		acks, killedAt := runCrashChild(t, dir, commit, bufferFile, next, 700*time.Millisecond)
 		if len(acks) == 0 {
 			t.Fatalf("round %d: no acknowledgements", round)
 		}
 		if _, err := os.Stat(snapshot); round > 0 && !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("round %d: the writer did not start from the snapshot (%v)", round, err)
 		}
-		checkCrash(t, dir, commit, acks, killedAt)
+		checkCrash(t, dir, commit, bufferFile, acks, killedAt)
 		next = acks[len(acks)-1].op + 2
 	}
 }

@@ -16,88 +16,102 @@ import (
 
 // The write buffers outlive the process. Without commit-to-device a Put
 // returns once its record is in a write buffer, up to flush-max-ms before
-// the device has it: a crash of the plugin process alone would lose those
-// records, though the memory holding them need not die with it. So with a
-// shared index the buffers are pages of the region, which the node holds,
-// and the region's resume area lists them (the journal): for each buffer,
-// its block and incarnation and how much of it holds records, for as long
-// as some of that may not be on the device. When the process dies the node
-// hands the region to the next one (sharedindex.Adopt), whose New writes
-// what the listed buffers hold to their blocks before it reads the devices
-// (replay): every acknowledged write survives a crash of the plugin
-// process. A crash of the node or the machine takes the memory along, and
-// the flush-max-ms window applies.
+// the device has it: a crash of the process would lose those records,
+// though the memory holding them need not die with it. So the buffers are
+// the slots of a journal, which lists, for each buffer, its block and
+// incarnation and how much of it holds records, for as long as some of
+// that may not be on the device; the next start writes what the listed
+// buffers hold to their blocks before it reads the devices (replay). The
+// journal lives
 //
-// The journal's area is a header (journalMagic, the write-block-size, the
-// number of slots) and a slot of four words per buffer: the buffer's offset
-// in the region, device << 32 | block, the block sequence of the
-// incarnation it holds (0 while it holds nothing the device lacks), and
-// the end of its records. A slot's sequence is stored last when the buffer
-// is opened for a block and cleared once the whole block is written, before
-// the block can be freed and written again; so a listed buffer's block
-// holds that incarnation, or an earlier part of it, or nothing yet.
+//   - in the shared index's memory file (index-type dram), which the node
+//     holds: when the plugin process dies, the node hands the file to the
+//     next one (sharedindex.Adopt), which replays the journal. A crash of
+//     the plugin process loses no acknowledged write; a crash of the node
+//     takes the memory along.
+//   - in a file on a tmpfs (write-buffer-file), which outlives the node
+//     too: every start replays it. A crash of the node or of its plugin
+//     loses no acknowledged write; a reboot takes the tmpfs along.
+//
+// Layout: a header (journalMagic, the write-block-size, the number of
+// slots), a table of slots, each three words (device << 32 | block, the
+// block sequence of the incarnation its buffer holds, 0 while it holds
+// nothing the device lacks, and the end of its records), then each slot's
+// buffer, of a block's size. A slot's sequence is stored last when its
+// buffer is opened for a block and cleared once the whole block is
+// written, before the block can be freed and written again; so a listed
+// buffer's block holds that incarnation, or an earlier part of it, or
+// nothing of it yet.
 
 const (
 	journalMagic  = 0x6c6e6a2d6666696b // "kiff-jnl", little-endian
 	journalHeader = 64
-	slotSize      = 32
+	slotSize      = 24
 	// Words of a slot.
-	jOff   = 0
-	jBlock = 8
-	jSeq   = 16
-	jUsed  = 24
+	jBlock = 0
+	jSeq   = 8
+	jUsed  = 16
 	noSlot = -1
 )
 
-// journal allocates the write buffers in the region and lists them. A nil
-// journal (no shared index) allocates them in the process's own memory.
+// journal hands out the write buffers and lists them. A nil journal (no
+// shared index, no write-buffer-file) hands out memory of the process's
+// own.
 type journal struct {
-	region *sharedindex.Region
-	area   []byte
+	mem    []byte
 	wbs    int
+	bufOff int
 	warned atomic.Bool
 	log    *slog.Logger
+	// close releases a write-buffer-file; nil in the shared index.
+	close func() error
 
 	mu   sync.Mutex
-	free []int32 // slots without a buffer
+	free []int32 // slots not in use
 }
 
-// journalSlots is how many buffers a device may hold at once: those the
-// flusher has yet to write and as many spares (maxWriteQ each), the
-// post-write queue, the two open ones, and slack for writers that pass the
-// write queue's throttle together.
-func journalSlots(maxWriteQ, postWriteQueue int) int { return 2*maxWriteQ + postWriteQueue + 32 }
+// journalSlots is how many buffers devices devices may hold at once: for
+// each, those the flusher has yet to write and as many spares (maxWriteQ
+// each), the post-write queue, the two open ones, and slack for writers
+// that pass the write queue's throttle together.
+func (b *Backend) journalSlots(devices int) int {
+	return devices * (2*int(b.maxWriteQ) + b.opts.PostWriteQueue + 32)
+}
 
-// journalBytes is the area of a journal of n slots, whole pages.
-func journalBytes(n int) int { return (journalHeader + n*slotSize + pageSize - 1) &^ (pageSize - 1) }
+// journalLayout is where the buffers of a journal of n slots of wbs bytes
+// start, and its size.
+func journalLayout(n, wbs int) (bufOff, size int) {
+	bufOff = (journalHeader + n*slotSize + pageSize - 1) &^ (pageSize - 1)
+	return bufOff, bufOff + n*wbs
+}
 
 // newJournal lays out a journal of n slots for buffers of wbs bytes in
-// region and records it as the region's resume area.
-func newJournal(region *sharedindex.Region, n, wbs int, log *slog.Logger) (*journal, error) {
-	size := journalBytes(n)
-	off, err := region.Alloc(size)
-	if err != nil {
-		return nil, fmt.Errorf("write buffer journal: %w", err)
-	}
-	j := &journal{region: region, area: region.Mem()[off : off+size], wbs: wbs, log: log}
-	binary.LittleEndian.PutUint64(j.area[8:], uint64(wbs))
-	binary.LittleEndian.PutUint64(j.area[16:], uint64(n))
-	binary.LittleEndian.PutUint64(j.area[0:], journalMagic)
-	j.free = make([]int32, n)
+// mem, which is journalLayout's size and reads as zeros.
+func newJournal(mem []byte, n, wbs int, log *slog.Logger) *journal {
+	bufOff, _ := journalLayout(n, wbs)
+	j := &journal{mem: mem, wbs: wbs, bufOff: bufOff, log: log, free: make([]int32, n)}
+	binary.LittleEndian.PutUint64(mem[8:], uint64(wbs))
+	binary.LittleEndian.PutUint64(mem[16:], uint64(n))
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&mem[0])), journalMagic)
 	for i := range j.free {
 		j.free[i] = int32(n - 1 - i)
 	}
-	region.SetResumeArea(off, size)
-	return j, nil
+	return j
 }
 
+// word is word w of slot's entry.
 func (j *journal) word(slot int32, w int) *uint64 {
-	return (*uint64)(unsafe.Pointer(&j.area[journalHeader+int(slot)*slotSize+w]))
+	return (*uint64)(unsafe.Pointer(&j.mem[journalHeader+int(slot)*slotSize+w]))
+}
+
+func (j *journal) buffer(slot int32) []byte {
+	at := j.bufOff + int(slot)*j.wbs
+	return j.mem[at : at+j.wbs : at+j.wbs]
 }
 
 // alloc returns a buffer of wbs bytes and its slot. Without a journal, or
-// out of slots or region, it returns memory of the process's own and
-// noSlot: that buffer's records are not kept through a crash.
+// out of slots, it returns memory of the process's own and noSlot: that
+// buffer's records are not kept through a crash.
 func (j *journal) alloc(wbs int) ([]byte, int32, error) {
 	if j == nil {
 		buf, err := allocBuffer(wbs)
@@ -110,39 +124,28 @@ func (j *journal) alloc(wbs int) ([]byte, int32, error) {
 	}
 	j.mu.Unlock()
 	if slot != noSlot {
-		off, err := j.region.Alloc(j.wbs)
-		if err == nil {
-			atomic.StoreUint64(j.word(slot, jOff), uint64(off))
-			return j.region.Mem()[off : off+j.wbs], slot, nil
-		}
-		j.release(slot)
-		slot = noSlot
+		return j.buffer(slot), slot, nil
 	}
 	if !j.warned.Swap(true) {
-		j.log.Warn("nvme: a write buffer outside the journal: a crash of this process may lose the writes of the last flush-max-ms")
+		j.log.Warn("nvme: a write buffer outside the journal: a crash may lose the writes of the last flush-max-ms")
 	}
 	buf, err := allocBuffer(wbs)
-	return buf, slot, err
+	return buf, noSlot, err
 }
 
-func (j *journal) release(slot int32) {
-	j.mu.Lock()
-	j.free = append(j.free, slot)
-	j.mu.Unlock()
-}
-
-// freeBuf gives back a buffer alloc returned. The methods below take a
-// nil journal, whose slots are all noSlot.
+// freeBuf gives back a buffer alloc returned, and its memory to the
+// system. The methods below take a nil journal, whose slots are all
+// noSlot.
 func (j *journal) freeBuf(buf []byte, slot int32) {
 	if slot == noSlot {
 		freeBuffer(buf)
 		return
 	}
 	atomic.StoreUint64(j.word(slot, jSeq), 0)
-	off := atomic.LoadUint64(j.word(slot, jOff))
-	atomic.StoreUint64(j.word(slot, jOff), 0)
-	j.region.Free(int(off), j.wbs)
-	j.release(slot)
+	punch(buf)
+	j.mu.Lock()
+	j.free = append(j.free, slot)
+	j.mu.Unlock()
 }
 
 // open lists slot's buffer as holding incarnation seq of block blk of
@@ -170,6 +173,14 @@ func (j *journal) written(slot int32) {
 	}
 }
 
+// release closes a write-buffer-file's journal; its buffers are free.
+func (j *journal) release() error {
+	if j == nil || j.close == nil {
+		return nil
+	}
+	return j.close()
+}
+
 // leftBuffer is a buffer a journal listed.
 type leftBuffer struct {
 	dev  int
@@ -178,46 +189,46 @@ type leftBuffer struct {
 	data []byte // from the block's start to the end of its records
 }
 
-// leftBuffers reads the journal in region, which a dead process left: the
-// buffers it lists whose slot, place and block header check out for
-// devices devs with blocks of wbs bytes, by device and block, the newest
+// leftBuffers reads the journal in mem, which a process that stopped left:
+// the buffers it lists whose slot and block header check out for devices
+// devs with blocks of wbs bytes, by device and block, the newest
 // incarnation of each block only. skipped counts the slots listed that did
 // not.
-func leftBuffers(region *sharedindex.Region, devs []*device, wbs int, seed uint32, instance uint64) (bufs []leftBuffer, skipped int, err error) {
-	area := region.ResumeArea()
-	if len(area) < journalHeader || binary.LittleEndian.Uint64(area) != journalMagic {
-		return nil, 0, errors.New("no write buffer journal in the region")
+func leftBuffers(mem []byte, devs []*device, wbs int, seed uint32, instance uint64) (bufs []leftBuffer, skipped int, err error) {
+	if len(mem) < journalHeader || binary.LittleEndian.Uint64(mem) != journalMagic {
+		return nil, 0, errors.New("no write buffer journal")
 	}
-	if w := binary.LittleEndian.Uint64(area[8:]); w != uint64(wbs) {
+	if w := binary.LittleEndian.Uint64(mem[8:]); w != uint64(wbs) {
 		return nil, 0, fmt.Errorf("write buffer journal of %d-byte blocks, not %d", w, wbs)
 	}
-	n := binary.LittleEndian.Uint64(area[16:])
-	if n > uint64(len(area)-journalHeader)/slotSize {
-		return nil, 0, fmt.Errorf("write buffer journal of %d slots in %d bytes", n, len(area))
+	n := binary.LittleEndian.Uint64(mem[16:])
+	if n > uint64(len(mem)/wbs) {
+		return nil, 0, fmt.Errorf("write buffer journal of %d slots in %d bytes", n, len(mem))
 	}
-	mem := region.Mem()
+	bufOff, size := journalLayout(int(n), wbs)
+	if size > len(mem) {
+		return nil, 0, fmt.Errorf("write buffer journal of %d slots in %d bytes", n, len(mem))
+	}
 	for i := range int(n) {
 		at := journalHeader + i*slotSize
-		off := binary.LittleEndian.Uint64(area[at+jOff:])
-		where := binary.LittleEndian.Uint64(area[at+jBlock:])
-		seq := binary.LittleEndian.Uint64(area[at+jSeq:])
-		used := binary.LittleEndian.Uint64(area[at+jUsed:])
+		where := binary.LittleEndian.Uint64(mem[at+jBlock:])
+		seq := binary.LittleEndian.Uint64(mem[at+jSeq:])
+		used := binary.LittleEndian.Uint64(mem[at+jUsed:])
 		if seq == 0 {
 			continue
 		}
+		buf := mem[bufOff+i*wbs : bufOff+(i+1)*wbs]
 		dev, blk := int(where>>32), uint32(where)
-		ok := dev < len(devs) && blk < devs[dev].nblocks &&
-			off >= uint64(region.DataStart()) && off <= uint64(len(mem)-wbs) && off%pageSize == 0 &&
-			used >= blockHeaderSize && used <= uint64(wbs)
+		ok := dev < len(devs) && blk < devs[dev].nblocks && used >= blockHeaderSize && used <= uint64(wbs)
 		if ok {
-			h, hok := decodeBlockHeader(mem[off:], seed)
+			h, hok := decodeBlockHeader(buf, seed)
 			ok = hok && h.seq == seq && h.instance == instance && h.device == uint32(dev) && h.wbs == uint32(wbs)
 		}
 		if !ok {
 			skipped++
 			continue
 		}
-		bufs = append(bufs, leftBuffer{dev: dev, blk: blk, seq: seq, data: mem[off : off+used]})
+		bufs = append(bufs, leftBuffer{dev: dev, blk: blk, seq: seq, data: buf[:used]})
 	}
 	slices.SortFunc(bufs, func(a, b leftBuffer) int {
 		return cmp.Or(cmp.Compare(a.dev, b.dev), cmp.Compare(a.blk, b.blk), cmp.Compare(b.seq, a.seq))
@@ -226,13 +237,17 @@ func leftBuffers(region *sharedindex.Region, devs []*device, wbs int, seed uint3
 	return bufs, skipped, nil
 }
 
-// replay writes to their blocks what the buffers listed in the journal of
-// region held, which the process that left it may not have written, and
-// syncs the devices written. Called by New before it reads the devices.
-func (b *Backend) replay(region *sharedindex.Region) error {
-	bufs, skipped, err := leftBuffers(region, b.devs, b.opts.WriteBlockSize, b.seed, b.instance)
+// replay writes to their blocks what the buffers listed in the journal in
+// mem held, which the process that left it may not have written, and syncs
+// the devices written. from names the journal in the log. A journal that
+// cannot be read is logged and left: it fails only when the devices do.
+// Called by New before it reads the devices.
+func (b *Backend) replay(mem []byte, from string) error {
+	bufs, skipped, err := leftBuffers(mem, b.devs, b.opts.WriteBlockSize, b.seed, b.instance)
 	if err != nil {
-		return err
+		b.log.Warn("nvme: the write buffers left in "+from+" cannot be read: writes of the last flush-max-ms before it stopped may be lost",
+			"namespace", b.opts.Namespace, "err", err)
+		return nil
 	}
 	scratch, err := allocBuffer(b.opts.WriteBlockSize)
 	if err != nil {
@@ -259,7 +274,42 @@ func (b *Backend) replay(region *sharedindex.Region) error {
 			}
 		}
 	}
-	b.log.Info("nvme: wrote the write buffers the process before left", "namespace", b.opts.Namespace,
-		"buffers", len(bufs), "bytes", bytes, "skipped", skipped)
+	if len(bufs) > 0 || skipped > 0 {
+		b.log.Info("nvme: wrote the write buffers left in "+from, "namespace", b.opts.Namespace,
+			"buffers", len(bufs), "bytes", bytes, "skipped", skipped)
+	}
+	return nil
+}
+
+// openJournalFile lays out the journal in opts.WriteBufferFile, first
+// replaying the one the file holds from the last process that used it.
+func (b *Backend) openJournalFile(slots int) error {
+	path, wbs := b.opts.WriteBufferFile, b.opts.WriteBlockSize
+	_, size := journalLayout(slots, wbs)
+	fd, old, err := sharedindex.OpenFile("write-buffer-file", path, int64(size))
+	if err != nil {
+		return err
+	}
+	if old > 0 {
+		mem, err := mapFile(fd, int(old))
+		if err == nil {
+			err = b.replay(mem, path)
+			unmapFile(mem)
+		}
+		if err != nil {
+			closeFile(fd)
+			return fmt.Errorf("write-buffer-file %s: %w", path, err)
+		}
+	}
+	mem, err := resetFile(fd, size)
+	if err != nil {
+		closeFile(fd)
+		return fmt.Errorf("write-buffer-file %s: %w", path, err)
+	}
+	b.journal = newJournal(mem, slots, wbs, b.log)
+	b.journal.close = func() error {
+		unmapFile(mem)
+		return closeFile(fd)
+	}
 	return nil
 }

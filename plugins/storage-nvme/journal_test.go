@@ -60,15 +60,10 @@ func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 func TestLeftBuffers(t *testing.T) {
 	const wbs = 64 << 10
 	const seed, instance = 7, 0xfeed
-	region, err := sharedindex.Create(64<<20, 1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer region.Close()
-	j, err := newJournal(region, 8, wbs, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	const slots = 8
+	_, size := journalLayout(slots, wbs)
+	mem := make([]byte, size)
+	j := newJournal(mem, slots, wbs, testLogger())
 	devs := []*device{{nblocks: 10}, {nblocks: 10}}
 	fill := func(dev int, blk uint32, seq uint64, h blockHeader, used int64) int32 {
 		buf, slot, err := j.alloc(wbs)
@@ -96,7 +91,7 @@ func TestLeftBuffers(t *testing.T) {
 	fill(2, 1, 3, good(2, 3), 500)                                            // no such device
 	fill(0, 10, 2, good(0, 2), 500)                                           // past the last block
 
-	bufs, skipped, err := leftBuffers(region, devs, wbs, seed, instance)
+	bufs, skipped, err := leftBuffers(mem, devs, wbs, seed, instance)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +105,10 @@ func TestLeftBuffers(t *testing.T) {
 	if want := "0/2@4:3000 1/3@9:2000"; strings.Join(got, " ") != want {
 		t.Errorf("buffers %q, want %q", strings.Join(got, " "), want)
 	}
-	if _, _, err := leftBuffers(region, devs, 2*wbs, seed, instance); err == nil {
+	if _, _, err := leftBuffers(mem, devs, 2*wbs, seed, instance); err == nil {
 		t.Error("a journal of other blocks' size was read")
+	}
+	if _, _, err := leftBuffers(mem[:size-1], devs, wbs, seed, instance); err == nil {
+		t.Error("a journal cut short was read")
 	}
 }

@@ -25,6 +25,30 @@ func allocBuffer(n int) ([]byte, error) {
 // freeBuffer releases memory from allocBuffer.
 func freeBuffer(b []byte) { _ = unix.Munmap(b) }
 
+// punch gives the pages of b, part of a shared mapping, back to the system.
+func punch(b []byte) { _ = unix.Madvise(b, unix.MADV_REMOVE) }
+
+// mapFile maps the first size bytes of the file fd, shared and writable.
+func mapFile(fd, size int) ([]byte, error) {
+	return unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+}
+
+func unmapFile(b []byte) { _ = unix.Munmap(b) }
+
+// resetFile empties the file fd, sizes it to size bytes, sparse, and maps
+// it.
+func resetFile(fd, size int) ([]byte, error) {
+	if err := unix.Ftruncate(fd, 0); err != nil {
+		return nil, err
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		return nil, err
+	}
+	return mapFile(fd, size)
+}
+
+func closeFile(fd int) error { return unix.Close(fd) }
+
 // flashSlots keeps the index's tables in files of a flash mount
 // (index-type flash), mapped into memory: the kernel pages them in and out,
 // so the index may be larger than DRAM. Each table's slots are a file of

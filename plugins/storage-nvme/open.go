@@ -36,6 +36,8 @@ import (
 //	index-mount             directory of the index files, with index-type flash
 //	index-mount-size-limit  bytes the index files may take; default no limit
 //	max-record-size         bytes; default the most a write block holds
+//	write-buffer-file       absolute path of a file on a tmpfs holding the write
+//	                        buffers, replayed at each start; default none
 //	index-snapshot          absolute path of the file a clean stop writes the
 //	                        index to, for a warm restart; default none
 //
@@ -121,6 +123,8 @@ func (o *Options) set(k, v string) error {
 		o.IndexMount = v
 	case "index-snapshot":
 		o.Snapshot = v
+	case "write-buffer-file":
+		o.WriteBufferFile = v
 	case "index-mount-size-limit":
 		o.IndexMountSizeLimit, err = setting.Bytes(k, v)
 	case "max-record-size":

@@ -75,6 +75,12 @@ type Options struct {
 	// start loads it from rather than reading every block (snapshot.go);
 	// empty means every start reads the devices.
 	Snapshot string
+	// WriteBufferFile is a file on a tmpfs that holds the write buffers
+	// and their journal (journal.go), so that a crash of the node loses no
+	// acknowledged write; each start replays it. Empty: the buffers are
+	// in the shared index's memory file, which outlives the plugin process
+	// only.
+	WriteBufferFile string
 	// MaxRecordSize is the largest storage.Record.Size accepted; 0 means
 	// the largest that fits a write block (see MaxRecordSizeFor).
 	MaxRecordSize int
@@ -190,6 +196,9 @@ func (o *Options) validate() error {
 	}
 	if o.Snapshot != "" && !filepath.IsAbs(o.Snapshot) {
 		bad("index-snapshot %q: want an absolute path", o.Snapshot)
+	}
+	if o.WriteBufferFile != "" && !filepath.IsAbs(o.WriteBufferFile) {
+		bad("write-buffer-file %q: want an absolute path on a tmpfs", o.WriteBufferFile)
 	}
 	if o.IndexMountSizeLimit < 0 {
 		bad("index-mount-size-limit %d is negative", o.IndexMountSizeLimit)

@@ -1,6 +1,7 @@
 package nvme
 
 import (
+	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -67,21 +68,30 @@ func regionSize(capacity int64) int {
 }
 
 // createRegion makes the region of an index-type dram backend of devices
-// devices, with room for their write buffers and the journal listing them.
+// devices, with room for the journal of their write buffers
+// (journal.go), unless they are in a write-buffer-file.
 func (b *Backend) createRegion(capacity int64, devices int) error {
-	slots := devices * journalSlots(int(b.maxWriteQ), b.opts.PostWriteQueue)
-	size := regionSize(capacity) + journalBytes(slots) + slots*b.opts.WriteBlockSize
-	region, err := sharedindex.CreateUpTo(size, func(int) int { return 1 }, b.hashSeed)
+	slots := b.journalSlots(devices)
+	_, jsize := journalLayout(slots, b.opts.WriteBlockSize)
+	if b.opts.WriteBufferFile != "" {
+		jsize = 0
+	}
+	region, err := sharedindex.CreateUpTo(regionSize(capacity)+jsize, func(int) int { return 1 }, b.hashSeed)
 	if err != nil {
 		return err
 	}
-	j, err := newJournal(region, slots, b.opts.WriteBlockSize, b.log)
+	b.region = region
+	b.slots = &regionSlots{region: region}
+	if jsize == 0 {
+		return nil
+	}
+	off, err := region.Alloc(jsize)
 	if err != nil {
 		region.Close()
-		return err
+		return fmt.Errorf("write buffer journal: %w", err)
 	}
-	b.region, b.journal = region, j
-	b.slots = &regionSlots{region: region}
+	b.journal = newJournal(region.Mem()[off:off+jsize], slots, b.opts.WriteBlockSize, b.log)
+	region.SetResumeArea(off, jsize)
 	return nil
 }
 

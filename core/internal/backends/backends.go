@@ -166,6 +166,9 @@ func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 	if workDir != "" {
 		s["index-snapshot"] = IndexSnapshot(workDir, ns.Name)
 	}
+	if d.WriteBufferFile != "" {
+		s["write-buffer-file"] = d.WriteBufferFile
+	}
 	// No max-record-size: the node enforces the namespace's, which
 	// set-config may raise, and the backend takes the largest record its
 	// write blocks hold.

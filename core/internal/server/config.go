@@ -133,6 +133,9 @@ func namespaceConfig(cfg *config.Namespace) string {
 		k.add("storage-engine.defrag-lwm-pct", d.DefragLWMPct)
 		k.add("storage-engine.commit-to-device", d.CommitToDevice)
 		k.add("storage-engine.data-in-memory", d.DataInMemory)
+		if d.WriteBufferFile != "" {
+			k.add("storage-engine.write-buffer-file", d.WriteBufferFile)
+		}
 	case "plugin":
 		// A third-party plugin's own settings are not shown: they may hold
 		// credentials, and this answers any client.

@@ -38,34 +38,36 @@ func create(size int) (*Region, error) {
 	return r, err
 }
 
-// OpenFile opens the region file at path, creating it (and its directory:
-// a tmpfs starts empty after a reboot) if missing, and locks it (flock), so that one process at a time keeps a region there; a
+// OpenFile opens the file at path that keeps a backend's memory (a region
+// file; what names it in errors), creating it (and its directory: a tmpfs
+// starts empty after a reboot) if missing, and locks it (flock), so that
+// one process at a time keeps its memory there; a
 // descriptor copied to another process shares the lock. It returns the
 // descriptor and the file's size, 0 for a new file. The file must be on a
 // tmpfs (elsewhere the region's pages would be written back to a disk)
 // with room for need bytes besides what the file holds already: a process
 // that touches a page of a full tmpfs through its mapping is killed
 // (SIGBUS), so a tmpfs too small is refused here.
-func OpenFile(path string, need int64) (fd int, size int64, err error) {
+func OpenFile(what, path string, need int64) (fd int, size int64, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return -1, 0, fmt.Errorf("region file %s: %w", path, err)
+		return -1, 0, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	fd, err = unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return -1, 0, fmt.Errorf("region file %s: %w", path, err)
+		return -1, 0, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	var fs unix.Statfs_t
 	var st unix.Stat_t
 	switch {
 	case unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.TMPFS_MAGIC:
-		err = fmt.Errorf("region file %s: not on a tmpfs (such as /dev/shm)", path)
+		err = fmt.Errorf("%s %s: not on a tmpfs (such as /dev/shm)", what, path)
 	case filelock.Exclusive(fd) != nil:
-		err = fmt.Errorf("region file %s: in use by another process", path)
+		err = fmt.Errorf("%s %s: in use by another process", what, path)
 	case unix.Fstat(fd, &st) != nil:
-		err = fmt.Errorf("region file %s: cannot stat it", path)
+		err = fmt.Errorf("%s %s: cannot stat it", what, path)
 	case int64(fs.Bavail)*fs.Bsize+st.Blocks*512 < need:
-		err = fmt.Errorf("region file %s: its tmpfs has %d MiB free, the namespace needs up to %d MiB (a larger tmpfs: docker run --shm-size, a memory-backed emptyDir's sizeLimit)",
-			path, (int64(fs.Bavail)*fs.Bsize+st.Blocks*512)>>20, need>>20)
+		err = fmt.Errorf("%s %s: its tmpfs has %d MiB free, the namespace needs up to %d MiB (a larger tmpfs: docker run --shm-size, a memory-backed emptyDir's sizeLimit)",
+			what, path, (int64(fs.Bavail)*fs.Bsize+st.Blocks*512)>>20, need>>20)
 	}
 	if err != nil {
 		unix.Close(fd)

@@ -21,9 +21,9 @@ func create(size int) (*Region, error) {
 
 func adopt(int) (*Region, error) { return nil, errors.New("not on this system") }
 
-// OpenFile fails off Linux: region files live on a tmpfs.
-func OpenFile(path string, _ int64) (int, int64, error) {
-	return -1, 0, errors.New("region file " + path + ": needs Linux")
+// OpenFile fails off Linux: such files live on a tmpfs.
+func OpenFile(what, path string, _ int64) (int, int64, error) {
+	return -1, 0, errors.New(what + " " + path + ": needs Linux")
 }
 
 func createIn(int, int) (*Region, error) { return nil, errors.New("not on this system") }
