@@ -70,8 +70,8 @@ type Backend struct {
 	region    *sharedindex.Region
 	shared    bool
 	published [sets.Max + 1]atomic.Bool
-	// journal lists the write buffers in the region (journal.go); nil
-	// without a region.
+	// journal hands out and lists the write buffers (journal.go), in the
+	// region or the write-buffer-file; nil with neither.
 	journal *journal
 
 	instance uint64 // shared by the devices, in every header
@@ -195,10 +195,7 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	start := time.Now()
 	if left != nil {
 		if err := b.replay(left.ResumeArea(), "the region of the process before"); err != nil {
-			b.releaseIndex()
-			for _, m := range ms {
-				m.f.Close()
-			}
+			b.abandon(ms)
 			return nil, fmt.Errorf("nvme: namespace %s: the write buffers of the process before: %w", opts.Namespace, err)
 		}
 		// Before the devices are read: the dead process's index would
@@ -207,10 +204,7 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	}
 	if opts.WriteBufferFile != "" {
 		if err := b.openJournalFile(b.journalSlots(len(b.devs))); err != nil {
-			b.releaseIndex()
-			for _, m := range ms {
-				m.f.Close()
-			}
+			b.abandon(ms)
 			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
 		}
 	}
@@ -226,10 +220,7 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		snap.Close()
 	}
 	if err != nil {
-		b.releaseIndex()
-		for _, m := range ms {
-			m.f.Close()
-		}
+		b.abandon(ms)
 		if errors.Is(err, errBadSnapshot) {
 			// The marks are cleared: this time the devices are read.
 			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err", err)
@@ -555,6 +546,15 @@ func (b *Backend) Close() error {
 	}
 	b.releaseIndex()
 	return errors.Join(errs...)
+}
+
+// abandon undoes a start that failed once the devices ms are open.
+func (b *Backend) abandon(ms []*medium) {
+	b.journal.release()
+	b.releaseIndex()
+	for _, m := range ms {
+		m.f.Close()
+	}
 }
 
 // releaseIndex frees the partition tables and the region that holds them,

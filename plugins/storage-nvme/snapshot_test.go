@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
@@ -295,40 +296,46 @@ func TestWarmStartKeepsNonDurableDeletes(t *testing.T) {
 // makes the start read the devices, with every record there and the marks
 // cleared.
 func TestSnapshotRefused(t *testing.T) {
+	damage := func(t *testing.T, o *Options, _ []byte) {
+		data := readFile(t, o.Snapshot)
+		data[len(data)/2] ^= 0x10
+		writeFile(t, o.Snapshot, data)
+	}
 	cases := []struct {
 		name string
 		// spoil runs after the second clean stop; older is the snapshot
 		// the first one wrote.
 		spoil func(t *testing.T, o *Options, older []byte)
+		// bufferFile puts the write buffers in a write-buffer-file, which
+		// the start that refuses the snapshot gives up before it reads
+		// the devices.
+		bufferFile bool
 	}{
-		{"damaged", func(t *testing.T, o *Options, _ []byte) {
-			data := readFile(t, o.Snapshot)
-			data[len(data)/2] ^= 0x10
-			writeFile(t, o.Snapshot, data)
-		}},
+		{"damaged", damage, false},
+		{"damaged, write buffers in a file", damage, true},
 		{"cut short", func(t *testing.T, o *Options, _ []byte) {
 			data := readFile(t, o.Snapshot)
 			writeFile(t, o.Snapshot, data[:len(data)-100])
-		}},
+		}, false},
 		{"missing", func(t *testing.T, o *Options, _ []byte) {
 			if err := os.Remove(o.Snapshot); err != nil {
 				t.Fatal(err)
 			}
-		}},
-		{"of an earlier stop", func(t *testing.T, o *Options, older []byte) { writeFile(t, o.Snapshot, older) }},
+		}, false},
+		{"of an earlier stop", func(t *testing.T, o *Options, older []byte) { writeFile(t, o.Snapshot, older) }, false},
 		{"of another entry layout", func(t *testing.T, o *Options, _ []byte) {
 			data := readFile(t, o.Snapshot)
 			binary.LittleEndian.PutUint32(data[12:], entryLayout+1)
 			writeFile(t, o.Snapshot, data)
-		}},
+		}, false},
 		{"an entry outside the devices", func(t *testing.T, o *Options, _ []byte) {
 			data := readFile(t, o.Snapshot)
 			writeFile(t, o.Snapshot, entriesInSnapshot(t, data, func(es []entry) []entry { es[0][38] = 99; return es }))
-		}},
+		}, false},
 		{"a digest twice", func(t *testing.T, o *Options, _ []byte) {
 			data := readFile(t, o.Snapshot)
 			writeFile(t, o.Snapshot, entriesInSnapshot(t, data, func(es []entry) []entry { return append(es, es[0]) }))
-		}},
+		}, false},
 		{"a device not marked", func(t *testing.T, o *Options, _ []byte) {
 			f, err := os.OpenFile(o.Files[1], os.O_RDWR, 0)
 			if err != nil {
@@ -343,14 +350,17 @@ func TestSnapshotRefused(t *testing.T) {
 			if err := writeMark(f, h, cleanMark{}); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, false},
 		{"devices reordered", func(t *testing.T, o *Options, _ []byte) {
 			o.Files[0], o.Files[1] = o.Files[1], o.Files[0]
-		}},
+		}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := snapshotOptions(t.TempDir())
+			if c.bufferFile {
+				o.WriteBufferFile = filepath.Join(shmtest.Dir(t), "test.buffers")
+			}
 			b := mustNew(t, o)
 			want := churn(t, b, 1500, 1, 0)
 			if err := b.Close(); err != nil {
