@@ -13,7 +13,7 @@ help:
 	@echo "make unit         unit and integration tests only"
 	@echo "make lint         go vet and gofmt"
 	@echo "make fuzz         run each fuzz target for FUZZTIME ($(FUZZTIME))"
-	@echo "make crash        the crash tests' long forms: device writers killed 20 times, memory plugins 300"
+	@echo "make crash        the crash tests' long forms: device writers and plugins killed 20 times, memory plugins 300"
 	@echo "make conformance  the official Go client's specs against a node"
 	@echo "make bench        Skiff vs redis-server, side by side (installs redis if missing)"
 	@echo "make bench-device the device backend vs fio on one file of the root disk: node reads/writes,"
@@ -68,11 +68,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzInfo$$' -fuzztime $(FUZZTIME) ./core/internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./core/internal/server
 	$(GO) test -run '^$$' -fuzz '^FuzzWalkBlock$$' -fuzztime $(FUZZTIME) ./plugins/storage-nvme
+	$(GO) test -run '^$$' -fuzz '^FuzzLeftBuffers$$' -fuzztime $(FUZZTIME) ./plugins/storage-nvme
 
 # The unit run kills each once or a few times; these kill them until the
 # rare cases (a kill while a partition changes) come up.
 crash:
-	NVME_LONG=1 $(GO) test -count=1 -run 'Crash' ./plugins/storage-nvme
+	NVME_LONG=1 $(GO) test -count=1 -run 'Crash|PluginKilled' ./plugins/storage-nvme
 	MEMORY_KILL_ROUNDS=300 $(GO) test -count=1 -run 'TestResumeAfterKill' ./plugins/storage-memory
 
 # Built, not `go run`, so that a signal to make reaches the tool, which

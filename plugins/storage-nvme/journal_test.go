@@ -112,3 +112,33 @@ func TestLeftBuffers(t *testing.T) {
 		t.Error("a journal cut short was read")
 	}
 }
+
+// FuzzLeftBuffers reads journals of arbitrary bytes, as a write-buffer-file
+// damaged or written by something else may hold: an error or buffers that
+// check out, never a panic, and each buffer within the journal, on a block
+// of the devices.
+func FuzzLeftBuffers(f *testing.F) {
+	const wbs, seed, instance = 4096, 3, 9
+	_, size := journalLayout(2, wbs)
+	mem := make([]byte, size)
+	j := newJournal(mem, 2, wbs, testLogger())
+	buf, slot, _ := j.alloc(wbs)
+	(&blockHeader{seq: 5, instance: instance, wbs: wbs, device: 1}).encode(buf, seed)
+	j.open(slot, 1, 2, 5)
+	j.used(slot, 100)
+	f.Add(mem)
+	f.Add(mem[:journalHeader])
+	f.Add([]byte{})
+	devs := []*device{{nblocks: 4}, {nblocks: 4}}
+	f.Fuzz(func(t *testing.T, mem []byte) {
+		bufs, _, err := leftBuffers(mem, devs, wbs, seed, instance)
+		if err != nil {
+			return
+		}
+		for _, b := range bufs {
+			if b.dev >= len(devs) || b.blk >= devs[b.dev].nblocks || len(b.data) < blockHeaderSize || len(b.data) > wbs {
+				t.Fatalf("buffer %d/%d of %d bytes", b.dev, b.blk, len(b.data))
+			}
+		}
+	})
+}
