@@ -66,7 +66,7 @@
 // (a memory backend's records, a device backend's write buffers) leaves it
 // behind: the node keeps the region's memory file (Process.Leftover) and
 // passes it to the new process (Config.Resume), whose backend, if served
-// WithResume, takes it over instead of starting without it. A plugin exits within half a second of its node going
-// away, even if the node was killed, and closes its backend before exiting
-// on SIGTERM.
+// WithResume, takes it over instead of starting without it. A plugin exits
+// within half a second of its node going away, even if the node was
+// killed, and closes its backend before exiting on SIGTERM.
 package plugin

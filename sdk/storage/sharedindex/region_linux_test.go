@@ -124,3 +124,74 @@ func TestSaveAndLoad(t *testing.T) {
 		t.Error("a file of no region's size was loaded")
 	}
 }
+
+// TestResumeArea: a device region is resumable, and adopted, only with a
+// resume area, which the adopting process finds where it was left; a
+// discarded region's memory goes back at once, though another process
+// (here a copy of the descriptor) holds the file.
+func TestResumeArea(t *testing.T) {
+	if !Shareable {
+		t.Skip("the shared index is read on linux/amd64 only")
+	}
+	f, err := os.CreateTemp(t.TempDir(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := Create(64<<20, 1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	devices := Devices{Files: []int{int(f.Fd())}, Blocks: []int{4}, BlockSize: 4096, BlocksOff: 4096}
+	if err := r.ShareDevices(devices); err != nil {
+		t.Fatal(err)
+	}
+	adoptCopy := func() (*Region, error) {
+		fd, err := unix.Dup(r.FD())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Adopt(fd)
+	}
+	if _, err := adoptCopy(); err == nil {
+		t.Fatal("a device region without a resume area was adopted")
+	}
+	off, err := r.Alloc(8 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	area := r.Mem()[off : off+8<<20]
+	for i := range area {
+		area[i] = byte(i % 251)
+	}
+	r.SetResumeArea(off, len(area))
+	ix, err := Open(r.FD(), devices.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ix.Resumable() {
+		t.Error("a device region with a resume area is not resumable")
+	}
+	ix.Close()
+	a, err := adoptCopy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Kind() != KindDevice || !bytes.Equal(a.ResumeArea(), area) {
+		t.Fatalf("adopted a region of kind %d, resume area of %d bytes", a.Kind(), len(a.ResumeArea()))
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(r.FD(), &st); err != nil || st.Blocks*512 < int64(len(area)) {
+		t.Fatalf("the region holds %d bytes before the discard (%v)", st.Blocks*512, err)
+	}
+	if err := a.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fstat(r.FD(), &st); err != nil || st.Blocks != 0 {
+		t.Errorf("the region holds %d bytes after the discard (%v)", st.Blocks*512, err)
+	}
+	if err := a.Close(); err != nil {
+		t.Errorf("a second close: %v", err)
+	}
+}
