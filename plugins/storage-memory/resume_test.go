@@ -21,7 +21,6 @@ import (
 
 	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
-	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
@@ -312,18 +311,7 @@ func TestResumeAfterKill(t *testing.T) {
 		rounds = n
 	}
 	storagetest.RunKilled(t, storagetest.KillOptions{
-		Start: func(left *os.File) *plugin.Process {
-			p, err := plugin.Start(context.Background(), plugin.Config{
-				Path:      os.Args[0],
-				Namespace: "test",
-				Logger:    storagetest.PluginLogger(t),
-				Resume:    left,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
-		},
+		Path:   os.Args[0],
 		Rounds: rounds, Writers: 6, KeysEach: 300, MaxWait: 60 * time.Millisecond,
 		InDoubtMayVanish: true,
 	})

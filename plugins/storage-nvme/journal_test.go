@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
@@ -35,19 +34,7 @@ func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 		rounds = 20
 	}
 	storagetest.RunKilled(t, storagetest.KillOptions{
-		Start: func(left *os.File) *plugin.Process {
-			p, err := plugin.Start(ctx, plugin.Config{
-				Path:      os.Args[0],
-				Namespace: "test",
-				Settings:  settings,
-				Logger:    storagetest.PluginLogger(t),
-				Resume:    left,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
-		},
+		Path: os.Args[0], Settings: settings,
 		Rounds: rounds, Writers: 4, KeysEach: 400, MaxWait: 150 * time.Millisecond,
 		DurableDeletes: true, MaxRecordSize: MaxRecordSizeFor(512 << 10),
 	})

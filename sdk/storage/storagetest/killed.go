@@ -16,9 +16,12 @@ import (
 
 // KillOptions configures RunKilled.
 type KillOptions struct {
-	// Start starts a plugin process serving the backend, handing it the
-	// region a killed process left (plugin.Process.Leftover) if not nil.
-	Start func(left *os.File) *plugin.Process
+	// Path is the plugin binary (a test binary that serves its backend
+	// when started as a plugin: os.Args[0]), Settings what it opens the
+	// backend of namespace test with. Each process after the first gets
+	// the region the killed one left (plugin.Process.Leftover).
+	Path     string
+	Settings map[string]string
 	// Rounds is how many times a process is killed.
 	Rounds int
 	// Writers and KeysEach: how many writers, each over keys of its own.
@@ -56,7 +59,14 @@ func RunKilled(t *testing.T, o KillOptions) {
 	}
 	digest := func(w, k int) storage.Digest { return DigestIn(uint16(k%50), uint64(w*o.KeysEach+k)) }
 	ctx := context.Background()
-	p := o.Start(nil)
+	start := func(left *os.File) *plugin.Process {
+		p, err := plugin.Start(ctx, plugin.Config{Path: o.Path, Namespace: "test", Settings: o.Settings, Logger: PluginLogger(t), Resume: left})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := start(nil)
 	defer func() { p.Close() }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for round := range o.Rounds {
@@ -103,7 +113,7 @@ func RunKilled(t *testing.T, o KillOptions) {
 		if left == nil {
 			t.Fatal("no region left by the killed process")
 		}
-		p = o.Start(left)
+		p = start(left)
 		left.Close()
 		for w := range o.Writers {
 			for k, st := range states[w] {
