@@ -81,8 +81,12 @@ type Backend struct {
 	// the flusher before writers wait.
 	maxWriteQ int32
 
-	nextSeq atomic.Uint64 // block sequences: the last one handed out
-	wseq    atomic.Uint64 // write sequences: the last one handed out
+	// Block and write sequences: the last one handed out. In the region's
+	// state section with index-type dram (resume.go), with the blocks'
+	// incarnations (device.seq, diskSeq).
+	nextSeq *atomic.Uint64
+	wseq    *atomic.Uint64
+	state   indexState // mem nil without a region
 
 	// The release barrier (device.go).
 	pmu      sync.Mutex
@@ -112,6 +116,7 @@ type Backend struct {
 	rates             rateWindow
 	coldStart         time.Duration
 	warm              bool // the index came from a snapshot (snapshot.go)
+	resumed           bool // the index was a dead process's (resume.go)
 
 	closed     atomic.Bool
 	stop       chan struct{} // closed by Close to stop the goroutines
@@ -145,7 +150,8 @@ func New(opts Options) (*Backend, error) { return newBackend(opts, nil) }
 
 // newBackend is New, first writing to the devices what the write buffers
 // listed in left held, if not nil: the region a dead process of the
-// backend left (journal.go), which it then discards.
+// backend left (journal.go), whose index it then takes over if it can
+// (resume.go), and discards.
 func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -160,6 +166,8 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		flushStop:  make(chan struct{}),
 		defragDone: make(chan struct{}, 1),
 		sampleDone: make(chan struct{}),
+		nextSeq:    new(atomic.Uint64),
+		wseq:       new(atomic.Uint64),
 	}
 	if opts.IndexType == IndexFlash {
 		fs, err := newFlashSlots(opts.IndexMount, opts.IndexMountSizeLimit)
@@ -175,32 +183,26 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.instance, b.seed = instance, seedOf(instance)
 	if opts.IndexType != IndexFlash {
-		var capacity int64
-		for _, m := range ms {
-			capacity += int64(m.blocks) * int64(opts.WriteBlockSize)
-		}
-		if err := b.createRegion(capacity, len(ms)); err != nil {
+		if err := b.createRegion(ms); err != nil {
 			for _, m := range ms {
 				m.f.Close()
 			}
 			return nil, fmt.Errorf("nvme: namespace %s: index: %w", opts.Namespace, err)
 		}
 	}
-	b.instance, b.seed = instance, seedOf(instance)
 	for i, m := range ms {
 		b.devs = append(b.devs, newDevice(b, i, m, opts.WriteBlockSize))
 	}
 	b.defragDone = make(chan struct{}, len(b.devs)+1)
 	start := time.Now()
+	var prev *leftIndex
 	if left != nil {
-		if err := b.replay(left.ResumeArea(), "the region of the process before"); err != nil {
+		if prev, err = b.replayLeft(left); err != nil {
 			b.abandon(ms)
 			return nil, fmt.Errorf("nvme: namespace %s: the write buffers of the process before: %w", opts.Namespace, err)
 		}
-		// Before the devices are read: the dead process's index would
-		// otherwise take memory beside the one being built.
-		left.Discard()
 	}
 	if opts.WriteBufferFile != "" {
 		if err := b.openJournalFile(b.journalSlots(len(b.devs))); err != nil {
@@ -208,10 +210,19 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
 		}
 	}
+	if left != nil && prev == nil {
+		// Before the devices are read: the dead process's index would
+		// otherwise take memory beside the one being built.
+		left.Discard()
+	}
 	snap, id := b.snapshotFor(ms)
 	err = clearMarks(ms)
 	if err == nil {
-		err = b.load(ms, snap, id)
+		err = b.load(ms, snap, id, prev)
+	}
+	if left != nil {
+		// Its tables were copied, or are of no use.
+		left.Discard()
 	}
 	if err == nil {
 		err = b.fillCopies()
@@ -221,15 +232,18 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	}
 	if err != nil {
 		b.abandon(ms)
-		if errors.Is(err, errBadSnapshot) {
+		if errors.Is(err, errBadIndex) {
 			// The marks are cleared: this time the devices are read.
 			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err", err)
 			return New(opts)
 		}
 		return nil, err
 	}
+	// A snapshot beside a dead process's region is older than the region:
+	// it is removed unused.
+	b.resumed = prev != nil
 	if snap != nil {
-		b.warm = true
+		b.warm = !b.resumed
 		if err := os.Remove(snap.Name()); err != nil {
 			b.log.Warn("nvme: remove the loaded index snapshot", "namespace", opts.Namespace, "err", err)
 		}
@@ -238,9 +252,12 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		opts.loaded(b)
 	}
 	b.shareDevices()
+	if b.state.mem != nil {
+		b.state.setComplete(true)
+	}
 	b.coldStart = time.Since(start)
 	b.log.Info("nvme: started", "namespace", opts.Namespace, "devices", len(b.devs), "records", b.records.Load(),
-		"tombstones", b.tombstones.Load(), "warm", b.warm, "cold-start", b.coldStart.Round(time.Millisecond))
+		"tombstones", b.tombstones.Load(), "warm", b.warm, "resumed", b.resumed, "cold-start", b.coldStart.Round(time.Millisecond))
 	for _, dv := range b.devs {
 		go dv.flusher(b.flushStop)
 		go dv.defragger(b.stop, b.defragDone)
@@ -561,6 +578,9 @@ func (b *Backend) abandon(ms []*medium) {
 // leaving the node's readers to ask the backend (which is closed) from then
 // on.
 func (b *Backend) releaseIndex() {
+	if b.state.mem != nil {
+		b.state.setComplete(false)
+	}
 	for i := range b.parts {
 		p := &b.parts[i]
 		p.mu.Lock()

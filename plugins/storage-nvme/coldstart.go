@@ -45,13 +45,17 @@ import (
 // coldChunk is the size of the cold start's reads.
 const coldChunk = 8 << 20
 
-// load rebuilds the index from snapshot snap, whose id the media carry, or
-// without one from the media, then sets up the blocks.
-func (b *Backend) load(ms []*medium, snap *os.File, id uint64) error {
+// load takes over the index a dead process left, if not nil, or loads it
+// from snapshot snap, whose id the media carry, or else rebuilds it from
+// the media, then sets up the blocks.
+func (b *Backend) load(ms []*medium, snap *os.File, id uint64, left *leftIndex) error {
 	var err error
-	if snap != nil {
+	switch {
+	case left != nil:
+		err = b.adopt(left)
+	case snap != nil:
 		err = b.restore(snap, id)
-	} else {
+	default:
 		err = b.scan(ms)
 	}
 	if err != nil {

@@ -53,7 +53,8 @@ type device struct {
 	// it under partition locks. seq is the block sequence of the block's
 	// current (or last) incarnation, set when it is opened; readers check
 	// records against it. diskSeq is the sequence of what the device holds
-	// there, which lags seq until the new incarnation's first write.
+	// there, which lags seq until the new incarnation's first write. Both
+	// are in the region's state section with index-type dram (resume.go).
 	bmu     sync.Mutex
 	state   []blockState
 	live    []atomic.Int32
@@ -124,8 +125,6 @@ func newDevice(b *Backend, idx int, m *medium, wbs int) *device {
 		reserve:    min(max(n/100, 4), 64, n/4),
 		state:      make([]blockState, n),
 		live:       make([]atomic.Int32, n),
-		seq:        make([]atomic.Uint64, n),
-		diskSeq:    make([]uint64, n),
 		free:       ring{buf: make([]uint32, n)},
 		defragQ:    ring{buf: make([]uint32, n)},
 		inRing:     make([]bool, n),
@@ -133,6 +132,11 @@ func newDevice(b *Backend, idx int, m *medium, wbs int) *device {
 		kick:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		cache:      make(map[uint32]*wbuf),
+	}
+	if b.state.mem != nil {
+		dv.seq, dv.diskSeq = b.state.blocks(idx)
+	} else {
+		dv.seq, dv.diskSeq = make([]atomic.Uint64, n), make([]uint64, n)
 	}
 	dv.qcond.L = &dv.qmu
 	dv.mirror, _ = m.f.(*mirror)

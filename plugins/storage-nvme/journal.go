@@ -238,20 +238,20 @@ func leftBuffers(mem []byte, devs []*device, wbs int, seed uint32, instance uint
 }
 
 // replay writes to their blocks what the buffers listed in the journal in
-// mem held, which the process that left it may not have written, and syncs
-// the devices written. from names the journal in the log. A journal that
-// cannot be read is logged and left: it fails only when the devices do.
-// Called by New before it reads the devices.
-func (b *Backend) replay(mem []byte, from string) error {
+// mem held, which the process that left it may not have written, syncs the
+// devices written, and returns those buffers. from names the journal in
+// the log. A journal that cannot be read is logged and left: it fails only
+// when the devices do. Called by New before it reads the devices.
+func (b *Backend) replay(mem []byte, from string) ([]leftBuffer, error) {
 	bufs, skipped, err := leftBuffers(mem, b.devs, b.opts.WriteBlockSize, b.seed, b.instance)
 	if err != nil {
 		b.log.Warn("nvme: the write buffers left in "+from+" cannot be read: writes of the last flush-max-ms before it stopped may be lost",
 			"namespace", b.opts.Namespace, "err", err)
-		return nil
+		return nil, nil
 	}
 	scratch, err := allocBuffer(b.opts.WriteBlockSize)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer freeBuffer(scratch)
 	touched := make([]bool, len(b.devs))
@@ -262,7 +262,7 @@ func (b *Backend) replay(mem []byte, from string) error {
 		clear(scratch[n:end])
 		dv := b.devs[lb.dev]
 		if _, err := dv.f.WriteAt(scratch[:end], dv.blockOffset(lb.blk)); err != nil {
-			return fmt.Errorf("write block %d of %s: %w", lb.blk, dv.path, err)
+			return nil, fmt.Errorf("write block %d of %s: %w", lb.blk, dv.path, err)
 		}
 		touched[lb.dev] = true
 		bytes += int64(n)
@@ -270,7 +270,7 @@ func (b *Backend) replay(mem []byte, from string) error {
 	for i, dv := range b.devs {
 		if touched[i] {
 			if err := dv.f.Sync(); err != nil {
-				return fmt.Errorf("sync %s: %w", dv.path, err)
+				return nil, fmt.Errorf("sync %s: %w", dv.path, err)
 			}
 		}
 	}
@@ -278,7 +278,7 @@ func (b *Backend) replay(mem []byte, from string) error {
 		b.log.Info("nvme: wrote the write buffers left in "+from, "namespace", b.opts.Namespace,
 			"buffers", len(bufs), "bytes", bytes, "skipped", skipped)
 	}
-	return nil
+	return bufs, nil
 }
 
 // openJournalFile lays out the journal in opts.WriteBufferFile, first
@@ -293,7 +293,7 @@ func (b *Backend) openJournalFile(slots int) error {
 	if old > 0 {
 		mem, err := mapFile(fd, int(old))
 		if err == nil {
-			err = b.replay(mem, path)
+			_, err = b.replay(mem, path)
 			unmapFile(mem)
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
@@ -16,7 +17,9 @@ import (
 // moments while writers put and durably delete records, with a flush
 // bound of a minute, so that the last records of each write buffer are in
 // memory only; the next process starts on the region the node kept, round
-// after round (storagetest.RunKilled): every write acknowledged is there.
+// after round (storagetest.RunKilled): every write acknowledged is there,
+// whether the next process took the index over (most rounds) or read the
+// devices (a partition was changing at the kill).
 func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("the region is handed over where the node shares it: linux/amd64")
@@ -33,11 +36,23 @@ func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 	if os.Getenv("NVME_LONG") == "1" {
 		rounds = 20
 	}
+	resumed := 0
 	storagetest.RunKilled(t, storagetest.KillOptions{
 		Path: os.Args[0], Settings: settings,
 		Rounds: rounds, Writers: 4, KeysEach: 400, MaxWait: 150 * time.Millisecond,
 		DurableDeletes: true, MaxRecordSize: MaxRecordSizeFor(512 << 10),
+		Restarted: func(round int, b storage.Backend) {
+			st, err := b.Stats(ctx)
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			resumed += int(st.Extra["index_resumed"])
+		},
 	})
+	t.Logf("%d of %d starts took the index over", resumed, rounds)
+	if resumed == 0 {
+		t.Error("no start took over the index of the process killed")
+	}
 }
 
 // TestLeftBuffers checks what a successor takes from a journal: a buffer

@@ -67,31 +67,42 @@ func regionSize(capacity int64) int {
 	return int(min(capacity, most)) + 1<<30
 }
 
-// createRegion makes the region of an index-type dram backend of devices
-// devices, with room for the journal of their write buffers
-// (journal.go), unless they are in a write-buffer-file.
-func (b *Backend) createRegion(capacity int64, devices int) error {
-	slots := b.journalSlots(devices)
+// createRegion makes the region of an index-type dram backend of media
+// ms, with its resume area (resume.go): the state section, and the journal
+// of the write buffers (journal.go) unless they are in a write-buffer-file.
+func (b *Backend) createRegion(ms []*medium) error {
+	var capacity int64
+	blocks := make([]uint32, len(ms))
+	for i, m := range ms {
+		capacity += int64(m.blocks) * int64(b.opts.WriteBlockSize)
+		blocks[i] = m.blocks
+	}
+	slots := b.journalSlots(len(ms))
 	_, jsize := journalLayout(slots, b.opts.WriteBlockSize)
 	if b.opts.WriteBufferFile != "" {
 		jsize = 0
 	}
-	region, err := sharedindex.CreateUpTo(regionSize(capacity)+jsize, func(int) int { return 1 }, b.hashSeed)
+	ssize := stateLayout(blocks)
+	region, err := sharedindex.CreateUpTo(regionSize(capacity)+ssize+jsize, func(int) int { return 1 }, b.hashSeed)
 	if err != nil {
 		return err
 	}
-	b.region = region
-	b.slots = &regionSlots{region: region}
-	if jsize == 0 {
-		return nil
-	}
-	off, err := region.Alloc(jsize)
+	off, err := region.Alloc(ssize + jsize)
 	if err != nil {
 		region.Close()
-		return fmt.Errorf("write buffer journal: %w", err)
+		return fmt.Errorf("resume area: %w", err)
 	}
-	b.journal = newJournal(region.Mem()[off:off+jsize], slots, b.opts.WriteBlockSize, b.log)
-	region.SetResumeArea(off, jsize)
+	b.region = region
+	b.slots = &regionSlots{region: region}
+	area := region.Mem()[off : off+ssize+jsize]
+	journalOff := 0
+	if jsize > 0 {
+		journalOff = ssize
+		b.journal = newJournal(area[ssize:], slots, b.opts.WriteBlockSize, b.log)
+	}
+	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff)
+	b.nextSeq, b.wseq = b.state.counters()
+	region.SetResumeArea(off, ssize+jsize)
 	return nil
 }
 

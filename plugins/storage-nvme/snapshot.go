@@ -59,9 +59,10 @@ var (
 	snapshotEnd   = [8]byte{'S', 'K', 'I', 'F', 'F', 'E', 'N', 'D'}
 )
 
-// errBadSnapshot wraps the reasons a snapshot the devices name cannot be
-// loaded: New then reads the devices instead.
-var errBadSnapshot = errors.New("index snapshot unusable")
+// errBadIndex wraps the reasons an index cannot be loaded from a snapshot
+// the devices name, or taken over from a dead process (resume.go): New
+// then reads the devices instead.
+var errBadIndex = errors.New("index unusable")
 
 // saveSnapshot writes the index to Options.Snapshot and marks the devices
 // with it. Close calls it once every write is on the devices and nothing
@@ -199,12 +200,12 @@ func writeMark(f devFile, h deviceHeader, mark cleanMark) error {
 }
 
 // restore loads the index from snapshot f, whose id the devices carry, in
-// place of a scan. Its errors wrap errBadSnapshot unless the backend itself
+// place of a scan. Its errors wrap errBadIndex unless the backend itself
 // failed (out of index memory).
 func (b *Backend) restore(f *os.File, id uint64) error {
 	r := sectionReader{r: bufio.NewReaderSize(f, 1<<20)}
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s: %s", errBadSnapshot, f.Name(), fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: %s: %s", errBadIndex, f.Name(), fmt.Sprintf(format, args...))
 	}
 	if magic := r.bytes(8); r.err != nil || [8]byte(magic) != snapshotMagic {
 		return bad("not a snapshot")
@@ -262,7 +263,7 @@ func (b *Backend) restore(f *os.File, id uint64) error {
 	b.nextSeq.Store(nextSeq)
 	b.wseq.Store(wseq)
 	if err := b.restoreTables(&r, len(names)); err != nil {
-		if errors.Is(err, errBadSnapshot) {
+		if errors.Is(err, errBadIndex) {
 			return fmt.Errorf("%w: %s", err, f.Name())
 		}
 		return err
@@ -306,7 +307,7 @@ func (b *Backend) restoreTables(r *sectionReader, nsets int) error {
 		buf := <-spare
 		buf = r.fill(buf, int(count)*entrySize)
 		if cerr := r.end(); cerr != nil {
-			err = fmt.Errorf("%w: partition %d: %v", errBadSnapshot, pid, cerr)
+			err = fmt.Errorf("%w: partition %d: %v", errBadIndex, pid, cerr)
 			break
 		}
 		work <- partSection{pid, buf}
@@ -330,11 +331,11 @@ func (b *Backend) fillTable(pid int, buf []byte, nsets int) error {
 	for i := range n {
 		e := entry(buf[i*entrySize : (i+1)*entrySize])
 		if why := b.checkEntry(&e, pid, nsets); why != "" {
-			return fmt.Errorf("%w: partition %d entry %d: %s", errBadSnapshot, pid, i, why)
+			return fmt.Errorf("%w: partition %d entry %d: %s", errBadIndex, pid, i, why)
 		}
 		d := e.digest()
 		if t.find(&d, b.hashSeed) >= 0 {
-			return fmt.Errorf("%w: partition %d: digest %x twice", errBadSnapshot, pid, d[:])
+			return fmt.Errorf("%w: partition %d: digest %x twice", errBadIndex, pid, d[:])
 		}
 		t.place(e, 0, b.hashSeed)
 		t.count++

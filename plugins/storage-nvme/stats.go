@@ -93,6 +93,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	cold_start_ms          how long the last start took to rebuild the index
 //	warm_start             1 if the last start loaded the index from the
 //	                       snapshot of a clean stop, 0 if it read the devices
+//	index_resumed          1 if the last start took over the index of a
+//	                       plugin process that died (resume.go)
 //
 // DataBytes is the records' encoded bytes on the devices (headers and
 // padding included, tombstones excluded), Capacity the bytes of all blocks.
@@ -127,12 +129,16 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		"device_io_uring":        float64(rings),
 		"cold_start_ms":          float64(b.coldStart.Milliseconds()),
 		"warm_start":             0,
+		"index_resumed":          0,
 		"device_read_tps":        0,
 		"device_write_tps":       0,
 		"cache_read_pct":         0,
 	}
 	if b.warm {
 		extra["warm_start"] = 1
+	}
+	if b.resumed {
+		extra["index_resumed"] = 1
 	}
 	if b.opts.DataInMemory {
 		extra["memory_used_data_bytes"] = float64(b.copiesBytes())

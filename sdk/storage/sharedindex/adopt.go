@@ -126,6 +126,13 @@ func (r *Region) TableOff(pid uint16) int {
 	return int(atomic.LoadUint64(r.word(partOff(pid) + pTableOff)))
 }
 
+// TableLen is the length in entries PublishTable last gave partition
+// pid's table. It matches TableOff only in a partition that was not
+// Changing.
+func (r *Region) TableLen(pid uint16) int {
+	return int(min(atomic.LoadUint64(r.word(partOff(pid)+pTableLen)), uint64(len(r.mem))))
+}
+
 // SlabIDs bounds the slab ids ever published: they are below it.
 func (r *Region) SlabIDs() uint32 {
 	return uint32(min(atomic.LoadUint64(r.word(hSlabIDs)), uint64(r.dirLen)))

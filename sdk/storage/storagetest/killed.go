@@ -39,6 +39,9 @@ type KillOptions struct {
 	// MaxRecordSize leaves out the versions of records larger than this
 	// (Versioned's 150 KiB ones); 0 for none.
 	MaxRecordSize int
+	// Restarted, if not nil, is called with each process started after a
+	// kill, before its records are checked.
+	Restarted func(round int, b storage.Backend)
 }
 
 // RunKilled kills the plugin process at random moments while writers put,
@@ -115,6 +118,9 @@ func RunKilled(t *testing.T, o KillOptions) {
 		}
 		p = start(left)
 		left.Close()
+		if o.Restarted != nil {
+			o.Restarted(round, p)
+		}
 		for w := range o.Writers {
 			for k, st := range states[w] {
 				d := digest(w, k)
