@@ -131,6 +131,11 @@ type partition struct {
 	table table
 	tombs int // tombstones in the table
 	pid   uint16
+	// seq names the change in progress under the write lock, with the
+	// shared index (its sequence word); slots allocates the table's slots
+	// for changes (resume.go).
+	seq   uint64
+	slots partSlots
 	_     [64 - unsafe.Sizeof(partitionFields{})%64]byte
 }
 
@@ -139,6 +144,8 @@ type partitionFields struct {
 	table table
 	tombs int
 	pid   uint16
+	seq   uint64
+	slots partSlots
 }
 
 var _ storage.Backend = (*Backend)(nil)
@@ -178,6 +185,7 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	}
 	for i := range b.parts {
 		b.parts[i].pid = uint16(i)
+		b.parts[i].slots = partSlots{b, &b.parts[i]}
 	}
 	ms, instance, err := openMedia(&b.opts)
 	if err != nil {
@@ -360,7 +368,7 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 	if i < 0 {
 		// Make room in the table first, so that nothing is written
 		// for a record the index could not take.
-		if err := p.table.ensure(b.hashSeed, b.slots); err != nil {
+		if err := p.table.ensure(b.hashSeed, &p.slots); err != nil {
 			return nil, 0, 0, fmt.Errorf("nvme: put %x: %w", d[:], err)
 		}
 	}
@@ -388,8 +396,10 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 	b.records.Add(1)
 	if i >= 0 {
 		b.forgetBytes(p, &p.table.slots[i])
+		b.intend(p, &p.table.slots[i], &e)
 		p.table.slots[i] = e
 	} else {
+		b.intend(p, nil, &e)
 		p.table.insertReserved(e, b.hashSeed)
 	}
 	return wb, seq, int64(off + n), nil
@@ -413,7 +423,8 @@ func (b *Backend) forgetBytes(p *partition, e *entry) {
 // forget removes the entry in slot i of p. Called under p's lock.
 func (b *Backend) forget(p *partition, i int) {
 	b.forgetBytes(p, &p.table.slots[i])
-	p.table.remove(i, b.hashSeed, b.slots)
+	b.intend(p, &p.table.slots[i], nil)
+	p.table.remove(i, b.hashSeed, &p.slots)
 }
 
 // waitSpace waits a little for blocks released but not yet free (waiting
@@ -514,7 +525,9 @@ func (b *Backend) tombstone(dv *device, d *storage.Digest) (*wbuf, uint64, int64
 	dv.wmu.Unlock()
 
 	b.forgetBytes(p, old)
-	*old = makeTombstone(d, below, location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(n)})
+	tomb := makeTombstone(d, below, location{dev: dv.idx, block: blk, off: uint32(off), size: uint32(n)})
+	b.intend(p, old, &tomb)
+	*old = tomb
 	b.tombstones.Add(1)
 	p.tombs++
 	return wb, seq, int64(off + n), nil

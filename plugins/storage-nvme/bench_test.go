@@ -19,6 +19,7 @@ import (
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
+	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
@@ -431,6 +432,41 @@ func BenchmarkWarmStart(b *testing.B) {
 	if fi, err := os.Stat(o.Snapshot); err == nil {
 		b.ReportMetric(float64(fi.Size())/float64(n), "snapshot-B/record")
 	}
+}
+
+// BenchmarkResume is BenchmarkColdStart's start, then the start of a
+// process taking over its index after it died (resume.go), side by side in
+// each iteration: cold-ms/1M and resume-ms/1M are their times per million
+// records.
+func BenchmarkResume(b *testing.B) {
+	if !sharedindex.Shareable {
+		b.Skip("regions are handed over where the node shares them: linux/amd64")
+	}
+	o, n, _ := startFiles(b, "")
+	var cold, resume time.Duration
+	for b.Loop() {
+		start := time.Now()
+		be, err := New(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cold += time.Since(start)
+		left := die(b, be)
+		start = time.Now()
+		be, err = newBackend(o, left)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resume += time.Since(start)
+		if st, _ := be.Stats(ctx); st.Records != uint64(n) || !be.resumed {
+			b.Fatalf("%d records after the start (resumed %v), want %d", st.Records, be.resumed, n)
+		}
+		be.Close()
+	}
+	perM := func(d time.Duration) float64 { return d.Seconds() * 1e3 * 1e6 / float64(n) / float64(b.N) }
+	b.ReportMetric(perM(cold), "cold-ms/1M")
+	b.ReportMetric(perM(resume), "resume-ms/1M")
+	b.ReportMetric(cold.Seconds()/resume.Seconds(), "cold/resume")
 }
 
 // timeStart opens a backend over the files of startFiles, checks that it

@@ -182,7 +182,10 @@ func (dv *device) moveRecord(blk uint32, off int, h *devrecord.Header, rec []byt
 	nl := location{dev: dv.idx, block: wb.block, off: uint32(at), size: l.size}
 	dv.addLive(wb.block, int(l.size))
 	dv.wmu.Unlock()
-	e.setLoc(nl)
+	moved := *e
+	moved.setLoc(nl)
+	b.intend(p, e, &moved)
+	*e = moved
 	dv.addLive(blk, -int(l.size))
 	b.defragMoved.Add(1)
 	return moveDone

@@ -221,30 +221,40 @@ func (t *table) insertReserved(e entry, seed uint64) {
 	t.count++
 }
 
-// place puts e into the table, which has room, displacing entries closer
-// to their homes (Robin Hood).
+// place puts e into the table, which has room, at the first slot whose
+// entry is closer to its home than e would be (Robin Hood), shifting the
+// entries from there to the next empty slot one slot on. They are shifted
+// from the last, so that each is in the table at every moment, twice for
+// a while: a process that dies during the insert leaves none out
+// (resume.go), as removal's backward shift does not either.
 func (t *table) place(e entry, a uint64, seed uint64) {
 	n := len(t.slots)
 	i := e.home(seed, n)
-	for dist := 0; ; dist++ {
-		s := &t.slots[i]
-		if !s.used() {
-			*s = e
-			if t.aux != nil {
-				t.aux[i] = a
-			}
-			return
-		}
-		if d := t.dist(i, seed); d < dist {
-			*s, e = e, *s
-			if t.aux != nil {
-				t.aux[i], a = a, t.aux[i]
-			}
-			dist = d
-		}
+	for dist := 0; t.slots[i].used() && t.dist(i, seed) >= dist; dist++ {
 		if i++; i == n {
 			i = 0
 		}
+	}
+	j := i
+	for t.slots[j].used() {
+		if j++; j == n {
+			j = 0
+		}
+	}
+	for j != i {
+		k := j - 1
+		if k < 0 {
+			k = n - 1
+		}
+		t.slots[j] = t.slots[k]
+		if t.aux != nil {
+			t.aux[j] = t.aux[k]
+		}
+		j = k
+	}
+	t.slots[i] = e
+	if t.aux != nil {
+		t.aux[i] = a
 	}
 }
 

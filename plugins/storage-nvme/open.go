@@ -52,8 +52,9 @@ func Open(namespace string, settings map[string]string) (storage.Backend, error)
 
 // Resume is Open for a plugin process whose predecessor died, leaving
 // region (plugin.WithResume): what the write buffers it lists held is
-// written to the devices before they are read (journal.go), and the
-// region is then discarded. On error the caller still owns region.
+// written to the devices (journal.go), and the index it holds is taken
+// over (resume.go), or else the devices are read; the region is then
+// discarded. On error the caller still owns region.
 func Resume(namespace string, settings map[string]string, region *sharedindex.Region) (storage.Backend, error) {
 	if region.Kind() != sharedindex.KindDevice {
 		return nil, fmt.Errorf("nvme: namespace %s: the region is not a device backend's (kind %d)", namespace, region.Kind())

@@ -78,22 +78,33 @@ func (b *Backend) readEntry(d *storage.Digest, e *entry, seq uint64, buf []byte)
 		}
 		return rec, out, ok, nil
 	}
-	start := dv.blockOffset(l.block) + int64(l.off)
-	from, to := alignDown(start), alignUp(start+int64(l.size))
-	sp := alignedbuf.Get(int(to - from))
+	sp, src, err := dv.readPages(l)
 	defer alignedbuf.Put(sp)
-	page := (*sp)[:to-from]
-	if _, err := dv.f.ReadAt(page, from); err != nil {
-		return rec, buf, false, fmt.Errorf("nvme: read %s block %d: %w", dv.path, l.block, err)
+	if err != nil {
+		return rec, buf, false, err
 	}
 	if dv.mirror == nil {
 		b.devReads.Add(1)
 	}
-	rec, out, ok = b.decodeInto(d, seq, page[start-from:start-from+int64(l.size)], buf)
+	rec, out, ok = b.decodeInto(d, seq, src, buf)
 	if ok {
 		rec.Meta = b.meta(e)
 	}
 	return rec, out, ok, nil
+}
+
+// readPages reads the pages of the device holding the record at l into a
+// buffer of alignedbuf's, which the caller puts back, and returns the
+// buffer and the record's bytes in it.
+func (dv *device) readPages(l location) (*[]byte, []byte, error) {
+	start := dv.blockOffset(l.block) + int64(l.off)
+	from, to := alignDown(start), alignUp(start+int64(l.size))
+	sp := alignedbuf.Get(int(to - from))
+	page := (*sp)[:to-from]
+	if _, err := dv.f.ReadAt(page, from); err != nil {
+		return sp, nil, fmt.Errorf("nvme: read %s block %d: %w", dv.path, l.block, err)
+	}
+	return sp, page[start-from : start-from+int64(l.size)], nil
 }
 
 // decodeInto verifies the encoded record src (digest d, block incarnation

@@ -9,7 +9,9 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/skiffdb/skiff/internal/alignedbuf"
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/sets"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
@@ -26,24 +28,40 @@ import (
 // and then takes the tables over as a warm start takes a snapshot's (each
 // entry checked against the devices, figures and block states derived from
 // the entries: settle), instead of reading every device: seconds for
-// terabytes rather than as long as reading them takes. It does so only when
-// the index is whole: the dead process had finished starting ("complete",
-// set at the end of New and cleared before Close gives the tables up) and
-// no partition was changing, since a Robin Hood insert carries a displaced
-// entry outside the table, and an entry copied halfway is neither version.
-// Otherwise, or if anything fails a check, it reads the devices, as after a
-// crash of the node.
+// terabytes rather than as long as reading them takes. It does so when the
+// dead process had finished starting ("complete", set at the end of New and
+// cleared before Close gives the tables up); otherwise, or if anything
+// fails a check, it reads the devices, as after a crash of the node.
+//
+// A partition the dead process was changing (its sequence word odd) is
+// rebuilt from the records its entries point at. The changes are made so
+// that every record the partition must keep is then pointed at by an entry
+// in its published table, or in the table a resize was filling, or by an
+// image of the change in flight, which the writer records first (intend):
+// inserts and removals shift entries so that each is always somewhere,
+// twice for a while (table.place, remove); a resize publishes the new table
+// before it frees the old (partSlots); and the one entry being written may
+// be neither version, but its images are both. So the rebuild reads every
+// record those entries point at, keeps those that verify (checksum, digest
+// of the partition, block incarnation), and of several copies of a digest
+// the newest write, as a cold start does; each entry is made again from
+// its record. The change in flight is in doubt, and either version may win.
 //
 // The resume area is the state section, then the journal when the buffers
 // are not in a write-buffer-file. The state section, all words
 // little-endian:
 //
-//	header:     stateMagic, complete (0 or 1), block sequence, write
-//	            sequence, instance, write-block-size, devices, offset of
-//	            the journal in the area (0 for none)
-//	per device: its blocks
-//	per device: each block's incarnation, then each block's incarnation on
-//	            the device
+//	header:        stateMagic, complete (0 or 1), block sequence, write
+//	               sequence, instance, write-block-size, devices, offset of
+//	               the journal in the area (0 for none)
+//	per device:    its blocks
+//	per partition: the intent of its change in flight, intentSize bytes:
+//	               the entry before and the entry after (48 bytes each,
+//	               zeros for none), the offset and length of a table being
+//	               filled, the partition sequence word of the change that
+//	               wrote the images, and of the one that wrote the table
+//	per device:    each block's incarnation, then each block's incarnation
+//	               on the device
 //
 // padded to a page.
 
@@ -59,17 +77,29 @@ const (
 	sWBS      = 40
 	sDevices  = 48
 	sJournal  = 56
+	// Bytes of a partition's intent, and their offsets.
+	intentSize = 128
+	iBefore    = 0
+	iAfter     = 48
+	iTableOff  = 96
+	iTableLen  = 104
+	iImageTag  = 112
+	iTableTag  = 120
 )
 
 // stateLayout is the size of the state section for devices of blocks
 // blocks each.
 func stateLayout(blocks []uint32) int {
-	n := stateHeader + 8*len(blocks)
+	n := intentsOff(len(blocks)) + storage.Partitions*intentSize
 	for _, b := range blocks {
 		n += 16 * int(b)
 	}
 	return (n + pageSize - 1) &^ (pageSize - 1)
 }
+
+// intentsOff is where the intents start in the state section of devices
+// devices.
+func intentsOff(devices int) int { return stateHeader + 8*devices }
 
 // indexState is a live backend's state section.
 type indexState struct{ mem []byte }
@@ -100,7 +130,7 @@ func (s indexState) counters() (blockSeq, writeSeq *atomic.Uint64) {
 // blocks returns device i's incarnations and incarnations on the device.
 func (s indexState) blocks(i int) (seq []atomic.Uint64, disk []uint64) {
 	devices := int(binary.LittleEndian.Uint64(s.mem[sDevices:]))
-	at := stateHeader + 8*devices
+	at := intentsOff(devices) + storage.Partitions*intentSize
 	for d := range i {
 		at += 16 * int(binary.LittleEndian.Uint64(s.mem[stateHeader+8*d:]))
 	}
@@ -120,12 +150,68 @@ func (s indexState) setComplete(whole bool) {
 	atomic.StoreUint64(s.word(sComplete), v)
 }
 
+// intent is partition pid's intent.
+func (s indexState) intent(pid uint16) []byte {
+	at := intentsOff(int(binary.LittleEndian.Uint64(s.mem[sDevices:]))) + int(pid)*intentSize
+	return s.mem[at : at+intentSize : at+intentSize]
+}
+
+// intend records the images of a change of p's table about to be made,
+// under its lock: the entry it replaces or removes, and the one it puts
+// in, either nil.
+func (b *Backend) intend(p *partition, before, after *entry) {
+	if b.state.mem == nil {
+		return
+	}
+	in := b.state.intent(p.pid)
+	image(in[iBefore:iAfter], before)
+	image(in[iAfter:iTableOff], after)
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&in[iImageTag])), p.seq)
+}
+
+func image(dst []byte, e *entry) {
+	if e == nil {
+		clear(dst)
+	} else {
+		copy(dst, e[:])
+	}
+}
+
+// partSlots allocates a partition's table slots in the region, recording
+// a table that a resize is about to fill in the partition's intent, and
+// publishing the filled table before the old one is freed (see above).
+type partSlots struct {
+	b *Backend
+	p *partition
+}
+
+func (s *partSlots) alloc(n int) ([]entry, error) {
+	e, err := s.b.slots.alloc(n)
+	if err == nil && s.b.state.mem != nil {
+		in := s.b.state.intent(s.p.pid)
+		binary.LittleEndian.PutUint64(in[iTableOff:], uint64(offsetIn(s.b.region, e)))
+		binary.LittleEndian.PutUint64(in[iTableLen:], uint64(len(e)))
+		atomic.StoreUint64((*uint64)(unsafe.Pointer(&in[iTableTag])), s.p.seq)
+	}
+	return e, err
+}
+
+func (s *partSlots) bytes() int64 { return s.b.slots.bytes() }
+
+func (s *partSlots) free(e []entry) {
+	if t := s.p.table.slots; s.b.region != nil && len(t) > 0 && &t[0] != &e[0] {
+		s.b.publish(s.p)
+	}
+	s.b.slots.free(e)
+}
+
 // leftState is the state section a dead process left, read with every
 // bound checked.
 type leftState struct {
 	complete                     bool
 	blockSeq, writeSeq, instance uint64
 	wbs                          uint64
+	intents                      []byte     // by partition
 	seq, disk                    [][]uint64 // by device
 	journal                      []byte     // nil for none
 }
@@ -141,7 +227,11 @@ func readState(area []byte) (leftState, error) {
 	if devices > maxDevices || stateHeader+8*int(devices) > len(area) {
 		return st, fmt.Errorf("index state of %d devices in %d bytes", devices, len(area))
 	}
-	at := stateHeader + 8*int(devices)
+	at := intentsOff(int(devices)) + storage.Partitions*intentSize
+	if at > len(area) {
+		return st, fmt.Errorf("index state of %d devices in %d bytes", devices, len(area))
+	}
+	st.intents = area[intentsOff(int(devices)):at]
 	for i := range int(devices) {
 		n := u(stateHeader + 8*i)
 		if n > uint64(len(area)-at)/16 {
@@ -212,11 +302,6 @@ func (b *Backend) adopt(left *leftIndex) error {
 		return bad("of %d devices of write-block-size %d, instance %x; configured %d of %d, instance %x",
 			len(st.seq), st.wbs, st.instance, len(b.devs), b.opts.WriteBlockSize, b.instance)
 	}
-	for pid := range uint16(storage.Partitions) {
-		if region.Changing(pid) {
-			return bad("partition %d was changing", pid)
-		}
-	}
 	for i, dv := range b.devs {
 		if len(st.seq[i]) != int(dv.nblocks) {
 			return bad("%s has %d blocks, the index %d", dv.path, dv.nblocks, len(st.seq[i]))
@@ -252,45 +337,163 @@ func (b *Backend) adopt(left *leftIndex) error {
 	for id := 1; id < len(names); id++ {
 		b.publishSet(uint16(id))
 	}
-	if err := b.adoptTables(region, len(names)); err != nil {
+	if err := b.adoptTables(left, len(names)); err != nil {
 		return err
 	}
 	return b.settle()
 }
 
-// adoptTables fills the partitions' tables from those in region, on every
-// CPU, giving back each old table's memory once it is copied, so that the
-// two indexes do not take twice the memory.
-func (b *Backend) adoptTables(region *sharedindex.Region, nsets int) error {
-	mem, start := region.Mem(), region.DataStart()
+// adoptTables fills the partitions' tables from those in the region left,
+// on every CPU, giving back each old table's memory once it is copied, so
+// that the two indexes do not take twice the memory. Partitions that were
+// changing are rebuilt.
+func (b *Backend) adoptTables(left *leftIndex, nsets int) error {
+	region := left.region
+	mem := region.Mem()
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	errs := make([]error, workers)
-	var next atomic.Int64
+	var next, rebuilt atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			var buf []byte
 			for pid := int(next.Add(1)) - 1; pid < len(b.parts) && errs[w] == nil; pid = int(next.Add(1)) - 1 {
+				if region.Changing(uint16(pid)) {
+					errs[w] = b.rebuild(left, uint16(pid))
+					rebuilt.Add(1)
+					continue
+				}
 				off, n := region.TableOff(uint16(pid)), region.TableLen(uint16(pid))
 				if off == 0 {
 					continue
 				}
-				size := pagesFor(n)
-				if n <= 0 || off < start || off%pageSize != 0 || size > len(mem)-off {
+				if !inData(region, off, n) {
 					errs[w] = fmt.Errorf("%w: the index of the process before: partition %d: a table of %d entries at %d, outside the region", errBadIndex, pid, n, off)
 					return
 				}
 				buf = buf[:0]
-				for _, e := range unsafe.Slice((*entry)(unsafe.Pointer(&mem[off])), n) {
+				for _, e := range tableAt(mem, off, n) {
 					if e.used() {
 						buf = append(buf, e[:]...)
 					}
 				}
 				errs[w] = b.fillTable(pid, buf, nsets)
-				punch(mem[off : off+size])
+				punch(mem[off : off+pagesFor(n)])
 			}
 		})
 	}
 	wg.Wait()
+	if n := rebuilt.Load(); n > 0 {
+		b.log.Info("nvme: rebuilt the partitions the process before was changing from their records", "namespace", b.opts.Namespace, "partitions", n)
+	}
 	return errors.Join(errs...)
+}
+
+// inData reports whether a table of n entries at off is within region's
+// data area, page-aligned.
+func inData(region *sharedindex.Region, off, n int) bool {
+	return n > 0 && off >= region.DataStart() && off%pageSize == 0 && pagesFor(n) <= len(region.Mem())-off
+}
+
+// tableAt is the table of n entries at off of mem.
+func tableAt(mem []byte, off, n int) []entry {
+	return unsafe.Slice((*entry)(unsafe.Pointer(&mem[off])), n)
+}
+
+// rebuild fills the table of partition pid, which the dead process was
+// changing, from the records that the entries of its published table, of
+// a table a resize was filling, and of the change's images point at.
+func (b *Backend) rebuild(left *leftIndex, pid uint16) error {
+	region := left.region
+	seq := region.Seq(pid)
+	in := left.state.intents[int(pid)*intentSize:][:intentSize]
+	// Words read back, bounded so that they stay ints.
+	u := func(off int) int { return int(min(binary.LittleEndian.Uint64(in[off:]), uint64(len(region.Mem())))) }
+	var cands []entry
+	table := func(off, n int) {
+		if inData(region, off, n) {
+			for _, e := range tableAt(region.Mem(), off, n) {
+				if e.used() {
+					cands = append(cands, e)
+				}
+			}
+		}
+	}
+	table(region.TableOff(pid), region.TableLen(pid))
+	if binary.LittleEndian.Uint64(in[iTableTag:]) == seq {
+		table(u(iTableOff), u(iTableLen))
+	}
+	if binary.LittleEndian.Uint64(in[iImageTag:]) == seq {
+		for _, at := range []int{iBefore, iAfter} {
+			if e := entry(in[at : at+entrySize]); e.used() {
+				cands = append(cands, e)
+			}
+		}
+	}
+	type found struct {
+		e          entry
+		wseq, bseq uint64
+	}
+	best := map[storage.Digest]found{}
+	seen := map[location]bool{}
+	for i := range cands {
+		l := cands[i].loc()
+		if seen[l] {
+			continue
+		}
+		seen[l] = true
+		e, h, err := b.readAt(pid, l)
+		if err != nil {
+			return err
+		}
+		if h == nil {
+			continue
+		}
+		d := e.digest()
+		if f, ok := best[d]; ok && (h.WSeq < f.wseq || h.WSeq == f.wseq && h.BSeq <= f.bseq) {
+			continue
+		}
+		best[d] = found{e, h.WSeq, h.BSeq}
+	}
+	buf := make([]byte, 0, len(best)*entrySize)
+	for _, f := range best {
+		buf = append(buf, f.e[:]...)
+	}
+	return b.fillTable(int(pid), buf, len(b.sets.Names()))
+}
+
+// readAt reads the record at l and returns its entry, made from its header,
+// and the header, or a nil header if what is there is not a record or
+// tombstone of partition pid of the block's incarnation that verifies.
+func (b *Backend) readAt(pid uint16, l location) (entry, *devrecord.Header, error) {
+	if l.dev < 0 || l.dev >= len(b.devs) {
+		return entry{}, nil, nil
+	}
+	dv := b.devs[l.dev]
+	if l.block >= dv.nblocks || l.off < blockHeaderSize || l.size < devrecord.HeaderSize || int(l.off+l.size) > dv.wbs {
+		return entry{}, nil, nil
+	}
+	seq := dv.seq[l.block].Load()
+	sp, src, err := dv.readPages(l)
+	defer alignedbuf.Put(sp)
+	if err != nil {
+		return entry{}, nil, err
+	}
+	h, ok := devrecord.Decode(src, b.seed)
+	if !ok || seq == 0 || h.BSeq != seq || h.Digest.Partition() != pid || devrecord.Padded(int(h.Length)) != len(src) || !devrecord.BodyOK(src, &h) {
+		return entry{}, nil, nil
+	}
+	switch h.Kind {
+	case devrecord.KindTombstone:
+		return makeTombstone(&h.Digest, devrecord.TombstoneBelow(src), l), &h, nil
+	case devrecord.KindRecord:
+		set, _, _ := devrecord.Parts(src, &h)
+		id, err := b.sets.IDOfBytes(set)
+		if err != nil {
+			return entry{}, nil, fmt.Errorf("%w: the index of the process before: %v", errBadIndex, err)
+		}
+		b.publishSet(id)
+		return makeEntry(&h.Digest, id, h.KeyLen > 0, h.Gen, h.Void, h.LUT, l), &h, nil
+	}
+	return entry{}, nil, nil
 }

@@ -2,12 +2,15 @@ package nvme
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
+	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
 
 // die stops b as its process's death would leave it, as far as a test in
@@ -15,7 +18,7 @@ import (
 // buffers, which TestPluginKilledKeepsBufferedWrites leaves unwritten), its
 // files close, its region stays as it was, and the region returned adopts
 // it, as the node hands it to the next process.
-func die(t *testing.T, b *Backend) *sharedindex.Region {
+func die(t testing.TB, b *Backend) *sharedindex.Region {
 	t.Helper()
 	b.closed.Store(true)
 	for i := range b.parts {
@@ -72,7 +75,16 @@ func requireSharedRegion(t *testing.T) {
 // from the dead process's).
 func TestResumeIndex(t *testing.T) {
 	requireSharedRegion(t)
-	o := testOptions(t.TempDir(), 32<<20)
+	for _, dim := range []bool{false, true} {
+		t.Run(fmt.Sprintf("data-in-memory=%v", dim), func(t *testing.T) {
+			o := testOptions(t.TempDir(), 32<<20)
+			o.DataInMemory = dim
+			testResumeIndex(t, o)
+		})
+	}
+}
+
+func testResumeIndex(t *testing.T, o Options) {
 	b := mustNew(t, o)
 	want := churn(t, b, 3000, 1, 0)
 	b, resumed := resumeCapturing(t, o, die(t, b))
@@ -99,6 +111,154 @@ func TestResumeIndex(t *testing.T) {
 	sameStart(t, resumed, cold)
 }
 
+// leftTable is partition pid's published table in the region left.
+func leftTable(left *sharedindex.Region, pid uint16) []entry {
+	if left.TableOff(pid) == 0 {
+		return nil
+	}
+	return tableAt(left.Mem(), left.TableOff(pid), left.TableLen(pid))
+}
+
+// leftIntent is partition pid's intent in the region left.
+func leftIntent(t *testing.T, left *sharedindex.Region, pid uint16) []byte {
+	t.Helper()
+	st, err := readState(left.ResumeArea())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.intents[int(pid)*intentSize:][:intentSize]
+}
+
+// TestResumeRebuildsChangingPartition leaves a partition as a death in
+// the middle of each kind of change would, and checks that the start
+// takes the index over with every record as acknowledged: the partition
+// is rebuilt from the records its entries, a table being filled and the
+// images of the change point at; images of an earlier change are not
+// taken for the one in flight.
+func TestResumeRebuildsChangingPartition(t *testing.T) {
+	requireSharedRegion(t)
+	type setup struct {
+		left *sharedindex.Region
+		pid  uint16
+		seq  uint64
+		// before and after are d's entries around a put of it, the last
+		// change of partition pid.
+		d             storage.Digest
+		before, after entry
+	}
+	for _, c := range []struct {
+		name  string
+		leave func(t *testing.T, s *setup)
+	}{
+		{"overwrite torn", func(t *testing.T, s *setup) {
+			in := leftIntent(t, s.left, s.pid)
+			copy(in[iBefore:], s.before[:])
+			copy(in[iAfter:], s.after[:])
+			binary.LittleEndian.PutUint64(in[iImageTag:], s.seq)
+			for i, e := range leftTable(s.left, s.pid) {
+				if e.is(&s.d) {
+					// The location half the old one, half the new one.
+					torn := s.after
+					copy(torn[42:], s.before[42:])
+					leftTable(s.left, s.pid)[i] = torn
+					return
+				}
+			}
+			t.Fatal("not in the table")
+		}},
+		{"insert shifting", func(t *testing.T, s *setup) {
+			// Entries from slot i to an empty one were being shifted on
+			// from the last: the one at k is there twice, and the copy
+			// into k-1... is torn.
+			tb := leftTable(s.left, s.pid)
+			for i := 1; i+2 < len(tb); i++ {
+				if tb[i-1].used() && tb[i].used() && tb[i+1].used() && !tb[i+2].used() {
+					tb[i+2], tb[i+1] = tb[i+1], tb[i]
+					copy(tb[i][:24], tb[i-1][:24])
+					return
+				}
+			}
+			t.Fatal("no run of three in the table")
+		}},
+		{"resize, old table freed", func(t *testing.T, s *setup) {
+			tb := leftTable(s.left, s.pid)
+			mem := s.left.Mem()
+			off := (len(mem) - pagesFor(2*len(tb))) &^ (pageSize - 1)
+			moved := tableAt(mem, off, 2*len(tb))
+			for _, e := range tb {
+				if e.used() {
+					(&table{slots: moved}).place(e, 0, 99)
+				}
+			}
+			clear(tb)
+			in := leftIntent(t, s.left, s.pid)
+			binary.LittleEndian.PutUint64(in[iTableOff:], uint64(off))
+			binary.LittleEndian.PutUint64(in[iTableLen:], uint64(len(moved)))
+			binary.LittleEndian.PutUint64(in[iTableTag:], s.seq)
+		}},
+		{"resize, new table half filled", func(t *testing.T, s *setup) {
+			tb := leftTable(s.left, s.pid)
+			mem := s.left.Mem()
+			off := (len(mem) - pagesFor(2*len(tb))) &^ (pageSize - 1)
+			copy(mem[off:], unsafe.Slice((*byte)(unsafe.Pointer(&tb[0])), len(tb)/2*entrySize))
+			in := leftIntent(t, s.left, s.pid)
+			binary.LittleEndian.PutUint64(in[iTableOff:], uint64(off))
+			binary.LittleEndian.PutUint64(in[iTableLen:], uint64(2*len(tb)))
+			binary.LittleEndian.PutUint64(in[iTableTag:], s.seq)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := testOptions(t.TempDir(), 32<<20)
+			b := mustNew(t, o)
+			want := churn(t, b, 3000, 1, 0)
+			// Enough records in the partition changed for runs of entries.
+			for k := range 40 {
+				d, r := storagetest.DigestIn(77, uint64(5000+k)), rec(uint64(k), 300)
+				if err := b.Put(ctx, d, r); err != nil {
+					t.Fatal(err)
+				}
+				want[d] = r
+			}
+			s := &setup{d: storagetest.DigestIn(77, 9001)}
+			if err := b.Put(ctx, s.d, rec(1, 700)); err != nil {
+				t.Fatal(err)
+			}
+			p := b.partition(&s.d)
+			s.pid = p.pid
+			s.before = p.table.slots[p.table.find(&s.d, b.hashSeed)]
+			r := rec(2, 900)
+			if err := b.Put(ctx, s.d, r); err != nil {
+				t.Fatal(err)
+			}
+			want[s.d] = r
+			s.after = p.table.slots[p.table.find(&s.d, b.hashSeed)]
+			// A record deleted without a tombstone, its record still on
+			// the device, by the last change of another partition: its
+			// images must not bring it back.
+			var gone storage.Digest
+			for d, r := range want {
+				if r.Bins != nil && d.Partition() != s.pid {
+					gone = d
+					break
+				}
+			}
+			if err := b.Delete(ctx, gone, false); err != nil {
+				t.Fatal(err)
+			}
+			want[gone] = storage.Record{}
+			s.left = die(t, b)
+			s.seq = s.left.BeginWrite(s.pid)
+			s.left.BeginWrite(gone.Partition())
+			c.leave(t, s)
+			b, _ = resumeCapturing(t, o, s.left)
+			if !b.resumed {
+				t.Fatal("read the devices")
+			}
+			checkAll(t, b, want)
+		})
+	}
+}
+
 // TestResumeRefused: each way a dead process's index may not be whole or
 // may not be this backend's makes the start read the devices, with every
 // record there.
@@ -108,7 +268,6 @@ func TestResumeRefused(t *testing.T) {
 		name   string
 		damage func(t *testing.T, left *sharedindex.Region)
 	}{
-		{"partition changing", func(t *testing.T, left *sharedindex.Region) { left.BeginWrite(77) }},
 		{"start unfinished", func(t *testing.T, left *sharedindex.Region) {
 			binary.LittleEndian.PutUint64(left.ResumeArea()[sComplete:], 0)
 		}},

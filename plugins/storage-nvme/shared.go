@@ -185,7 +185,7 @@ func (b *Backend) lock(p *partition) error {
 		return storage.ErrClosed
 	}
 	if b.region != nil {
-		b.region.BeginWrite(p.pid)
+		p.seq = b.region.BeginWrite(p.pid)
 	}
 	return nil
 }

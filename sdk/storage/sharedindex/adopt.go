@@ -102,6 +102,10 @@ func (r *Region) Changing(pid uint16) bool {
 	return atomic.LoadUint64(r.word(hClosed)) == 0 && atomic.LoadUint64(r.word(partOff(pid)+pSeq))&1 != 0
 }
 
+// Seq is partition pid's sequence word: odd while it is Changing, the
+// value BeginWrite returned for that change.
+func (r *Region) Seq(pid uint16) uint64 { return atomic.LoadUint64(r.word(partOff(pid) + pSeq)) }
+
 // Pending is the word the last BeginWriteOf of partition pid recorded.
 func (r *Region) Pending(pid uint16) uint64 {
 	return atomic.LoadUint64(r.word(partOff(pid) + pPending))

@@ -205,8 +205,9 @@ func (r *Region) word(off int) *uint64 {
 func partOff(pid uint16) int { return partsOff + int(pid)*partSize }
 
 // BeginWrite marks partition pid as changing: readers of it retry until
-// EndWrite.
-func (r *Region) BeginWrite(pid uint16) { atomic.AddUint64(r.word(partOff(pid)+pSeq), 1) }
+// EndWrite. It returns the partition's sequence word, odd, which names the
+// change (Seq).
+func (r *Region) BeginWrite(pid uint16) uint64 { return atomic.AddUint64(r.word(partOff(pid)+pSeq), 1) }
 
 // EndWrite ends BeginWrite's change.
 func (r *Region) EndWrite(pid uint16) { atomic.AddUint64(r.word(partOff(pid)+pSeq), 1) }
