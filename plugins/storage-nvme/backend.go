@@ -157,8 +157,8 @@ func New(opts Options) (*Backend, error) { return newBackend(opts, nil) }
 
 // newBackend is New, first writing to the devices what the write buffers
 // listed in left held, if not nil: the region a dead process of the
-// backend left (journal.go), whose index it then takes over if it can
-// (resume.go), and discards.
+// backend left (journal.go), which it then makes its own, taking over the
+// index it holds (resume.go), or else discards.
 func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
@@ -192,7 +192,18 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		return nil, err
 	}
 	b.instance, b.seed = instance, seedOf(instance)
-	if opts.IndexType != IndexFlash {
+	start := time.Now()
+	var prev *leftIndex
+	if left != nil {
+		if prev = b.inspect(left, ms); prev == nil {
+			left.Discard()
+		}
+	}
+	taken := prev != nil && prev.unfit == ""
+	switch {
+	case taken:
+		b.takeRegion(prev)
+	case opts.IndexType != IndexFlash:
 		if err := b.createRegion(ms); err != nil {
 			for _, m := range ms {
 				m.f.Close()
@@ -204,12 +215,22 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		b.devs = append(b.devs, newDevice(b, i, m, opts.WriteBlockSize))
 	}
 	b.defragDone = make(chan struct{}, len(b.devs)+1)
-	start := time.Now()
-	var prev *leftIndex
-	if left != nil {
-		if prev, err = b.replayLeft(left); err != nil {
-			b.abandon(ms)
-			return nil, fmt.Errorf("nvme: namespace %s: the write buffers of the process before: %w", opts.Namespace, err)
+	if prev != nil {
+		if prev.state.journal != nil || opts.WriteBufferFile == "" {
+			if prev.replayed, err = b.replay(prev.state.journal, "the region of the process before"); err != nil {
+				b.abandon(ms)
+				return nil, fmt.Errorf("nvme: namespace %s: the write buffers of the process before: %w", opts.Namespace, err)
+			}
+		}
+		if taken {
+			b.reuseJournal(prev)
+		} else {
+			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err",
+				fmt.Errorf("%w: the index of the process before: %s", errBadIndex, prev.unfit))
+			// Before the devices are read: the dead process's index
+			// would otherwise take memory beside the one being built.
+			left.Discard()
+			prev = nil
 		}
 	}
 	if opts.WriteBufferFile != "" {
@@ -218,19 +239,10 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
 		}
 	}
-	if left != nil && prev == nil {
-		// Before the devices are read: the dead process's index would
-		// otherwise take memory beside the one being built.
-		left.Discard()
-	}
 	snap, id := b.snapshotFor(ms)
 	err = clearMarks(ms)
 	if err == nil {
 		err = b.load(ms, snap, id, prev)
-	}
-	if left != nil {
-		// Its tables were copied, or are of no use.
-		left.Discard()
 	}
 	if err == nil {
 		err = b.fillCopies()

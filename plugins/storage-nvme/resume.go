@@ -24,14 +24,16 @@ import (
 // incarnation the device holds (device.diskSeq). The backend updates them
 // there as it would in its own memory, so keeping them costs nothing.
 //
-// The next process writes the journal's buffers to the devices (journal.go)
-// and then takes the tables over as a warm start takes a snapshot's (each
-// entry checked against the devices, figures and block states derived from
-// the entries: settle), instead of reading every device: seconds for
-// terabytes rather than as long as reading them takes. It does so when the
-// dead process had finished starting ("complete", set at the end of New and
-// cleared before Close gives the tables up); otherwise, or if anything
-// fails a check, it reads the devices, as after a crash of the node.
+// The next process makes the region its own: it writes the journal's
+// buffers to the devices (journal.go) and lays the journal out again, and
+// keeps the tables where they are, each entry checked as a snapshot's and
+// found in its own slot, the figures and block states derived from the
+// entries (settle), instead of reading every device: seconds for terabytes
+// rather than as long as reading them takes. It does so when the dead
+// process had finished starting ("complete", set at the end of New and
+// cleared before Close gives the tables up, and by a process taking the
+// region over until it has); otherwise, or if anything fails a check, it
+// reads the devices, as after a crash of the node.
 //
 // A partition the dead process was changing (its sequence word odd) is
 // rebuilt from the records its entries point at. The changes are made so
@@ -260,59 +262,96 @@ func words(b []byte) []uint64 {
 	return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
 }
 
-// leftIndex is what a dead process left to take over: its region, the
-// state section read from it, and the buffers replay wrote.
+// leftIndex is what a dead process left: its region, the state section
+// read from it, why the region cannot be taken over ("" if it can), and
+// the buffers replay wrote.
 type leftIndex struct {
 	region   *sharedindex.Region
 	state    leftState
+	unfit    string
 	replayed []leftBuffer
 }
 
-// replayLeft writes the buffers listed in the journal that a dead process
-// left in region, and returns what there is to take over of its index. An
-// area that cannot be read is logged and left: only device errors fail.
-func (b *Backend) replayLeft(region *sharedindex.Region) (*leftIndex, error) {
-	const from = "the region of the process before"
+// inspect reads the state section a dead process left in region, and
+// whether the region can be the backend's own for media ms; nil if the
+// state cannot be read at all.
+func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 	st, err := readState(region.ResumeArea())
 	if err != nil {
 		b.log.Warn("nvme: what the process before left cannot be read: writes of its last flush-max-ms may be lost; reading the devices",
 			"namespace", b.opts.Namespace, "err", err)
-		return nil, nil
+		return nil
 	}
 	left := &leftIndex{region: region, state: st}
-	if st.journal != nil || b.opts.WriteBufferFile == "" {
-		if left.replayed, err = b.replay(st.journal, from); err != nil {
-			return nil, err
-		}
+	blocks := make([]uint32, len(ms))
+	for i, m := range ms {
+		blocks[i] = m.blocks
 	}
-	return left, nil
-}
-
-// adopt takes over the index that a dead process left, in place of a
-// scan. Its errors wrap errBadIndex unless the backend itself failed.
-func (b *Backend) adopt(left *leftIndex) error {
-	st, region := &left.state, left.region
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: the index of the process before: %s", errBadIndex, fmt.Sprintf(format, args...))
+	_, jsize := journalLayout(b.journalSlots(len(ms)), b.opts.WriteBlockSize)
+	if b.opts.WriteBufferFile != "" {
+		jsize = 0
 	}
 	switch {
 	case !st.complete:
-		return bad("it had not finished starting, or was closing")
-	case st.instance != b.instance || st.wbs != uint64(b.opts.WriteBlockSize) || len(st.seq) != len(b.devs):
-		return bad("of %d devices of write-block-size %d, instance %x; configured %d of %d, instance %x",
-			len(st.seq), st.wbs, st.instance, len(b.devs), b.opts.WriteBlockSize, b.instance)
+		left.unfit = "it had not finished starting, or was closing"
+	case st.instance != b.instance || st.wbs != uint64(b.opts.WriteBlockSize) || len(st.seq) != len(ms):
+		left.unfit = fmt.Sprintf("of %d devices of write-block-size %d, instance %x; configured %d of %d, instance %x",
+			len(st.seq), st.wbs, st.instance, len(ms), b.opts.WriteBlockSize, b.instance)
+	case len(region.ResumeArea()) != stateLayout(blocks)+jsize || len(st.journal) != jsize:
+		left.unfit = "its write buffers or devices were configured otherwise"
 	}
-	for i, dv := range b.devs {
-		if len(st.seq[i]) != int(dv.nblocks) {
-			return bad("%s has %d blocks, the index %d", dv.path, dv.nblocks, len(st.seq[i]))
+	for i, m := range ms {
+		if left.unfit == "" && len(st.seq[i]) != int(m.blocks) {
+			left.unfit = fmt.Sprintf("%s %s has %d blocks, the index %d", m.kind, m.path, m.blocks, len(st.seq[i]))
 		}
+	}
+	return left
+}
+
+// takeRegion makes the region left the backend's own: its state section
+// and journal are the backend's, and adopt checks and keeps its tables
+// where they are.
+func (b *Backend) takeRegion(left *leftIndex) {
+	region := left.region
+	area := region.ResumeArea()
+	b.region = region
+	b.slots = &regionSlots{region: region}
+	b.hashSeed = region.Seed()
+	b.state = indexState{mem: area[:len(area)-len(left.state.journal)]}
+	// A death during this start must not leave an index half taken over
+	// for the next.
+	b.state.setComplete(false)
+	b.nextSeq, b.wseq = b.state.counters()
+}
+
+// reuseJournal lays out a journal again in the one left, once replay has
+// written what its buffers held.
+func (b *Backend) reuseJournal(left *leftIndex) {
+	mem := left.state.journal
+	if len(mem) == 0 {
+		return
+	}
+	slots := b.journalSlots(len(b.devs))
+	bufOff, _ := journalLayout(slots, b.opts.WriteBlockSize)
+	clear(mem[:bufOff])
+	punch(mem[bufOff:])
+	b.journal = newJournal(mem, slots, b.opts.WriteBlockSize, b.log)
+}
+
+// adopt takes over the index in the region of a dead process (takeRegion)
+// in place of a scan: the tables of the partitions it was not changing are
+// checked and kept where they are, the others rebuilt. Its errors wrap
+// errBadIndex unless the backend itself failed.
+func (b *Backend) adopt(left *leftIndex) error {
+	st, region := &left.state, b.region
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: the index of the process before: %s", errBadIndex, fmt.Sprintf(format, args...))
+	}
+	for _, dv := range b.devs {
 		for blk := range dv.nblocks {
-			seq, disk := st.seq[i][blk], st.disk[i][blk]
-			if seq > st.blockSeq || disk > seq {
+			if seq, disk := dv.seq[blk].Load(), dv.diskSeq[blk]; seq > st.blockSeq || disk > seq {
 				return bad("%s block %d has incarnation %d, on the device %d, the last %d", dv.path, blk, seq, disk, st.blockSeq)
 			}
-			dv.seq[blk].Store(seq)
-			dv.diskSeq[blk] = disk
 		}
 	}
 	for _, lb := range left.replayed {
@@ -322,8 +361,6 @@ func (b *Backend) adopt(left *leftIndex) error {
 		}
 		dv.diskSeq[lb.blk] = lb.seq
 	}
-	b.nextSeq.Store(st.blockSeq)
-	b.wseq.Store(st.writeSeq)
 	names := []string{""}
 	for id := uint16(1); id <= sets.Max; id++ {
 		names = append(names, region.SetName(id))
@@ -335,32 +372,72 @@ func (b *Backend) adopt(left *leftIndex) error {
 		return bad("%v", err)
 	}
 	for id := 1; id < len(names); id++ {
-		b.publishSet(uint16(id))
+		b.published[id].Store(names[id] != "")
 	}
-	if err := b.adoptTables(left, len(names)); err != nil {
+	tables, cands, err := b.checkTables(left, len(names))
+	if err != nil {
 		return err
+	}
+	// What the region holds from now on: the resume area and the tables
+	// kept. The rest (the tables of partitions to rebuild, the block flags
+	// the node read) goes back to the system.
+	area := region.ResumeArea()
+	spans := []sharedindex.Span{{Off: offsetOf(region, area), N: len(area)}}
+	var bytes int64
+	for _, t := range tables {
+		if len(t.slots) > 0 {
+			spans = append(spans, sharedindex.Span{Off: offsetIn(region, t.slots), N: pagesFor(len(t.slots))})
+			bytes += int64(pagesFor(len(t.slots)))
+		}
+	}
+	if err := region.Restore(spans); err != nil {
+		return bad("%v", err)
+	}
+	b.slots.(*regionSlots).used.Store(bytes)
+	for pid := range b.parts {
+		b.parts[pid].table = tables[pid]
+	}
+	rebuilt := 0
+	for pid, c := range cands {
+		if c == nil {
+			continue
+		}
+		if err := b.rebuild(uint16(pid), c); err != nil {
+			return err
+		}
+		region.Settle(uint16(pid))
+		rebuilt++
+	}
+	if rebuilt > 0 {
+		b.log.Info("nvme: rebuilt the partitions the process before was changing from their records", "namespace", b.opts.Namespace, "partitions", rebuilt)
 	}
 	return b.settle()
 }
 
-// adoptTables fills the partitions' tables from those in the region left,
-// on every CPU, giving back each old table's memory once it is copied, so
-// that the two indexes do not take twice the memory. Partitions that were
-// changing are rebuilt.
-func (b *Backend) adoptTables(left *leftIndex, nsets int) error {
-	region := left.region
+// offsetOf is where p, which is in region, starts in it.
+func offsetOf(region *sharedindex.Region, p []byte) int {
+	return int(uintptr(unsafe.Pointer(&p[0])) - uintptr(unsafe.Pointer(&region.Mem()[0])))
+}
+
+// checkTables checks, on every CPU, the published table of each partition
+// the dead process was not changing: each entry as a snapshot's, and found
+// where it is (so neither there twice nor out of its place); it returns
+// them, and for each partition it was changing the entries to rebuild it
+// from.
+func (b *Backend) checkTables(left *leftIndex, nsets int) (*[storage.Partitions]table, *[storage.Partitions][]entry, error) {
+	tables := new([storage.Partitions]table)
+	cands := new([storage.Partitions][]entry)
+	region := b.region
 	mem := region.Mem()
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	errs := make([]error, workers)
-	var next, rebuilt atomic.Int64
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			var buf []byte
 			for pid := int(next.Add(1)) - 1; pid < len(b.parts) && errs[w] == nil; pid = int(next.Add(1)) - 1 {
 				if region.Changing(uint16(pid)) {
-					errs[w] = b.rebuild(left, uint16(pid))
-					rebuilt.Add(1)
+					cands[pid] = candidates(left, uint16(pid))
 					continue
 				}
 				off, n := region.TableOff(uint16(pid)), region.TableLen(uint16(pid))
@@ -371,22 +448,28 @@ func (b *Backend) adoptTables(left *leftIndex, nsets int) error {
 					errs[w] = fmt.Errorf("%w: the index of the process before: partition %d: a table of %d entries at %d, outside the region", errBadIndex, pid, n, off)
 					return
 				}
-				buf = buf[:0]
-				for _, e := range tableAt(mem, off, n) {
-					if e.used() {
-						buf = append(buf, e[:]...)
+				t := table{slots: tableAt(mem, off, n)}
+				for i := range t.slots {
+					e := &t.slots[i]
+					if !e.used() {
+						continue
 					}
+					why := b.checkEntry(e, pid, nsets)
+					if d := e.digest(); why == "" && t.find(&d, b.hashSeed) != i {
+						why = "there twice, or out of its place"
+					}
+					if why != "" {
+						errs[w] = fmt.Errorf("%w: the index of the process before: partition %d slot %d: %s", errBadIndex, pid, i, why)
+						return
+					}
+					t.count++
 				}
-				errs[w] = b.fillTable(pid, buf, nsets)
-				punch(mem[off : off+pagesFor(n)])
+				tables[pid] = t
 			}
 		})
 	}
 	wg.Wait()
-	if n := rebuilt.Load(); n > 0 {
-		b.log.Info("nvme: rebuilt the partitions the process before was changing from their records", "namespace", b.opts.Namespace, "partitions", n)
-	}
-	return errors.Join(errs...)
+	return tables, cands, errors.Join(errs...)
 }
 
 // inData reports whether a table of n entries at off is within region's
@@ -400,16 +483,17 @@ func tableAt(mem []byte, off, n int) []entry {
 	return unsafe.Slice((*entry)(unsafe.Pointer(&mem[off])), n)
 }
 
-// rebuild fills the table of partition pid, which the dead process was
-// changing, from the records that the entries of its published table, of
-// a table a resize was filling, and of the change's images point at.
-func (b *Backend) rebuild(left *leftIndex, pid uint16) error {
+// candidates copies the entries that may point at the records partition
+// pid must keep, which the dead process was changing: those of its
+// published table, of a table a resize was filling, and the change's
+// images (see above). Never nil.
+func candidates(left *leftIndex, pid uint16) []entry {
 	region := left.region
 	seq := region.Seq(pid)
 	in := left.state.intents[int(pid)*intentSize:][:intentSize]
 	// Words read back, bounded so that they stay ints.
 	u := func(off int) int { return int(min(binary.LittleEndian.Uint64(in[off:]), uint64(len(region.Mem())))) }
-	var cands []entry
+	cands := []entry{}
 	table := func(off, n int) {
 		if inData(region, off, n) {
 			for _, e := range tableAt(region.Mem(), off, n) {
@@ -430,6 +514,13 @@ func (b *Backend) rebuild(left *leftIndex, pid uint16) error {
 			}
 		}
 	}
+	return cands
+}
+
+// rebuild fills the table of partition pid from the records that cands
+// point at: those that verify, and of several copies of a digest the
+// newest write, as a cold start does.
+func (b *Backend) rebuild(pid uint16, cands []entry) error {
 	type found struct {
 		e          entry
 		wseq, bseq uint64

@@ -260,8 +260,8 @@ func TestResumeRebuildsChangingPartition(t *testing.T) {
 }
 
 // TestResumeRefused: each way a dead process's index may not be whole or
-// may not be this backend's makes the start read the devices, with every
-// record there.
+// may not be this backend's, or may be damaged, makes the start read the
+// devices, with every record there.
 func TestResumeRefused(t *testing.T) {
 	requireSharedRegion(t)
 	for _, c := range []struct {
@@ -296,6 +296,18 @@ func TestResumeRefused(t *testing.T) {
 				}
 			}
 			t.Fatal("no entry")
+		}},
+		{"entry twice", func(t *testing.T, left *sharedindex.Region) {
+			for pid := range uint16(storage.Partitions) {
+				tb := leftTable(left, pid)
+				for i := 1; i < len(tb); i++ {
+					if tb[i-1].used() && !tb[i].used() {
+						tb[i] = tb[i-1]
+						return
+					}
+				}
+			}
+			t.Fatal("no entry before an empty slot")
 		}},
 		{"table outside the region", func(t *testing.T, left *sharedindex.Region) {
 			left.PublishTable(3, len(left.Mem())-pageSize, 1000)
