@@ -327,24 +327,26 @@ func TestDeviceNamespace(t *testing.T) {
 
 // TestDeviceNodeKilled writes through the official client and kills the
 // node (and its plugin) with SIGKILL mid-stream; after a restart every
-// acknowledged write and durable delete is there, with commit-to-device or
-// a write-buffer-file, and without either every one acknowledged more than
-// flush-max-ms before the kill.
+// acknowledged write and durable delete is there, with commit-to-device, a
+// write-buffer-file or a region-file (whose index the restart takes over),
+// and without any every one acknowledged more than flush-max-ms before the
+// kill.
 func TestDeviceNodeKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts node processes")
 	}
 	for _, tc := range []struct {
-		name         string
-		commit, file bool
-	}{{"commit-to-device", true, false}, {"buffered", false, false}, {"write-buffer-file", false, true}} {
+		name   string
+		commit bool
+		file   string // a setting naming a file on a tmpfs, if any
+	}{{"commit-to-device", true, ""}, {"buffered", false, ""}, {"write-buffer-file", false, "write-buffer-file"}, {"region-file", false, "region-file"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			lines := fmt.Sprintf("commit-to-device %v", tc.commit)
-			if tc.file {
-				lines += "\nwrite-buffer-file " + filepath.Join(shmtest.Dir(t), "test.buffers")
+			if tc.file != "" {
+				lines += "\n" + tc.file + " " + filepath.Join(shmtest.Dir(t), "test."+tc.file)
 			}
-			lossless := tc.commit || tc.file
+			lossless := tc.commit || tc.file != ""
 			conf := deviceConfig(t, dir, config.ModeProcess, freePort(t), lines, "")
 			n := startNodeProcess(t, conf)
 			c := n.connect(t)
@@ -436,6 +438,10 @@ func TestDeviceNodeKilled(t *testing.T) {
 			}
 			if checked == 0 {
 				t.Fatal("no write was acknowledged")
+			}
+			// With the index in the region file, the restart took it over.
+			if got, want := nsInfo(t, c, "test", "index_resumed"), tc.file == "region-file"; (got == "1") != want {
+				t.Errorf("index_resumed %s after the restart", got)
 			}
 			t.Logf("%d keys acknowledged before the kill, %d with an older state after restart", checked, lost)
 		})

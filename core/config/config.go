@@ -219,8 +219,8 @@ type StorageEngine struct {
 	// (mode). Third-party plugins run as processes only.
 	Mode string
 	// RegionFile is a file on a tmpfs that keeps a memory namespace's
-	// index and records across restarts of the node (region-file); empty
-	// for none. Memory only.
+	// index and records, or a device namespace's index and write buffers,
+	// across restarts of the node (region-file); empty for none.
 	RegionFile string
 	// SnapshotFile is where a clean stop writes a memory namespace's
 	// records and index, for the next start to load (snapshot-file); empty

@@ -63,6 +63,8 @@ import (
 //	    storage-engine device {
 //	        device PATH           # repeatable; or file PATH, with filesize
 //	        write-buffer-file PATH  # absolute, on a tmpfs: writes survive crashes
+//	        region-file PATH      # absolute, on a tmpfs: so do the index and the
+//	                              # write buffers, taken over at the next start
 //	        ...                   # the other device settings (README)
 //	    }
 //	    storage-engine memory {    # Aerospike 7's memory backed by files: read as
@@ -775,6 +777,9 @@ func (ns *Namespace) conflicts() error {
 	if ns.IndexType == "flash" && ns.Storage.Type != "device" {
 		return fmt.Errorf("namespace %s: index-type flash needs storage-engine device", ns.Name)
 	}
+	if ns.IndexType == "flash" && ns.Storage.RegionFile != "" {
+		return fmt.Errorf("namespace %s: region-file holds an index in DRAM: not with index-type flash", ns.Name)
+	}
 	if ns.DefaultTTL != 0 && ns.NsupPeriod == 0 && !ns.AllowTTLWithoutNsup {
 		return fmt.Errorf("namespace %s: default-ttl %s needs a non-zero nsup-period or allow-ttl-without-nsup true", ns.Name,
 			formatScaled(int64(ns.DefaultTTL/time.Second), secondUnits))
@@ -862,7 +867,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	// block size is known.
 	var pwc *item
 	var pwcBytes int64
-	pwqLine := 0
+	pwqLine, regionLine := 0, 0
 	err := p.each(b, where, func(it *item) (err error) {
 		if ok, err := p.storageLimit(it, where, ns); ok {
 			return err
@@ -920,6 +925,11 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			if d.WriteBufferFile, err = p.value(it, where); err == nil && !filepath.IsAbs(d.WriteBufferFile) {
 				err = p.errorf(it.line, "write-buffer-file%s: %q is not an absolute path", in(where), d.WriteBufferFile)
 			}
+		case "region-file":
+			if st.RegionFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.RegionFile) {
+				err = p.errorf(it.line, "region-file%s: %q is not an absolute path", in(where), st.RegionFile)
+			}
+			regionLine = it.line
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)
 		case "path":
@@ -944,6 +954,8 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		d.PostWriteQueue = int(blocks)
 	}
 	switch {
+	case st.RegionFile != "" && d.WriteBufferFile != "":
+		return p.errorf(regionLine, "region-file%s holds the write buffers too: not with write-buffer-file", in(where))
 	case len(d.Devices) == 0 && len(d.Files) == 0:
 		return p.errorf(b.line, "%s%s needs at least one device or file", engine, in(nsWhere))
 	case len(d.Files) > 0 && d.FileSize == 0:

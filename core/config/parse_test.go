@@ -211,6 +211,13 @@ logging {
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
 			n.EvictUsedPct, n.StopWritesUsedPct = 70, 85
 		}},
+		{"device region file", ns("storage-engine device {", "file /x", "filesize 17M", "region-file /dev/shm/skiff/test.region", "}"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/skiff/test.region", Device: Device{
+				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
+				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+			}}
+		}},
 		{"aerospike 7 memory backed by files", ns("storage-engine memory {", "file /opt/aerospike/data/test.dat", "filesize 1G",
 			"evict-used-pct 60", "stop-writes-used-pct 70", "}"), func(c *Config) {
 			n := c.Namespaces[0]
@@ -326,6 +333,14 @@ func TestParseErrors(t *testing.T) {
 		{"shared region file", ns("storage-engine memory {", "region-file /dev/shm/a", "}") + "namespace other {\nstorage-engine memory {\nregion-file /dev/shm/a\n}\n}\n",
 			`t.conf:6: namespace other: region-file /dev/shm/a is namespace test's too (line 1)`},
 		{"relative write buffer file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "write-buffer-file buffers", "}"), `t.conf:5: write-buffer-file in namespace test storage-engine device: "buffers" is not an absolute path`},
+		{"relative device region file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "region-file idx", "}"), `t.conf:5: region-file in namespace test storage-engine device: "idx" is not an absolute path`},
+		{"device region file and write buffer file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "region-file /dev/shm/r", "write-buffer-file /dev/shm/b", "}"),
+			`t.conf:5: region-file in namespace test storage-engine device holds the write buffers too: not with write-buffer-file`},
+		{"device region file and flash index", ns("storage-engine device {", "file /a.dat", "filesize 1G", "region-file /dev/shm/r", "}", "index-type flash {", "mount /mnt/idx", "}"),
+			`t.conf:1: namespace test: region-file holds an index in DRAM: not with index-type flash`},
+		{"shared device region file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "region-file /dev/shm/r", "}") +
+			"namespace other {\nstorage-engine device {\nfile /b.dat\nfilesize 1G\nregion-file /dev/shm/r\n}\n}\n",
+			`t.conf:8: namespace other: region-file /dev/shm/r is namespace test's too (line 1)`},
 		{"shared write buffer file", ns("storage-engine device {", "file /a.dat", "filesize 1G", "write-buffer-file /dev/shm/b", "}") +
 			"namespace other {\nstorage-engine device {\nfile /b.dat\nfilesize 1G\nwrite-buffer-file /dev/shm/b\n}\n}\n",
 			`t.conf:8: namespace other: write-buffer-file /dev/shm/b is namespace test's too (line 1)`},

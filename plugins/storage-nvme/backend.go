@@ -87,6 +87,9 @@ type Backend struct {
 	nextSeq *atomic.Uint64
 	wseq    *atomic.Uint64
 	state   indexState // mem nil without a region
+	// epoch names the region's index on the devices (their region marks),
+	// 0 without a region.
+	epoch uint64
 
 	// The release barrier (device.go).
 	pmu      sync.Mutex
@@ -163,12 +166,64 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
+	if opts.RegionFile == "" {
+		return open(opts, left, -1)
+	}
+	// The region file: handed over as left after a crash of the plugin
+	// process (the node's copy holds its lock), else opened here.
+	var fd int
+	var err error
+	if left != nil {
+		fd, err = dupFile(left.FD())
+	} else {
+		// Room for the write buffers, and some for the index; the index
+		// grows with the records (about 60 bytes each).
+		_, need := journalLayout(journalSlots(&opts, len(opts.Devices)+len(opts.Files)), opts.WriteBlockSize)
+		var size int64
+		fd, size, err = sharedindex.OpenFile("region-file", opts.RegionFile, int64(need)+64<<20)
+		if err == nil && size > 0 {
+			left = adoptFile(fd, opts)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
+	}
+	b, err := open(opts, left, fd)
+	closeFile(fd)
+	return b, err
+}
+
+// adoptFile maps the region in the region file fd for a start to take
+// over, through a copy of the descriptor; nil, with a warning, if there is
+// none that can be.
+func adoptFile(fd int, opts Options) *sharedindex.Region {
+	dup, err := dupFile(fd)
+	var region *sharedindex.Region
+	if err == nil {
+		region, err = sharedindex.Adopt(dup)
+	}
+	if err == nil && region.Kind() != sharedindex.KindDevice {
+		region.Close()
+		err = fmt.Errorf("a region of kind %d", region.Kind())
+	}
+	if err != nil {
+		opts.Logger.Warn("nvme: the region file holds no index to take over: reading the devices", "namespace", opts.Namespace, "file", opts.RegionFile, "err", err)
+		return nil
+	}
+	return region
+}
+
+// open is New, on the region left if not nil (see newBackend), with the
+// index in the region file fd (opened and locked; the caller's) unless it
+// is negative.
+func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
+	var err error
 	b := &Backend{
 		opts:       opts,
 		log:        opts.Logger,
 		hashSeed:   rand.Uint64(),
 		lwm:        int32(int64(opts.WriteBlockSize) * int64(opts.DefragLWMPct) / 100),
-		maxWriteQ:  int32(max(8, (64<<20)/opts.WriteBlockSize)),
+		maxWriteQ:  maxWriteQueue(opts.WriteBlockSize),
 		stop:       make(chan struct{}),
 		flushStop:  make(chan struct{}),
 		defragDone: make(chan struct{}, 1),
@@ -200,16 +255,8 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		}
 	}
 	taken := prev != nil && prev.unfit == ""
-	switch {
-	case taken:
+	if taken {
 		b.takeRegion(prev)
-	case opts.IndexType != IndexFlash:
-		if err := b.createRegion(ms); err != nil {
-			for _, m := range ms {
-				m.f.Close()
-			}
-			return nil, fmt.Errorf("nvme: namespace %s: index: %w", opts.Namespace, err)
-		}
 	}
 	for i, m := range ms {
 		b.devs = append(b.devs, newDevice(b, i, m, opts.WriteBlockSize))
@@ -227,20 +274,32 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		} else {
 			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err",
 				fmt.Errorf("%w: the index of the process before: %s", errBadIndex, prev.unfit))
-			// Before the devices are read: the dead process's index
-			// would otherwise take memory beside the one being built.
+			// Before the new region is made, which may be in the same
+			// region file, and the devices are read.
 			left.Discard()
 			prev = nil
 		}
 	}
+	if !taken && opts.IndexType != IndexFlash {
+		if err := b.createRegion(ms, fd); err != nil {
+			b.abandon(ms)
+			return nil, fmt.Errorf("nvme: namespace %s: index: %w", opts.Namespace, err)
+		}
+		for i, dv := range b.devs {
+			dv.seq, dv.diskSeq = b.state.blocks(i)
+		}
+	}
 	if opts.WriteBufferFile != "" {
-		if err := b.openJournalFile(b.journalSlots(len(b.devs))); err != nil {
+		if err := b.openJournalFile(journalSlots(&b.opts, len(b.devs))); err != nil {
 			b.abandon(ms)
 			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
 		}
 	}
 	snap, id := b.snapshotFor(ms)
-	err = clearMarks(ms)
+	err = setMarks(ms, b.epoch)
+	for i, dv := range b.devs {
+		dv.header = ms[i].header
+	}
 	if err == nil {
 		err = b.load(ms, snap, id, prev)
 	}
@@ -255,7 +314,7 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 		if errors.Is(err, errBadIndex) {
 			// The marks are cleared: this time the devices are read.
 			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err", err)
-			return New(opts)
+			return open(opts, nil, fd)
 		}
 		return nil, err
 	}
@@ -577,6 +636,7 @@ func (b *Backend) Close() error {
 			b.log.Warn("nvme: no index snapshot: the next start reads the devices", "namespace", b.opts.Namespace, "err", err)
 		}
 	}
+	keep := b.opts.RegionFile != "" && len(errs) == 0
 	for _, dv := range b.devs {
 		dv.releaseBuffers()
 		if err := dv.f.Close(); err != nil {
@@ -586,7 +646,11 @@ func (b *Backend) Close() error {
 	if err := b.journal.release(); err != nil {
 		errs = append(errs, fmt.Errorf("nvme: close %s: %w", b.opts.WriteBufferFile, err))
 	}
-	b.releaseIndex()
+	if keep {
+		b.keepIndex()
+	} else {
+		b.releaseIndex()
+	}
 	return errors.Join(errs...)
 }
 
@@ -597,6 +661,21 @@ func (b *Backend) abandon(ms []*medium) {
 	for _, m := range ms {
 		m.f.Close()
 	}
+}
+
+// keepIndex leaves the index whole in the region file for the next start,
+// its partitions left changing for the node's readers, who then ask the
+// (closed) backend, and the region marked closed, so that the next start
+// takes none for interrupted.
+func (b *Backend) keepIndex() {
+	for i := range b.parts {
+		p := &b.parts[i]
+		p.mu.Lock()
+		b.region.Abandon(p.pid)
+		p.mu.Unlock()
+	}
+	b.region.MarkClosed()
+	b.region.Close()
 }
 
 // releaseIndex frees the partition tables and the region that holds them,

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
@@ -437,36 +438,55 @@ func BenchmarkWarmStart(b *testing.B) {
 // BenchmarkResume is BenchmarkColdStart's start, then the start of a
 // process taking over its index after it died (resume.go), side by side in
 // each iteration: cold-ms/1M and resume-ms/1M are their times per million
-// records.
+// records. handed-over: the next plugin process gets the region from the
+// node; region-file: the next node's finds it in its region file.
 func BenchmarkResume(b *testing.B) {
 	if !sharedindex.Shareable {
 		b.Skip("regions are handed over where the node shares them: linux/amd64")
 	}
-	o, n, _ := startFiles(b, "")
-	var cold, resume time.Duration
-	for b.Loop() {
-		start := time.Now()
-		be, err := New(o)
-		if err != nil {
-			b.Fatal(err)
+	for _, file := range []bool{false, true} {
+		name := "handed-over"
+		if file {
+			name = "region-file"
 		}
-		cold += time.Since(start)
-		left := die(b, be)
-		start = time.Now()
-		be, err = newBackend(o, left)
-		if err != nil {
-			b.Fatal(err)
-		}
-		resume += time.Since(start)
-		if st, _ := be.Stats(ctx); st.Records != uint64(n) || !be.resumed {
-			b.Fatalf("%d records after the start (resumed %v), want %d", st.Records, be.resumed, n)
-		}
-		be.Close()
+		b.Run(name, func(b *testing.B) {
+			o, n, _ := startFiles(b, "")
+			if file {
+				o.RegionFile = filepath.Join(shmtest.Dir(b), "bench.region")
+			}
+			var cold, resume time.Duration
+			for b.Loop() {
+				if file {
+					os.Remove(o.RegionFile) // the last iteration's: this start is cold
+				}
+				start := time.Now()
+				be, err := New(o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cold += time.Since(start)
+				left := die(b, be)
+				if file {
+					left.Close()
+					left = nil
+				}
+				start = time.Now()
+				be, err = newBackend(o, left)
+				if err != nil {
+					b.Fatal(err)
+				}
+				resume += time.Since(start)
+				if st, _ := be.Stats(ctx); st.Records != uint64(n) || !be.resumed {
+					b.Fatalf("%d records after the start (resumed %v), want %d", st.Records, be.resumed, n)
+				}
+				be.Close()
+			}
+			perM := func(d time.Duration) float64 { return d.Seconds() * 1e3 * 1e6 / float64(n) / float64(b.N) }
+			b.ReportMetric(perM(cold), "cold-ms/1M")
+			b.ReportMetric(perM(resume), "resume-ms/1M")
+			b.ReportMetric(cold.Seconds()/resume.Seconds(), "cold/resume")
+		})
 	}
-	perM := func(d time.Duration) float64 { return d.Seconds() * 1e3 * 1e6 / float64(n) / float64(b.N) }
-	b.ReportMetric(perM(cold), "cold-ms/1M")
-	b.ReportMetric(perM(resume), "resume-ms/1M")
-	b.ReportMetric(cold.Seconds()/resume.Seconds(), "cold/resume")
 }
 
 // timeStart opens a backend over the files of startFiles, checks that it

@@ -2,6 +2,7 @@ package nvme
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,6 +75,17 @@ func TestOpenSettings(t *testing.T) {
 		_, err := Open("ns", s)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s=%s: err = %v, want it to mention %q", tc.key, tc.value, err, tc.want)
+		}
+	}
+	for _, extra := range []map[string]string{
+		{"region-file": "shm/test.region"},
+		{"region-file": "/dev/shm/test.region", "write-buffer-file": "/dev/shm/test.buffers"},
+		{"region-file": "/dev/shm/test.region", "index-type": "flash", "index-mount": dir},
+	} {
+		s := maps.Clone(good)
+		maps.Copy(s, extra)
+		if _, err := Open("ns", s); err == nil || !strings.Contains(err.Error(), "region-file") {
+			t.Errorf("%v: err = %v, want it to mention region-file", extra, err)
 		}
 	}
 	if _, err := Open("ns", map[string]string{}); err == nil || !strings.Contains(err.Error(), "devices or files") {

@@ -29,17 +29,25 @@ const (
 	crashCommitEnv = "NVME_CRASH_COMMIT" // "1" for commit-to-device
 	crashStartEnv  = "NVME_CRASH_START"  // the first operation's number
 	crashBufferEnv = "NVME_CRASH_BUFFER" // the write-buffer-file, if any
+	crashRegionEnv = "NVME_CRASH_REGION" // the region-file, if any
 	crashKeys      = 4000
 	crashFlushMax  = 100 * time.Millisecond
 )
 
-// crashOptions are the writers' options: with commit-to-device, or without
-// and with the write buffers in bufferFile if not empty.
-func crashOptions(dir string, commit bool, bufferFile string) Options {
+// crashMode is how the writers keep what they acknowledge: with
+// commit-to-device, or in a write-buffer-file or region-file if not empty.
+type crashMode struct {
+	commit                 bool
+	bufferFile, regionFile string
+}
+
+// crashOptions are the writers' options in dir for mode m.
+func crashOptions(dir string, m crashMode) Options {
 	o := testOptions(dir, 32<<20)
-	o.WriteBufferFile = bufferFile
+	o.WriteBufferFile = m.bufferFile
+	o.RegionFile = m.regionFile
 	o.WriteBlockSize = 128 << 10
-	o.CommitToDevice = commit
+	o.CommitToDevice = m.commit
 	o.FlushMax = crashFlushMax
 	o.Logger = testLogger()
 	// The check after each kill stops cleanly, so the next writer starts
@@ -48,7 +56,7 @@ func crashOptions(dir string, commit bool, bufferFile string) Options {
 	// Buffered writers keep a copy of the data in memory: the devices
 	// take the same writes, and each check reads every record from the
 	// copy its start filled from them.
-	o.DataInMemory = !commit
+	o.DataInMemory = !m.commit
 	return o
 }
 
@@ -69,7 +77,7 @@ func crashChild() {
 	flag.Parse()
 	dir := os.Getenv(crashChildEnv)
 	start, _ := strconv.Atoi(os.Getenv(crashStartEnv))
-	b, err := New(crashOptions(dir, os.Getenv(crashCommitEnv) == "1", os.Getenv(crashBufferEnv)))
+	b, err := New(crashOptions(dir, crashMode{os.Getenv(crashCommitEnv) == "1", os.Getenv(crashBufferEnv), os.Getenv(crashRegionEnv)}))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -105,14 +113,15 @@ type ack struct {
 
 // runCrashChild starts a writer from operation start, lets it run for d,
 // kills it and returns its acknowledgements and the kill time.
-func runCrashChild(t *testing.T, dir string, commit bool, bufferFile string, start int, d time.Duration) ([]ack, time.Time) {
+func runCrashChild(t *testing.T, dir string, m crashMode, start int, d time.Duration) ([]ack, time.Time) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	c := "0"
-	if commit {
+	if m.commit {
 		c = "1"
 	}
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashCommitEnv+"="+c, crashStartEnv+"="+strconv.Itoa(start), crashBufferEnv+"="+bufferFile, "GORACE=atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashCommitEnv+"="+c, crashStartEnv+"="+strconv.Itoa(start),
+		crashBufferEnv+"="+m.bufferFile, crashRegionEnv+"="+m.regionFile, "GORACE=atexit_sleep_ms=0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -173,13 +182,15 @@ func runCrashChild(t *testing.T, dir string, commit bool, bufferFile string, sta
 
 // checkCrash checks the records in dir after a crash: each key holds the
 // state of one of its operations from the last that must have survived on:
-// with commit-to-device, the last acknowledged; without, the last
-// acknowledged before the kill less flush-max-ms and some slack (any later
-// one may have been lost, or may have made it, unacknowledged included).
-func checkCrash(t *testing.T, dir string, commit bool, bufferFile string, acks []ack, killedAt time.Time) {
+// with commit-to-device or the buffers in a file, the last acknowledged;
+// otherwise, the last acknowledged before the kill less flush-max-ms and
+// some slack (any later one may have been lost, or may have made it,
+// unacknowledged included). With a region file, the start takes the
+// writer's index over.
+func checkCrash(t *testing.T, dir string, m crashMode, acks []ack, killedAt time.Time) {
 	t.Helper()
 	cutoff := killedAt
-	if !commit && bufferFile == "" {
+	if !m.commit && m.bufferFile == "" && m.regionFile == "" {
 		cutoff = killedAt.Add(-crashFlushMax - flushTick(crashFlushMax) - 500*time.Millisecond)
 	}
 	last := acks[len(acks)-1].op
@@ -190,7 +201,7 @@ func checkCrash(t *testing.T, dir string, commit bool, bufferFile string, acks [
 			durable[a.op%crashKeys] = a.op
 		}
 	}
-	b := mustNew(t, crashOptions(dir, commit, bufferFile))
+	b := mustNew(t, crashOptions(dir, m))
 	defer b.Close()
 	checked := 0
 	for k := range crashKeys {
@@ -222,20 +233,30 @@ func checkCrash(t *testing.T, dir string, commit bool, bufferFile string, acks [
 	if st.Extra["warm_start"] != 0 {
 		t.Fatal("the start after a kill loaded an index snapshot")
 	}
+	if resumed := st.Extra["index_resumed"] == 1; resumed != (m.regionFile != "") {
+		t.Fatalf("index_resumed %v after a kill, with region-file %q", st.Extra["index_resumed"], m.regionFile)
+	}
 	if st.Extra["device_corrupt_records"] != 0 {
 		t.Fatalf("corrupt records after a crash: %v (a torn write is not corruption)", st.Extra["device_corrupt_records"])
 	}
-	t.Logf("commit-to-device %v, write-buffer-file %q: %d operations acknowledged, %d keys checked; cold start %v ms; torn tails %v",
-		commit, bufferFile, len(acks), checked, st.Extra["cold_start_ms"], st.Extra["device_torn_tails"])
+	t.Logf("%+v: %d operations acknowledged, %d keys checked; start %v ms; torn tails %v",
+		m, len(acks), checked, st.Extra["cold_start_ms"], st.Extra["device_torn_tails"])
 }
 
-func TestCrashCommitToDevice(t *testing.T) { crashLoop(t, true, "") }
-func TestCrashBuffered(t *testing.T)       { crashLoop(t, false, "") }
+func TestCrashCommitToDevice(t *testing.T) { crashLoop(t, crashMode{commit: true}) }
+func TestCrashBuffered(t *testing.T)       { crashLoop(t, crashMode{}) }
 
 // TestCrashWriteBufferFile: with the write buffers in a file on a tmpfs,
 // a writer killed without commit-to-device loses no acknowledged write.
 func TestCrashWriteBufferFile(t *testing.T) {
-	crashLoop(t, false, filepath.Join(shmtest.Dir(t), "test.buffers"))
+	crashLoop(t, crashMode{bufferFile: filepath.Join(shmtest.Dir(t), "test.buffers")})
+}
+
+// TestCrashRegionFile: with the index and write buffers in a region file,
+// a writer killed without commit-to-device loses no acknowledged write,
+// and the next start takes its index over.
+func TestCrashRegionFile(t *testing.T) {
+	crashLoop(t, crashMode{regionFile: filepath.Join(shmtest.Dir(t), "test.region")})
 }
 
 // crashLoop kills a writer twice, or NVME_LONG=1: twenty times over the
@@ -243,23 +264,23 @@ func TestCrashWriteBufferFile(t *testing.T) {
 // stopped. Each writer after the first starts warm, from the snapshot the
 // check before it wrote as it stopped; each check after a kill must read
 // the devices.
-func crashLoop(t *testing.T, commit bool, bufferFile string) {
+func crashLoop(t *testing.T, m crashMode) {
 	dir := t.TempDir()
 	rounds := 2
 	if os.Getenv("NVME_LONG") == "1" {
 		rounds = 20
 	}
 	next := 0
-	snapshot := crashOptions(dir, commit, bufferFile).Snapshot
+	snapshot := crashOptions(dir, m).Snapshot
 	for round := range rounds {
-		acks, killedAt := runCrashChild(t, dir, commit, bufferFile, next, 700*time.Millisecond)
+		acks, killedAt := runCrashChild(t, dir, m, next, 700*time.Millisecond)
 		if len(acks) == 0 {
 			t.Fatalf("round %d: no acknowledgements", round)
 		}
 		if _, err := os.Stat(snapshot); round > 0 && !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("round %d: the writer did not start from the snapshot (%v)", round, err)
 		}
-		checkCrash(t, dir, commit, bufferFile, acks, killedAt)
+		checkCrash(t, dir, m, acks, killedAt)
 		next = acks[len(acks)-1].op + 2
 	}
 }

@@ -59,9 +59,16 @@ func alignUp(n int64) int64   { return (n + pageSize - 1) &^ (pageSize - 1) }
 //	3592  8  the id of the index snapshot the backend wrote as it stopped
 //	3600  2  the device's place among the snapshot's devices
 //	3602  4  CRC-32C of bytes 3584..3602
+//	3616   the region mark, in the same sector (zeros when there is none):
+//	3616  8  magic "SKREGON1"
+//	3624  8  the epoch of the index the backend keeps in its region
+//	3632  2  the device's place among the region's devices
+//	3634  4  CRC-32C of bytes 3616..3634
 //
-// The mark is set when a backend stops cleanly and cleared before a start
-// writes anything (snapshot.go). A sector is the device's unit of atomic
+// The clean-stop mark is set when a backend stops cleanly and cleared
+// before a start writes anything (snapshot.go); the region mark is set, to
+// the epoch of the region the start keeps its index in (resume.go), or
+// cleared, at the same time. A sector is the device's unit of atomic
 // writes, and rewriting the header page leaves its other sectors as they
 // were byte for byte, so a write of the page cut short cannot damage the
 // header: at worst the mark does not verify, which means there is none.
@@ -75,6 +82,14 @@ type deviceHeader struct {
 	namespace  string
 	crcCorrupt bool
 	clean      cleanMark
+	region     regionMark
+}
+
+// regionMark ties a device to the region holding the index of the backend
+// that last started on it; the zero mark means none.
+type regionMark struct {
+	epoch uint64
+	place uint16
 }
 
 // cleanMark ties a device to the index snapshot written when its backend
@@ -87,6 +102,10 @@ type cleanMark struct {
 const markOff = deviceHeaderSize - 512
 
 var markMagic = [8]byte{'S', 'K', 'C', 'L', 'E', 'A', 'N', '1'}
+
+const regionMarkOff = markOff + 32
+
+var regionMagic = [8]byte{'S', 'K', 'R', 'E', 'G', 'O', 'N', '1'}
 
 func (h *deviceHeader) encode(dst []byte) {
 	clear(dst[:deviceHeaderSize])
@@ -101,12 +120,28 @@ func (h *deviceHeader) encode(dst []byte) {
 	copy(dst[41:], h.namespace)
 	binary.LittleEndian.PutUint32(dst[12:], crc32.Checksum(dst[:deviceHeaderSize], castagnoli))
 	if h.clean != (cleanMark{}) {
-		m := dst[markOff:]
-		copy(m, markMagic[:])
-		binary.LittleEndian.PutUint64(m[8:], h.clean.snapshot)
-		binary.LittleEndian.PutUint16(m[16:], h.clean.place)
-		binary.LittleEndian.PutUint32(m[18:], crc32.Checksum(m[:18], castagnoli))
+		putMark(dst[markOff:], markMagic, h.clean.snapshot, h.clean.place)
 	}
+	if h.region != (regionMark{}) {
+		putMark(dst[regionMarkOff:], regionMagic, h.region.epoch, h.region.place)
+	}
+}
+
+// putMark writes a mark to m: magic, id, place and their checksum.
+func putMark(m []byte, magic [8]byte, id uint64, place uint16) {
+	copy(m, magic[:])
+	binary.LittleEndian.PutUint64(m[8:], id)
+	binary.LittleEndian.PutUint16(m[16:], place)
+	binary.LittleEndian.PutUint32(m[18:], crc32.Checksum(m[:18], castagnoli))
+}
+
+// readMark reads the mark putMark wrote to m with magic; ok is false when
+// there is none, or it does not verify.
+func readMark(m []byte, magic [8]byte) (id uint64, place uint16, ok bool) {
+	if [8]byte(m[:8]) != magic || crc32.Checksum(m[:18], castagnoli) != binary.LittleEndian.Uint32(m[18:]) {
+		return 0, 0, false
+	}
+	return binary.LittleEndian.Uint64(m[8:]), binary.LittleEndian.Uint16(m[16:]), true
 }
 
 // decodeDeviceHeader reads a device header. ok is false when src does not
@@ -129,8 +164,11 @@ func decodeDeviceHeader(src []byte) (h deviceHeader, ok bool) {
 	h.instance = binary.LittleEndian.Uint64(src[24:])
 	h.formatted = int64(binary.LittleEndian.Uint64(src[32:]))
 	h.namespace = string(src[41 : 41+int(src[40])])
-	if m := src[markOff:]; [8]byte(m[:8]) == markMagic && crc32.Checksum(m[:18], castagnoli) == binary.LittleEndian.Uint32(m[18:]) {
-		h.clean = cleanMark{snapshot: binary.LittleEndian.Uint64(m[8:]), place: binary.LittleEndian.Uint16(m[16:])}
+	if id, place, ok := readMark(src[markOff:], markMagic); ok {
+		h.clean = cleanMark{snapshot: id, place: place}
+	}
+	if id, place, ok := readMark(src[regionMarkOff:], regionMagic); ok {
+		h.region = regionMark{epoch: id, place: place}
 	}
 	return h, true
 }

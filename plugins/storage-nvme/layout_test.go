@@ -46,11 +46,12 @@ func TestBlockAndDeviceHeaders(t *testing.T) {
 		t.Fatal("zeros taken for a header")
 	}
 
-	// The clean-stop mark: outside the header's checksum, so that a header
-	// written before marks existed, or with its mark torn, still verifies.
+	// The marks: outside the header's checksum, so that a header written
+	// before marks existed, or with a mark torn, still verifies.
 	plain := make([]byte, pageSize)
 	dh.encode(plain)
 	dh.clean = cleanMark{snapshot: 0xfeed, place: 1}
+	dh.region = regionMark{epoch: 0xbeef, place: 1}
 	dh.encode(buf)
 	if got, ok := decodeDeviceHeader(buf); !ok || got != dh {
 		t.Fatalf("marked header: %+v %v", got, ok)
@@ -59,9 +60,10 @@ func TestBlockAndDeviceHeaders(t *testing.T) {
 		t.Fatal("marking changed the header's first sectors")
 	}
 	buf[markOff+9] ^= 1
+	buf[regionMarkOff+9] ^= 1
 	got, ok = decodeDeviceHeader(buf)
 	if want := (deviceHeader{version: formatVersion, wbs: 128 << 10, index: 1, count: 2, instance: 77, formatted: 123, namespace: "ns1"}); !ok || got != want {
-		t.Fatalf("header with a damaged mark: %+v %v, want it unmarked", got, ok)
+		t.Fatalf("header with damaged marks: %+v %v, want it unmarked", got, ok)
 	}
 }
 

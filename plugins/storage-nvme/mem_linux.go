@@ -49,6 +49,9 @@ func resetFile(fd, size int) ([]byte, error) {
 
 func closeFile(fd int) error { return unix.Close(fd) }
 
+// dupFile is a copy of the descriptor fd, closed on exec.
+func dupFile(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0) }
+
 // flashSlots keeps the index's tables in files of a flash mount
 // (index-type flash), mapped into memory: the kernel pages them in and out,
 // so the index may be larger than DRAM. Each table's slots are a file of

@@ -24,6 +24,7 @@ func mapFile(int, int) ([]byte, error)   { return nil, errors.New("not on this s
 func unmapFile([]byte)                   {}
 func resetFile(int, int) ([]byte, error) { return nil, errors.New("not on this system") }
 func closeFile(int) error                { return nil }
+func dupFile(int) (int, error)           { return -1, errors.New("not on this system") }
 
 type flashSlots struct{ heapSlots }
 

@@ -38,6 +38,9 @@ import (
 //	max-record-size         bytes; default the most a write block holds
 //	write-buffer-file       absolute path of a file on a tmpfs holding the write
 //	                        buffers, replayed at each start; default none
+//	region-file             absolute path of a file on a tmpfs holding the
+//	                        index and write buffers, taken over at each start;
+//	                        default none
 //	index-snapshot          absolute path of the file a clean stop writes the
 //	                        index to, for a warm restart; default none
 //
@@ -126,6 +129,8 @@ func (o *Options) set(k, v string) error {
 		o.Snapshot = v
 	case "write-buffer-file":
 		o.WriteBufferFile = v
+	case "region-file":
+		o.RegionFile = v
 	case "index-mount-size-limit":
 		o.IndexMountSizeLimit, err = setting.Bytes(k, v)
 	case "max-record-size":

@@ -81,6 +81,12 @@ type Options struct {
 	// in the shared index's memory file, which outlives the plugin process
 	// only.
 	WriteBufferFile string
+	// RegionFile is a file on a tmpfs that holds the shared index, with
+	// the write buffers, in place of a memory file (index-type dram only):
+	// the next start after the node stopped or died takes the index over
+	// from it, rather than read the devices (resume.go), and writes what
+	// the buffers held first.
+	RegionFile string
 	// MaxRecordSize is the largest storage.Record.Size accepted; 0 means
 	// the largest that fits a write block (see MaxRecordSizeFor).
 	MaxRecordSize int
@@ -199,6 +205,15 @@ func (o *Options) validate() error {
 	}
 	if o.WriteBufferFile != "" && !filepath.IsAbs(o.WriteBufferFile) {
 		bad("write-buffer-file %q: want an absolute path on a tmpfs", o.WriteBufferFile)
+	}
+	switch {
+	case o.RegionFile == "":
+	case !filepath.IsAbs(o.RegionFile):
+		bad("region-file %q: want an absolute path on a tmpfs", o.RegionFile)
+	case o.IndexType == IndexFlash:
+		bad("region-file holds an index in DRAM: not with index-type flash")
+	case o.WriteBufferFile != "":
+		bad("region-file holds the write buffers too: not with write-buffer-file")
 	}
 	if o.IndexMountSizeLimit < 0 {
 		bad("index-mount-size-limit %d is negative", o.IndexMountSizeLimit)

@@ -55,7 +55,9 @@ import (
 //
 //	header:        stateMagic, complete (0 or 1), block sequence, write
 //	               sequence, instance, write-block-size, devices, offset of
-//	               the journal in the area (0 for none)
+//	               the journal in the area (0 for none), the region's epoch
+//	               (which the devices' region marks name), padded to 128
+//	               bytes
 //	per device:    its blocks
 //	per partition: the intent of its change in flight, intentSize bytes:
 //	               the entry before and the entry after (48 bytes each,
@@ -69,7 +71,7 @@ import (
 
 const (
 	stateMagic  = 0x7864692d6666696b // "kiff-idx", little-endian
-	stateHeader = 64
+	stateHeader = 128
 	// Words of the header.
 	sMagic    = 0
 	sComplete = 8
@@ -79,6 +81,7 @@ const (
 	sWBS      = 40
 	sDevices  = 48
 	sJournal  = 56
+	sEpoch    = 64
 	// Bytes of a partition's intent, and their offsets.
 	intentSize = 128
 	iBefore    = 0
@@ -108,8 +111,9 @@ type indexState struct{ mem []byte }
 
 // newState lays out a state section in mem, stateLayout's size and zeros,
 // for a journal at journalOff in the resume area (0: none).
-func newState(mem []byte, blocks []uint32, instance uint64, wbs, journalOff int) indexState {
+func newState(mem []byte, blocks []uint32, instance uint64, wbs, journalOff int, epoch uint64) indexState {
 	put := binary.LittleEndian.PutUint64
+	put(mem[sEpoch:], epoch)
 	put(mem[sInstance:], instance)
 	put(mem[sWBS:], uint64(wbs))
 	put(mem[sDevices:], uint64(len(blocks)))
@@ -212,6 +216,7 @@ func (s *partSlots) free(e []entry) {
 type leftState struct {
 	complete                     bool
 	blockSeq, writeSeq, instance uint64
+	epoch                        uint64
 	wbs                          uint64
 	intents                      []byte     // by partition
 	seq, disk                    [][]uint64 // by device
@@ -250,7 +255,7 @@ func readState(area []byte) (leftState, error) {
 		st.journal = area[j:]
 	}
 	st.complete = u(sComplete) == 1
-	st.blockSeq, st.writeSeq, st.instance, st.wbs = u(sBlockSeq), u(sWriteSeq), u(sInstance), u(sWBS)
+	st.blockSeq, st.writeSeq, st.instance, st.wbs, st.epoch = u(sBlockSeq), u(sWriteSeq), u(sInstance), u(sWBS), u(sEpoch)
 	return st, nil
 }
 
@@ -287,7 +292,7 @@ func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 	for i, m := range ms {
 		blocks[i] = m.blocks
 	}
-	_, jsize := journalLayout(b.journalSlots(len(ms)), b.opts.WriteBlockSize)
+	_, jsize := journalLayout(journalSlots(&b.opts, len(ms)), b.opts.WriteBlockSize)
 	if b.opts.WriteBufferFile != "" {
 		jsize = 0
 	}
@@ -301,8 +306,12 @@ func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 		left.unfit = "its write buffers or devices were configured otherwise"
 	}
 	for i, m := range ms {
-		if left.unfit == "" && len(st.seq[i]) != int(m.blocks) {
+		switch {
+		case left.unfit != "":
+		case len(st.seq[i]) != int(m.blocks):
 			left.unfit = fmt.Sprintf("%s %s has %d blocks, the index %d", m.kind, m.path, m.blocks, len(st.seq[i]))
+		case m.header.region != regionMark{epoch: st.epoch, place: uint16(i)}:
+			left.unfit = fmt.Sprintf("%s %s has been used without this index since", m.kind, m.path)
 		}
 	}
 	return left
@@ -317,6 +326,7 @@ func (b *Backend) takeRegion(left *leftIndex) {
 	b.region = region
 	b.slots = &regionSlots{region: region}
 	b.hashSeed = region.Seed()
+	b.epoch = left.state.epoch
 	b.state = indexState{mem: area[:len(area)-len(left.state.journal)]}
 	// A death during this start must not leave an index half taken over
 	// for the next.
@@ -331,7 +341,7 @@ func (b *Backend) reuseJournal(left *leftIndex) {
 	if len(mem) == 0 {
 		return
 	}
-	slots := b.journalSlots(len(b.devs))
+	slots := journalSlots(&b.opts, len(b.devs))
 	bufOff, _ := journalLayout(slots, b.opts.WriteBlockSize)
 	clear(mem[:bufOff])
 	punch(mem[bufOff:])
@@ -405,9 +415,14 @@ func (b *Backend) adopt(left *leftIndex) error {
 		if err := b.rebuild(uint16(pid), c); err != nil {
 			return err
 		}
-		region.Settle(uint16(pid))
 		rebuilt++
 	}
+	// The partitions rebuilt, and every one of a region closed cleanly
+	// (keepIndex), are left changing.
+	for pid := range uint16(storage.Partitions) {
+		region.Settle(pid)
+	}
+	region.Resumed()
 	if rebuilt > 0 {
 		b.log.Info("nvme: rebuilt the partitions the process before was changing from their records", "namespace", b.opts.Namespace, "partitions", rebuilt)
 	}

@@ -3,11 +3,13 @@ package nvme
 import (
 	"encoding/binary"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
@@ -326,4 +328,51 @@ func TestResumeRefused(t *testing.T) {
 			checkAll(t, b, want)
 		})
 	}
+}
+
+// TestRegionFile keeps the index in a region file: a start after a clean
+// stop takes it over; one after the devices were used without the file
+// (a start of another configuration) does not, since the index no longer
+// stands for them, and reads them instead.
+func TestRegionFile(t *testing.T) {
+	o := testOptions(t.TempDir(), 32<<20)
+	o.RegionFile = filepath.Join(shmtest.Dir(t), "test.region")
+	b := mustNew(t, o)
+	want := churn(t, b, 3000, 1, 0)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = mustNew(t, o)
+	if !b.resumed {
+		t.Fatal("the start after a clean stop read the devices")
+	}
+	checkAll(t, b, want)
+	for d, r := range churn(t, b, 3000, 3, 1) {
+		want[d] = r
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	without := o
+	without.RegionFile = ""
+	b = mustNew(t, without)
+	for d, r := range churn(t, b, 3000, 2, 2) {
+		want[d] = r
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = mustNew(t, o)
+	if b.resumed {
+		t.Fatal("took over an index the devices were written without")
+	}
+	checkAll(t, b, want)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = mustNew(t, o)
+	if !b.resumed {
+		t.Fatal("the region file made anew was not taken over")
+	}
+	checkAll(t, b, want)
 }

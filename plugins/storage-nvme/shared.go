@@ -2,6 +2,7 @@ package nvme
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"unsafe"
 
@@ -68,22 +69,31 @@ func regionSize(capacity int64) int {
 }
 
 // createRegion makes the region of an index-type dram backend of media
-// ms, with its resume area (resume.go): the state section, and the journal
-// of the write buffers (journal.go) unless they are in a write-buffer-file.
-func (b *Backend) createRegion(ms []*medium) error {
+// ms, in a memory file or, if fd is not negative, the region file fd
+// (emptied first; fd stays the caller's), with its resume area
+// (resume.go): the state section, and the journal of the write buffers
+// (journal.go) unless they are in a write-buffer-file.
+func (b *Backend) createRegion(ms []*medium, fd int) error {
 	var capacity int64
 	blocks := make([]uint32, len(ms))
 	for i, m := range ms {
 		capacity += int64(m.blocks) * int64(b.opts.WriteBlockSize)
 		blocks[i] = m.blocks
 	}
-	slots := b.journalSlots(len(ms))
+	slots := journalSlots(&b.opts, len(ms))
 	_, jsize := journalLayout(slots, b.opts.WriteBlockSize)
 	if b.opts.WriteBufferFile != "" {
 		jsize = 0
 	}
 	ssize := stateLayout(blocks)
-	region, err := sharedindex.CreateUpTo(regionSize(capacity)+ssize+jsize, func(int) int { return 1 }, b.hashSeed)
+	size, dirLen := regionSize(capacity)+ssize+jsize, func(int) int { return 1 }
+	var region *sharedindex.Region
+	var err error
+	if fd < 0 {
+		region, err = sharedindex.CreateUpTo(size, dirLen, b.hashSeed)
+	} else if fd, err = dupFile(fd); err == nil {
+		region, err = sharedindex.CreateUpToIn(fd, size, dirLen, b.hashSeed)
+	}
 	if err != nil {
 		return err
 	}
@@ -100,7 +110,8 @@ func (b *Backend) createRegion(ms []*medium) error {
 		journalOff = ssize
 		b.journal = newJournal(area[ssize:], slots, b.opts.WriteBlockSize, b.log)
 	}
-	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff)
+	b.epoch = rand.Uint64() | 1
+	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff, b.epoch)
 	b.nextSeq, b.wseq = b.state.counters()
 	region.SetResumeArea(off, ssize+jsize)
 	return nil

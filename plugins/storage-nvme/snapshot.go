@@ -178,16 +178,21 @@ func (b *Backend) snapshotFor(ms []*medium) (*os.File, uint64) {
 	return nil, 0
 }
 
-// clearMarks removes the clean-stop marks from the media before anything
-// is written to them.
-func clearMarks(ms []*medium) error {
-	for _, m := range ms {
-		if m.header.clean == (cleanMark{}) {
+// setMarks clears the clean-stop marks of the media and sets their region
+// marks to epoch, that of the region this start keeps its index in (0:
+// none; resume.go), before anything is written to them.
+func setMarks(ms []*medium, epoch uint64) error {
+	for i, m := range ms {
+		var want regionMark
+		if epoch != 0 {
+			want = regionMark{epoch: epoch, place: uint16(i)}
+		}
+		if m.header.clean == (cleanMark{}) && m.header.region == want {
 			continue
 		}
-		m.header.clean = cleanMark{}
-		if err := writeMark(m.f, m.header, cleanMark{}); err != nil {
-			return fmt.Errorf("%s %s: clear its clean-stop mark: %w", m.kind, m.path, err)
+		m.header.clean, m.header.region = cleanMark{}, want
+		if err := writeHeader(m.f, m.header, pageSize); err != nil {
+			return fmt.Errorf("%s %s: set its marks: %w", m.kind, m.path, err)
 		}
 	}
 	return nil

@@ -169,6 +169,9 @@ func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 	if d.WriteBufferFile != "" {
 		s["write-buffer-file"] = d.WriteBufferFile
 	}
+	if ns.Storage.RegionFile != "" {
+		s["region-file"] = ns.Storage.RegionFile
+	}
 	// No max-record-size: the node enforces the namespace's, which
 	// set-config may raise, and the backend takes the largest record its
 	// write blocks hold.

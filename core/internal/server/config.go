@@ -136,6 +136,9 @@ func namespaceConfig(cfg *config.Namespace) string {
 		if d.WriteBufferFile != "" {
 			k.add("storage-engine.write-buffer-file", d.WriteBufferFile)
 		}
+		if st.RegionFile != "" {
+			k.add("storage-engine.region-file", st.RegionFile)
+		}
 	case "plugin":
 		// A third-party plugin's own settings are not shown: they may hold
 		// credentials, and this answers any client.
