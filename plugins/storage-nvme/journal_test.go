@@ -1,6 +1,7 @@
 package nvme
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
@@ -16,42 +18,50 @@ import (
 // TestPluginKilledKeepsBufferedWrites kills the plugin process at random
 // moments while writers put and durably delete records, with a flush
 // bound of a minute, so that the last records of each write buffer are in
-// memory only; the next process starts on the region the node kept, round
-// after round (storagetest.RunKilled): every write acknowledged is there,
-// and every start took the dead process's index over (resume.go), those
-// that found a partition changing too.
+// memory only; the next process starts on the region the node kept (a
+// memory file, or the region-file), round after round
+// (storagetest.RunKilled): every write acknowledged is there, and every
+// start took the dead process's index over (resume.go), those that found
+// a partition changing too.
 func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("the region is handed over where the node shares it: linux/amd64")
 	}
-	dir := t.TempDir()
-	settings := map[string]string{
-		"files":            filepath.Join(dir, "a.dat") + "," + filepath.Join(dir, "b.dat"),
-		"filesize":         strconv.Itoa(64 << 20),
-		"write-block-size": strconv.Itoa(512 << 10),
-		"flush-max-ms":     "60000",
-		"post-write-queue": "0",
-	}
-	rounds := 3
-	if os.Getenv("NVME_LONG") == "1" {
-		rounds = 20
-	}
-	resumed := 0
-	storagetest.RunKilled(t, storagetest.KillOptions{
-		Path: os.Args[0], Settings: settings,
-		Rounds: rounds, Writers: 4, KeysEach: 400, MaxWait: 150 * time.Millisecond,
-		DurableDeletes: true, MaxRecordSize: MaxRecordSizeFor(512 << 10),
-		Restarted: func(round int, b storage.Backend) {
-			st, err := b.Stats(ctx)
-			if err != nil {
-				t.Fatalf("round %d: %v", round, err)
+	for _, file := range []bool{false, true} {
+		t.Run(fmt.Sprintf("region-file=%v", file), func(t *testing.T) {
+			dir := t.TempDir()
+			settings := map[string]string{
+				"files":            filepath.Join(dir, "a.dat") + "," + filepath.Join(dir, "b.dat"),
+				"filesize":         strconv.Itoa(64 << 20),
+				"write-block-size": strconv.Itoa(512 << 10),
+				"flush-max-ms":     "60000",
+				"post-write-queue": "0",
 			}
-			resumed += int(st.Extra["index_resumed"])
-		},
-	})
-	t.Logf("%d of %d starts took the index over", resumed, rounds)
-	if resumed != rounds {
-		t.Errorf("%d of %d starts read the devices", rounds-resumed, rounds)
+			if file {
+				settings["region-file"] = filepath.Join(shmtest.Dir(t), "test.region")
+			}
+			rounds := 3
+			if os.Getenv("NVME_LONG") == "1" {
+				rounds = 20
+			}
+			resumed := 0
+			storagetest.RunKilled(t, storagetest.KillOptions{
+				Path: os.Args[0], Settings: settings,
+				Rounds: rounds, Writers: 4, KeysEach: 400, MaxWait: 150 * time.Millisecond,
+				DurableDeletes: true, MaxRecordSize: MaxRecordSizeFor(512 << 10),
+				Restarted: func(round int, b storage.Backend) {
+					st, err := b.Stats(ctx)
+					if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					resumed += int(st.Extra["index_resumed"])
+				},
+			})
+			t.Logf("%d of %d starts took the index over", resumed, rounds)
+			if resumed != rounds {
+				t.Errorf("%d of %d starts read the devices", rounds-resumed, rounds)
+			}
+		})
 	}
 }
 
