@@ -248,46 +248,10 @@ func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
 	}
 	b.instance, b.seed = instance, seedOf(instance)
 	start := time.Now()
-	var prev *leftIndex
-	if left != nil {
-		if prev = b.inspect(left, ms); prev == nil {
-			left.Discard()
-		}
-	}
-	taken := prev != nil && prev.unfit == ""
-	if taken {
-		b.takeRegion(prev)
-	}
-	for i, m := range ms {
-		b.devs = append(b.devs, newDevice(b, i, m, opts.WriteBlockSize))
-	}
-	b.defragDone = make(chan struct{}, len(b.devs)+1)
-	if prev != nil {
-		if prev.state.journal != nil || opts.WriteBufferFile == "" {
-			if prev.replayed, err = b.replay(prev.state.journal, "the region of the process before"); err != nil {
-				b.abandon(ms)
-				return nil, fmt.Errorf("nvme: namespace %s: the write buffers of the process before: %w", opts.Namespace, err)
-			}
-		}
-		if taken {
-			b.reuseJournal(prev)
-		} else {
-			b.log.Warn("nvme: reading the devices", "namespace", opts.Namespace, "err",
-				fmt.Errorf("%w: the index of the process before: %s", errBadIndex, prev.unfit))
-			// Before the new region is made, which may be in the same
-			// region file, and the devices are read.
-			left.Discard()
-			prev = nil
-		}
-	}
-	if !taken && opts.IndexType != IndexFlash {
-		if err := b.createRegion(ms, fd); err != nil {
-			b.abandon(ms)
-			return nil, fmt.Errorf("nvme: namespace %s: index: %w", opts.Namespace, err)
-		}
-		for i, dv := range b.devs {
-			dv.seq, dv.diskSeq = b.state.blocks(i)
-		}
+	prev, err := b.setUp(ms, left, fd)
+	if err != nil {
+		b.abandon(ms)
+		return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
 	}
 	if opts.WriteBufferFile != "" {
 		if err := b.openJournalFile(journalSlots(&b.opts, len(b.devs))); err != nil {
@@ -318,8 +282,8 @@ func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
 		}
 		return nil, err
 	}
-	// A snapshot beside a dead process's region is older than the region:
-	// it is removed unused.
+	// A snapshot beside a region taken over stands for no more than the
+	// region: it is removed unused.
 	b.resumed = prev != nil
 	if snap != nil {
 		b.warm = !b.resumed
@@ -344,6 +308,55 @@ func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
 	go b.tombRaider(opts.TombRaiderPeriod, b.defragDone)
 	go b.sample()
 	return b, nil
+}
+
+// setUp makes the backend's devices, over media ms, and its region: the
+// one a dead process left, if left is not nil, its write buffers written
+// and the region taken over if it can be, or else a new one, in the region
+// file fd unless it is negative. It returns what adopt is to take over,
+// nil for none.
+func (b *Backend) setUp(ms []*medium, left *sharedindex.Region, fd int) (*leftIndex, error) {
+	var prev *leftIndex
+	if left != nil {
+		if prev = b.inspect(left, ms); prev == nil {
+			left.Discard()
+		}
+	}
+	taken := prev != nil && prev.unfit == ""
+	if taken {
+		b.takeRegion(prev)
+	}
+	for i, m := range ms {
+		b.devs = append(b.devs, newDevice(b, i, m, b.opts.WriteBlockSize))
+	}
+	b.defragDone = make(chan struct{}, len(b.devs)+1)
+	if prev != nil {
+		if prev.state.journal != nil || b.opts.WriteBufferFile == "" {
+			var err error
+			if prev.replayed, err = b.replay(prev.state.journal, "the region of the process before"); err != nil {
+				return nil, fmt.Errorf("the write buffers of the process before: %w", err)
+			}
+		}
+		if taken {
+			b.reuseJournal(prev)
+		} else {
+			b.log.Warn("nvme: reading the devices", "namespace", b.opts.Namespace, "err",
+				fmt.Errorf("%w: the index of the process before: %s", errBadIndex, prev.unfit))
+			// Before the new region is made, which may be in the same
+			// region file, and the devices are read.
+			left.Discard()
+			prev = nil
+		}
+	}
+	if !taken && b.opts.IndexType != IndexFlash {
+		if err := b.createRegion(ms, fd); err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		for i, dv := range b.devs {
+			dv.seq, dv.diskSeq = b.state.blocks(i)
+		}
+	}
+	return prev, nil
 }
 
 // Path returns the backend's devices and files, in configured order.
