@@ -65,6 +65,10 @@ type journal struct {
 	log    *slog.Logger
 	// close releases a write-buffer-file; nil in the shared index.
 	close func() error
+	// fd, when not negative, is the file on a tmpfs the journal is in,
+	// at fileOff: a buffer's pages are allocated in it before it is
+	// handed out (reserveIn).
+	fd, fileOff int
 
 	mu   sync.Mutex
 	free []int32 // slots not in use
@@ -93,7 +97,7 @@ func journalLayout(n, wbs int) (bufOff, size int) {
 // mem, which is journalLayout's size and reads as zeros.
 func newJournal(mem []byte, n, wbs int, log *slog.Logger) *journal {
 	bufOff, _ := journalLayout(n, wbs)
-	j := &journal{mem: mem, wbs: wbs, bufOff: bufOff, log: log, free: make([]int32, n)}
+	j := &journal{mem: mem, wbs: wbs, bufOff: bufOff, log: log, free: make([]int32, n), fd: -1}
 	binary.LittleEndian.PutUint64(mem[8:], uint64(wbs))
 	binary.LittleEndian.PutUint64(mem[16:], uint64(n))
 	atomic.StoreUint64((*uint64)(unsafe.Pointer(&mem[0])), journalMagic)
@@ -102,6 +106,11 @@ func newJournal(mem []byte, n, wbs int, log *slog.Logger) *journal {
 	}
 	return j
 }
+
+// reserveIn says that the journal is at off of the file fd on a tmpfs,
+// which may fill up: a buffer whose pages cannot be allocated there is
+// not handed out, and the writes go to one of the process's own (alloc).
+func (j *journal) reserveIn(fd, off int) { j.fd, j.fileOff = fd, off }
 
 // word is word w of slot's entry.
 func (j *journal) word(slot int32, w int) *uint64 {
@@ -127,11 +136,17 @@ func (j *journal) alloc(wbs int) ([]byte, int32, error) {
 		slot, j.free = j.free[n-1], j.free[:n-1]
 	}
 	j.mu.Unlock()
+	if slot != noSlot && j.fd >= 0 && reserve(j.fd, j.fileOff+j.bufOff+int(slot)*j.wbs, j.wbs) != nil {
+		j.mu.Lock()
+		j.free = append(j.free, slot)
+		j.mu.Unlock()
+		slot = noSlot
+	}
 	if slot != noSlot {
 		return j.buffer(slot), slot, nil
 	}
 	if !j.warned.Swap(true) {
-		j.log.Warn("nvme: a write buffer outside the journal: a crash may lose the writes of the last flush-max-ms")
+		j.log.Warn("nvme: a write buffer outside the journal (no slot free, or its tmpfs full): a crash may lose the writes of the last flush-max-ms")
 	}
 	buf, err := allocBuffer(wbs)
 	return buf, noSlot, err
@@ -311,6 +326,7 @@ func (b *Backend) openJournalFile(slots int) error {
 		return fmt.Errorf("write-buffer-file %s: %w", path, err)
 	}
 	b.journal = newJournal(mem, slots, wbs, b.log)
+	b.journal.reserveIn(fd, 0)
 	b.journal.close = func() error {
 		unmapFile(mem)
 		return closeFile(fd)

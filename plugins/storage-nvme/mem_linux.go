@@ -49,6 +49,17 @@ func resetFile(fd, size int) ([]byte, error) {
 
 func closeFile(fd int) error { return unix.Close(fd) }
 
+// reserve allocates the n bytes at off of the file fd on a tmpfs, so that
+// touching them through a mapping cannot fail (SIGBUS) once the tmpfs is
+// full: a full one fails here, with ENOSPC. Other errors (a file system
+// that cannot allocate ahead) leave the bytes to be allocated when touched.
+func reserve(fd, off, n int) error {
+	if err := unix.Fallocate(fd, 0, int64(off), int64(n)); err == unix.ENOSPC {
+		return err
+	}
+	return nil
+}
+
 // dupFile is a copy of the descriptor fd, closed on exec.
 func dupFile(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0) }
 

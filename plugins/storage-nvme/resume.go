@@ -324,7 +324,7 @@ func (b *Backend) takeRegion(left *leftIndex) {
 	region := left.region
 	area := region.ResumeArea()
 	b.region = region
-	b.slots = &regionSlots{region: region}
+	b.slots = &regionSlots{region: region, file: b.opts.RegionFile != ""}
 	b.hashSeed = region.Seed()
 	b.epoch = left.state.epoch
 	b.state = indexState{mem: area[:len(area)-len(left.state.journal)]}
@@ -346,6 +346,9 @@ func (b *Backend) reuseJournal(left *leftIndex) {
 	clear(mem[:bufOff])
 	punch(mem[bufOff:])
 	b.journal = newJournal(mem, slots, b.opts.WriteBlockSize, b.log)
+	if b.opts.RegionFile != "" {
+		b.journal.reserveIn(b.region.FD(), offsetOf(b.region, mem))
+	}
 }
 
 // adopt takes over the index in the region of a dead process (takeRegion)

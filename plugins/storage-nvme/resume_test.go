@@ -2,7 +2,9 @@ package nvme
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"unsafe"
@@ -375,4 +377,83 @@ func TestRegionFile(t *testing.T) {
 		t.Fatal("the region file made anew was not taken over")
 	}
 	checkAll(t, b, want)
+}
+
+// TestRegionFileTmpfsFull fills the tmpfs a region file is on: writes that
+// need index pages fail with storage.ErrOutOfSpace, and write buffers come
+// from the process's memory, rather than the process be killed (SIGBUS)
+// touching a page the tmpfs cannot give; once room is made, writes go on.
+// It mounts a tmpfs of its own, so it needs the privilege to.
+func TestRegionFileTmpfsFull(t *testing.T) {
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=200m"); err != nil {
+		t.Skipf("mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, 0) })
+	o := testOptions(t.TempDir(), 16<<20)
+	o.Files = o.Files[:1]
+	o.WriteBlockSize = 64 << 10
+	o.PostWriteQueue = 0
+	o.RegionFile = filepath.Join(mnt, "test.region")
+	b := mustNew(t, o)
+	written := map[storage.Digest]storage.Record{}
+	put := func(pid, i, seed int) error {
+		d, r := storagetest.DigestIn(uint16(pid), uint64(i)), rec(uint64(seed), 200)
+		err := b.Put(ctx, d, r)
+		if err == nil {
+			written[d] = r
+		}
+		return err
+	}
+	for i := range 5000 {
+		if err := put(i, i, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := int64(1 << 20); n >= pageSize; n /= 2 {
+		for {
+			st, _ := f.Stat()
+			if unix.Fallocate(int(f.Fd()), 0, st.Size(), n) != nil {
+				break
+			}
+		}
+	}
+	f.Close()
+	// Overwrites need write buffers, not index pages.
+	for i := range 5000 {
+		if err := put(i, i, i+100000); err != nil {
+			t.Fatalf("overwrite on a full tmpfs: %v", err)
+		}
+	}
+	// New records in one partition: its table grows.
+	var full error
+	for i := 5000; i < 10000 && full == nil; i++ {
+		full = put(7, i, i)
+	}
+	if !errors.Is(full, storage.ErrOutOfSpace) {
+		t.Fatalf("writes on a full tmpfs: %v, want ErrOutOfSpace", full)
+	}
+	t.Logf("%d records written before: %v", len(written), full)
+	checkAll(t, b, written)
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	for i := 10000; i < 11000; i++ {
+		if err := put(7, i, i); err != nil {
+			t.Fatalf("write after room was made: %v", err)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = mustNew(t, o)
+	if !b.resumed {
+		t.Fatal("not resumed")
+	}
+	checkAll(t, b, written)
 }

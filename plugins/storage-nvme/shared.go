@@ -24,9 +24,13 @@ import (
 // reader can exist, and publishes them all once, at the end of New.
 
 // regionSlots allocates the tables' slots in the region's data area, whole
-// pages at a time (a table of under 85 entries takes a page).
+// pages at a time (a table of under 85 entries takes a page). In a region
+// file (file set), each table's pages are allocated in the file first, so
+// that a full tmpfs fails the write that needed them rather than kill the
+// process.
 type regionSlots struct {
 	region *sharedindex.Region
+	file   bool
 	used   atomic.Int64
 }
 
@@ -37,6 +41,12 @@ func (s *regionSlots) alloc(n int) ([]entry, error) {
 	off, err := s.region.Alloc(size)
 	if err != nil {
 		return nil, err
+	}
+	if s.file {
+		if err := reserve(s.region.FD(), off, size); err != nil {
+			s.region.Free(off, size)
+			return nil, fmt.Errorf("the region file's tmpfs is full: %w: %w", err, storage.ErrOutOfSpace)
+		}
 	}
 	mem := s.region.Mem()[off : off+size]
 	// Fresh and given-back pages read as zeros, unless giving back failed.
@@ -103,12 +113,15 @@ func (b *Backend) createRegion(ms []*medium, fd int) error {
 		return fmt.Errorf("resume area: %w", err)
 	}
 	b.region = region
-	b.slots = &regionSlots{region: region}
+	b.slots = &regionSlots{region: region, file: fd >= 0}
 	area := region.Mem()[off : off+ssize+jsize]
 	journalOff := 0
 	if jsize > 0 {
 		journalOff = ssize
 		b.journal = newJournal(area[ssize:], slots, b.opts.WriteBlockSize, b.log)
+		if fd >= 0 {
+			b.journal.reserveIn(region.FD(), off+ssize)
+		}
 	}
 	b.epoch = rand.Uint64() | 1
 	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff, b.epoch)
