@@ -102,6 +102,20 @@ func stateLayout(blocks []uint32) int {
 	return (n + pageSize - 1) &^ (pageSize - 1)
 }
 
+// areaSizes returns the block counts of media ms, and the sizes of the
+// state section and the journal (0 with a write-buffer-file) of a resume
+// area for them.
+func (b *Backend) areaSizes(ms []*medium) (blocks []uint32, state, journal int) {
+	blocks = make([]uint32, len(ms))
+	for i, m := range ms {
+		blocks[i] = m.blocks
+	}
+	if b.opts.WriteBufferFile == "" {
+		_, journal = journalLayout(journalSlots(&b.opts, len(ms)), b.opts.WriteBlockSize)
+	}
+	return blocks, stateLayout(blocks), journal
+}
+
 // intentsOff is where the intents start in the state section of devices
 // devices.
 func intentsOff(devices int) int { return stateHeader + 8*devices }
@@ -288,21 +302,14 @@ func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 		return nil
 	}
 	left := &leftIndex{region: region, state: st}
-	blocks := make([]uint32, len(ms))
-	for i, m := range ms {
-		blocks[i] = m.blocks
-	}
-	_, jsize := journalLayout(journalSlots(&b.opts, len(ms)), b.opts.WriteBlockSize)
-	if b.opts.WriteBufferFile != "" {
-		jsize = 0
-	}
+	_, ssize, jsize := b.areaSizes(ms)
 	switch {
 	case !st.complete:
 		left.unfit = "it had not finished starting, or was closing"
 	case st.instance != b.instance || st.wbs != uint64(b.opts.WriteBlockSize) || len(st.seq) != len(ms):
 		left.unfit = fmt.Sprintf("of %d devices of write-block-size %d, instance %x; configured %d of %d, instance %x",
 			len(st.seq), st.wbs, st.instance, len(ms), b.opts.WriteBlockSize, b.instance)
-	case len(region.ResumeArea()) != stateLayout(blocks)+jsize || len(st.journal) != jsize:
+	case len(region.ResumeArea()) != ssize+jsize || len(st.journal) != jsize:
 		left.unfit = "its write buffers or devices were configured otherwise"
 	}
 	for i, m := range ms {

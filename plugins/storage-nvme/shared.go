@@ -85,17 +85,10 @@ func regionSize(capacity int64) int {
 // (journal.go) unless they are in a write-buffer-file.
 func (b *Backend) createRegion(ms []*medium, fd int) error {
 	var capacity int64
-	blocks := make([]uint32, len(ms))
-	for i, m := range ms {
+	for _, m := range ms {
 		capacity += int64(m.blocks) * int64(b.opts.WriteBlockSize)
-		blocks[i] = m.blocks
 	}
-	slots := journalSlots(&b.opts, len(ms))
-	_, jsize := journalLayout(slots, b.opts.WriteBlockSize)
-	if b.opts.WriteBufferFile != "" {
-		jsize = 0
-	}
-	ssize := stateLayout(blocks)
+	blocks, ssize, jsize := b.areaSizes(ms)
 	size, dirLen := regionSize(capacity)+ssize+jsize, func(int) int { return 1 }
 	var region *sharedindex.Region
 	var err error
@@ -118,7 +111,7 @@ func (b *Backend) createRegion(ms []*medium, fd int) error {
 	journalOff := 0
 	if jsize > 0 {
 		journalOff = ssize
-		b.journal = newJournal(area[ssize:], slots, b.opts.WriteBlockSize, b.log)
+		b.journal = newJournal(area[ssize:], journalSlots(&b.opts, len(ms)), b.opts.WriteBlockSize, b.log)
 		if fd >= 0 {
 			b.journal.reserveIn(region.FD(), off+ssize)
 		}
