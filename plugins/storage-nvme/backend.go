@@ -681,6 +681,9 @@ func (b *Backend) abandon(ms []*medium) {
 // (closed) backend, and the region marked closed, so that the next start
 // takes none for interrupted.
 func (b *Backend) keepIndex() {
+	// The last flush round wrote and synced every buffer, those outside
+	// the journal too.
+	b.state.unlisted().Store(0)
 	for i := range b.parts {
 		p := &b.parts[i]
 		p.mu.Lock()

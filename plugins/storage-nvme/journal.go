@@ -69,6 +69,9 @@ type journal struct {
 	// at fileOff: a buffer's pages are allocated in it before it is
 	// handed out (reserveIn).
 	fd, fileOff int
+	// unlisted, if not nil, counts the buffers outside the journal that
+	// hold records not all on the devices (indexState.unlisted).
+	unlisted *atomic.Int64
 
 	mu   sync.Mutex
 	free []int32 // slots not in use
@@ -171,6 +174,9 @@ func (j *journal) freeBuf(buf []byte, slot int32) {
 // device dev, its block header written.
 func (j *journal) open(slot int32, dev int, blk uint32, seq uint64) {
 	if slot == noSlot {
+		if j != nil && j.unlisted != nil {
+			j.unlisted.Add(1)
+		}
 		return
 	}
 	atomic.StoreUint64(j.word(slot, jBlock), uint64(dev)<<32|uint64(blk))
@@ -187,8 +193,11 @@ func (j *journal) used(slot int32, end int64) {
 
 // written takes slot's buffer off the list: its whole block is written.
 func (j *journal) written(slot int32) {
-	if slot != noSlot {
+	switch {
+	case slot != noSlot:
 		atomic.StoreUint64(j.word(slot, jSeq), 0)
+	case j != nil && j.unlisted != nil:
+		j.unlisted.Add(-1)
 	}
 }
 
@@ -327,6 +336,9 @@ func (b *Backend) openJournalFile(slots int) error {
 	}
 	b.journal = newJournal(mem, slots, wbs, b.log)
 	b.journal.reserveIn(fd, 0)
+	if b.state.mem != nil {
+		b.journal.unlisted = b.state.unlisted()
+	}
 	b.journal.close = func() error {
 		unmapFile(mem)
 		return closeFile(fd)

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/skiffdb/skiff/internal/shmtest"
 	"github.com/skiffdb/skiff/sdk/storage"
@@ -153,4 +156,49 @@ func FuzzLeftBuffers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJournalTmpfsFull: a journal in a file on a full tmpfs hands out
+// buffers of the process's memory, not slots whose pages it cannot
+// allocate (touching them would kill the process), and counts those
+// buffers while they hold records not on the devices, so that the index
+// is not taken over after a crash then.
+func TestJournalTmpfsFull(t *testing.T) {
+	const wbs, slots = 64 << 10, 4
+	mnt := mountTmpfs(t, "16m")
+	_, size := journalLayout(slots, wbs)
+	fd, err := unix.Open(filepath.Join(mnt, "journal"), unix.O_RDWR|unix.O_CREAT, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := resetFile(fd, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmapFile(mem)
+	defer closeFile(fd)
+	j := newJournal(mem, slots, wbs, testLogger())
+	j.reserveIn(fd, 0)
+	var unlisted atomic.Int64
+	j.unlisted = &unlisted
+	buf, slot, err := j.alloc(wbs)
+	if err != nil || slot == noSlot {
+		t.Fatalf("alloc with room: slot %d, %v", slot, err)
+	}
+	buf[0] = 1 // its pages are there
+	fillTmpfs(t, mnt)
+	buf, slot, err = j.alloc(wbs)
+	if err != nil || slot != noSlot {
+		t.Fatalf("alloc on a full tmpfs: slot %d, %v", slot, err)
+	}
+	buf[wbs-1] = 1
+	j.open(slot, 0, 3, 9)
+	if unlisted.Load() != 1 {
+		t.Fatalf("%d buffers outside the journal counted", unlisted.Load())
+	}
+	j.written(slot)
+	if unlisted.Load() != 0 {
+		t.Fatalf("%d buffers outside the journal counted once written", unlisted.Load())
+	}
+	j.freeBuf(buf, slot)
 }

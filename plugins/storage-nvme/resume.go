@@ -56,8 +56,9 @@ import (
 //	header:        stateMagic, complete (0 or 1), block sequence, write
 //	               sequence, instance, write-block-size, devices, offset of
 //	               the journal in the area (0 for none), the region's epoch
-//	               (which the devices' region marks name), padded to 128
-//	               bytes
+//	               (which the devices' region marks name), the write
+//	               buffers outside the journal holding records not all on
+//	               the devices (journal.alloc), padded to 128 bytes
 //	per device:    its blocks
 //	per partition: the intent of its change in flight, intentSize bytes:
 //	               the entry before and the entry after (48 bytes each,
@@ -82,6 +83,7 @@ const (
 	sDevices  = 48
 	sJournal  = 56
 	sEpoch    = 64
+	sUnlisted = 72
 	// Bytes of a partition's intent, and their offsets.
 	intentSize = 128
 	iBefore    = 0
@@ -141,6 +143,13 @@ func newState(mem []byte, blocks []uint32, instance uint64, wbs, journalOff int,
 }
 
 func (s indexState) word(off int) *uint64 { return (*uint64)(unsafe.Pointer(&s.mem[off])) }
+
+// unlisted counts the write buffers outside the journal that hold records
+// not all on the devices: while there are any, the index may point at
+// records that a crash loses, and is not taken over.
+func (s indexState) unlisted() *atomic.Int64 {
+	return (*atomic.Int64)(unsafe.Pointer(s.word(sUnlisted)))
+}
 
 // counters are the block and write sequence counters.
 func (s indexState) counters() (blockSeq, writeSeq *atomic.Uint64) {
@@ -230,7 +239,7 @@ func (s *partSlots) free(e []entry) {
 type leftState struct {
 	complete                     bool
 	blockSeq, writeSeq, instance uint64
-	epoch                        uint64
+	epoch, unlisted              uint64
 	wbs                          uint64
 	intents                      []byte     // by partition
 	seq, disk                    [][]uint64 // by device
@@ -270,6 +279,7 @@ func readState(area []byte) (leftState, error) {
 	}
 	st.complete = u(sComplete) == 1
 	st.blockSeq, st.writeSeq, st.instance, st.wbs, st.epoch = u(sBlockSeq), u(sWriteSeq), u(sInstance), u(sWBS), u(sEpoch)
+	st.unlisted = u(sUnlisted)
 	return st, nil
 }
 
@@ -306,6 +316,8 @@ func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 	switch {
 	case !st.complete:
 		left.unfit = "it had not finished starting, or was closing"
+	case st.unlisted != 0:
+		left.unfit = fmt.Sprintf("%d write buffers outside the journal held records it may not have written", st.unlisted)
 	case st.instance != b.instance || st.wbs != uint64(b.opts.WriteBlockSize) || len(st.seq) != len(ms):
 		left.unfit = fmt.Sprintf("of %d devices of write-block-size %d, instance %x; configured %d of %d, instance %x",
 			len(st.seq), st.wbs, st.instance, len(ms), b.opts.WriteBlockSize, b.instance)
@@ -353,6 +365,7 @@ func (b *Backend) reuseJournal(left *leftIndex) {
 	clear(mem[:bufOff])
 	punch(mem[bufOff:])
 	b.journal = newJournal(mem, slots, b.opts.WriteBlockSize, b.log)
+	b.journal.unlisted = b.state.unlisted()
 	if b.opts.RegionFile != "" {
 		b.journal.reserveIn(b.region.FD(), offsetOf(b.region, mem))
 	}

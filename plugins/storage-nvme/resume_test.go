@@ -278,6 +278,9 @@ func TestResumeRefused(t *testing.T) {
 		{"state unreadable", func(t *testing.T, left *sharedindex.Region) {
 			binary.LittleEndian.PutUint64(left.ResumeArea()[sMagic:], 0)
 		}},
+		{"write buffers outside the journal", func(t *testing.T, left *sharedindex.Region) {
+			binary.LittleEndian.PutUint64(left.ResumeArea()[sUnlisted:], 1)
+		}},
 		{"other instance", func(t *testing.T, left *sharedindex.Region) {
 			binary.LittleEndian.PutUint64(left.ResumeArea()[sInstance:], 12345)
 		}},
@@ -380,16 +383,13 @@ func TestRegionFile(t *testing.T) {
 }
 
 // TestRegionFileTmpfsFull fills the tmpfs a region file is on: writes that
-// need index pages fail with storage.ErrOutOfSpace, and write buffers come
-// from the process's memory, rather than the process be killed (SIGBUS)
-// touching a page the tmpfs cannot give; once room is made, writes go on.
-// It mounts a tmpfs of its own, so it needs the privilege to.
+// need index pages fail with storage.ErrOutOfSpace, rather than the
+// process be killed (SIGBUS) touching a page the tmpfs cannot give, and
+// writes that need none go on (TestJournalTmpfsFull: their buffers);
+// once room is made, writes go on. It mounts a tmpfs of its own, so it
+// needs the privilege to.
 func TestRegionFileTmpfsFull(t *testing.T) {
-	mnt := t.TempDir()
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=200m"); err != nil {
-		t.Skipf("mount a tmpfs: %v", err)
-	}
-	t.Cleanup(func() { unix.Unmount(mnt, 0) })
+	mnt := mountTmpfs(t, "200m")
 	o := testOptions(t.TempDir(), 16<<20)
 	o.Files = o.Files[:1]
 	o.WriteBlockSize = 64 << 10
@@ -410,20 +410,7 @@ func TestRegionFileTmpfsFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	filler := filepath.Join(mnt, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := int64(1 << 20); n >= pageSize; n /= 2 {
-		for {
-			st, _ := f.Stat()
-			if unix.Fallocate(int(f.Fd()), 0, st.Size(), n) != nil {
-				break
-			}
-		}
-	}
-	f.Close()
+	filler := fillTmpfs(t, mnt)
 	// Overwrites need write buffers, not index pages.
 	for i := range 5000 {
 		if err := put(i, i, i+100000); err != nil {
@@ -456,4 +443,39 @@ func TestRegionFileTmpfsFull(t *testing.T) {
 		t.Fatal("not resumed")
 	}
 	checkAll(t, b, written)
+}
+
+// mountTmpfs mounts a tmpfs of size (as mount's size= option) for the
+// test, or skips it without the privilege to.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size="+size); err != nil {
+		t.Skipf("mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(mnt, 0) })
+	return mnt
+}
+
+// fillTmpfs fills the tmpfs at mnt with a file, which it returns.
+func fillTmpfs(t *testing.T, mnt string) string {
+	t.Helper()
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for n := int64(1 << 20); n >= pageSize; n /= 2 {
+		for {
+			st, err := f.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if unix.Fallocate(int(f.Fd()), 0, st.Size(), n) != nil {
+				break
+			}
+		}
+	}
+	return filler
 }

@@ -118,6 +118,9 @@ func (b *Backend) createRegion(ms []*medium, fd int) error {
 	}
 	b.epoch = rand.Uint64() | 1
 	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff, b.epoch)
+	if b.journal != nil {
+		b.journal.unlisted = b.state.unlisted()
+	}
 	b.nextSeq, b.wseq = b.state.counters()
 	region.SetResumeArea(off, ssize+jsize)
 	return nil
