@@ -820,13 +820,9 @@ func (p *parser) storage(b *item, where string, ns *Namespace) error {
 		case "data-size":
 			st.DataSize, err = p.sizeValue(it, where, minDataSize, 0)
 		case "region-file":
-			if st.RegionFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.RegionFile) {
-				err = p.errorf(it.line, "region-file%s: %q is not an absolute path", in(where), st.RegionFile)
-			}
+			st.RegionFile, err = p.absPathValue(it, where)
 		case "snapshot-file":
-			if st.SnapshotFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.SnapshotFile) {
-				err = p.errorf(it.line, "snapshot-file%s: %q is not an absolute path", in(where), st.SnapshotFile)
-			}
+			st.SnapshotFile, err = p.absPathValue(it, where)
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)
 		case "path":
@@ -922,13 +918,9 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		case "data-in-memory":
 			d.DataInMemory, err = p.boolValue(it, where)
 		case "write-buffer-file":
-			if d.WriteBufferFile, err = p.value(it, where); err == nil && !filepath.IsAbs(d.WriteBufferFile) {
-				err = p.errorf(it.line, "write-buffer-file%s: %q is not an absolute path", in(where), d.WriteBufferFile)
-			}
+			d.WriteBufferFile, err = p.absPathValue(it, where)
 		case "region-file":
-			if st.RegionFile, err = p.value(it, where); err == nil && !filepath.IsAbs(st.RegionFile) {
-				err = p.errorf(it.line, "region-file%s: %q is not an absolute path", in(where), st.RegionFile)
-			}
+			st.RegionFile, err = p.absPathValue(it, where)
 			regionLine = it.line
 		case "mode":
 			st.Mode, err = p.modeValue(it, where, true)
@@ -1165,6 +1157,15 @@ func (p *parser) value(it *item, where string) (string, error) {
 		return "", p.errorf(it.line, "setting %q%s takes one value, got extra %q", it.name, in(where), it.args[1])
 	}
 	return it.args[0], nil
+}
+
+// absPathValue is the value of setting it, which must be an absolute path.
+func (p *parser) absPathValue(it *item, where string) (string, error) {
+	v, err := p.value(it, where)
+	if err == nil && !filepath.IsAbs(v) {
+		err = p.errorf(it.line, "%s%s: %q is not an absolute path", it.name, in(where), v)
+	}
+	return v, err
 }
 
 func (p *parser) intValue(it *item, where string, lo, hi int) (int, error) {
