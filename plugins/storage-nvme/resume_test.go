@@ -344,10 +344,7 @@ func TestRegionFile(t *testing.T) {
 	o.RegionFile = filepath.Join(shmtest.Dir(t), "test.region")
 	b := mustNew(t, o)
 	want := churn(t, b, 3000, 1, 0)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b = mustNew(t, o)
+	b = reopen(t, b)
 	if !b.resumed {
 		t.Fatal("the start after a clean stop read the devices")
 	}
@@ -372,10 +369,7 @@ func TestRegionFile(t *testing.T) {
 		t.Fatal("took over an index the devices were written without")
 	}
 	checkAll(t, b, want)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b = mustNew(t, o)
+	b = reopen(t, b)
 	if !b.resumed {
 		t.Fatal("the region file made anew was not taken over")
 	}
@@ -435,10 +429,7 @@ func TestRegionFileTmpfsFull(t *testing.T) {
 			t.Fatalf("write after room was made: %v", err)
 		}
 	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b = mustNew(t, o)
+	b = reopen(t, b)
 	if !b.resumed {
 		t.Fatal("not resumed")
 	}
