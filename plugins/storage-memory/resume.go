@@ -18,7 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffdb/skiff/sdk/storage"
-	"github.com/skiffdb/skiff/sdk/storage/sets"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
@@ -368,10 +367,9 @@ func resumeFD(opts Options, fd int, file string) (*Backend, error) {
 
 // readSets restores the set names the dead process published.
 func (r *resumer) readSets() error {
-	r.names = make([]string, sets.Max+1)
-	for id := 1; id <= sets.Max; id++ {
-		r.names[id] = r.b.region.SetName(uint16(id))
-		r.b.published[id].Store(r.names[id] != "")
+	r.names = r.b.region.SetNames()
+	for id, name := range r.names {
+		r.b.published[id].Store(name != "")
 	}
 	return r.b.sets.Restore(r.names)
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/skiffdb/skiff/internal/alignedbuf"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/devrecord"
-	"github.com/skiffdb/skiff/sdk/storage/sets"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
 
@@ -160,10 +159,9 @@ func (b *Backend) adopt(left *leftIndex) error {
 		}
 		dv.diskSeq[lb.blk] = lb.seq
 	}
-	names := []string{""}
-	for id := uint16(1); id <= sets.Max; id++ {
-		names = append(names, region.SetName(id))
-	}
+	// Trimmed to the last id named, so that an entry naming an id beyond
+	// it fails its check.
+	names := region.SetNames()
 	for len(names) > 1 && names[len(names)-1] == "" {
 		names = names[:len(names)-1]
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+
+	"github.com/skiffdb/skiff/sdk/storage/sets"
 )
 
 // A memory backend's records live only in its region, which can outlive
@@ -157,6 +159,16 @@ func (r *Region) SetName(id uint16) string {
 		return ""
 	}
 	return string(r.mem[at+4 : at+4+n])
+}
+
+// SetNames are the names PublishSet recorded, indexed by set id: "" for
+// id 0 and for ids without one.
+func (r *Region) SetNames() []string {
+	names := make([]string, sets.Max+1)
+	for id := 1; id <= sets.Max; id++ {
+		names[id] = r.SetName(uint16(id))
+	}
+	return names
 }
 
 // Span is a run of the data area: offset and length in bytes.
