@@ -352,8 +352,12 @@ func (b *Backend) setUp(ms []*medium, left *sharedindex.Region, fd int) (*leftIn
 		if err := b.createRegion(ms, fd); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
-		for i, dv := range b.devs {
+	}
+	for i, dv := range b.devs {
+		if b.state.mem != nil {
 			dv.seq, dv.diskSeq = b.state.blocks(i)
+		} else {
+			dv.seq, dv.diskSeq = make([]atomic.Uint64, dv.nblocks), make([]uint64, dv.nblocks)
 		}
 	}
 	return prev, nil

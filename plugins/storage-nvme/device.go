@@ -54,7 +54,8 @@ type device struct {
 	// current (or last) incarnation, set when it is opened; readers check
 	// records against it. diskSeq is the sequence of what the device holds
 	// there, which lags seq until the new incarnation's first write. Both
-	// are in the region's state section with index-type dram (resume.go).
+	// are in the region's state section with index-type dram (state.go),
+	// set once the region is (Backend.setUp).
 	bmu     sync.Mutex
 	state   []blockState
 	live    []atomic.Int32
@@ -132,11 +133,6 @@ func newDevice(b *Backend, idx int, m *medium, wbs int) *device {
 		kick:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 		cache:      make(map[uint32]*wbuf),
-	}
-	if b.state.mem != nil {
-		dv.seq, dv.diskSeq = b.state.blocks(idx)
-	} else {
-		dv.seq, dv.diskSeq = make([]atomic.Uint64, n), make([]uint64, n)
 	}
 	dv.qcond.L = &dv.qmu
 	dv.mirror, _ = m.f.(*mirror)
