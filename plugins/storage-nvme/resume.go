@@ -132,7 +132,7 @@ func (b *Backend) reuseJournal(left *leftIndex) {
 	b.journal = newJournal(mem, slots, b.opts.WriteBlockSize, b.log)
 	b.journal.unlisted = b.state.unlisted()
 	if b.opts.RegionFile != "" {
-		b.journal.reserveIn(b.region.FD(), offsetOf(b.region, mem))
+		b.journal.reserveIn(b.region.FD(), offsetIn(b.region, mem))
 	}
 }
 
@@ -179,7 +179,7 @@ func (b *Backend) adopt(left *leftIndex) error {
 	// kept. The rest (the tables of partitions to rebuild, the block flags
 	// the node read) goes back to the system.
 	area := region.ResumeArea()
-	spans := []sharedindex.Span{{Off: offsetOf(region, area), N: len(area)}}
+	spans := []sharedindex.Span{{Off: offsetIn(region, area), N: len(area)}}
 	var bytes int64
 	for _, t := range tables {
 		if len(t.slots) > 0 {
@@ -214,11 +214,6 @@ func (b *Backend) adopt(left *leftIndex) error {
 		b.log.Info("nvme: rebuilt the partitions the process before was changing from their records", "namespace", b.opts.Namespace, "partitions", rebuilt)
 	}
 	return b.settle()
-}
-
-// offsetOf is where p, which is in region, starts in it.
-func offsetOf(region *sharedindex.Region, p []byte) int {
-	return int(uintptr(unsafe.Pointer(&p[0])) - uintptr(unsafe.Pointer(&region.Mem()[0])))
 }
 
 // checkTables checks, on every CPU, the published table of each partition

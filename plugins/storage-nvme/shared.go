@@ -63,9 +63,9 @@ func (s *regionSlots) free(e []entry) {
 
 func (s *regionSlots) bytes() int64 { return s.used.Load() }
 
-// offsetIn is where slots e, which are in region, start in it.
-func offsetIn(region *sharedindex.Region, e []entry) int {
-	return int(uintptr(unsafe.Pointer(&e[0])) - uintptr(unsafe.Pointer(&region.Mem()[0])))
+// offsetIn is where s, which is in region (slots, an area), starts in it.
+func offsetIn[T any](region *sharedindex.Region, s []T) int {
+	return int(uintptr(unsafe.Pointer(&s[0])) - uintptr(unsafe.Pointer(&region.Mem()[0])))
 }
 
 // regionSize is the address space a backend whose blocks hold capacity
