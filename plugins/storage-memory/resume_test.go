@@ -209,7 +209,8 @@ func TestResumeInterruptedChange(t *testing.T) {
 	}
 	b.region.BeginWriteOf(pid, pendingOf(&inFlight))
 	i, _ := b.parts[pid].table.find(&inFlight, b.seed)
-	clear(b.alloc.slot(slots[i].loc)[3:40]) // torn
+	torn := b.alloc.slot(slots[i].loc)
+	clear(torn[3:min(40, len(torn))])
 	slots[empty] = slots[copied]
 	delete(m, inFlight)
 
