@@ -339,15 +339,25 @@ func TestDeviceNodeKilled(t *testing.T) {
 		name   string
 		commit bool
 		file   string // a setting naming a file on a tmpfs, if any
-	}{{"commit-to-device", true, ""}, {"buffered", false, ""}, {"write-buffer-file", false, "write-buffer-file"}, {"region-file", false, "region-file"}} {
+		flash  bool   // the index on flash, in a file of the mount
+	}{
+		{"commit-to-device", true, "", false}, {"buffered", false, "", false},
+		{"write-buffer-file", false, "write-buffer-file", false}, {"region-file", false, "region-file", false},
+		{"index=flash", false, "", true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			lines := fmt.Sprintf("commit-to-device %v", tc.commit)
 			if tc.file != "" {
 				lines += "\n" + tc.file + " " + filepath.Join(shmtest.Dir(t), "test."+tc.file)
 			}
-			lossless := tc.commit || tc.file != ""
-			conf := deviceConfig(t, dir, config.ModeProcess, freePort(t), lines, "")
+			var nsLines string
+			if tc.flash {
+				nsLines = "index-type flash {\nmount " + t.TempDir() + "\n}"
+			}
+			lossless := tc.commit || tc.file != "" || tc.flash
+			resumes := tc.file == "region-file" || tc.flash
+			conf := deviceConfig(t, dir, config.ModeProcess, freePort(t), lines, nsLines)
 			n := startNodeProcess(t, conf)
 			c := n.connect(t)
 			pid, _ := strconv.Atoi(nsInfo(t, c, "test", "storage-pid"))
@@ -439,8 +449,8 @@ func TestDeviceNodeKilled(t *testing.T) {
 			if checked == 0 {
 				t.Fatal("no write was acknowledged")
 			}
-			// With the index in the region file, the restart took it over.
-			if got, want := nsInfo(t, c, "test", "index_resumed"), tc.file == "region-file"; (got == "1") != want {
+			// With the index in a region file, the restart took it over.
+			if got := nsInfo(t, c, "test", "index_resumed"); (got == "1") != resumes {
 				t.Errorf("index_resumed %s after the restart", got)
 			}
 			t.Logf("%d keys acknowledged before the kill, %d with an older state after restart", checked, lost)

@@ -166,7 +166,8 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	if opts.RegionFile == "" {
+	path, setting := opts.regionFile()
+	if path == "" {
 		return open(opts, left, -1)
 	}
 	// The region file: handed over as left after a crash of the plugin
@@ -176,13 +177,10 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	if left != nil {
 		fd, err = dupFile(left.FD())
 	} else {
-		// Room for the write buffers, and some for the index; the index
-		// grows with the records (about 60 bytes each).
-		_, need := journalLayout(journalSlots(&opts, len(opts.Devices)+len(opts.Files)), opts.WriteBlockSize)
 		var size int64
-		fd, size, err = sharedindex.OpenFile("region-file", opts.RegionFile, int64(need)+64<<20)
+		fd, size, err = openRegionFile(opts, path, setting)
 		if err == nil && size > 0 {
-			left = adoptFile(fd, opts)
+			left = adoptFile(fd, opts, path)
 		}
 	}
 	if err != nil {
@@ -193,10 +191,32 @@ func newBackend(opts Options, left *sharedindex.Region) (*Backend, error) {
 	return b, err
 }
 
-// adoptFile maps the region in the region file fd for a start to take
-// over, through a copy of the descriptor; nil, with a warning, if there is
-// none that can be.
-func adoptFile(fd int, opts Options) *sharedindex.Region {
+// openRegionFile opens and locks the region file at path, which setting
+// names: a region-file on a tmpfs, or a file on the index's flash mount.
+// It returns the file's size, 0 for a new one.
+func openRegionFile(opts Options, path, setting string) (fd int, size int64, err error) {
+	// Room for the write buffers, and some for the index; the index grows
+	// with the records (about 60 bytes each).
+	var need int64 = 64 << 20
+	if opts.WriteBufferFile == "" {
+		_, n := journalLayout(journalSlots(&opts, len(opts.Devices)+len(opts.Files)), opts.WriteBlockSize)
+		need += int64(n)
+	}
+	if setting == "region-file" {
+		return sharedindex.OpenFile(setting, path, need)
+	}
+	// The mount must be there: the file is not to land on the disk under
+	// a mount point.
+	if st, err := os.Stat(opts.IndexMount); err != nil || !st.IsDir() {
+		return -1, 0, fmt.Errorf("index-mount %s: not a directory", opts.IndexMount)
+	}
+	return sharedindex.OpenDiskFile(setting, path, need)
+}
+
+// adoptFile maps the region in the region file fd, at path, for a start
+// to take over, through a copy of the descriptor; nil, with a warning, if
+// there is none that can be.
+func adoptFile(fd int, opts Options, path string) *sharedindex.Region {
 	dup, err := dupFile(fd)
 	var region *sharedindex.Region
 	if err == nil {
@@ -207,7 +227,7 @@ func adoptFile(fd int, opts Options) *sharedindex.Region {
 		err = fmt.Errorf("a region of kind %d", region.Kind())
 	}
 	if err != nil {
-		opts.Logger.Warn("nvme: the region file holds no index to take over: reading the devices", "namespace", opts.Namespace, "file", opts.RegionFile, "err", err)
+		opts.Logger.Warn("nvme: the region file holds no index to take over: reading the devices", "namespace", opts.Namespace, "file", path, "err", err)
 		return nil
 	}
 	return region
@@ -230,13 +250,6 @@ func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
 		sampleDone: make(chan struct{}),
 		nextSeq:    new(atomic.Uint64),
 		wseq:       new(atomic.Uint64),
-	}
-	if opts.IndexType == IndexFlash {
-		fs, err := newFlashSlots(opts.IndexMount, opts.IndexMountSizeLimit)
-		if err != nil {
-			return nil, fmt.Errorf("nvme: namespace %s: %w", opts.Namespace, err)
-		}
-		b.slots = fs
 	}
 	for i := range b.parts {
 		b.parts[i].pid = uint16(i)
@@ -324,7 +337,9 @@ func (b *Backend) setUp(ms []*medium, left *sharedindex.Region, fd int) (*leftIn
 	}
 	taken := prev != nil && prev.unfit == ""
 	if taken {
-		b.takeRegion(prev)
+		if err := b.takeRegion(prev); err != nil {
+			return nil, err
+		}
 	}
 	for i, m := range ms {
 		b.devs = append(b.devs, newDevice(b, i, m, b.opts.WriteBlockSize))
@@ -348,7 +363,7 @@ func (b *Backend) setUp(ms []*medium, left *sharedindex.Region, fd int) (*leftIn
 			prev = nil
 		}
 	}
-	if !taken && b.opts.IndexType != IndexFlash {
+	if !taken {
 		if err := b.createRegion(ms, fd); err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
@@ -653,7 +668,8 @@ func (b *Backend) Close() error {
 			b.log.Warn("nvme: no index snapshot: the next start reads the devices", "namespace", b.opts.Namespace, "err", err)
 		}
 	}
-	keep := b.opts.RegionFile != "" && len(errs) == 0
+	path, _ := b.opts.regionFile()
+	keep := path != "" && len(errs) == 0
 	for _, dv := range b.devs {
 		dv.releaseBuffers()
 		if err := dv.f.Close(); err != nil {
@@ -695,6 +711,12 @@ func (b *Backend) keepIndex() {
 		p.mu.Unlock()
 	}
 	b.region.MarkClosed()
+	// A file on a disk outlives the system too, if it reaches the disk.
+	if b.opts.IndexType == IndexFlash {
+		if err := b.state.markSynced(b.region.FD()); err != nil {
+			b.log.Warn("nvme: the index's file is not synced: a start after the system restarts reads the devices", "namespace", b.opts.Namespace, "err", err)
+		}
+	}
 	b.region.Close()
 }
 

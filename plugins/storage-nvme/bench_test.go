@@ -439,25 +439,27 @@ func BenchmarkWarmStart(b *testing.B) {
 // process taking over its index after it died (resume.go), side by side in
 // each iteration: cold-ms/1M and resume-ms/1M are their times per million
 // records. handed-over: the next plugin process gets the region from the
-// node; region-file: the next node's finds it in its region file.
+// node; region-file: the next node's finds it in its region file;
+// index=flash: likewise in the index's file on the mount (a temporary
+// directory: on the disk unless TMPDIR says otherwise).
 func BenchmarkResume(b *testing.B) {
 	if !sharedindex.Shareable {
 		b.Skip("regions are handed over where the node shares them: linux/amd64")
 	}
-	for _, file := range []bool{false, true} {
-		name := "handed-over"
-		if file {
-			name = "region-file"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, kind := range []string{"handed-over", "region-file", "index=flash"} {
+		b.Run(kind, func(b *testing.B) {
 			o, n, _ := startFiles(b, "")
-			if file {
+			switch kind {
+			case "region-file":
 				o.RegionFile = filepath.Join(shmtest.Dir(b), "bench.region")
+			case "index=flash":
+				o.IndexType, o.IndexMount = IndexFlash, b.TempDir()
 			}
+			path, _ := o.regionFile()
 			var cold, resume time.Duration
 			for b.Loop() {
-				if file {
-					os.Remove(o.RegionFile) // the last iteration's: this start is cold
+				if path != "" {
+					os.Remove(path) // the last iteration's: this start is cold
 				}
 				start := time.Now()
 				be, err := New(o)
@@ -466,7 +468,7 @@ func BenchmarkResume(b *testing.B) {
 				}
 				cold += time.Since(start)
 				left := die(b, be)
-				if file {
+				if path != "" {
 					left.Close()
 					left = nil
 				}

@@ -1,14 +1,12 @@
 package nvme
 
 import (
+	"encoding/hex"
 	"fmt"
 	"os"
-	"sync/atomic"
-	"unsafe"
+	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/skiffdb/skiff/sdk/storage"
 )
 
 // allocBuffer returns n bytes of zeroed, page-aligned memory outside the Go
@@ -63,69 +61,22 @@ func reserve(fd, off, n int) error {
 // dupFile is a copy of the descriptor fd, closed on exec.
 func dupFile(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0) }
 
-// flashSlots keeps the index's tables in files of a flash mount
-// (index-type flash), mapped into memory: the kernel pages them in and out,
-// so the index may be larger than DRAM. Each table's slots are a file of
-// their own, unlinked as soon as it is mapped: the index is rebuilt from the
-// devices at every start, so nothing is left behind after a crash.
-type flashSlots struct {
-	dir   string
-	limit int64 // index-mount-size-limit
-	used  atomic.Int64
-}
+// syncFile writes what the file fd holds in memory, its pages written
+// through a mapping included, to its disk.
+func syncFile(fd int) error { return unix.Fdatasync(fd) }
 
-func newFlashSlots(dir string, limit int64) (*flashSlots, error) {
-	st, err := os.Stat(dir)
+// bootID identifies the system's boot: memory (the page cache, a tmpfs)
+// holds what a region file's mapping was written only within one.
+func bootID() ([16]byte, error) {
+	var id [16]byte
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
-		return nil, fmt.Errorf("index-mount %s: %w", dir, err)
+		return id, err
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("index-mount %s: not a directory", dir)
+	h, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(string(b)), "-", ""))
+	if err != nil || len(h) != len(id) {
+		return id, fmt.Errorf("boot_id %q", b)
 	}
-	f, err := os.CreateTemp(dir, "skiff-index-probe-*")
-	if err != nil {
-		return nil, fmt.Errorf("index-mount %s: %w", dir, err)
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return &flashSlots{dir: dir, limit: limit}, nil
+	copy(id[:], h)
+	return id, nil
 }
-
-func (f *flashSlots) alloc(n int) ([]entry, error) {
-	size := alignUp(int64(n) * entrySize)
-	if used := f.used.Add(size); f.limit > 0 && used > f.limit {
-		f.used.Add(-size)
-		return nil, fmt.Errorf("index-mount %s: index-mount-size-limit %d reached: %w", f.dir, f.limit, storage.ErrOutOfSpace)
-	}
-	m, err := f.mapFile(size)
-	if err != nil {
-		f.used.Add(-size)
-		return nil, err
-	}
-	return unsafe.Slice((*entry)(unsafe.Pointer(&m[0])), int(size)/entrySize), nil
-}
-
-func (f *flashSlots) mapFile(size int64) ([]byte, error) {
-	file, err := os.CreateTemp(f.dir, "skiff-index-*")
-	if err != nil {
-		return nil, fmt.Errorf("index-mount %s: %w", f.dir, err)
-	}
-	defer os.Remove(file.Name())
-	defer file.Close()
-	if err := file.Truncate(size); err != nil {
-		return nil, fmt.Errorf("index-mount %s: size an index file: %w", f.dir, err)
-	}
-	m, err := unix.Mmap(int(file.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("index-mount %s: map an index file: %w", f.dir, err)
-	}
-	return m, nil
-}
-
-func (f *flashSlots) free(s []entry) {
-	size := alignUp(int64(len(s)) * entrySize)
-	_ = unix.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), int(size)))
-	f.used.Add(-size)
-}
-
-func (f *flashSlots) bytes() int64 { return f.used.Load() }

@@ -26,9 +26,6 @@ func resetFile(int, int) ([]byte, error) { return nil, errors.New("not on this s
 func closeFile(int) error                { return nil }
 func dupFile(int) (int, error)           { return -1, errors.New("not on this system") }
 func reserve(int, int, int) error        { return nil }
+func syncFile(int) error                 { return nil }
 
-type flashSlots struct{ heapSlots }
-
-func newFlashSlots(string, int64) (*flashSlots, error) {
-	return nil, errors.New("index-type flash is supported on Linux only")
-}
+func bootID() ([16]byte, error) { return [16]byte{}, errors.New("not on this system") }

@@ -66,9 +66,10 @@ type Options struct {
 	DataInMemory bool
 	// IndexType is IndexDRAM or IndexFlash.
 	IndexType IndexType
-	// IndexMount is the directory of the index's files with IndexFlash, on
-	// a flash file system; IndexMountSizeLimit bounds their size (0: no
-	// limit).
+	// IndexMount is the directory of the index's file with IndexFlash, on
+	// a flash file system: the region (regionFile), which outlives the
+	// node, as a region file does, and may be larger than memory.
+	// IndexMountSizeLimit bounds its tables (0: no limit).
 	IndexMount          string
 	IndexMountSizeLimit int64
 	// Snapshot is the file a clean Close writes the index to, and the next
@@ -100,6 +101,19 @@ type Options struct {
 	// loaded, set by tests, sees the backend once its index is built,
 	// before its goroutines start.
 	loaded func(b *Backend)
+}
+
+// regionFile returns the file that holds the backend's region, and the
+// setting that names it: the region-file, or with the index on flash a
+// file of the namespace's on the mount; "" for a memory file.
+func (o *Options) regionFile() (path, setting string) {
+	switch {
+	case o.IndexType == IndexFlash:
+		return filepath.Join(o.IndexMount, o.Namespace+".skiff-index"), "index-mount"
+	case o.RegionFile != "":
+		return o.RegionFile, "region-file"
+	}
+	return "", ""
 }
 
 // IndexType is where the primary index lives.
@@ -211,7 +225,7 @@ func (o *Options) validate() error {
 	case !filepath.IsAbs(o.RegionFile):
 		bad("region-file %q: want an absolute path on a tmpfs", o.RegionFile)
 	case o.IndexType == IndexFlash:
-		bad("region-file holds an index in DRAM: not with index-type flash")
+		bad("region-file holds an index in DRAM: not with index-type flash, whose mount holds it")
 	case o.WriteBufferFile != "":
 		bad("region-file holds the write buffers too: not with write-buffer-file")
 	}

@@ -81,6 +81,8 @@ func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 	switch {
 	case !st.complete:
 		left.unfit = "it had not finished starting, or was closing"
+	case !st.synced && !sameBoot(st.boot):
+		left.unfit = "the system restarted since: its memory may not all have reached the region's file"
 	case st.unlisted != 0:
 		left.unfit = fmt.Sprintf("%d write buffers outside the journal held records it may not have written", st.unlisted)
 	case st.instance != b.instance || st.wbs != uint64(b.opts.WriteBlockSize) || len(st.seq) != len(ms):
@@ -101,21 +103,31 @@ func (b *Backend) inspect(region *sharedindex.Region, ms []*medium) *leftIndex {
 	return left
 }
 
+// sameBoot says whether a region's memory, written in boot, is this boot's.
+func sameBoot(boot [16]byte) bool {
+	id, err := thisBoot()
+	return err == nil && boot == id
+}
+
 // takeRegion makes the region left the backend's own: its state section
 // and journal are the backend's, and adopt checks and keeps its tables
 // where they are.
-func (b *Backend) takeRegion(left *leftIndex) {
+func (b *Backend) takeRegion(left *leftIndex) error {
 	region := left.region
 	area := region.ResumeArea()
 	b.region = region
-	b.slots = &regionSlots{region: region, file: b.opts.RegionFile != ""}
+	b.slots = b.newRegionSlots(region)
 	b.hashSeed = region.Seed()
 	b.epoch = left.state.epoch
 	b.state = indexState{mem: area[:len(area)-len(left.state.journal)]}
 	// A death during this start must not leave an index half taken over
 	// for the next.
 	b.state.setComplete(false)
+	if err := b.state.ownBoot(region.FD()); err != nil {
+		return fmt.Errorf("sync the region's file: %w", err)
+	}
 	b.nextSeq, b.wseq = b.state.counters()
+	return nil
 }
 
 // reuseJournal lays out a journal again in the one left, once replay has

@@ -86,6 +86,11 @@ func TestResumeIndex(t *testing.T) {
 			testResumeIndex(t, o)
 		})
 	}
+	t.Run("index=flash", func(t *testing.T) {
+		o := testOptions(t.TempDir(), 32<<20)
+		o.IndexType, o.IndexMount = IndexFlash, t.TempDir()
+		testResumeIndex(t, o)
+	})
 }
 
 func testResumeIndex(t *testing.T, o Options) {
@@ -106,6 +111,9 @@ func testResumeIndex(t *testing.T, o Options) {
 	checkAll(t, b, want)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if path, _ := o.regionFile(); path != "" {
+		os.Remove(path)
 	}
 	b, cold := openCapturing(t, o)
 	if b.resumed || stat(t, b).Extra["index_resumed"] != 0 {
@@ -469,4 +477,81 @@ func fillTmpfs(t *testing.T, mnt string) string {
 		}
 	}
 	return filler
+}
+
+// TestFlashIndexFile: an index on flash lives in a file of the mount, which
+// every start takes over: after a clean stop, also once the system has
+// restarted (the stop synced the file); after a crash only within the same
+// boot, when the page cache still holds every change (a crash of the
+// system may leave the file half written back).
+func TestFlashIndexFile(t *testing.T) {
+	requireSharedRegion(t)
+	o := testOptions(t.TempDir(), 32<<20)
+	o.IndexType, o.IndexMount = IndexFlash, t.TempDir()
+	path, _ := o.regionFile()
+	b := mustNew(t, o)
+	want := churn(t, b, 3000, 1, 0)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !synced(t, path) {
+		t.Fatal("a clean stop left the index's file unsynced")
+	}
+	otherBoot(t, path)
+	b = mustNew(t, o)
+	if !b.resumed {
+		t.Fatal("the start after a clean stop and a restart of the system read the devices")
+	}
+	if synced(t, path) {
+		t.Fatal("a start left its index's file marked synced")
+	}
+	checkAll(t, b, want)
+
+	crash := func(seed int) {
+		for d, r := range churn(t, b, 3000, 3, seed) {
+			want[d] = r
+		}
+		die(t, b).Close() // the node, which holds the file, is gone too
+	}
+	crash(1)
+	b = mustNew(t, o)
+	if !b.resumed {
+		t.Fatal("the start after a crash read the devices")
+	}
+	checkAll(t, b, want)
+	crash(2)
+	otherBoot(t, path)
+	b = mustNew(t, o)
+	if b.resumed {
+		t.Fatal("took over the index of a crash followed by a restart of the system")
+	}
+	checkAll(t, b, want)
+}
+
+// resumeAreaOf maps the region file at path, which a backend may hold, and
+// calls fn with its resume area.
+func resumeAreaOf(t *testing.T, path string, fn func(area []byte)) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	region, err := sharedindex.Adopt(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer region.Close()
+	fn(region.ResumeArea())
+}
+
+// synced says whether the region file at path is marked synced.
+func synced(t *testing.T, path string) (is bool) {
+	resumeAreaOf(t, path, func(area []byte) { is = binary.LittleEndian.Uint64(area[sSynced:]) == 1 })
+	return is
+}
+
+// otherBoot makes the region file at path look written in another boot of
+// the system.
+func otherBoot(t *testing.T, path string) {
+	resumeAreaOf(t, path, func(area []byte) { area[sBoot] ^= 0xff })
 }

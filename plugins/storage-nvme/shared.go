@@ -25,39 +25,63 @@ import (
 
 // regionSlots allocates the tables' slots in the region's data area, whole
 // pages at a time (a table of under 85 entries takes a page). In a region
-// file (file set), each table's pages are allocated in the file first, so
-// that a full tmpfs fails the write that needed them rather than kill the
-// process.
+// file, each table's pages are allocated in the file first, so that a full
+// tmpfs or flash mount fails the write that needed them rather than kill
+// the process.
 type regionSlots struct {
 	region *sharedindex.Region
-	file   bool
+	file   string // the region file, "" for a memory file
+	limit  int64  // index-mount-size-limit, 0 for none
 	used   atomic.Int64
+	// recycle keeps the memory of freed tables for the next allocations
+	// (sharedindex.Region.Recycle), while a cold start builds an index
+	// on flash.
+	recycle bool
+}
+
+// newRegionSlots allocates tables in region, the backend's.
+func (b *Backend) newRegionSlots(region *sharedindex.Region) *regionSlots {
+	path, _ := b.opts.regionFile()
+	s := &regionSlots{region: region, file: path}
+	if b.opts.IndexType == IndexFlash {
+		s.limit = b.opts.IndexMountSizeLimit
+	}
+	return s
 }
 
 func pagesFor(n int) int { return (n*entrySize + pageSize - 1) &^ (pageSize - 1) }
 
 func (s *regionSlots) alloc(n int) ([]entry, error) {
 	size := pagesFor(n)
-	off, err := s.region.Alloc(size)
-	if err != nil {
-		return nil, err
+	if used := s.used.Add(int64(size)); s.limit > 0 && used > s.limit {
+		s.used.Add(-int64(size))
+		return nil, fmt.Errorf("index-mount-size-limit %d reached: %w", s.limit, storage.ErrOutOfSpace)
 	}
-	if s.file {
-		if err := reserve(s.region.FD(), off, size); err != nil {
+	off, err := s.region.Alloc(size)
+	if err == nil && s.file != "" {
+		if err = reserve(s.region.FD(), off, size); err != nil {
 			s.region.Free(off, size)
-			return nil, fmt.Errorf("the region file's tmpfs is full: %w: %w", err, storage.ErrOutOfSpace)
+			err = fmt.Errorf("no room for the index in %s: %w: %w", s.file, err, storage.ErrOutOfSpace)
 		}
 	}
+	if err != nil {
+		s.used.Add(-int64(size))
+		return nil, err
+	}
 	mem := s.region.Mem()[off : off+size]
-	// Fresh and given-back pages read as zeros, unless giving back failed.
+	// Fresh and given-back pages read as zeros, unless recycled or giving
+	// back failed.
 	clear(mem)
-	s.used.Add(int64(size))
 	return unsafe.Slice((*entry)(unsafe.Pointer(&mem[0])), size/entrySize), nil
 }
 
 func (s *regionSlots) free(e []entry) {
 	size := pagesFor(len(e))
-	s.region.Free(offsetIn(s.region, e), size)
+	if s.recycle {
+		s.region.Recycle(offsetIn(s.region, e), size)
+	} else {
+		s.region.Free(offsetIn(s.region, e), size)
+	}
 	s.used.Add(-int64(size))
 }
 
@@ -106,7 +130,7 @@ func (b *Backend) createRegion(ms []*medium, fd int) error {
 		return fmt.Errorf("resume area: %w", err)
 	}
 	b.region = region
-	b.slots = &regionSlots{region: region, file: fd >= 0}
+	b.slots = b.newRegionSlots(region)
 	area := region.Mem()[off : off+ssize+jsize]
 	journalOff := 0
 	if jsize > 0 {
@@ -117,7 +141,8 @@ func (b *Backend) createRegion(ms []*medium, fd int) error {
 		}
 	}
 	b.epoch = rand.Uint64() | 1
-	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff, b.epoch)
+	boot, _ := thisBoot()
+	b.state = newState(area[:ssize], blocks, b.instance, b.opts.WriteBlockSize, journalOff, b.epoch, boot)
 	if b.journal != nil {
 		b.journal.unlisted = b.state.unlisted()
 	}

@@ -29,7 +29,7 @@ func openReader(t *testing.T, b *Backend) *sharedindex.Reader {
 	}
 	si := b.SharedIndex()
 	if si == nil {
-		t.Fatal("an index-type dram backend shares no index")
+		t.Fatal("the backend shares no index")
 	}
 	r, err := sharedindex.Open(si.FD(), si.Files())
 	if err != nil {
@@ -90,14 +90,23 @@ func inMemory(b *Backend, d *storage.Digest) bool {
 // exists is never missing. With data-in-memory the reader reads the
 // backend's copies of the files, which change and give back blocks alike.
 func TestSharedIndexReadsAreConsistent(t *testing.T) {
-	for _, dim := range []bool{false, true} {
-		t.Run(fmt.Sprintf("data-in-memory=%v", dim), func(t *testing.T) { sharedIndexReads(t, dim) })
+	for _, v := range []struct {
+		name string
+		set  func(t *testing.T, o *Options)
+	}{
+		{"data-in-memory=false", func(*testing.T, *Options) {}},
+		{"data-in-memory=true", func(_ *testing.T, o *Options) { o.DataInMemory = true }},
+		{"index=flash", func(t *testing.T, o *Options) { o.IndexType, o.IndexMount = IndexFlash, t.TempDir() }},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			o := sharedOptions(t)
+			v.set(t, &o)
+			sharedIndexReads(t, o)
+		})
 	}
 }
 
-func sharedIndexReads(t *testing.T, dataInMemory bool) {
-	o := sharedOptions(t)
-	o.DataInMemory = dataInMemory
+func sharedIndexReads(t *testing.T, o Options) {
 	b := mustNew(t, o)
 	r := openReader(t, b)
 	ctx := context.Background()
@@ -290,9 +299,9 @@ func sharedIndexReads(t *testing.T, dataInMemory bool) {
 		t.Fatal(err)
 	}
 	switch {
-	case dataInMemory && (b.nodeReads() != 0 || st.Extra["memory_used_data_bytes"] == 0):
+	case o.DataInMemory && (b.nodeReads() != 0 || st.Extra["memory_used_data_bytes"] == 0):
 		t.Errorf("with data-in-memory the node counted %d device reads; the copies take %v bytes", b.nodeReads(), st.Extra["memory_used_data_bytes"])
-	case !dataInMemory && (b.nodeReads() < hits.Load() || st.Extra["device_read_tps"] == 0):
+	case !o.DataInMemory && (b.nodeReads() < hits.Load() || st.Extra["device_read_tps"] == 0):
 		t.Errorf("the node's %d reads are not counted: %d, device_read_tps %v", hits.Load(), b.nodeReads(), st.Extra["device_read_tps"])
 	}
 }
@@ -353,15 +362,6 @@ func TestSharedIndexRefusesDamage(t *testing.T) {
 	}
 	if _, err := b.Get(ctx, d, nil); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("the backend read the damaged record: %v", err)
-	}
-}
-
-// An index on flash is not shared: the node reads through the socket.
-func TestSharedIndexNotWithFlash(t *testing.T) {
-	o := sharedOptions(t)
-	o.IndexType, o.IndexMount = IndexFlash, t.TempDir()
-	if b := mustNew(t, o); b.SharedIndex() != nil {
-		t.Error("an index on flash is offered to the node")
 	}
 }
 

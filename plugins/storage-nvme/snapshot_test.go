@@ -205,14 +205,24 @@ func TestWarmStart(t *testing.T) {
 }
 
 func testWarmStart(t *testing.T, o Options) {
+	// An index on flash is kept in its file, which a start takes over
+	// (TestResumeIndex): without it, a start loads the snapshot into a
+	// new one, or reads the devices.
+	stop := func(t *testing.T, b *Backend) {
+		t.Helper()
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if path, _ := o.regionFile(); path != "" {
+			os.Remove(path)
+		}
+	}
 	b, first := openCapturing(t, o)
 	if first.warm {
 		t.Fatal("a first start was warm")
 	}
 	want := churn(t, b, 3000, 1, 0)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, b)
 	m := marks(t, o)
 	if m[0].snapshot == 0 || m[1].snapshot != m[0].snapshot || m[0].place != 0 || m[1].place != 1 {
 		t.Fatalf("marks after a clean stop: %+v", m)
@@ -233,9 +243,7 @@ func testWarmStart(t *testing.T, o Options) {
 		t.Fatalf("the loaded snapshot is still there: %v", err)
 	}
 	checkAll(t, b, want)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, b)
 	os.Remove(o.Snapshot)
 	b, cold := openCapturing(t, o)
 	if cold.warm {
@@ -245,24 +253,18 @@ func testWarmStart(t *testing.T, o Options) {
 
 	// Writes after a warm start must win over every older copy at a cold
 	// start, and a warm start after them must see them too.
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, b)
 	b, _ = openCapturing(t, o)
 	for d, r := range churn(t, b, 3000, 5, 1) {
 		want[d] = r
 	}
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, b)
 	b, warm = openCapturing(t, o)
 	if !warm.warm {
 		t.Fatal("not warm")
 	}
 	checkAll(t, b, want)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, b)
 	os.Remove(o.Snapshot)
 	b, cold = openCapturing(t, o)
 	checkAll(t, b, want)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -19,7 +20,10 @@ import (
 //	               the journal in the area (0 for none), the region's epoch
 //	               (which the devices' region marks name), the write
 //	               buffers outside the journal holding records not all on
-//	               the devices (journal.alloc), padded to 128 bytes
+//	               the devices (journal.alloc), the boot the region's
+//	               memory belongs to (16 bytes, bootID), 1 if a clean
+//	               stop synced the region file to its disk (keepIndex),
+//	               padded to 128 bytes
 //	per device:    its blocks
 //	per partition: the intent of its change in flight, intentSize bytes:
 //	               the entry before and the entry after (48 bytes each,
@@ -45,6 +49,8 @@ const (
 	sJournal  = 56
 	sEpoch    = 64
 	sUnlisted = 72
+	sBoot     = 80
+	sSynced   = 96
 	// Bytes of a partition's intent, and their offsets.
 	intentSize = 128
 	iBefore    = 0
@@ -88,9 +94,10 @@ type indexState struct{ mem []byte }
 
 // newState lays out a state section in mem, stateLayout's size and zeros,
 // for a journal at journalOff in the resume area (0: none).
-func newState(mem []byte, blocks []uint32, instance uint64, wbs, journalOff int, epoch uint64) indexState {
+func newState(mem []byte, blocks []uint32, instance uint64, wbs, journalOff int, epoch uint64, boot [16]byte) indexState {
 	put := binary.LittleEndian.PutUint64
 	put(mem[sEpoch:], epoch)
+	copy(mem[sBoot:], boot[:])
 	put(mem[sInstance:], instance)
 	put(mem[sWBS:], uint64(wbs))
 	put(mem[sDevices:], uint64(len(blocks)))
@@ -138,6 +145,33 @@ func (s indexState) setComplete(whole bool) {
 		v = 1
 	}
 	atomic.StoreUint64(s.word(sComplete), v)
+}
+
+// thisBoot is the system's boot (bootID), zeros if unknown.
+var thisBoot = sync.OnceValues(bootID)
+
+// ownBoot records that the region's memory is this boot's, and no longer
+// the file a clean stop synced (keepIndex): before any change, which a
+// crash of the system could find half written back, the next start taking
+// it for whole. fd is the region file's.
+func (s indexState) ownBoot(fd int) error {
+	id, _ := thisBoot()
+	copy(s.mem[sBoot:sBoot+len(id)], id[:])
+	if atomic.LoadUint64(s.word(sSynced)) == 0 {
+		return nil
+	}
+	atomic.StoreUint64(s.word(sSynced), 0)
+	return syncFile(fd)
+}
+
+// markSynced records that the region file fd, synced first, stands for the
+// index whatever happens to memory; then syncs that.
+func (s indexState) markSynced(fd int) error {
+	if err := syncFile(fd); err != nil {
+		return err
+	}
+	atomic.StoreUint64(s.word(sSynced), 1)
+	return syncFile(fd)
 }
 
 // intent is partition pid's intent.
@@ -202,6 +236,8 @@ type leftState struct {
 	blockSeq, writeSeq, instance uint64
 	epoch, unlisted              uint64
 	wbs                          uint64
+	boot                         [16]byte
+	synced                       bool
 	intents                      []byte     // by partition
 	seq, disk                    [][]uint64 // by device
 	journal                      []byte     // nil for none
@@ -241,6 +277,8 @@ func readState(area []byte) (leftState, error) {
 	st.complete = u(sComplete) == 1
 	st.blockSeq, st.writeSeq, st.instance, st.wbs, st.epoch = u(sBlockSeq), u(sWriteSeq), u(sInstance), u(sWBS), u(sEpoch)
 	st.unlisted = u(sUnlisted)
+	copy(st.boot[:], area[sBoot:])
+	st.synced = u(sSynced) == 1
 	return st, nil
 }
 

@@ -194,7 +194,7 @@ func (r *Region) Restore(used []Span) error {
 		}
 		at = s.Off + s.N
 	}
-	p.top = at
+	p.top, p.high = at, at
 	for _, f := range p.free {
 		_ = release(r.mem[f.off : f.off+f.n])
 	}

@@ -15,7 +15,8 @@ import (
 // searched for the best fit, is enough.
 type pages struct {
 	mu   sync.Mutex
-	top  int   // [top, end) was never handed out
+	top  int   // [top, end) is not handed out
+	high int   // [high, end) never was
 	end  int   // the end of the data area
 	free []run // sorted by offset, none adjacent to another or to top
 }
@@ -23,7 +24,7 @@ type pages struct {
 type run struct{ off, n int }
 
 func (p *pages) init(start, end int) {
-	p.top, p.end, p.free = start, end, nil
+	p.top, p.high, p.end, p.free = start, start, end, nil
 }
 
 // alloc returns the offset of n bytes, a multiple of pageSize.
@@ -52,6 +53,7 @@ func (p *pages) alloc(n int) (int, error) {
 	}
 	off := p.top
 	p.top += n
+	p.high = max(p.high, p.top)
 	return off, nil
 }
 
@@ -74,4 +76,16 @@ func (p *pages) release(off, n int) {
 		return
 	}
 	p.free = slices.Insert(p.free, i, run{off, n})
+}
+
+// each calls fn with every run not handed out that may have been.
+func (p *pages) each(fn func(off, n int)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.free {
+		fn(r.off, r.n)
+	}
+	if p.high > p.top {
+		fn(p.top, p.high-p.top)
+	}
 }

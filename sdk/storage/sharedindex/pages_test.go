@@ -111,3 +111,51 @@ func TestRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestRecycle: runs given back with Recycle keep their bytes for the next
+// allocations, and ReleaseFree gives back the memory of every run not in
+// use, the ones top passed back over included, leaving live runs whole.
+func TestRecycle(t *testing.T) {
+	r, err := Create(64<<20, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fill := func(off, n int, b byte) {
+		for i := off; i < off+n; i++ {
+			r.mem[i] = b
+		}
+	}
+	a, _ := r.Alloc(2 * pageSize)
+	b, _ := r.Alloc(4 * pageSize)
+	c, _ := r.Alloc(pageSize)
+	d, _ := r.Alloc(3 * pageSize) // the last: top goes back over it
+	fill(a, 2*pageSize, 1)
+	fill(b, 4*pageSize, 2)
+	fill(c, pageSize, 3)
+	fill(d, 3*pageSize, 4)
+	r.Recycle(a, 2*pageSize)
+	if off, _ := r.Alloc(2 * pageSize); off != a || r.mem[a] != 1 {
+		t.Fatalf("recycled run: reused at %d (want %d), first byte %d (want its old 1)", off, a, r.mem[a])
+	}
+	r.Recycle(a, 2*pageSize)
+	r.Recycle(d, 3*pageSize)
+	r.ReleaseFree()
+	for _, run := range []struct{ off, n int }{{a, 2 * pageSize}, {d, 3 * pageSize}} {
+		for i := run.off; i < run.off+run.n; i++ {
+			if r.mem[i] != 0 {
+				t.Fatalf("byte %d of a free run at %d reads %d after ReleaseFree", i-run.off, run.off, r.mem[i])
+			}
+		}
+	}
+	for _, run := range []struct {
+		off, n int
+		b      byte
+	}{{b, 4 * pageSize, 2}, {c, pageSize, 3}} {
+		for i := run.off; i < run.off+run.n; i++ {
+			if r.mem[i] != run.b {
+				t.Fatalf("live run at %d changed by ReleaseFree", run.off)
+			}
+		}
+	}
+}

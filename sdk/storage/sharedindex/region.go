@@ -267,3 +267,16 @@ func (r *Region) Free(off, n int) {
 	_ = release(r.mem[off : off+n])
 	r.pages.release(off, n)
 }
+
+// Recycle is Free keeping the memory (in a region file, the disk's blocks),
+// for allocations that soon take it again: a cold start's tables, doubling
+// in a file on a disk, where punching each out costs more than the rest of
+// the start. Until ReleaseFree, Alloc may return bytes that do not read as
+// zeros.
+func (r *Region) Recycle(off, n int) { r.pages.release(off, n) }
+
+// ReleaseFree gives the memory of every run not handed out back to the
+// system, once the allocations Recycle served are done.
+func (r *Region) ReleaseFree() {
+	r.pages.each(func(off, n int) { _ = release(r.mem[off : off+n]) })
+}

@@ -52,6 +52,18 @@ func OpenFile(what, path string, need int64) (fd int, size int64, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return -1, 0, fmt.Errorf("%s %s: %w", what, path, err)
 	}
+	return openLocked(what, path, need, true)
+}
+
+// OpenDiskFile is OpenFile for a file on a disk's file system, in a
+// directory that must exist (a flash mount): the kernel writes the
+// region's pages back to the disk and may evict them, so the region can be
+// larger than memory, and outlives a reboot.
+func OpenDiskFile(what, path string, need int64) (fd int, size int64, err error) {
+	return openLocked(what, path, need, false)
+}
+
+func openLocked(what, path string, need int64, tmpfs bool) (fd int, size int64, err error) {
 	fd, err = unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return -1, 0, fmt.Errorf("%s %s: %w", what, path, err)
@@ -59,15 +71,21 @@ func OpenFile(what, path string, need int64) (fd int, size int64, err error) {
 	var fs unix.Statfs_t
 	var st unix.Stat_t
 	switch {
-	case unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.TMPFS_MAGIC:
+	case unix.Fstatfs(fd, &fs) != nil:
+		err = fmt.Errorf("%s %s: cannot stat its file system", what, path)
+	case tmpfs && fs.Type != unix.TMPFS_MAGIC:
 		err = fmt.Errorf("%s %s: not on a tmpfs (such as /dev/shm)", what, path)
 	case filelock.Exclusive(fd) != nil:
 		err = fmt.Errorf("%s %s: in use by another process", what, path)
 	case unix.Fstat(fd, &st) != nil:
 		err = fmt.Errorf("%s %s: cannot stat it", what, path)
 	case int64(fs.Bavail)*fs.Bsize+st.Blocks*512 < need:
-		err = fmt.Errorf("%s %s: its tmpfs has %d MiB free, the namespace needs up to %d MiB (a larger tmpfs: docker run --shm-size, a memory-backed emptyDir's sizeLimit)",
-			what, path, (int64(fs.Bavail)*fs.Bsize+st.Blocks*512)>>20, need>>20)
+		hint := ""
+		if tmpfs {
+			hint = " (a larger tmpfs: docker run --shm-size, a memory-backed emptyDir's sizeLimit)"
+		}
+		err = fmt.Errorf("%s %s: its file system has %d MiB free, the namespace needs up to %d MiB%s",
+			what, path, (int64(fs.Bavail)*fs.Bsize+st.Blocks*512)>>20, need>>20, hint)
 	}
 	if err != nil {
 		unix.Close(fd)

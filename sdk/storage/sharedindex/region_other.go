@@ -26,6 +26,11 @@ func OpenFile(what, path string, _ int64) (int, int64, error) {
 	return -1, 0, errors.New(what + " " + path + ": needs Linux")
 }
 
+// OpenDiskFile fails off Linux, as OpenFile does.
+func OpenDiskFile(what, path string, need int64) (int, int64, error) {
+	return OpenFile(what, path, need)
+}
+
 func createIn(int, int) (*Region, error) { return nil, errors.New("not on this system") }
 
 func release(b []byte) error { return unix.Madvise(b, unix.MADV_DONTNEED) }
