@@ -46,6 +46,8 @@
 #   DEVICE_PWQ          the namespace's post-write-queue, in blocks (8)
 #   DEVICE_DATA_IN_MEMORY  the namespace's data-in-memory: true serves every
 #                       read from a copy in memory (false)
+#   DEVICE_INDEX        the namespace's index-type: dram, or flash (its file
+#                       in the run's directory)    (dram)
 #   DEVICE_MODES        the node's storage modes, in order ("in-process process")
 #   DEVICE_DURATION     each node run (read-only, write-only, large writes) (20s)
 #   DEVICE_LARGE_VALUE_SIZE  value bytes of the large records; 0 skips their run (131072)
@@ -75,6 +77,7 @@ LARGE_VSIZE=${DEVICE_LARGE_VALUE_SIZE:-131072}
 LARGE_RECORDS=${DEVICE_LARGE_RECORDS:-8000}
 PWQ=${DEVICE_PWQ:-8}
 DIM=${DEVICE_DATA_IN_MEMORY:-false}
+INDEX=${DEVICE_INDEX:-dram}
 read -r -a MODES <<<"${DEVICE_MODES:-in-process process}"
 DURATION=${DEVICE_DURATION:-20s}
 DURATION_S=${DURATION%s}
@@ -111,6 +114,7 @@ for v in CONC RECORDS VSIZE LARGE_VSIZE LARGE_RECORDS PWQ FIO_RUNTIME NVME_RECOR
 done
 ((CONC >= 1 && RECORDS >= 1)) || die "DEVICE_CONCURRENCY and DEVICE_RECORDS must be at least 1"
 [[ $DIM == true || $DIM == false ]] || die "DEVICE_DATA_IN_MEMORY must be true or false, not '$DIM'"
+[[ $INDEX == dram || $INDEX == flash ]] || die "DEVICE_INDEX must be dram or flash, not '$INDEX'"
 [[ $DURATION_S =~ ^[0-9]+$ ]] && ((DURATION_S >= 5)) || die "DEVICE_DURATION must be whole seconds, at least 5 (20s), not '$DURATION'"
 ((FILE_BYTES % WBS_BYTES == 0)) || die "DEVICE_FILE_SIZE must be a multiple of DEVICE_WBS"
 ((LARGE_VSIZE == 0 || LARGE_RECORDS >= 1 && LARGE_VSIZE + 1024 <= WBS_BYTES)) ||
@@ -273,6 +277,15 @@ device_test device-test "$DT_READ_RATE" "$DT_WRITE_RATE"
 read -r DT_VERDICT DT_P99 DT_DEV_P99 DT_RPS DT_WMIB DT_CPU DT_KERN DT_OTHER DT_REST <"$OUT/device-test.figures"
 
 # ----------------------------------------------------------------- node --
+# index_type prints the namespace's index-type setting.
+index_type() {
+	if [[ $INDEX == flash ]]; then
+		mkdir -p "$WORK/index"
+		printf 'index-type flash {\n\t\t\tmount %s\n\t\t}' "$WORK/index"
+	else
+		echo "index-type dram"
+	fi
+}
 # node_conf PORT MODE FILE BYTES prints the node's configuration: one
 # device namespace on the file.
 node_conf() {
@@ -297,6 +310,7 @@ node_conf() {
 		}
 		namespace test {
 			nsup-period 3600
+			$(index_type)
 			storage-engine device {
 				file $3
 				filesize $4
@@ -499,7 +513,7 @@ cores() { printf '%s cores (kernel threads %s, other processes %s, unattributed 
 		"$DT2_RPS reads/s, $DT2_WMIB MiB/s written"
 	echo "      device-test $(cores "$DT2_CPU" "$DT2_KERN" "$DT2_OTHER" "$DT2_REST")"
 	echo
-	echo "node: $RECORDS records of $VSIZE B (set bench), post-write-queue $PWQ blocks, data-in-memory $DIM, $CONC clients, $DURATION per run, GOMAXPROCS ${NODE_GOMAXPROCS:-default};"
+	echo "node: $RECORDS records of $VSIZE B (set bench), post-write-queue $PWQ blocks, data-in-memory $DIM, index-type $INDEX, $CONC clients, $DURATION per run, GOMAXPROCS ${NODE_GOMAXPROCS:-default};"
 	((LARGE_VSIZE > 0)) && echo "large writes: $LARGE_RECORDS records of $LARGE_VSIZE B, loaded into a new $((LARGE_FILE_BYTES >> 20)) MiB file for each mode, then overwritten at random: updated, then replaced;"
 	echo "CPU over the run phase but its first second and last two:"
 	printf '  %-36s' ""
