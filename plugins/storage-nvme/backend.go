@@ -64,9 +64,10 @@ type Backend struct {
 	sets     sets.Table
 	devs     []*device
 
-	// The shared index (shared.go): the region holding the tables with
-	// index-type dram, nil with flash; shared once it is offered to the
-	// node; published[id] once set id's name is in the region.
+	// The shared index (shared.go): the region holding the tables, in a
+	// memory file or a region file (with index-type flash, on the mount);
+	// shared once it is offered to the node; published[id] once set id's
+	// name is in the region.
 	region    *sharedindex.Region
 	shared    bool
 	published [sets.Max + 1]atomic.Bool

@@ -1,6 +1,6 @@
 // Package nvme is Skiff's device storage backend: records in log-structured
 // write blocks on NVMe devices or files, written with direct I/O, with the
-// primary index in DRAM (or in memory-mapped files on a flash mount) at 48
+// primary index in DRAM (or in a memory-mapped file on a flash mount) at 48
 // bytes an entry.
 //
 // A Backend implements storage.Backend. New takes typed Options (start

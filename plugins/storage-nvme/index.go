@@ -11,9 +11,9 @@ import (
 )
 
 // entry is a record's index entry: 48 bytes, no Go pointer, so that the
-// garbage collector never scans the index and it can live in a memory-
-// mapped file (index-type flash) or a region the node reads (index-type
-// dram: sharedindex's KindDevice layout).
+// garbage collector never scans the index and it can live in a region the
+// node reads (sharedindex's KindDevice layout), in memory or, with
+// index-type flash, in a file on the mount.
 //
 //	0   20  digest
 //	20  2   set id (bits 0..11) | flags (bit 14: stored key, bit 15:
@@ -132,9 +132,8 @@ const (
 
 // table is one partition's index: an open-addressing hash table with
 // Robin Hood linear probing and backward-shift deletion. Its slots come
-// from a slotAlloc: the shared index's memory file (index-type dram; a cold
-// start builds them on the Go heap first) or a mapped file (index-type
-// flash).
+// from a slotAlloc: the shared index's region (a cold start builds them on
+// the Go heap first, with index-type dram).
 //
 // aux, when not nil, holds one uint64 per slot that moves with its entry:
 // cold start keeps each entry's write sequence there while it decides

@@ -33,8 +33,8 @@ import (
 //	data-in-memory          true: a copy of the blocks in use in memory serves
 //	                        every read; default false
 //	index-type              dram (default) or flash
-//	index-mount             directory of the index files, with index-type flash
-//	index-mount-size-limit  bytes the index files may take; default no limit
+//	index-mount             directory of the index's file, with index-type flash
+//	index-mount-size-limit  bytes the index's tables may take; default no limit
 //	max-record-size         bytes; default the most a write block holds
 //	write-buffer-file       absolute path of a file on a tmpfs holding the write
 //	                        buffers, replayed at each start; default none

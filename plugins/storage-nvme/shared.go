@@ -194,8 +194,8 @@ func (b *Backend) setInMemory(dv *device, blk uint32, in bool) {
 
 // SharedIndex returns the region holding the index, which a plugin server
 // offers the node with the device files (see sharedindex), or nil when the
-// index is not shared (index-type flash; more devices than can be passed;
-// a system without memory files).
+// index is not shared (more devices than can be passed; a system without
+// memory files).
 func (b *Backend) SharedIndex() *sharedindex.Region {
 	if !b.shared {
 		return nil
