@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,15 +31,22 @@ const (
 	crashStartEnv  = "NVME_CRASH_START"  // the first operation's number
 	crashBufferEnv = "NVME_CRASH_BUFFER" // the write-buffer-file, if any
 	crashRegionEnv = "NVME_CRASH_REGION" // the region-file, if any
+	crashFlashEnv  = "NVME_CRASH_FLASH"  // the index's flash mount, if any
 	crashKeys      = 4000
 	crashFlushMax  = 100 * time.Millisecond
 )
 
 // crashMode is how the writers keep what they acknowledge: with
-// commit-to-device, or in a write-buffer-file or region-file if not empty.
+// commit-to-device, or in a write-buffer-file or region-file, or the file of
+// an index on flash at flashMount, if not empty.
 type crashMode struct {
-	commit                 bool
-	bufferFile, regionFile string
+	commit                             bool
+	bufferFile, regionFile, flashMount string
+}
+
+// keepsBuffers says whether the write buffers outlive a writer's death.
+func (m crashMode) keepsBuffers() bool {
+	return m.bufferFile != "" || m.regionFile != "" || m.flashMount != ""
 }
 
 // crashOptions are the writers' options in dir for mode m.
@@ -46,6 +54,9 @@ func crashOptions(dir string, m crashMode) Options {
 	o := testOptions(dir, 32<<20)
 	o.WriteBufferFile = m.bufferFile
 	o.RegionFile = m.regionFile
+	if m.flashMount != "" {
+		o.IndexType, o.IndexMount = IndexFlash, m.flashMount
+	}
 	o.WriteBlockSize = 128 << 10
 	o.CommitToDevice = m.commit
 	o.FlushMax = crashFlushMax
@@ -77,7 +88,7 @@ func crashChild() {
 	flag.Parse()
 	dir := os.Getenv(crashChildEnv)
 	start, _ := strconv.Atoi(os.Getenv(crashStartEnv))
-	b, err := New(crashOptions(dir, crashMode{os.Getenv(crashCommitEnv) == "1", os.Getenv(crashBufferEnv), os.Getenv(crashRegionEnv)}))
+	b, err := New(crashOptions(dir, crashMode{os.Getenv(crashCommitEnv) == "1", os.Getenv(crashBufferEnv), os.Getenv(crashRegionEnv), os.Getenv(crashFlashEnv)}))
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -121,7 +132,7 @@ func runCrashChild(t *testing.T, dir string, m crashMode, start int, d time.Dura
 		c = "1"
 	}
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashCommitEnv+"="+c, crashStartEnv+"="+strconv.Itoa(start),
-		crashBufferEnv+"="+m.bufferFile, crashRegionEnv+"="+m.regionFile, "GORACE=atexit_sleep_ms=0")
+		crashBufferEnv+"="+m.bufferFile, crashRegionEnv+"="+m.regionFile, crashFlashEnv+"="+m.flashMount, "GORACE=atexit_sleep_ms=0")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -190,7 +201,7 @@ func runCrashChild(t *testing.T, dir string, m crashMode, start int, d time.Dura
 func checkCrash(t *testing.T, dir string, m crashMode, acks []ack, killedAt time.Time) {
 	t.Helper()
 	cutoff := killedAt
-	if !m.commit && m.bufferFile == "" && m.regionFile == "" {
+	if !m.commit && !m.keepsBuffers() {
 		cutoff = killedAt.Add(-crashFlushMax - flushTick(crashFlushMax) - 500*time.Millisecond)
 	}
 	last := acks[len(acks)-1].op
@@ -233,8 +244,8 @@ func checkCrash(t *testing.T, dir string, m crashMode, acks []ack, killedAt time
 	if st.Extra["warm_start"] != 0 {
 		t.Fatal("the start after a kill loaded an index snapshot")
 	}
-	if resumed := st.Extra["index_resumed"] == 1; resumed != (m.regionFile != "") {
-		t.Fatalf("index_resumed %v after a kill, with region-file %q", st.Extra["index_resumed"], m.regionFile)
+	if resumed := st.Extra["index_resumed"] == 1; resumed != (m.regionFile != "" || m.flashMount != "") {
+		t.Fatalf("index_resumed %v after a kill, with %+v", st.Extra["index_resumed"], m)
 	}
 	if st.Extra["device_corrupt_records"] != 0 {
 		t.Fatalf("corrupt records after a crash: %v (a torn write is not corruption)", st.Extra["device_corrupt_records"])
@@ -257,6 +268,15 @@ func TestCrashWriteBufferFile(t *testing.T) {
 // and the next start takes its index over.
 func TestCrashRegionFile(t *testing.T) {
 	crashLoop(t, crashMode{regionFile: filepath.Join(shmtest.Dir(t), "test.region")})
+}
+
+// TestCrashIndexOnFlash: likewise with the index on flash, in its file on
+// the mount.
+func TestCrashIndexOnFlash(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("index-type flash is supported on Linux only")
+	}
+	crashLoop(t, crashMode{flashMount: t.TempDir()})
 }
 
 // crashLoop kills a writer twice, or NVME_LONG=1: twenty times over the

@@ -1,7 +1,6 @@
 package nvme
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,8 +29,8 @@ func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("the region is handed over where the node shares it: linux/amd64")
 	}
-	for _, file := range []bool{false, true} {
-		t.Run(fmt.Sprintf("region-file=%v", file), func(t *testing.T) {
+	for _, region := range []string{"memory", "region-file", "index=flash"} {
+		t.Run("region="+region, func(t *testing.T) {
 			dir := t.TempDir()
 			settings := map[string]string{
 				"files":            filepath.Join(dir, "a.dat") + "," + filepath.Join(dir, "b.dat"),
@@ -40,8 +39,11 @@ func TestPluginKilledKeepsBufferedWrites(t *testing.T) {
 				"flush-max-ms":     "60000",
 				"post-write-queue": "0",
 			}
-			if file {
+			switch region {
+			case "region-file":
 				settings["region-file"] = filepath.Join(shmtest.Dir(t), "test.region")
+			case "index=flash":
+				settings["index-type"], settings["index-mount"] = "flash", t.TempDir()
 			}
 			rounds := 3
 			if os.Getenv("NVME_LONG") == "1" {
