@@ -3,6 +3,7 @@ package core_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -178,4 +179,36 @@ func checkPadded(t *testing.T, c *as.Client, records int) {
 			t.Fatalf("record %d after a restart: %v", i, r.Bins)
 		}
 	}
+}
+
+// TestIndexTypeShmem starts a node whose memory namespace has Aerospike
+// Enterprise's index-type shmem and no region-file: it keeps its records
+// in a region file on /dev/shm named after the namespace, so every
+// acknowledged record is back after a SIGKILL.
+func TestIndexTypeShmem(t *testing.T) {
+	shmtest.Dir(t) // skips where region files are not resumed
+	const path = "/dev/shm/skiff/test.region"
+	if _, err := os.Stat(path); err == nil {
+		t.Skipf("%s exists: another node's, or left by a killed test", path)
+	}
+	t.Cleanup(func() { os.Remove(path) })
+	conf := nodeConfig(t, t.TempDir(), freePort(t), fmt.Sprintf(`
+	index-type shmem
+	storage-engine memory {
+		data-size 16M
+		%s
+	}`, pluginPath(t, config.ModeProcess)))
+	n := startNodeProcess(t, conf)
+	c := n.connect(t)
+	if got := nsInfo(t, c, "test", "storage-engine.region-file"); got != path {
+		t.Fatalf("storage-engine.region-file %q in namespace info, want %s", got, path)
+	}
+	const records = 500
+	putPadded(t, c, records)
+	c.Close()
+	n.kill(t)
+
+	n = startNodeProcess(t, conf)
+	c = n.connect(t)
+	checkPadded(t, c, records)
 }

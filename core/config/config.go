@@ -176,8 +176,9 @@ type Namespace struct {
 	// (operations or a UDF applied to what a scan or query finds) works
 	// on; a job asking for fewer gets what it asks (background-query-max-rps).
 	BackgroundQueryMaxRPS int
-	// IndexType is where the primary index lives: "dram" or "flash"
-	// (index-type); flash keeps it in memory-mapped files under IndexMount.
+	// IndexType is where the primary index lives (index-type): "dram",
+	// "shmem" (dram, in Storage.RegionFile, by default a file of shmemDir
+	// named after the namespace) or "flash" (in a file under IndexMount).
 	IndexType            string
 	IndexMount           string
 	IndexMountsSizeLimit int64

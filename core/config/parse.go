@@ -123,6 +123,10 @@ const (
 	maxBackgroundQueryRPS = 1000000
 )
 
+// shmemDir holds the region files of namespaces with index-type shmem and
+// no region-file.
+const shmemDir = "/dev/shm/skiff"
+
 //go:embed default.conf
 var defaultText []byte
 
@@ -652,6 +656,11 @@ func (p *parser) namespace(b *item) error {
 	if err := p.each(b, where, func(it *item) error { return p.namespaceSetting(it, where, ns) }); err != nil {
 		return err
 	}
+	if ns.IndexType == "shmem" && ns.Storage.RegionFile == "" {
+		// Aerospike Enterprise's default: the index in shared memory, which
+		// outlives the process. Here that is a region file on /dev/shm.
+		ns.Storage.RegionFile = filepath.Join(shmemDir, name+".region")
+	}
 	if err := ns.conflicts(); err != nil {
 		return p.errorf(b.line, "%v", err)
 	}
@@ -776,6 +785,15 @@ func (ns *Namespace) conflicts() error {
 	}
 	if ns.IndexType == "flash" && ns.Storage.Type != "device" {
 		return fmt.Errorf("namespace %s: index-type flash needs storage-engine device", ns.Name)
+	}
+	if ns.IndexType != "dram" && strings.Contains(ns.Name, "/") {
+		return fmt.Errorf("namespace %s: index-type %s names its index's file after the namespace, which cannot hold '/'", ns.Name, ns.IndexType)
+	}
+	if ns.IndexType == "shmem" && ns.Storage.Type != "memory" && ns.Storage.Type != "device" {
+		return fmt.Errorf("namespace %s: index-type shmem needs storage-engine memory or device", ns.Name)
+	}
+	if ns.IndexType == "shmem" && ns.Storage.Device.WriteBufferFile != "" {
+		return fmt.Errorf("namespace %s: index-type shmem keeps the write buffers in its region-file %s: not with write-buffer-file", ns.Name, ns.Storage.RegionFile)
 	}
 	if ns.IndexType == "flash" && ns.Storage.RegionFile != "" {
 		return fmt.Errorf("namespace %s: region-file holds an index in DRAM: not with index-type flash", ns.Name)
@@ -983,17 +1001,19 @@ func (p *parser) storageLimit(it *item, where string, ns *Namespace) (bool, erro
 	return true, err
 }
 
-// indexType reads "index-type dram" or "index-type flash { mount DIR
-// mounts-size-limit SIZE }".
+// indexType reads "index-type dram", "index-type shmem" or "index-type
+// flash { mount DIR mounts-size-limit SIZE }".
 func (p *parser) indexType(it *item, where string, ns *Namespace) error {
 	switch {
 	case len(it.args) != 1:
-		return p.errorf(it.line, `"index-type"%s takes one type: dram or flash`, in(where))
-	case it.args[0] == "dram" && !it.block:
-		ns.IndexType = "dram"
+		return p.errorf(it.line, `"index-type"%s takes one type: dram, shmem or flash`, in(where))
+	case (it.args[0] == "dram" || it.args[0] == "shmem") && it.block:
+		return p.errorf(it.line, "index-type %s%s takes no block", it.args[0], in(where))
+	case it.args[0] == "dram" || it.args[0] == "shmem":
+		ns.IndexType = it.args[0]
 		return nil
 	case it.args[0] != "flash":
-		return p.errorf(it.line, "unknown index-type %q%s: want dram or flash", it.args[0], in(where))
+		return p.errorf(it.line, "unknown index-type %q%s: want dram, shmem or flash", it.args[0], in(where))
 	case !it.block:
 		return p.errorf(it.line, "index-type flash%s needs a block with its mount", in(where))
 	}

@@ -218,6 +218,18 @@ logging {
 				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
+		{"index-type shmem on memory", ns("index-type shmem"), func(c *Config) {
+			c.Namespaces[0].IndexType = "shmem"
+			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
+		}},
+		{"index-type shmem with a region file", ns("storage-engine device {", "file /x", "filesize 17M", "region-file /dev/shm/r", "}", "index-type shmem"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.IndexType = "shmem"
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/r", Device: Device{
+				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
+				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+			}}
+		}},
 		{"aerospike 7 memory backed by files", ns("storage-engine memory {", "file /opt/aerospike/data/test.dat", "filesize 1G",
 			"evict-used-pct 60", "stop-writes-used-pct 70", "}"), func(c *Config) {
 			n := c.Namespaces[0]
@@ -489,7 +501,11 @@ func TestParseErrors(t *testing.T) {
 		{"evict above stop-writes", ns("evict-used-pct 95", "stop-writes-used-pct 90"), `t.conf:1: namespace test: evict-used-pct 95 must be below stop-writes-used-pct 90`},
 		{"index-type flash on memory", ns("index-type flash {", "mount /mnt/idx", "}"), `t.conf:1: namespace test: index-type flash needs storage-engine device`},
 		{"index-type flash without mount", ns("index-type flash {", "}"), `t.conf:2: index-type flash in namespace test needs a mount`},
-		{"index-type pmem", ns("index-type pmem"), `t.conf:2: unknown index-type "pmem"`},
+		{"index-type pmem", ns("index-type pmem"), `t.conf:2: unknown index-type "pmem" in namespace test: want dram, shmem or flash`},
+		{"index-type shmem with a block", ns("index-type shmem {", "}"), `t.conf:2: index-type shmem in namespace test takes no block`},
+		{"index-type shmem on a plugin", ns("storage-engine plugin {", "path /x", "}", "index-type shmem"), `t.conf:1: namespace test: index-type shmem needs storage-engine memory or device`},
+		{"index-type shmem with write buffers in a file", ns("storage-engine device {", "file /x", "filesize 17M", "write-buffer-file /dev/shm/b", "}", "index-type shmem"),
+			`t.conf:1: namespace test: index-type shmem keeps the write buffers in its region-file /dev/shm/skiff/test.region: not with write-buffer-file`},
 		{"storage-engine pmem", ns("storage-engine pmem {", "}"), `t.conf:2: unknown storage-engine type "pmem" in namespace test: want memory`},
 		{"storage-engine without type", ns("storage-engine {", "}"), `t.conf:2: "storage-engine" in namespace test needs a type, such as "storage-engine memory"`},
 		{"storage-engine bare without type", ns("storage-engine"), `t.conf:2: "storage-engine" in namespace test needs a type`},
