@@ -80,6 +80,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	defrag_q               blocks waiting for the defragmenter
 //	write_q                full write buffers waiting for the flusher
 //	index_flash_used_bytes with index-type flash, IndexBytes, in the mount
+//	index_flash_used_pct   with index-type flash and mounts-size-limit, the
+//	                       share of the limit those take
 //	memory_used_data_bytes with data-in-memory, the memory its copy of the
 //	                       blocks in use takes
 //	device_corrupt_records records found damaged and skipped, since start
@@ -144,7 +146,11 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		extra["memory_used_data_bytes"] = float64(b.copiesBytes())
 	}
 	if b.opts.IndexType == IndexFlash {
-		extra["index_flash_used_bytes"] = float64(b.slots.bytes())
+		used := b.slots.bytes()
+		extra["index_flash_used_bytes"] = float64(used)
+		if limit := b.opts.IndexMountSizeLimit; limit > 0 {
+			extra["index_flash_used_pct"] = 100 * float64(used) / float64(limit)
+		}
 	}
 	if old, ok := b.rates.oldest(); ok {
 		if secs := time.Since(old.at).Seconds(); secs > 0.1 {
