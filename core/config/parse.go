@@ -1002,7 +1002,8 @@ func (p *parser) storageLimit(it *item, where string, ns *Namespace) (bool, erro
 }
 
 // indexType reads "index-type dram", "index-type shmem" or "index-type
-// flash { mount DIR mounts-size-limit SIZE }".
+// flash { mount DIR mounts-budget SIZE }" (mounts-size-limit before
+// Aerospike 7).
 func (p *parser) indexType(it *item, where string, ns *Namespace) error {
 	switch {
 	case len(it.args) != 1:
@@ -1023,8 +1024,10 @@ func (p *parser) indexType(it *item, where string, ns *Namespace) error {
 		switch s.name {
 		case "mount":
 			ns.IndexMount, err = p.value(s, where)
-		case "mounts-size-limit":
+		case "mounts-size-limit", "mounts-budget": // Aerospike 6's name, and 7's
 			ns.IndexMountsSizeLimit, err = p.sizeValue(s, where, minDataSize, 0)
+		case "evict-mounts-pct", "mounts-high-water-pct":
+			return p.errorf(s.line, "%s%s is not supported: records are not evicted for the index's room; writes that need more than mounts-budget fail with SERVER_MEM_ERROR (8)", s.name, in(where))
 		default:
 			err = p.unknown(s, where)
 		}

@@ -218,6 +218,14 @@ logging {
 				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
+		{"index-type flash, Aerospike 7's budget", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "mounts-budget 4G", "}"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/a", 4<<30
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
+				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+			}}
+		}},
 		{"index-type shmem on memory", ns("index-type shmem"), func(c *Config) {
 			c.Namespaces[0].IndexType = "shmem"
 			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
@@ -501,6 +509,10 @@ func TestParseErrors(t *testing.T) {
 		{"evict above stop-writes", ns("evict-used-pct 95", "stop-writes-used-pct 90"), `t.conf:1: namespace test: evict-used-pct 95 must be below stop-writes-used-pct 90`},
 		{"index-type flash on memory", ns("index-type flash {", "mount /mnt/idx", "}"), `t.conf:1: namespace test: index-type flash needs storage-engine device`},
 		{"index-type flash without mount", ns("index-type flash {", "}"), `t.conf:2: index-type flash in namespace test needs a mount`},
+		{"index-type flash with two mounts", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "mount /b", "}"),
+			`t.conf:8: duplicate "mount" in namespace test index-type flash (first at line 7)`},
+		{"index-type flash eviction", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "evict-mounts-pct 80", "}"),
+			`t.conf:8: evict-mounts-pct in namespace test index-type flash is not supported`},
 		{"index-type pmem", ns("index-type pmem"), `t.conf:2: unknown index-type "pmem" in namespace test: want dram, shmem or flash`},
 		{"index-type shmem with a block", ns("index-type shmem {", "}"), `t.conf:2: index-type shmem in namespace test takes no block`},
 		{"index-type shmem on a plugin", ns("storage-engine plugin {", "path /x", "}", "index-type shmem"), `t.conf:1: namespace test: index-type shmem needs storage-engine memory or device`},

@@ -251,8 +251,8 @@ func TestIndexOnFlash(t *testing.T) {
 	if st.Extra["index_flash_used_bytes"] == 0 || st.IndexBytes < n*entrySize {
 		t.Fatalf("flash index: %v bytes, IndexBytes %d", st.Extra["index_flash_used_bytes"], st.IndexBytes)
 	}
-	if _, ok := st.Extra["index_flash_used_pct"]; ok {
-		t.Fatal("index_flash_used_pct without mounts-size-limit")
+	if _, ok := st.Extra["index_mounts_used_pct"]; ok {
+		t.Fatal("index_mounts_used_pct without mounts-budget")
 	}
 	path, _ := o.regionFile()
 	if ents, _ := os.ReadDir(mount); len(ents) != 1 || ents[0].Name() != filepath.Base(path) {
@@ -281,8 +281,8 @@ func TestIndexOnFlash(t *testing.T) {
 	o.IndexMountSizeLimit = 64 << 20
 	b = mustNew(t, o)
 	st = stat(t, b)
-	if pct, want := st.Extra["index_flash_used_pct"], 100*st.Extra["index_flash_used_bytes"]/float64(64<<20); pct == 0 || pct != want {
-		t.Fatalf("index_flash_used_pct %v, want %v", pct, want)
+	if pct, want := st.Extra["index_mounts_used_pct"], 100*st.Extra["index_flash_used_bytes"]/float64(64<<20); pct == 0 || pct != want {
+		t.Fatalf("index_mounts_used_pct %v, want %v", pct, want)
 	}
 }
 

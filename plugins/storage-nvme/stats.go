@@ -80,7 +80,7 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	defrag_q               blocks waiting for the defragmenter
 //	write_q                full write buffers waiting for the flusher
 //	index_flash_used_bytes with index-type flash, IndexBytes, in the mount
-//	index_flash_used_pct   with index-type flash and mounts-size-limit, the
+//	index_mounts_used_pct  with index-type flash and mounts-budget, the
 //	                       share of the limit those take
 //	memory_used_data_bytes with data-in-memory, the memory its copy of the
 //	                       blocks in use takes
@@ -149,7 +149,7 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		used := b.slots.bytes()
 		extra["index_flash_used_bytes"] = float64(used)
 		if limit := b.opts.IndexMountSizeLimit; limit > 0 {
-			extra["index_flash_used_pct"] = 100 * float64(used) / float64(limit)
+			extra["index_mounts_used_pct"] = 100 * float64(used) / float64(limit)
 		}
 	}
 	if old, ok := b.rates.oldest(); ok {

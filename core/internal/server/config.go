@@ -98,7 +98,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 	k.add("index-type", cfg.IndexType)
 	if cfg.IndexType == "flash" {
 		k.add("index-type.mount", cfg.IndexMount)
-		k.add("index-type.mounts-size-limit", cfg.IndexMountsSizeLimit)
+		k.add("index-type.mounts-budget", cfg.IndexMountsSizeLimit)
 	}
 	st := &cfg.Storage
 	k.add("storage-engine", st.Type)
