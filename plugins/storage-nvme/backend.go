@@ -712,8 +712,10 @@ func (b *Backend) keepIndex() {
 		p.mu.Unlock()
 	}
 	b.region.MarkClosed()
-	// A file on a disk outlives the system too, if it reaches the disk.
+	// A file on a disk outlives the system too, if it reaches the disk;
+	// the pages of outgrown tables need not.
 	if b.opts.IndexType == IndexFlash {
+		b.region.ReleaseFree()
 		if err := b.state.markSynced(b.region.FD()); err != nil {
 			b.log.Warn("nvme: the index's file is not synced: a start after the system restarts reads the devices", "namespace", b.opts.Namespace, "err", err)
 		}

@@ -74,18 +74,13 @@ func (b *Backend) scan(ms []*medium) error {
 	// ones out (half again the cold start's time, measured), so there they
 	// are built on the Go heap and moved into place once, at the end. An
 	// index on flash, which may be larger than memory, is built in place,
-	// the pages of tables outgrown kept for the next ones (punching each
-	// out of the file took 60% of the start) and given back at the end.
+	// the pages of tables outgrown kept for the next ones (regionSlots)
+	// and given back at the end.
 	final := b.slots
 	switch {
 	case b.region == nil:
 	case b.opts.IndexType == IndexFlash:
-		rs := b.slots.(*regionSlots)
-		rs.recycle = true
-		defer func() {
-			rs.recycle = false
-			b.region.ReleaseFree()
-		}()
+		defer b.region.ReleaseFree()
 	default:
 		b.slots = &heapSlots{}
 	}

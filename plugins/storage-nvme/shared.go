@@ -34,8 +34,10 @@ type regionSlots struct {
 	limit  int64  // index-mount-size-limit, 0 for none
 	used   atomic.Int64
 	// recycle keeps the memory of freed tables for the next allocations
-	// (sharedindex.Region.Recycle), while a cold start builds an index
-	// on flash.
+	// (sharedindex.Region.Recycle) with the index on flash, where punching
+	// each out of the file took 60% of a cold start and a fifth of a
+	// write's time; their runs are punched at the end of a cold start and
+	// at a clean stop (ReleaseFree).
 	recycle bool
 }
 
@@ -44,7 +46,7 @@ func (b *Backend) newRegionSlots(region *sharedindex.Region) *regionSlots {
 	path, _ := b.opts.regionFile()
 	s := &regionSlots{region: region, file: path}
 	if b.opts.IndexType == IndexFlash {
-		s.limit = b.opts.IndexMountSizeLimit
+		s.limit, s.recycle = b.opts.IndexMountSizeLimit, true
 	}
 	return s
 }
