@@ -254,6 +254,12 @@ func (p *parser) serviceSetting(it *item, where string, s *Service) (err error) 
 		if err == nil && !filepath.IsAbs(s.WorkDirectory) {
 			err = p.bad(it, where, "an absolute path")
 		}
+	case "feature-key-file":
+		// In every file written for Aerospike Enterprise, which does not
+		// start without one.
+		if _, err = p.value(it, where); err == nil {
+			p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: feature-key-file ignored: Skiff needs no feature key", p.file, it.line))
+		}
 	default:
 		err = p.unknown(it, where)
 	}

@@ -82,6 +82,9 @@ service {
 }`, func(c *Config) {
 			c.Service = Service{ClusterName: "prod-cache", NodeID: "A1b2", ProtoFdMax: 100, ProtoMaxSize: 1 << 20, WorkDirectory: "/srv/skiff"}
 		}},
+		{"feature key", ns() + "service {\nfeature-key-file /etc/aerospike/features.conf\n}", func(c *Config) {
+			c.Warnings = []string{"t.conf:4: feature-key-file ignored: Skiff needs no feature key"}
+		}},
 		{"node-id 16 digits", ns() + "service {\nnode-id ffffffffffffffff\n}", func(c *Config) {
 			c.Service.NodeID = "ffffffffffffffff"
 		}},
