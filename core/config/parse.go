@@ -714,10 +714,69 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		// The most common line in files written for Aerospike 6 and older.
 		err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
 			in(where), strings.Join(it.args, " "))
+	case "strong-consistency":
+		var sc bool
+		if sc, err = p.boolValue(it, where); err == nil && sc {
+			err = p.errorf(it.line, "strong-consistency true%s is not supported: a single node keeps one copy, in Aerospike's available (AP) mode", in(where))
+		}
 	default:
+		if ig, ok := clusterSettings[it.name]; ok {
+			if err = ig.check(p, it, where); err == nil {
+				p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: %s%s ignored: %s", p.file, it.line, it.name, in(where), ig.why))
+			}
+			return err
+		}
 		err = p.unknown(it, where)
 	}
 	return err
+}
+
+// clusterSettings are namespace settings of Aerospike's that concern a
+// cluster (racks, migrations, replicas) or Aerospike's own internals,
+// which a single node accepts, checked, and ignores with a warning, so
+// that files written for Aerospike load.
+var clusterSettings = map[string]struct {
+	check func(p *parser, it *item, where string) error
+	why   string
+}{
+	"rack-id":                         {intIn(0, 1000000), "a single node has no racks"},
+	"prefer-uniform-balance":          {isBool, "a single node holds every partition"},
+	"migrate-order":                   {intIn(1, 10), "a single node has no migrations"},
+	"migrate-retransmit-ms":           {intIn(0, math.MaxInt32), "a single node has no migrations"},
+	"migrate-sleep":                   {intIn(0, math.MaxInt32), "a single node has no migrations"},
+	"conflict-resolution-policy":      {oneOf("generation", "last-update-time"), "one copy has no replicas to reconcile (XDR's is set in its namespace block)"},
+	"write-commit-level-override":     {oneOf("all", "master", "off"), "a write commits on the one copy"},
+	"read-consistency-level-override": {oneOf("all", "one", "off"), "a read consults the one copy"},
+	"partition-tree-sprigs":           {intIn(16, 1<<28), "Skiff's index has no sprigs"},
+	"sindex-type":                     {oneOf("shmem"), "secondary indexes live in the node's memory and are rebuilt at start"},
+	"enable-benchmarks-read":          {isBool, "latencies are in the latencies info command and /metrics"},
+	"enable-benchmarks-write":         {isBool, "latencies are in the latencies info command and /metrics"},
+	"enable-benchmarks-udf":           {isBool, "latencies are in the latencies info command and /metrics"},
+	"enable-benchmarks-batch-sub":     {isBool, "latencies are in the latencies info command and /metrics"},
+	"enable-benchmarks-ops-sub":       {isBool, "latencies are in the latencies info command and /metrics"},
+	"enable-benchmarks-udf-sub":       {isBool, "latencies are in the latencies info command and /metrics"},
+}
+
+func intIn(lo, hi int) func(p *parser, it *item, where string) error {
+	return func(p *parser, it *item, where string) error {
+		_, err := p.intValue(it, where, lo, hi)
+		return err
+	}
+}
+
+func isBool(p *parser, it *item, where string) error {
+	_, err := p.boolValue(it, where)
+	return err
+}
+
+func oneOf(values ...string) func(p *parser, it *item, where string) error {
+	return func(p *parser, it *item, where string) error {
+		v, err := p.value(it, where)
+		if err == nil && !slices.Contains(values, v) {
+			err = p.bad(it, where, strings.Join(values, " or "))
+		}
+		return err
+	}
 }
 
 // maxSetName is the longest set name, as in Aerospike.

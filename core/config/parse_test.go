@@ -82,6 +82,17 @@ service {
 }`, func(c *Config) {
 			c.Service = Service{ClusterName: "prod-cache", NodeID: "A1b2", ProtoFdMax: 100, ProtoMaxSize: 1 << 20, WorkDirectory: "/srv/skiff"}
 		}},
+		{"cluster settings", "namespace test {\nrack-id 2\nprefer-uniform-balance true\npartition-tree-sprigs 4096\n" +
+			"conflict-resolution-policy last-update-time\nstrong-consistency false\nsindex-type shmem\nenable-benchmarks-read true\n}\n", func(c *Config) {
+			c.Warnings = []string{
+				"t.conf:2: rack-id in namespace test ignored: a single node has no racks",
+				"t.conf:3: prefer-uniform-balance in namespace test ignored: a single node holds every partition",
+				"t.conf:4: partition-tree-sprigs in namespace test ignored: Skiff's index has no sprigs",
+				"t.conf:5: conflict-resolution-policy in namespace test ignored: one copy has no replicas to reconcile (XDR's is set in its namespace block)",
+				"t.conf:7: sindex-type in namespace test ignored: secondary indexes live in the node's memory and are rebuilt at start",
+				"t.conf:8: enable-benchmarks-read in namespace test ignored: latencies are in the latencies info command and /metrics",
+			}
+		}},
 		{"feature key", ns() + "service {\nfeature-key-file /etc/aerospike/features.conf\n}", func(c *Config) {
 			c.Warnings = []string{"t.conf:4: feature-key-file ignored: Skiff needs no feature key"}
 		}},
@@ -411,7 +422,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown admin setting", ns() + "network {\nadmin {\ntls-name x\n}\n}", `t.conf:5: unknown setting "tls-name" in network admin`},
 		{"unknown logging sink", ns() + "logging {\nsyslog {\n}\n}", `t.conf:4: unknown block "syslog" in logging`},
 		{"unknown sink setting", ns() + "logging {\nconsole {\nlevel info\n}\n}", `t.conf:5: unknown setting "level" in logging console`},
-		{"unknown namespace setting", ns("conflict-resolution-policy generation"), `t.conf:2: unknown setting "conflict-resolution-policy" in namespace test`},
+		{"unknown namespace setting", ns("conflict-resolution generation"), `t.conf:2: unknown setting "conflict-resolution" in namespace test`},
 		{"unknown namespace block", ns("bin users {", "}"), `t.conf:2: unknown block "bin" in namespace test`},
 		{"unknown set setting", ns("set users {", "enable-index true", "}"), `t.conf:3: unknown setting "enable-index" in namespace test set users`},
 		{"bad disable-eviction", ns("set users {", "disable-eviction maybe", "}"), `t.conf:3: bad disable-eviction "maybe" in namespace test set users: want true or false`},
@@ -516,6 +527,10 @@ func TestParseErrors(t *testing.T) {
 			`t.conf:8: duplicate "mount" in namespace test index-type flash (first at line 7)`},
 		{"index-type flash eviction", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "evict-mounts-pct 80", "}"),
 			`t.conf:8: evict-mounts-pct in namespace test index-type flash is not supported`},
+		{"strong consistency", ns("strong-consistency true"), `t.conf:2: strong-consistency true in namespace test is not supported`},
+		{"rack-id not a number", ns("rack-id one"), `t.conf:2: bad rack-id "one" in namespace test: want an integer from 0 to 1000000`},
+		{"sindex-type flash", ns("sindex-type flash"), `t.conf:2: bad sindex-type "flash" in namespace test: want shmem`},
+		{"conflict-resolution-policy other", ns("conflict-resolution-policy newest"), `t.conf:2: bad conflict-resolution-policy "newest"`},
 		{"index-type pmem", ns("index-type pmem"), `t.conf:2: unknown index-type "pmem" in namespace test: want dram, shmem or flash`},
 		{"index-type shmem with a block", ns("index-type shmem {", "}"), `t.conf:2: index-type shmem in namespace test takes no block`},
 		{"index-type shmem on a plugin", ns("storage-engine plugin {", "path /x", "}", "index-type shmem"), `t.conf:1: namespace test: index-type shmem needs storage-engine memory or device`},
