@@ -16,7 +16,8 @@ import (
 )
 
 // Supported settings (the README has the same as a table, with defaults).
-// Anything else is an error, except the network blocks noted as ignored.
+// Anything else is an error, except the settings and blocks noted as
+// ignored.
 //
 //	service {
 //	    cluster-name NAME         # at most 63 bytes
@@ -24,6 +25,7 @@ import (
 //	    proto-fd-max N            # 1 and up
 //	    proto-max-size SIZE       # Skiff; 1K and up
 //	    work-directory DIR        # absolute; system metadata is kept under it
+//	    feature-key-file PATH     # ignored, with a warning
 //	}
 //	logging {
 //	    console { context CONTEXT LEVEL }
@@ -50,6 +52,12 @@ import (
 //	    stop-writes-used-pct N    # in the storage-engine block
 //	    stop-writes-avail-pct N   # (default 5)
 //	    stop-writes-sys-memory-pct N  # 0-100, default 90
+//	    index-type dram|shmem     # shmem: dram in a region-file, by default
+//	                              # /dev/shm/skiff/NAME.region
+//	    index-type flash { mount DIR  mounts-budget SIZE }  # device only
+//	    rack-id N ...             # cluster settings (clusterSettings): checked,
+//	                              # ignored with a warning
+//	    strong-consistency false
 //	    set NAME {                # 1-63 bytes, no ':' or ';'; repeatable
 //	        disable-eviction BOOL # eviction leaves the set's records
 //	    }
