@@ -21,6 +21,7 @@ var (
 		"allow-ttl-without-nsup":     true,
 		"max-record-size":            true,
 		"evict-used-pct":             true,
+		"evict-tenths-pct":           true,
 		"stop-writes-used-pct":       true,
 		"stop-writes-avail-pct":      true,
 		"stop-writes-sys-memory-pct": true,

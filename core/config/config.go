@@ -160,6 +160,10 @@ type Namespace struct {
 	// records closest to expiry (evict-used-pct); 0 disables eviction.
 	// Records without a TTL are never evicted.
 	EvictUsedPct int
+	// EvictTenthsPct caps each eviction pass at this many tenths of a
+	// percent of the namespace's records (evict-tenths-pct); 0, Skiff's
+	// default, evicts down to the threshold in one pass.
+	EvictTenthsPct int
 	// StopWritesUsedPct: at this share of the storage in use, writes are
 	// refused until deletes, expiry or eviction make room
 	// (stop-writes-used-pct); 0 disables it.

@@ -52,6 +52,7 @@ import (
 //	    stop-writes-used-pct N    # in the storage-engine block
 //	    stop-writes-avail-pct N   # (default 5)
 //	    stop-writes-sys-memory-pct N  # 0-100, default 90
+//	    evict-tenths-pct N        # 0-1000: each eviction pass's most records
 //	    index-type dram|shmem     # shmem: dram in a region-file, by default
 //	                              # /dev/shm/skiff/NAME.region
 //	    index-type flash { mount DIR  mounts-budget SIZE }  # device only
@@ -714,6 +715,8 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		ns.StopWritesSysMemoryPct, err = p.intValue(it, where, 0, 100)
 	case "background-query-max-rps":
 		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
+	case "evict-tenths-pct":
+		ns.EvictTenthsPct, err = p.intValue(it, where, 0, 1000)
 	case "index-type":
 		err = p.indexType(it, where, ns)
 	case "set":

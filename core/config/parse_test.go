@@ -240,6 +240,9 @@ logging {
 				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
+		{"evict-tenths-pct", ns("evict-used-pct 60", "evict-tenths-pct 5"), func(c *Config) {
+			c.Namespaces[0].EvictUsedPct, c.Namespaces[0].EvictTenthsPct = 60, 5
+		}},
 		{"index-type shmem on memory", ns("index-type shmem"), func(c *Config) {
 			c.Namespaces[0].IndexType = "shmem"
 			c.Namespaces[0].Storage.RegionFile = "/dev/shm/skiff/test.region"
@@ -527,6 +530,7 @@ func TestParseErrors(t *testing.T) {
 			`t.conf:8: duplicate "mount" in namespace test index-type flash (first at line 7)`},
 		{"index-type flash eviction", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "evict-mounts-pct 80", "}"),
 			`t.conf:8: evict-mounts-pct in namespace test index-type flash is not supported`},
+		{"evict-tenths-pct too big", ns("evict-tenths-pct 1001"), `t.conf:2: bad evict-tenths-pct "1001" in namespace test: want an integer from 0 to 1000`},
 		{"strong consistency", ns("strong-consistency true"), `t.conf:2: strong-consistency true in namespace test is not supported`},
 		{"rack-id not a number", ns("rack-id one"), `t.conf:2: bad rack-id "one" in namespace test: want an integer from 0 to 1000000`},
 		{"sindex-type flash", ns("sindex-type flash"), `t.conf:2: bad sindex-type "flash" in namespace test: want shmem`},

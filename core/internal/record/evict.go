@@ -145,6 +145,9 @@ func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 	target := st.Capacity * uint64(max(limit-1, 0)) / 100
 	avg := st.DataBytes / st.Records
 	need := (st.DataBytes - min(target, st.DataBytes) + avg - 1) / max(avg, 1)
+	if tenths := cfg.EvictTenthsPct; tenths > 0 {
+		need = min(need, max(st.Records*uint64(tenths)/1000, 1))
+	}
 	cutoff, err := ns.evictCutoff(ctx, sets, need)
 	if err != nil || cutoff == 0 {
 		return 0, err

@@ -556,6 +556,33 @@ func TestEvictClosestToExpiry(t *testing.T) {
 	}
 }
 
+// TestEvictTenthsPct: evict-tenths-pct caps a pass at that many tenths of
+// a percent of the records, the soonest to expire, however far above the
+// threshold the namespace is.
+func TestEvictTenthsPct(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) {
+		c.Storage.DataSize = 4 << 20
+		c.EvictUsedPct = 40
+		c.EvictTenthsPct = 10 // 1%: 3 of 300 records
+		c.StopWritesUsedPct = 0
+	})
+	const n = 300
+	for i := range n {
+		req := write(digest(i), blobOp("b", 8<<10))
+		req.TTL = uint32(1000 + i)
+		wantCode(t, exec(t, ns, req), proto.OK)
+	}
+	evicted, err := ns.Evict(context.Background())
+	if err != nil || evicted != 3 {
+		t.Fatalf("evicted %d, %v; want 3", evicted, err)
+	}
+	for i := range n {
+		if found := exec(t, ns, getAll(digest(i))).Code == proto.OK; found != (i >= 3) {
+			t.Fatalf("record %d found %v after a pass that evicted the 3 soonest to expire", i, found)
+		}
+	}
+}
+
 // TestEvictCutoffResolution: records with TTLs of minutes beside records
 // with the default TTL of 30 days share one bucket of a histogram over the
 // whole range; the cutoff is still the void time of exactly the need-th

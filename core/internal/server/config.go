@@ -91,6 +91,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 	k.add("max-record-size", cfg.MaxRecordSize)
 	k.add("replication-factor", cfg.ReplicationFactor)
 	k.add("evict-used-pct", cfg.EvictUsedPct)
+	k.add("evict-tenths-pct", cfg.EvictTenthsPct)
 	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
 	k.add("stop-writes-avail-pct", cfg.StopWritesAvailPct)
 	k.add("stop-writes-sys-memory-pct", cfg.StopWritesSysMemoryPct)

@@ -298,6 +298,7 @@ func (s *Server) namespaceInfo(name string) string {
 	k.add("evicted_objects", ns.Stats.Evicted.Load())
 	k.add("stop_writes", ns.StopWrites())
 	k.add("evict-used-pct", cfg.EvictUsedPct)
+	k.add("evict-tenths-pct", cfg.EvictTenthsPct)
 	k.add("stop-writes-used-pct", cfg.StopWritesUsedPct)
 	k.add("stop-writes-avail-pct", cfg.StopWritesAvailPct)
 	k.add("stop-writes-sys-memory-pct", cfg.StopWritesSysMemoryPct)
