@@ -123,9 +123,10 @@ func (ns *Namespace) StopWrites() bool { return ns.stopWrites.Load() }
 const evictBuckets = 4096
 
 // Evict removes the records closest to expiry until the namespace's
-// storage is below evict-used-pct, as Aerospike does: records without a
-// TTL are never evicted, nor those of a set with disable-eviction. It reads
-// metadata only. It returns the number of records evicted.
+// storage is below evict-used-pct, or evict-tenths-pct of its records are
+// gone, as Aerospike does: records without a TTL are never evicted, nor
+// those of a set with disable-eviction. It reads metadata only. It returns
+// the number of records evicted.
 func (ns *Namespace) Evict(ctx context.Context) (int, error) {
 	cfg := ns.Config()
 	limit, sets := cfg.EvictUsedPct, cfg.Sets
