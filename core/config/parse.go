@@ -780,12 +780,9 @@ func isBool(p *parser, it *item, where string) error {
 	return err
 }
 
-func oneOf(values ...string) func(p *parser, it *item, where string) error {
+func oneOf(choices ...string) func(p *parser, it *item, where string) error {
 	return func(p *parser, it *item, where string) error {
-		v, err := p.value(it, where)
-		if err == nil && !slices.Contains(values, v) {
-			err = p.bad(it, where, strings.Join(values, " or "))
-		}
+		_, err := p.oneOf(it, where, choices...)
 		return err
 	}
 }
