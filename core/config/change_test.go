@@ -62,6 +62,7 @@ func TestChangeNamespaceErrors(t *testing.T) {
 		{"out of range", []Change{{"background-query-max-rps", "0"}}, "want an integer from 1 to 1000000"},
 		{"unknown", []Change{{"memory-size", "4G"}}, `unknown setting "memory-size" in namespace test`},
 		{"static", []Change{{"replication-factor", "2"}}, "replication-factor in namespace test cannot change while the node runs"},
+		{"storage engine, named bare as Aerospike does", []Change{{"max-write-cache", "128M"}}, "max-write-cache in namespace test cannot change while the node runs"},
 		{"static storage", []Change{{"storage-engine.data-size", "8G"}}, "storage-engine.data-size in namespace test cannot change"},
 		{"marks out of order", []Change{{"evict-used-pct", "90"}}, "evict-used-pct 90 must be below stop-writes-used-pct 90"},
 		{"TTL nothing removes", []Change{{"default-ttl", "1D"}, {"nsup-period", "0"}}, "default-ttl 1D needs a non-zero nsup-period"},

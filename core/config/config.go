@@ -258,6 +258,10 @@ type Device struct {
 	// PostWriteQueue is how many recently written blocks stay in memory
 	// for reads (post-write-queue).
 	PostWriteQueue int
+	// MaxWriteCache is how many bytes of full write blocks a device may
+	// have waiting to be written before writes fail with DEVICE_OVERLOAD
+	// (max-write-cache).
+	MaxWriteCache int64
 	// FlushMaxMs bounds how long a partly filled write buffer waits before
 	// it is written (flush-max-ms).
 	FlushMaxMs int

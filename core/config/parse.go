@@ -927,6 +927,10 @@ func (p *parser) storage(b *item, where string, ns *Namespace) error {
 	})
 }
 
+// maxWriteBlocks is the most write blocks max-write-cache may hold, as
+// the device backend takes it.
+const maxWriteBlocks = 1 << 16
+
 // minDeviceBlocks is the fewest write blocks a data file may hold, its
 // header region included; the device backend refuses smaller ones.
 const minDeviceBlocks = 17
@@ -941,6 +945,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		WriteBlockSize: 1 << 20,
 		DirectIO:       true,
 		PostWriteQueue: 256,
+		MaxWriteCache:  64 << 20,
 		FlushMaxMs:     1000,
 		DefragLWMPct:   50,
 		DataInMemory:   memory,
@@ -954,7 +959,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 	// block size is known.
 	var pwc *item
 	var pwcBytes int64
-	pwqLine, regionLine := 0, 0
+	pwqLine, regionLine, mwcLine := 0, 0, 0
 	err := p.each(b, where, func(it *item) (err error) {
 		if ok, err := p.storageLimit(it, where, ns); ok {
 			return err
@@ -992,6 +997,9 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		case "post-write-cache":
 			pwc = it
 			pwcBytes, err = p.sizeValue(it, where, 0, 0)
+		case "max-write-cache":
+			d.MaxWriteCache, err = p.sizeValue(it, where, 4<<10, 0)
+			mwcLine = it.line
 		case "flush-size":
 			// Aerospike 7.1's unit of partial flushes. Skiff writes a
 			// partial block from the page where the previous write
@@ -1035,6 +1043,10 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 				formatScaled(pwcBytes, sizeUnits), blocks, formatScaled(d.WriteBlockSize, sizeUnits))
 		}
 		d.PostWriteQueue = int(blocks)
+	}
+	if blocks := d.MaxWriteCache / d.WriteBlockSize; blocks < 1 || blocks > maxWriteBlocks {
+		return p.errorf(mwcLine, "max-write-cache%s: %s is %d write blocks of %s: want 1 to %d", in(where),
+			formatScaled(d.MaxWriteCache, sizeUnits), blocks, formatScaled(d.WriteBlockSize, sizeUnits), maxWriteBlocks)
 	}
 	switch {
 	case st.RegionFile != "" && d.WriteBufferFile != "":

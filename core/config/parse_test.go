@@ -213,13 +213,13 @@ logging {
 			c.Namespaces[0].Storage.SnapshotFile = "/var/lib/skiff/test.snapshot"
 		}},
 		{"device", ns("storage-engine device {", "device /dev/nvme0n1", "device /dev/nvme1n1", "file /var/lib/skiff/a.dat", "filesize 16G",
-			"write-block-size 128K", "direct-io false", "post-write-queue 64", "flush-max-ms 100", "defrag-lwm-pct 40",
+			"write-block-size 128K", "direct-io false", "post-write-queue 64", "max-write-cache 32M", "flush-max-ms 100", "defrag-lwm-pct 40",
 			"commit-to-device true", "write-buffer-file /dev/shm/skiff/test.buffers", "}", "index-type flash {", "mount /mnt/idx", "mounts-size-limit 4G", "}",
 			"evict-used-pct 70", "stop-writes-used-pct 85"), func(c *Config) {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Devices: []string{"/dev/nvme0n1", "/dev/nvme1n1"}, Files: []string{"/var/lib/skiff/a.dat"}, FileSize: 16 << 30,
-				WriteBlockSize: 128 << 10, PostWriteQueue: 64, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
+				WriteBlockSize: 128 << 10, PostWriteQueue: 64, MaxWriteCache: 32 << 20, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
 				WriteBufferFile: "/dev/shm/skiff/test.buffers",
 			}}
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
@@ -229,7 +229,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/skiff/test.region", Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"index-type flash, Aerospike 7's budget", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "mounts-budget 4G", "}"), func(c *Config) {
@@ -237,7 +237,7 @@ logging {
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/a", 4<<30
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"evict-tenths-pct", ns("evict-used-pct 60", "evict-tenths-pct 5"), func(c *Config) {
@@ -252,7 +252,7 @@ logging {
 			n.IndexType = "shmem"
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/r", Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"aerospike 7 memory backed by files", ns("storage-engine memory {", "file /opt/aerospike/data/test.dat", "filesize 1G",
@@ -260,7 +260,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/opt/aerospike/data/test.dat"}, FileSize: 1 << 30, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
+				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct = 60, 70
 		}},
@@ -268,14 +268,14 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct, n.StopWritesAvailPct = 50, 80, 10
 		}},
 		{"aerospike 7.1 cache and flush sizes", ns("storage-engine device {", "file /x", "filesize 32M", "write-block-size 128K", "post-write-cache 1M", "flush-size 64K", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 32 << 20, WriteBlockSize: 128 << 10, DirectIO: true,
-				PostWriteQueue: 8, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 8, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
@@ -389,6 +389,12 @@ func TestParseErrors(t *testing.T) {
 			`t.conf:5: data-size in namespace test storage-engine memory: not with a file or device, whose records are all in memory and written through to disk`},
 		{"post-write-cache and queue", ns("storage-engine device {", "file /x", "filesize 17M", "post-write-queue 8", "post-write-cache 8M", "}"),
 			`t.conf:6: post-write-cache in namespace test storage-engine device: post-write-queue is set too (line 5): keep one`},
+		{"max-write-cache under a block", ns("storage-engine device {", "file /x", "filesize 17M", "max-write-cache 512K", "}"),
+			`t.conf:5: max-write-cache in namespace test storage-engine device: 512K is 0 write blocks of 1M: want 1 to 65536`},
+		{"max-write-cache too large", ns("storage-engine device {", "file /x", "filesize 17M", "write-block-size 4K", "max-write-cache 1G", "}"),
+			`t.conf:6: max-write-cache in namespace test storage-engine device: 1G is 262144 write blocks of 4K: want 1 to 65536`},
+		{"max-write-cache not a size", ns("storage-engine device {", "file /x", "filesize 17M", "max-write-cache lots", "}"),
+			`t.conf:5: bad max-write-cache "lots" in namespace test storage-engine device: want a size of at least 4K`},
 		{"post-write-cache too large", ns("storage-engine device {", "file /x", "filesize 17M", "write-block-size 4K", "post-write-cache 1G", "}"),
 			`t.conf:6: post-write-cache in namespace test storage-engine device: 1G is 262144 write blocks of 4K: at most 8192`},
 		{"flush-size not a power of two", ns("storage-engine device {", "file /x", "filesize 17M", "flush-size 96K", "}"),

@@ -79,8 +79,11 @@ type Backend struct {
 	seed     uint32 // checksum seed derived from instance
 	lwm      int32  // defrag threshold in live bytes
 	// maxWriteQ is how many sealed buffers a device may have waiting for
-	// the flusher before writers wait.
-	maxWriteQ int32
+	// the flusher before writes fail (admit); overloads counts those
+	// refused, and overloadWarned is when a warning last said so.
+	maxWriteQ      int32
+	overloads      atomic.Uint64
+	overloadWarned atomic.Int64
 
 	// Block and write sequences: the last one handed out. In the region's
 	// state section with index-type dram (resume.go), with the blocks'
@@ -244,7 +247,7 @@ func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
 		log:        opts.Logger,
 		hashSeed:   rand.Uint64(),
 		lwm:        int32(int64(opts.WriteBlockSize) * int64(opts.DefragLWMPct) / 100),
-		maxWriteQ:  maxWriteQueue(opts.WriteBlockSize),
+		maxWriteQ:  opts.writeQueue(),
 		stop:       make(chan struct{}),
 		flushStop:  make(chan struct{}),
 		defragDone: make(chan struct{}, 1),
@@ -437,8 +440,8 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	}
 	b.publishSet(setID)
 	dv := b.stripe(&d)
-	if err := dv.throttle(); err != nil {
-		return err
+	if err := dv.admit(); err != nil {
+		return fmt.Errorf("nvme: put %x: %w", d[:], err)
 	}
 	n := devrecord.EncodedSize(len(rec.Set) + len(rec.Key) + len(rec.Bins))
 	for {
@@ -560,8 +563,8 @@ func (b *Backend) Delete(_ context.Context, d storage.Digest, durable bool) erro
 		return b.deleteEntry(&d)
 	}
 	dv := b.stripe(&d)
-	if err := dv.throttle(); err != nil {
-		return err
+	if err := dv.admit(); err != nil {
+		return fmt.Errorf("nvme: durable delete %x: %w", d[:], err)
 	}
 	for {
 		wb, seq, end, err := b.tombstone(dv, &d)

@@ -26,6 +26,7 @@ func TestOpenSettings(t *testing.T) {
 		"write-block-size":       "131072",
 		"direct-io":              "true",
 		"post-write-queue":       "4",
+		"max-write-cache":        "1048576",
 		"flush-max-ms":           "50",
 		"defrag-lwm-pct":         "40",
 		"defrag-sleep":           "500",
@@ -40,7 +41,7 @@ func TestOpenSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.Files) != 2 || o.FileSize != 16<<20 || o.WriteBlockSize != 128<<10 || o.PostWriteQueue != 4 ||
+	if len(o.Files) != 2 || o.FileSize != 16<<20 || o.WriteBlockSize != 128<<10 || o.PostWriteQueue != 4 || o.MaxWriteCache != 1<<20 ||
 		o.FlushMax.Milliseconds() != 50 || o.DefragLWMPct != 40 || o.DefragSleep.Microseconds() != 500 || o.MaxRecordSize != 100000 || !o.DataInMemory {
 		t.Fatalf("parsed %+v", o)
 	}
@@ -58,6 +59,8 @@ func TestOpenSettings(t *testing.T) {
 		{"write-block-size", "16777216", "write-block-size"},
 		{"direct-io", "maybe", "direct-io"},
 		{"post-write-queue", "-1", "post-write-queue"},
+		{"max-write-cache", "65536", "max-write-cache 65536: want 1 to 65536 blocks"},
+		{"max-write-cache", "lots", "max-write-cache"},
 		{"flush-max-ms", "0", "flush-max-ms"},
 		{"defrag-lwm-pct", "100", "defrag-lwm-pct"},
 		{"data-in-memory", "yes please", "data-in-memory"},

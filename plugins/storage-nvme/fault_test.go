@@ -2,8 +2,11 @@ package nvme
 
 import (
 	"errors"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -104,4 +107,110 @@ func TestReadFailure(t *testing.T) {
 	if st := stat(t, b); st.Records != 2000 || st.Extra["device_corrupt_records"] != 0 {
 		t.Fatalf("after read errors: %d records, %v corrupt", st.Records, st.Extra["device_corrupt_records"])
 	}
+}
+
+// heldFile is a device whose writes wait while it is held: one that has
+// stopped keeping up with the writes.
+type heldFile struct {
+	devFile
+	mu sync.RWMutex // writes share it; hold takes it whole
+}
+
+func (f *heldFile) WriteAt(p []byte, off int64) (int, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.devFile.WriteAt(p, off)
+}
+
+// TestOverload holds a device's writes: once max-write-cache bytes of
+// full buffers wait for it, writes and durable deletes fail at once with
+// ErrOverloaded and change nothing, reads go on, and once the device
+// catches up writes succeed again and every acknowledged one is there,
+// after a restart too.
+func TestOverload(t *testing.T) {
+	const size = 20_000
+	var files []*heldFile
+	o := testOptions(t.TempDir(), 32<<20)
+	o.Files = o.Files[:1]
+	o.MaxWriteCache = 4 * int64(o.WriteBlockSize)
+	o.wrapFile = func(_ int, f devFile) devFile {
+		hf := &heldFile{devFile: f}
+		files = append(files, hf)
+		return hf
+	}
+	b := mustNew(t, o)
+	for i := range 100 {
+		if err := b.Put(ctx, digestN(i), rec(uint64(i), size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev := files[0]
+	dev.mu.Lock()
+	held := true
+	release := func() {
+		if held {
+			held = false
+			dev.mu.Unlock()
+		}
+	}
+	defer release()
+
+	acked := 100
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The buffers a held device can take: the write queue, the one
+		// the flusher holds and the open one.
+		for ; acked < 100+8*o.WriteBlockSize/size; acked++ {
+			if err = b.Put(ctx, digestN(acked), rec(uint64(acked), size)); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a Put to a held device still waits after 10 s, %d acknowledged", acked)
+	}
+	if !errors.Is(err, storage.ErrOverloaded) || !strings.Contains(err.Error(), "max-write-cache") {
+		t.Fatalf("Put %d to a held device: err = %v, want ErrOverloaded naming max-write-cache", acked, err)
+	}
+	if q := stat(t, b).Extra["write_q"]; q < 4 {
+		t.Fatalf("write_q %v when writes fail, want at least 4 blocks", q)
+	}
+	expectAbsent(t, b, digestN(acked))
+	if err := b.Put(ctx, digestN(3), rec(1003, size)); !errors.Is(err, storage.ErrOverloaded) {
+		t.Fatalf("overwrite while overloaded: %v", err)
+	}
+	if err := b.Delete(ctx, digestN(4), true); !errors.Is(err, storage.ErrOverloaded) {
+		t.Fatalf("durable delete while overloaded: %v", err)
+	}
+	expectRecord(t, b, digestN(3), rec(3, size))
+	expectRecord(t, b, digestN(4), rec(4, size))
+	if n := stat(t, b).Extra["device_overloads"]; n != 3 {
+		t.Fatalf("device_overloads %v, want 3", n)
+	}
+
+	release()
+	deadline := time.Now().Add(10 * time.Second)
+	for err = b.Put(ctx, digestN(acked), rec(uint64(acked), size)); err != nil; err = b.Put(ctx, digestN(acked), rec(uint64(acked), size)) {
+		if !errors.Is(err, storage.ErrOverloaded) || time.Now().After(deadline) {
+			t.Fatalf("Put once the device is released: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	acked++
+	if err := b.Delete(ctx, digestN(4), true); err != nil {
+		t.Fatal(err)
+	}
+	b = reopen(t, b)
+	for i := range acked {
+		if i == 4 {
+			expectAbsent(t, b, digestN(i))
+		} else {
+			expectRecord(t, b, digestN(i), rec(uint64(i), size))
+		}
+	}
+	expectAbsent(t, b, digestN(acked))
 }

@@ -236,20 +236,22 @@ func (dv *device) waitDurable(wb *wbuf, seq uint64, end int64) error {
 	return nil
 }
 
-// throttle waits while the device's write queue is full: writes must not
-// outrun the device by more than the queue's memory.
-func (dv *device) throttle() error {
-	if dv.writeQ.Load() < dv.b.maxWriteQ {
+// admit refuses a write while the device's write queue is full, as
+// Aerospike does: the client gets DEVICE_OVERLOAD at once and may retry
+// later, rather than wait, its timeout running, on a device that is not
+// keeping up, and the write is not done. With commit-to-device each
+// writer waits for its block, so the queue stays short.
+func (dv *device) admit() error {
+	q := dv.writeQ.Load()
+	if q < dv.b.maxWriteQ {
 		return nil
 	}
-	dv.qmu.Lock()
-	defer dv.qmu.Unlock()
-	for dv.writeQ.Load() >= dv.b.maxWriteQ {
-		if err := dv.failure(); err != nil {
-			return err
-		}
-		dv.wakeFlusher()
-		dv.qcond.Wait()
+	dv.wakeFlusher()
+	dv.b.overloads.Add(1)
+	if now := time.Now().UnixNano(); now-dv.b.overloadWarned.Load() >= int64(time.Second) {
+		dv.b.overloadWarned.Store(now)
+		dv.b.log.Warn("nvme: writes fail: the write queue is full; the device is not keeping up",
+			"namespace", dv.b.opts.Namespace, "device", dv.path, "write_q", q, "refused", dv.b.overloads.Load())
 	}
-	return nil
+	return fmt.Errorf("%s: %d full write blocks wait for it (max-write-cache %d): %w", dv.path, q, dv.b.opts.MaxWriteCache, storage.ErrOverloaded)
 }

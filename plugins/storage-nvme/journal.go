@@ -80,14 +80,10 @@ type journal struct {
 // journalSlots is how many buffers devices devices may hold at once: for
 // each, those the flusher has yet to write and as many spares (the write
 // queue each), the post-write queue, the two open ones, and slack for
-// writers that pass the write queue's throttle together.
+// writers that pass the write queue's check together.
 func journalSlots(o *Options, devices int) int {
-	return devices * (2*int(maxWriteQueue(o.WriteBlockSize)) + o.PostWriteQueue + 32)
+	return devices * (2*int(o.writeQueue()) + o.PostWriteQueue + 32)
 }
-
-// maxWriteQueue is how many sealed buffers of wbs bytes a device may have
-// waiting for the flusher before writers wait.
-func maxWriteQueue(wbs int) int32 { return int32(max(8, (64<<20)/wbs)) }
 
 // journalLayout is where the buffers of a journal of n slots of wbs bytes
 // start, and its size.

@@ -25,6 +25,8 @@ import (
 //	write-block-size        bytes, a power of two, 4096 to 8388608; default 1048576
 //	direct-io               true (default) or false, for file systems without O_DIRECT
 //	post-write-queue        blocks kept in memory per device after writing; default 256
+//	max-write-cache         bytes of full write buffers a device may have
+//	                        waiting before writes fail; default 64 MiB
 //	flush-max-ms            bound on a record's wait in a partial buffer; default 1000
 //	defrag-lwm-pct          defragment blocks under this % live; default 50
 //	defrag-sleep            microseconds of pause after each defragmented block; default 1000
@@ -103,6 +105,8 @@ func (o *Options) set(k, v string) error {
 		o.DirectIO, err = setting.Bool(k, v)
 	case "post-write-queue":
 		o.PostWriteQueue, err = setting.Int(k, v, "a number of blocks")
+	case "max-write-cache":
+		o.MaxWriteCache, err = setting.Bytes(k, v)
 	case "flush-max-ms":
 		var n int
 		n, err = setting.Int(k, v, "milliseconds")

@@ -18,6 +18,8 @@ const (
 	maxDevices = 128
 	// minBlocks is the fewest blocks a device or file may have.
 	minBlocks = 16
+	// maxWriteQueue is the most blocks max-write-cache may hold.
+	maxWriteQueue = 1 << 16
 )
 
 // Options configures a Backend. Start from DefaultOptions: the zero value
@@ -43,6 +45,12 @@ type Options struct {
 	// PostWriteQueue is how many written blocks per device stay in memory
 	// to serve reads of recent writes; 0 keeps none.
 	PostWriteQueue int
+	// MaxWriteCache is how many bytes of full write buffers a device may
+	// have waiting for the flusher: past it, writes fail with
+	// storage.ErrOverloaded (Aerospike's DEVICE_OVERLOAD) until the device
+	// catches up, rather than wait on it. At least one write block; it
+	// counts in whole blocks.
+	MaxWriteCache int64
 	// FlushMax bounds how long a record may wait in a partly filled write
 	// buffer before it is written to the device.
 	FlushMax time.Duration
@@ -103,6 +111,10 @@ type Options struct {
 	loaded func(b *Backend)
 }
 
+// writeQueue is how many full write buffers a device may have waiting
+// for the flusher before writes fail (MaxWriteCache in blocks).
+func (o *Options) writeQueue() int32 { return int32(o.MaxWriteCache / int64(o.WriteBlockSize)) }
+
 // regionFile returns the file that holds the backend's region, and the
 // setting that names it: the region-file, or with the index on flash a
 // file of the namespace's on the mount; "" for a memory file.
@@ -125,13 +137,15 @@ const (
 )
 
 // DefaultOptions returns the defaults, Aerospike's where it has one: 1 MiB
-// write blocks, direct I/O, 256 blocks of post-write queue per device, a
-// one-second flush bound, defragmentation under 50% live, index in DRAM.
+// write blocks, direct I/O, 256 blocks of post-write queue and a 64 MiB
+// write cache per device, a one-second flush bound, defragmentation under
+// 50% live, index in DRAM.
 func DefaultOptions() Options {
 	return Options{
 		WriteBlockSize:   1 << 20,
 		DirectIO:         true,
 		PostWriteQueue:   256,
+		MaxWriteCache:    64 << 20,
 		FlushMax:         time.Second,
 		DefragLWMPct:     50,
 		DefragSleep:      time.Millisecond,
@@ -186,6 +200,9 @@ func (o *Options) validate() error {
 	}
 	if o.PostWriteQueue < 0 || o.PostWriteQueue > 1<<16 {
 		bad("post-write-queue %d: want 0 to %d blocks", o.PostWriteQueue, 1<<16)
+	}
+	if wbs >= MinWriteBlockSize && (o.MaxWriteCache < int64(wbs) || o.MaxWriteCache/int64(wbs) > maxWriteQueue) {
+		bad("max-write-cache %d: want 1 to %d blocks of write-block-size %d", o.MaxWriteCache, maxWriteQueue, wbs)
 	}
 	if o.FlushMax < time.Millisecond {
 		bad("flush-max-ms %v: want at least 1 ms", o.FlushMax)

@@ -79,6 +79,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	defrag_writes          blocks it filled and wrote
 //	defrag_q               blocks waiting for the defragmenter
 //	write_q                full write buffers waiting for the flusher
+//	device_overloads       writes refused because a write queue was full
+//	                       (max-write-cache); the client got DEVICE_OVERLOAD
 //	index_flash_used_bytes with index-type flash, IndexBytes, in the mount
 //	index_mounts_used_pct  with index-type flash and mounts-budget, the
 //	                       share of the limit those take
@@ -123,6 +125,7 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 		"defrag_writes":          float64(b.defragWrites.Load()),
 		"defrag_q":               float64(queued),
 		"write_q":                float64(writeQ),
+		"device_overloads":       float64(b.overloads.Load()),
 		"device_corrupt_records": float64(b.corrupt.Load()),
 		"device_torn_tails":      float64(b.torn.Load()),
 		"tombstones":             float64(b.tombstones.Load()),

@@ -134,8 +134,9 @@ type Backend interface {
 
 	// Put stores rec under digest d, replacing any record there. The backend
 	// copies what it keeps; rec's slices are the caller's again once Put
-	// returns. It returns ErrRecordTooBig when the record can never fit and
-	// ErrOutOfSpace when the store is full.
+	// returns. It returns ErrRecordTooBig when the record can never fit,
+	// ErrOutOfSpace when the store is full and ErrOverloaded when writes
+	// come faster than the media take them.
 	Put(ctx context.Context, d Digest, rec Record) error
 
 	// Delete removes the record with digest d, or returns ErrNotFound.
@@ -178,6 +179,10 @@ var (
 	ErrRecordTooBig = errors.New("storage: record too big")
 	// ErrOutOfSpace: the backend's store is full; the write was not done.
 	ErrOutOfSpace = errors.New("storage: out of space")
+	// ErrOverloaded: writes are coming faster than the backend's media
+	// take them and its queue of writes is full; the write was not done
+	// and may succeed later. The client sees DEVICE_OVERLOAD.
+	ErrOverloaded = errors.New("storage: write queue full")
 	// ErrClosed: the backend has been closed.
 	ErrClosed = errors.New("storage: backend closed")
 	// ErrUnavailable: the backend cannot serve requests now (for example its

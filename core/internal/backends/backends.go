@@ -151,6 +151,7 @@ func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 		"write-block-size": strconv.FormatInt(d.WriteBlockSize, 10),
 		"direct-io":        strconv.FormatBool(d.DirectIO),
 		"post-write-queue": strconv.Itoa(d.PostWriteQueue),
+		"max-write-cache":  strconv.FormatInt(d.MaxWriteCache, 10),
 		"flush-max-ms":     strconv.Itoa(d.FlushMaxMs),
 		"defrag-lwm-pct":   strconv.Itoa(d.DefragLWMPct),
 		"commit-to-device": strconv.FormatBool(d.CommitToDevice),

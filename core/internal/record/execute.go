@@ -146,6 +146,8 @@ func (ns *Namespace) storageCode(op string, d storage.Digest, err error) proto.R
 	switch {
 	case errors.Is(err, storage.ErrOutOfSpace):
 		return proto.ServerMemError
+	case errors.Is(err, storage.ErrOverloaded):
+		return proto.DeviceOverload
 	case errors.Is(err, storage.ErrRecordTooBig):
 		return proto.RecordTooBig
 	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, storage.ErrClosed):

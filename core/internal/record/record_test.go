@@ -507,6 +507,52 @@ func TestStopWrites(t *testing.T) {
 	wantCode(t, exec(t, ns, write(digest(i+1), blobOp("b", 10))), proto.OK)
 }
 
+// overloaded is a backend whose writes fail with ErrOverloaded while
+// full is set, as the device backend's do while its write queue is full.
+type overloaded struct {
+	storage.Backend
+	full bool
+}
+
+func (b *overloaded) Put(ctx context.Context, d storage.Digest, rec storage.Record) error {
+	if b.full {
+		return fmt.Errorf("nvme: put %x: a.dat: write queue full: %w", d[:4], storage.ErrOverloaded)
+	}
+	return b.Backend.Put(ctx, d, rec)
+}
+
+func (b *overloaded) Delete(ctx context.Context, d storage.Digest, durable bool) error {
+	if b.full && durable {
+		return fmt.Errorf("nvme: durable delete %x: a.dat: write queue full: %w", d[:4], storage.ErrOverloaded)
+	}
+	return b.Backend.Delete(ctx, d, durable)
+}
+
+// TestDeviceOverload checks that a write the backend refuses for a full
+// write queue comes back as DEVICE_OVERLOAD, counted as an error, with the
+// record as it was.
+func TestDeviceOverload(t *testing.T) {
+	ns, _ := newTestNamespace(t, nil)
+	b := &overloaded{Backend: ns.backend}
+	ns.backend = b
+	wantCode(t, exec(t, ns, write(digest(1), intOp(proto.OpWrite, "n", 1))), proto.OK)
+	b.full = true
+	wantCode(t, exec(t, ns, write(digest(1), intOp(proto.OpWrite, "n", 2))), proto.DeviceOverload)
+	wantCode(t, exec(t, ns, write(digest(2), intOp(proto.OpWrite, "n", 2))), proto.DeviceOverload)
+	durable := &Request{Digest: digest(1), Info2: proto.Info2Write | proto.Info2Delete | proto.Info2DurableDelete}
+	wantCode(t, exec(t, ns, durable), proto.DeviceOverload)
+	if w, d := ns.Stats.WriteError.Load(), ns.Stats.DeleteError.Load(); w != 2 || d != 1 {
+		t.Fatalf("client_write_error %d, client_delete_error %d: want 2 and 1", w, d)
+	}
+	b.full = false
+	res := exec(t, ns, getAll(digest(1)))
+	wantCode(t, res, proto.OK)
+	if got := binsOf(res); got != "n=1 " {
+		t.Fatalf("record after refused writes: %s, want n=1", got)
+	}
+	wantCode(t, exec(t, ns, getAll(digest(2))), proto.KeyNotFound)
+}
+
 func TestEvictClosestToExpiry(t *testing.T) {
 	ns, _ := newTestNamespace(t, func(c *config.Namespace) {
 		c.Storage.DataSize = 4 << 20

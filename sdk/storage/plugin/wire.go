@@ -66,6 +66,7 @@ const (
 	statusUnavailable  = 5
 	statusError        = 6
 	statusShared       = 7
+	statusOverloaded   = 8
 	statusRecord       = 100
 	statusRecordShared = 101
 )
@@ -210,6 +211,8 @@ func statusOf(err error) uint8 {
 		return statusTooBig
 	case errors.Is(err, storage.ErrOutOfSpace):
 		return statusOutOfSpace
+	case errors.Is(err, storage.ErrOverloaded):
+		return statusOverloaded
 	case errors.Is(err, storage.ErrClosed):
 		return statusClosed
 	case errors.Is(err, storage.ErrUnavailable):
@@ -231,6 +234,8 @@ func errorOf(status uint8, msg []byte) error {
 		sentinel = storage.ErrRecordTooBig
 	case statusOutOfSpace:
 		sentinel = storage.ErrOutOfSpace
+	case statusOverloaded:
+		sentinel = storage.ErrOverloaded
 	case statusClosed:
 		return storage.ErrClosed
 	case statusUnavailable:
