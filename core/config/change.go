@@ -110,7 +110,7 @@ func (c *Config) change(where string, changes []Change, dynamic map[string]bool,
 // index's, as get-config names them ("storage-engine.filesize").
 func isStaticNamespace(name string) bool {
 	switch name {
-	case "replication-factor", "storage-engine", "index-type",
+	case "replication-factor", "storage-engine", "index-type", "tomb-raider-period",
 		// The storage engine's, which Aerospike's set-config names bare.
 		"max-write-cache", "post-write-queue", "post-write-cache", "flush-max-ms", "defrag-lwm-pct", "defrag-sleep":
 		return true

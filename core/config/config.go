@@ -164,6 +164,9 @@ type Namespace struct {
 	// percent of the namespace's records (evict-tenths-pct); 0, Skiff's
 	// default, evicts down to the threshold in one pass.
 	EvictTenthsPct int
+	// TombRaiderPeriod is how often a device namespace's index is swept
+	// for durable-delete tombstones no longer needed (tomb-raider-period).
+	TombRaiderPeriod time.Duration
 	// StopWritesUsedPct: at this share of the storage in use, writes are
 	// refused until deletes, expiry or eviction make room
 	// (stop-writes-used-pct); 0 disables it.
@@ -258,6 +261,9 @@ type Device struct {
 	// PostWriteQueue is how many recently written blocks stay in memory
 	// for reads (post-write-queue).
 	PostWriteQueue int
+	// DefragSleepUs is the pause after each block the defragmenter
+	// handles, in microseconds (defrag-sleep).
+	DefragSleepUs int
 	// MaxWriteCache is how many bytes of full write blocks a device may
 	// have waiting to be written before writes fail with DEVICE_OVERLOAD
 	// (max-write-cache).

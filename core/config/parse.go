@@ -663,9 +663,12 @@ func (p *parser) namespace(b *item) error {
 		// Aerospike's default: a background job leaves room for the
 		// foreground.
 		BackgroundQueryMaxRPS: 10000,
-		IndexType:             "dram",
-		File:                  p.file,
-		Line:                  b.line,
+		// Aerospike's default is a day; Skiff's sweep reads only the
+		// index, so it can run every minute.
+		TombRaiderPeriod: time.Minute,
+		IndexType:        "dram",
+		File:             p.file,
+		Line:             b.line,
 	}
 	where := "namespace " + name
 	if err := p.each(b, where, func(it *item) error { return p.namespaceSetting(it, where, ns) }); err != nil {
@@ -717,6 +720,11 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		ns.BackgroundQueryMaxRPS, err = p.intValue(it, where, 1, maxBackgroundQueryRPS)
 	case "evict-tenths-pct":
 		ns.EvictTenthsPct, err = p.intValue(it, where, 0, 1000)
+	case "tomb-raider-period":
+		ns.TombRaiderPeriod, err = p.secondsValue(it, where, maxNsupPeriod)
+		if err == nil && ns.TombRaiderPeriod < time.Second {
+			err = p.bad(it, where, "at least 1 second")
+		}
 	case "index-type":
 		err = p.indexType(it, where, ns)
 	case "set":
@@ -725,31 +733,59 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		// The most common line in files written for Aerospike 6 and older.
 		err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
 			in(where), strings.Join(it.args, " "))
+	case "high-water-memory-pct", "high-water-disk-pct":
+		err = p.errorf(it.line, `unknown setting %q%s (Aerospike 6): write "evict-used-pct %s", Aerospike 7's share of the storage in use`,
+			it.name, in(where), strings.Join(it.args, " "))
+	case "stop-writes-pct":
+		err = p.errorf(it.line, `unknown setting "stop-writes-pct"%s (Aerospike 6): write "stop-writes-used-pct %s", Aerospike 7's share of the storage in use`,
+			in(where), strings.Join(it.args, " "))
+	case "single-bin", "data-in-index":
+		var on bool
+		if on, err = p.boolValue(it, where); err == nil && on {
+			err = p.errorf(it.line, "%s true%s is not supported (Aerospike 7 removed it too): records keep named bins", it.name, in(where))
+		}
+	case "disallow-null-setname":
+		var on bool
+		if on, err = p.boolValue(it, where); err == nil && on {
+			err = p.errorf(it.line, "disallow-null-setname true%s is not supported: writes without a set are accepted", in(where))
+		}
 	case "strong-consistency":
 		var sc bool
 		if sc, err = p.boolValue(it, where); err == nil && sc {
 			err = p.errorf(it.line, "strong-consistency true%s is not supported: a single node keeps one copy, in Aerospike's available (AP) mode", in(where))
 		}
 	default:
-		if ig, ok := clusterSettings[it.name]; ok {
-			if err = ig.check(p, it, where); err == nil {
-				p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: %s%s ignored: %s", p.file, it.line, it.name, in(where), ig.why))
-			}
-			return err
-		}
-		err = p.unknown(it, where)
+		err = p.ignore(it, where, clusterSettings)
 	}
 	return err
+}
+
+// ignoredSetting is a setting of Aerospike's that Skiff accepts, checks
+// and ignores with a warning, and why.
+type ignoredSetting struct {
+	check func(p *parser, it *item, where string) error
+	why   string
+}
+
+// ignore checks it against its entry in ignored and warns that it is
+// ignored; a setting ignored does not know is unknown.
+func (p *parser) ignore(it *item, where string, ignored map[string]ignoredSetting) error {
+	ig, ok := ignored[it.name]
+	if !ok {
+		return p.unknown(it, where)
+	}
+	if err := ig.check(p, it, where); err != nil {
+		return err
+	}
+	p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: %s%s ignored: %s", p.file, it.line, it.name, in(where), ig.why))
+	return nil
 }
 
 // clusterSettings are namespace settings of Aerospike's that concern a
 // cluster (racks, migrations, replicas) or Aerospike's own internals,
 // which a single node accepts, checked, and ignores with a warning, so
 // that files written for Aerospike load.
-var clusterSettings = map[string]struct {
-	check func(p *parser, it *item, where string) error
-	why   string
-}{
+var clusterSettings = map[string]ignoredSetting{
 	"rack-id":                         {intIn(0, 1000000), "a single node has no racks"},
 	"prefer-uniform-balance":          {isBool, "a single node holds every partition"},
 	"migrate-order":                   {intIn(1, 10), "a single node has no migrations"},
@@ -766,11 +802,53 @@ var clusterSettings = map[string]struct {
 	"enable-benchmarks-batch-sub":     {isBool, "latencies are in the latencies info command and /metrics"},
 	"enable-benchmarks-ops-sub":       {isBool, "latencies are in the latencies info command and /metrics"},
 	"enable-benchmarks-udf-sub":       {isBool, "latencies are in the latencies info command and /metrics"},
+	"enable-benchmarks-storage":       {isBool, "latencies are in the latencies info command and /metrics"},
+	"tomb-raider-eligible-age":        {intIn(0, math.MaxInt32), "a tombstone is dropped once no older copy of its record is left on the devices"},
+	"disable-cold-start-eviction":     {isBool, "cold start evicts nothing: eviction starts with nsup"},
+	"cold-start-evict-ttl":            {intIn(0, math.MaxInt32), "cold start evicts nothing: eviction starts with nsup"},
+	"index-stage-size":                {sizeIn(128<<20, 16<<30), "the index grows its tables as records come"},
+	"sindex-stage-size":               {sizeIn(128<<20, 4<<30), "secondary indexes grow as entries come"},
+	"nsup-hist-period":                {intIn(0, math.MaxInt32), "Skiff keeps no TTL histograms"},
+	"nsup-threads":                    {intIn(1, 128), "nsup runs on one goroutine a namespace"},
+	"evict-hist-buckets":              {intIn(100, 10000000), "eviction sorts by void time directly"},
+	"single-query-threads":            {intIn(1, 128), "a query's partitions are read by a fixed pool"},
+	"inline-short-queries":            {isBool, "queries run on their connection's goroutine"},
+	"disable-write-dup-res":           {isBool, "one copy has nothing to resolve"},
+	"ignore-migrate-fill-delay":       {isBool, "a single node has no migrations"},
+	"transaction-pending-limit":       {intIn(0, math.MaxInt32), "writes to one record wait their turn on its lock"},
+	"disallow-expunge":                {isBool, "it concerns strong consistency"},
+	"xdr-tomb-raider-period":          {intIn(0, math.MaxInt32), "XDR over NATS leaves no bin tombstones"},
+	"xdr-tomb-raider-threads":         {intIn(1, 128), "XDR over NATS leaves no bin tombstones"},
+	"xdr-bin-tombstone-ttl":           {intIn(0, math.MaxInt32), "XDR over NATS leaves no bin tombstones"},
+}
+
+// deviceIgnored are settings of Aerospike's storage-engine device block
+// that concern its own implementation, accepted, checked and ignored with
+// a warning.
+var deviceIgnored = map[string]ignoredSetting{
+	"disable-odsync":             {isBool, "Skiff never opens devices with O_DSYNC: commit-to-device syncs after each write"},
+	"scheduler-mode":             {oneOf("anticipatory", "cfq", "deadline", "noop", "none", "mq-deadline", "kyber", "bfq"), "set a device's I/O scheduler in /sys/block/DEVICE/queue/scheduler"},
+	"tomb-raider-sleep":          {intIn(0, math.MaxInt32), "the tomb raider reads the index, not the devices"},
+	"serialize-tomb-raider":      {isBool, "the tomb raider reads the index, not the devices"},
+	"commit-min-size":            {sizeIn(0, 8<<20), "a partial write starts at the page where the last one stopped"},
+	"defrag-queue-min":           {intIn(0, math.MaxInt32), "blocks are defragmented as they fall under defrag-lwm-pct"},
+	"cache-replica-writes":       {isBool, "a single node has no replicas"},
+	"sindex-startup-device-scan": {isBool, "secondary indexes are rebuilt from the index at start"},
+	"enable-benchmarks-storage":  {isBool, "latencies are in the latencies info command and /metrics"},
+	"compression-level":          {intIn(1, 22), "records are not compressed"},
+	"compression-acceleration":   {intIn(1, 65537), "records are not compressed"},
 }
 
 func intIn(lo, hi int) func(p *parser, it *item, where string) error {
 	return func(p *parser, it *item, where string) error {
 		_, err := p.intValue(it, where, lo, hi)
+		return err
+	}
+}
+
+func sizeIn(lo, hi int64) func(p *parser, it *item, where string) error {
+	return func(p *parser, it *item, where string) error {
+		_, err := p.sizeValue(it, where, lo, hi)
 		return err
 	}
 }
@@ -945,6 +1023,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		WriteBlockSize: 1 << 20,
 		DirectIO:       true,
 		PostWriteQueue: 256,
+		DefragSleepUs:  1000,
 		MaxWriteCache:  64 << 20,
 		FlushMaxMs:     1000,
 		DefragLWMPct:   50,
@@ -989,7 +1068,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			if err == nil && d.WriteBlockSize&(d.WriteBlockSize-1) != 0 {
 				err = p.bad(it, where, "a power of two from 4K to 8M")
 			}
-		case "direct-io":
+		case "direct-io", "direct-files": // direct-files: Aerospike's, for files
 			d.DirectIO, err = p.boolValue(it, where)
 		case "post-write-queue":
 			d.PostWriteQueue, err = p.intValue(it, where, 0, 8192)
@@ -1012,6 +1091,15 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			d.FlushMaxMs, err = p.intValue(it, where, 1, 60000)
 		case "defrag-lwm-pct":
 			d.DefragLWMPct, err = p.intValue(it, where, 1, 99)
+		case "defrag-sleep":
+			d.DefragSleepUs, err = p.intValue(it, where, 0, 1000000)
+		case "compression":
+			var c string
+			if c, err = p.oneOf(it, where, "none", "lz4", "snappy", "zstd"); err == nil && c != "none" {
+				err = p.errorf(it.line, "compression %s%s is not supported: records are stored as written", c, in(where))
+			}
+		case "encryption-key-file", "encryption-old-key-file", "encryption":
+			err = p.errorf(it.line, "%s%s is not supported: Skiff does not encrypt records; put the devices on an encrypted block device (dm-crypt, LUKS)", it.name, in(where))
 		case "commit-to-device":
 			d.CommitToDevice, err = p.boolValue(it, where)
 		case "data-in-memory":
@@ -1026,7 +1114,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		case "path":
 			st.Path, err = p.value(it, where)
 		default:
-			err = p.unknown(it, where)
+			err = p.ignore(it, where, deviceIgnored)
 		}
 		return err
 	})
@@ -1069,16 +1157,17 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 
 // storageLimit reads evict-used-pct, stop-writes-used-pct or
 // stop-writes-avail-pct, which Aerospike 7 puts in the storage-engine block
-// and Skiff takes there or in the namespace's, and reports whether it was
-// one of them.
+// and Skiff takes there or in the namespace's (or Aerospike 6's
+// max-used-pct and min-avail-pct for the last two), and reports whether it
+// was one of them.
 func (p *parser) storageLimit(it *item, where string, ns *Namespace) (bool, error) {
 	var err error
 	switch it.name {
 	case "evict-used-pct":
 		ns.EvictUsedPct, err = p.intValue(it, where, 0, 100)
-	case "stop-writes-used-pct":
+	case "stop-writes-used-pct", "max-used-pct": // max-used-pct: Aerospike 6's
 		ns.StopWritesUsedPct, err = p.intValue(it, where, 0, 100)
-	case "stop-writes-avail-pct":
+	case "stop-writes-avail-pct", "min-avail-pct": // min-avail-pct: Aerospike 6's
 		ns.StopWritesAvailPct, err = p.intValue(it, where, 0, 100)
 	default:
 		return false, nil

@@ -35,6 +35,7 @@ func defaults(nsLine int) *Config {
 			StopWritesAvailPct:     5,
 			StopWritesSysMemoryPct: 90,
 			BackgroundQueryMaxRPS:  10000,
+			TombRaiderPeriod:       time.Minute,
 			IndexType:              "dram",
 			File:                   "t.conf",
 			Line:                   nsLine,
@@ -219,7 +220,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Devices: []string{"/dev/nvme0n1", "/dev/nvme1n1"}, Files: []string{"/var/lib/skiff/a.dat"}, FileSize: 16 << 30,
-				WriteBlockSize: 128 << 10, PostWriteQueue: 64, MaxWriteCache: 32 << 20, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
+				WriteBlockSize: 128 << 10, PostWriteQueue: 64, DefragSleepUs: 1000, MaxWriteCache: 32 << 20, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
 				WriteBufferFile: "/dev/shm/skiff/test.buffers",
 			}}
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
@@ -229,7 +230,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/skiff/test.region", Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"index-type flash, Aerospike 7's budget", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "mounts-budget 4G", "}"), func(c *Config) {
@@ -237,7 +238,7 @@ logging {
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/a", 4<<30
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"evict-tenths-pct", ns("evict-used-pct 60", "evict-tenths-pct 5"), func(c *Config) {
@@ -252,7 +253,7 @@ logging {
 			n.IndexType = "shmem"
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/r", Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"aerospike 7 memory backed by files", ns("storage-engine memory {", "file /opt/aerospike/data/test.dat", "filesize 1G",
@@ -260,7 +261,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/opt/aerospike/data/test.dat"}, FileSize: 1 << 30, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
+				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct = 60, 70
 		}},
@@ -268,14 +269,29 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct, n.StopWritesAvailPct = 50, 80, 10
+		}},
+		{"aerospike 6 device block", ns("tomb-raider-period 3600", "storage-engine device {", "file /x", "filesize 17M", "max-used-pct 60", "min-avail-pct 10",
+			"defrag-sleep 2000", "direct-files false", "disable-odsync true", "scheduler-mode noop", "compression none", "commit-min-size 4K", "}"), func(c *Config) {
+			n := c.Namespaces[0]
+			n.TombRaiderPeriod = time.Hour
+			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
+				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20,
+				PostWriteQueue: 256, DefragSleepUs: 2000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+			}}
+			n.StopWritesUsedPct, n.StopWritesAvailPct = 60, 10
+			c.Warnings = []string{
+				"t.conf:10: disable-odsync in namespace test storage-engine device ignored: Skiff never opens devices with O_DSYNC: commit-to-device syncs after each write",
+				"t.conf:11: scheduler-mode in namespace test storage-engine device ignored: set a device's I/O scheduler in /sys/block/DEVICE/queue/scheduler",
+				"t.conf:13: commit-min-size in namespace test storage-engine device ignored: a partial write starts at the page where the last one stopped",
+			}
 		}},
 		{"aerospike 7.1 cache and flush sizes", ns("storage-engine device {", "file /x", "filesize 32M", "write-block-size 128K", "post-write-cache 1M", "flush-size 64K", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 32 << 20, WriteBlockSize: 128 << 10, DirectIO: true,
-				PostWriteQueue: 8, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 8, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
@@ -395,6 +411,20 @@ func TestParseErrors(t *testing.T) {
 			`t.conf:6: max-write-cache in namespace test storage-engine device: 1G is 262144 write blocks of 4K: want 1 to 65536`},
 		{"max-write-cache not a size", ns("storage-engine device {", "file /x", "filesize 17M", "max-write-cache lots", "}"),
 			`t.conf:5: bad max-write-cache "lots" in namespace test storage-engine device: want a size of at least 4K`},
+		{"aerospike 6 high water mark", ns("high-water-disk-pct 50"),
+			`t.conf:2: unknown setting "high-water-disk-pct" in namespace test (Aerospike 6): write "evict-used-pct 50", Aerospike 7's share of the storage in use`},
+		{"aerospike 6 stop-writes-pct", ns("stop-writes-pct 90"),
+			`t.conf:2: unknown setting "stop-writes-pct" in namespace test (Aerospike 6): write "stop-writes-used-pct 90"`},
+		{"single-bin", ns("single-bin true"), `t.conf:2: single-bin true in namespace test is not supported`},
+		{"tomb-raider-period zero", ns("tomb-raider-period 0"), `t.conf:2: bad tomb-raider-period "0" in namespace test: want at least 1 second`},
+		{"compression", ns("storage-engine device {", "file /x", "filesize 17M", "compression zstd", "}"),
+			`t.conf:5: compression zstd in namespace test storage-engine device is not supported`},
+		{"encryption", ns("storage-engine device {", "file /x", "filesize 17M", "encryption-key-file /etc/key", "}"),
+			`t.conf:5: encryption-key-file in namespace test storage-engine device is not supported: Skiff does not encrypt records; put the devices on an encrypted block device`},
+		{"scheduler-mode unknown", ns("storage-engine device {", "file /x", "filesize 17M", "scheduler-mode fastest", "}"),
+			`t.conf:5: bad scheduler-mode "fastest"`},
+		{"an unknown device setting", ns("storage-engine device {", "file /x", "filesize 17M", "turbo true", "}"),
+			`t.conf:5: unknown setting "turbo" in namespace test storage-engine device`},
 		{"post-write-cache too large", ns("storage-engine device {", "file /x", "filesize 17M", "write-block-size 4K", "post-write-cache 1G", "}"),
 			`t.conf:6: post-write-cache in namespace test storage-engine device: 1G is 262144 write blocks of 4K: at most 8192`},
 		{"flush-size not a power of two", ns("storage-engine device {", "file /x", "filesize 17M", "flush-size 96K", "}"),

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/skiffdb/skiff/core/config"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
@@ -148,14 +149,16 @@ const deviceConns = 2
 func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 	d := ns.Storage.Device
 	s := map[string]string{
-		"write-block-size": strconv.FormatInt(d.WriteBlockSize, 10),
-		"direct-io":        strconv.FormatBool(d.DirectIO),
-		"post-write-queue": strconv.Itoa(d.PostWriteQueue),
-		"max-write-cache":  strconv.FormatInt(d.MaxWriteCache, 10),
-		"flush-max-ms":     strconv.Itoa(d.FlushMaxMs),
-		"defrag-lwm-pct":   strconv.Itoa(d.DefragLWMPct),
-		"commit-to-device": strconv.FormatBool(d.CommitToDevice),
-		"data-in-memory":   strconv.FormatBool(d.DataInMemory),
+		"write-block-size":   strconv.FormatInt(d.WriteBlockSize, 10),
+		"direct-io":          strconv.FormatBool(d.DirectIO),
+		"post-write-queue":   strconv.Itoa(d.PostWriteQueue),
+		"max-write-cache":    strconv.FormatInt(d.MaxWriteCache, 10),
+		"flush-max-ms":       strconv.Itoa(d.FlushMaxMs),
+		"defrag-lwm-pct":     strconv.Itoa(d.DefragLWMPct),
+		"defrag-sleep":       strconv.Itoa(d.DefragSleepUs),
+		"tomb-raider-period": strconv.FormatInt(int64(ns.TombRaiderPeriod/time.Second), 10),
+		"commit-to-device":   strconv.FormatBool(d.CommitToDevice),
+		"data-in-memory":     strconv.FormatBool(d.DataInMemory),
 	}
 	if len(d.Devices) > 0 {
 		s["devices"] = strings.Join(d.Devices, ",")

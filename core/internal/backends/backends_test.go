@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/internal/shmtest"
+	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
@@ -205,5 +206,38 @@ func TestRegionFileOutlivesTheBackend(t *testing.T) {
 				t.Fatalf("get after opening the namespace again: %q, %v", rec.Bins, err)
 			}
 		})
+	}
+}
+
+// TestDeviceSettings checks that every device setting of a config file
+// reaches the device backend as it takes it.
+func TestDeviceSettings(t *testing.T) {
+	cfg, err := config.Parse("t.conf", []byte(`namespace users {
+	tomb-raider-period 3600
+	storage-engine device {
+		file /var/lib/skiff/users.dat
+		filesize 64M
+		write-block-size 128K
+		direct-io false
+		post-write-queue 16
+		max-write-cache 8M
+		flush-max-ms 250
+		defrag-lwm-pct 40
+		defrag-sleep 2500
+		commit-to-device true
+	}
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := nvme.ParseSettings("users", deviceSettings(cfg.Namespaces[0], "/var/lib/skiff"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Files[0] != "/var/lib/skiff/users.dat" || o.FileSize != 64<<20 || o.WriteBlockSize != 128<<10 || o.DirectIO ||
+		o.PostWriteQueue != 16 || o.MaxWriteCache != 8<<20 || o.FlushMax != 250*time.Millisecond || o.DefragLWMPct != 40 ||
+		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour {
+		t.Fatalf("the backend's options: %+v", o)
 	}
 }

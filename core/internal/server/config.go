@@ -96,6 +96,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 	k.add("stop-writes-avail-pct", cfg.StopWritesAvailPct)
 	k.add("stop-writes-sys-memory-pct", cfg.StopWritesSysMemoryPct)
 	k.add("background-query-max-rps", cfg.BackgroundQueryMaxRPS)
+	k.add("tomb-raider-period", int64(cfg.TombRaiderPeriod/time.Second))
 	k.add("index-type", cfg.IndexType)
 	if cfg.IndexType == "flash" {
 		k.add("index-type.mount", cfg.IndexMount)
@@ -133,6 +134,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 		k.add("storage-engine.max-write-cache", d.MaxWriteCache)
 		k.add("storage-engine.flush-max-ms", d.FlushMaxMs)
 		k.add("storage-engine.defrag-lwm-pct", d.DefragLWMPct)
+		k.add("storage-engine.defrag-sleep", d.DefragSleepUs)
 		k.add("storage-engine.commit-to-device", d.CommitToDevice)
 		k.add("storage-engine.data-in-memory", d.DataInMemory)
 		if d.WriteBufferFile != "" {
