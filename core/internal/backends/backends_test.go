@@ -12,8 +12,8 @@ import (
 
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/internal/shmtest"
-	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
+	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
 	"github.com/skiffdb/skiff/sdk/storage"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
