@@ -277,6 +277,9 @@ type Device struct {
 	// CommitToDevice acknowledges a write only once it is on the device
 	// (commit-to-device).
 	CommitToDevice bool
+	// ColdStartEmpty starts empty where a start would read the devices
+	// (cold-start-empty).
+	ColdStartEmpty bool
 	// DataInMemory keeps a copy of the data in memory (data-in-memory).
 	DataInMemory bool
 	// WriteBufferFile is a file on a tmpfs holding the write buffers, so

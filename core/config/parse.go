@@ -1104,6 +1104,8 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			d.CommitToDevice, err = p.boolValue(it, where)
 		case "data-in-memory":
 			d.DataInMemory, err = p.boolValue(it, where)
+		case "cold-start-empty":
+			d.ColdStartEmpty, err = p.boolValue(it, where)
 		case "write-buffer-file":
 			d.WriteBufferFile, err = p.absPathValue(it, where)
 		case "region-file":

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -277,6 +278,12 @@ func open(opts Options, left *sharedindex.Region, fd int) (*Backend, error) {
 		}
 	}
 	snap, id := b.snapshotFor(ms)
+	if opts.ColdStartEmpty && !opts.emptyStart && prev == nil && snap == nil && slices.ContainsFunc(ms, func(m *medium) bool { return !m.fresh }) {
+		b.abandon(ms)
+		b.log.Info("nvme: cold-start-empty: starting empty; the devices' records are dropped", "namespace", opts.Namespace)
+		opts.emptyStart = true
+		return open(opts, nil, fd)
+	}
 	err = setMarks(ms, b.epoch)
 	for i, dv := range b.devs {
 		dv.header = ms[i].header

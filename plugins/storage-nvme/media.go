@@ -54,6 +54,9 @@ func openMedia(o *Options) (ms []*medium, instance uint64, err error) {
 		if err != nil {
 			return ms, 0, fmt.Errorf("nvme: namespace %s: %s %s: %w", o.Namespace, kind, path, err)
 		}
+		// Checked as ours, and formatted anew: the blocks and records of
+		// the old instance never verify again.
+		m.fresh = m.fresh || o.emptyStart
 		ms = append(ms, m)
 	}
 	var owner *medium

@@ -32,6 +32,8 @@ import (
 //	defrag-sleep            microseconds of pause after each defragmented block; default 1000
 //	commit-to-device        true: writes return once synced to the device; default false
 //	tomb-raider-period      seconds between sweeps for unneeded tombstones; default 60
+//	cold-start-empty        true: a start that would read the devices
+//	                        starts empty instead; default false
 //	data-in-memory          true: a copy of the blocks in use in memory serves
 //	                        every read; default false
 //	index-type              dram (default) or flash
@@ -123,6 +125,8 @@ func (o *Options) set(k, v string) error {
 		var n int
 		n, err = setting.Int(k, v, "seconds")
 		o.TombRaiderPeriod = time.Duration(n) * time.Second
+	case "cold-start-empty":
+		o.ColdStartEmpty, err = setting.Bool(k, v)
 	case "data-in-memory":
 		o.DataInMemory, err = setting.Bool(k, v)
 	case "index-type":

@@ -68,6 +68,11 @@ type Options struct {
 	// record is on the device (written and synced); writes waiting at once
 	// share one write and one sync (group commit).
 	CommitToDevice bool
+	// ColdStartEmpty makes a start that would read the devices to rebuild
+	// the index (a cold start) start empty instead: the devices are
+	// formatted anew, and their records never come back. A start that
+	// takes over a region or loads a snapshot keeps its records.
+	ColdStartEmpty bool
 	// DataInMemory keeps a copy of every block in use in memory, which all
 	// reads are served from (mirror_linux.go); the devices still take every
 	// write and rebuild the index and the copy at start. Linux only.
@@ -104,6 +109,8 @@ type Options struct {
 
 	// wrapFile, set by tests, wraps each opened device to inject faults.
 	wrapFile func(dev int, f devFile) devFile
+	// emptyStart, set by open for ColdStartEmpty, formats every medium.
+	emptyStart bool
 	// noRing, set by tests, reads with pread as where io_uring is refused.
 	noRing bool
 	// loaded, set by tests, sees the backend once its index is built,

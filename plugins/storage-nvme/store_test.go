@@ -3,6 +3,8 @@ package nvme
 import (
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -353,4 +355,55 @@ func TestReusedBuffersLeaveZeroTails(t *testing.T) {
 	for dg, r := range want {
 		expectRecord(t, b, dg, r)
 	}
+}
+
+// TestColdStartEmpty checks cold-start-empty: a start that would read the
+// devices starts empty, and the records dropped never come back, while a
+// warm start (from the snapshot of a clean stop) keeps them.
+func TestColdStartEmpty(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions(dir, 16<<20)
+	o.Snapshot = filepath.Join(dir, "index.snapshot")
+	o.ColdStartEmpty = true
+	b := mustNew(t, o)
+	for i := range 300 {
+		if err := b.Put(ctx, digestN(i), rec(uint64(i), 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b = reopen(t, b)
+	if st := stat(t, b); st.Extra["warm_start"] != 1 || st.Records != 300 {
+		t.Fatalf("warm start with cold-start-empty: warm %v, %d records, want 300", st.Extra["warm_start"], st.Records)
+	}
+	expectRecord(t, b, digestN(7), rec(7, 1000))
+
+	// A start without the snapshot is cold: it starts empty.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(o.Snapshot); err != nil {
+		t.Fatal(err)
+	}
+	b = mustNew(t, o)
+	if n := stat(t, b).Records; n != 0 {
+		t.Fatalf("cold start with cold-start-empty: %d records, want 0", n)
+	}
+	expectAbsent(t, b, digestN(7))
+	for i := 1000; i < 1100; i++ {
+		if err := b.Put(ctx, digestN(i), rec(uint64(i), 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Without it, a cold start reads the devices: only the new records.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.Snapshot, o.ColdStartEmpty = "", false
+	b = mustNew(t, o)
+	if st := stat(t, b); st.Records != 100 || st.Extra["device_corrupt_records"] != 0 {
+		t.Fatalf("cold start after an empty one: %d records (%v corrupt), want the 100 written since", st.Records, st.Extra["device_corrupt_records"])
+	}
+	expectAbsent(t, b, digestN(7))
+	expectRecord(t, b, digestN(1042), rec(1042, 1000))
 }

@@ -159,6 +159,7 @@ func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 		"tomb-raider-period": strconv.FormatInt(int64(ns.TombRaiderPeriod/time.Second), 10),
 		"commit-to-device":   strconv.FormatBool(d.CommitToDevice),
 		"data-in-memory":     strconv.FormatBool(d.DataInMemory),
+		"cold-start-empty":   strconv.FormatBool(d.ColdStartEmpty),
 	}
 	if len(d.Devices) > 0 {
 		s["devices"] = strings.Join(d.Devices, ",")

@@ -225,6 +225,7 @@ func TestDeviceSettings(t *testing.T) {
 		defrag-lwm-pct 40
 		defrag-sleep 2500
 		commit-to-device true
+		cold-start-empty true
 	}
 }
 `))
@@ -237,7 +238,7 @@ func TestDeviceSettings(t *testing.T) {
 	}
 	if o.Files[0] != "/var/lib/skiff/users.dat" || o.FileSize != 64<<20 || o.WriteBlockSize != 128<<10 || o.DirectIO ||
 		o.PostWriteQueue != 16 || o.MaxWriteCache != 8<<20 || o.FlushMax != 250*time.Millisecond || o.DefragLWMPct != 40 ||
-		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour {
+		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour || !o.ColdStartEmpty {
 		t.Fatalf("the backend's options: %+v", o)
 	}
 }

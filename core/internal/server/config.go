@@ -137,6 +137,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 		k.add("storage-engine.defrag-sleep", d.DefragSleepUs)
 		k.add("storage-engine.commit-to-device", d.CommitToDevice)
 		k.add("storage-engine.data-in-memory", d.DataInMemory)
+		k.add("storage-engine.cold-start-empty", d.ColdStartEmpty)
 		if d.WriteBufferFile != "" {
 			k.add("storage-engine.write-buffer-file", d.WriteBufferFile)
 		}
