@@ -258,6 +258,9 @@ type Device struct {
 	WriteBlockSize int64
 	// DirectIO opens devices and files with O_DIRECT (direct-io).
 	DirectIO bool
+	// ReadPageCache reads through the page cache, writes staying direct
+	// (read-page-cache).
+	ReadPageCache bool
 	// PostWriteQueue is how many recently written blocks stay in memory
 	// for reads (post-write-queue).
 	PostWriteQueue int

@@ -1070,6 +1070,8 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 			}
 		case "direct-io", "direct-files": // direct-files: Aerospike's, for files
 			d.DirectIO, err = p.boolValue(it, where)
+		case "read-page-cache":
+			d.ReadPageCache, err = p.boolValue(it, where)
 		case "post-write-queue":
 			d.PostWriteQueue, err = p.intValue(it, where, 0, 8192)
 			pwqLine = it.line

@@ -274,18 +274,18 @@ logging {
 			n.EvictUsedPct, n.StopWritesUsedPct, n.StopWritesAvailPct = 50, 80, 10
 		}},
 		{"aerospike 6 device block", ns("tomb-raider-period 3600", "storage-engine device {", "file /x", "filesize 17M", "max-used-pct 60", "min-avail-pct 10",
-			"defrag-sleep 2000", "cold-start-empty true", "direct-files false", "disable-odsync true", "scheduler-mode noop", "compression none", "commit-min-size 4K", "}"), func(c *Config) {
+			"defrag-sleep 2000", "cold-start-empty true", "read-page-cache true", "direct-files false", "disable-odsync true", "scheduler-mode noop", "compression none", "commit-min-size 4K", "}"), func(c *Config) {
 			n := c.Namespaces[0]
 			n.TombRaiderPeriod = time.Hour
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20,
-				PostWriteQueue: 256, DefragSleepUs: 2000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, ColdStartEmpty: true,
+				PostWriteQueue: 256, DefragSleepUs: 2000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, ColdStartEmpty: true, ReadPageCache: true,
 			}}
 			n.StopWritesUsedPct, n.StopWritesAvailPct = 60, 10
 			c.Warnings = []string{
-				"t.conf:11: disable-odsync in namespace test storage-engine device ignored: Skiff never opens devices with O_DSYNC: commit-to-device syncs after each write",
-				"t.conf:12: scheduler-mode in namespace test storage-engine device ignored: set a device's I/O scheduler in /sys/block/DEVICE/queue/scheduler",
-				"t.conf:14: commit-min-size in namespace test storage-engine device ignored: a partial write starts at the page where the last one stopped",
+				"t.conf:12: disable-odsync in namespace test storage-engine device ignored: Skiff never opens devices with O_DSYNC: commit-to-device syncs after each write",
+				"t.conf:13: scheduler-mode in namespace test storage-engine device ignored: set a device's I/O scheduler in /sys/block/DEVICE/queue/scheduler",
+				"t.conf:15: commit-min-size in namespace test storage-engine device ignored: a partial write starts at the page where the last one stopped",
 			}
 		}},
 		{"aerospike 7.1 cache and flush sizes", ns("storage-engine device {", "file /x", "filesize 32M", "write-block-size 128K", "post-write-cache 1M", "flush-size 64K", "}"), func(c *Config) {

@@ -119,17 +119,20 @@ func put(be storage.Backend, d storage.Digest, r storage.Record) (refused int, e
 }
 
 // BenchmarkGet reads random records of 100 bytes of bins: from the device
-// (no post-write queue, after a restart, so nothing is in memory), and
-// from the post-write queue.
+// (no post-write queue, after a restart, so nothing is in memory), from
+// the device through the page cache (read-page-cache; the cold start's
+// reads leave the file's pages in it), and from the post-write queue.
 func BenchmarkGet(b *testing.B) {
 	ds := benchDigests(benchRecords)
 	for _, tc := range []struct {
-		name string
-		pwq  int
-	}{{"device", 0}, {"cache", 1024}} {
+		name      string
+		pwq       int
+		pageCache bool
+	}{{"device", 0, false}, {"page-cache", 0, true}, {"cache", 1024, false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			o := benchOptions(b.TempDir(), 256<<20)
 			o.PostWriteQueue = tc.pwq
+			o.ReadPageCache = tc.pageCache
 			var be *Backend
 			if tc.pwq == 0 {
 				be = restarted(b, o, ds, 100)

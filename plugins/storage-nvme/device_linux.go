@@ -18,6 +18,10 @@ import (
 // others through pread.
 type osFile struct {
 	*uring.File
+	// w takes the writes and syncs: the file read, or with read-page-cache
+	// a descriptor of its own with O_DIRECT, the reads' going through the
+	// page cache.
+	w *os.File
 	// lock holds the file's exclusive lock (lockMedium): a descriptor of
 	// its own, which is never passed to the node, so that the lock goes
 	// with this process.
@@ -26,6 +30,9 @@ type osFile struct {
 
 func (o *osFile) Close() error {
 	err := o.File.Close()
+	if o.w != o.OS() {
+		o.w.Close()
+	}
 	o.lock.Close()
 	return err
 }
@@ -33,8 +40,8 @@ func (o *osFile) Close() error {
 // usesRing reports whether reads go through an io_uring.
 func (o *osFile) usesRing() bool { return o.UsesRing() }
 
-func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.OS().WriteAt(p, off) }
-func (o *osFile) Sync() error                              { return unix.Fdatasync(o.FD()) }
+func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.w.WriteAt(p, off) }
+func (o *osFile) Sync() error                              { return unix.Fdatasync(int(o.w.Fd())) }
 
 // errDirectIO is wrapped by the error of a file system that refuses
 // O_DIRECT.
@@ -72,9 +79,10 @@ func allocate(f *os.File, size int64) error {
 }
 
 // openFile opens a device or data file for reading and writing, with
-// O_DIRECT when direct is set and reads through an io_uring when ring is,
-// and returns it with its size in bytes and whether it is a block device.
-func openFile(path string, direct, ring bool, log *slog.Logger) (devFile, int64, bool, error) {
+// O_DIRECT when direct is set, reads through the page cache all the same
+// when readCache is, and reads through an io_uring when ring is, and
+// returns it with its size in bytes and whether it is a block device.
+func openFile(path string, direct, readCache, ring bool, log *slog.Logger) (devFile, int64, bool, error) {
 	flags := os.O_RDWR | unix.O_CLOEXEC
 	if direct {
 		flags |= unix.O_DIRECT
@@ -109,13 +117,23 @@ func openFile(path string, direct, ring bool, log *slog.Logger) (devFile, int64,
 		f.Close()
 		return nil, 0, false, err
 	}
+	read := f
+	if direct && readCache {
+		// Writes stay direct, which drops the pages they cover from the
+		// cache: reads never see stale data.
+		if read, err = os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			lock.Close()
+			f.Close()
+			return nil, 0, false, err
+		}
+	}
 	var r *uring.Ring
 	if ring {
 		if r, err = uring.New(0); err != nil {
 			log.Warn("nvme: io_uring unavailable, reads block a thread each (slower)", "path", path, "err", err)
 		}
 	}
-	return &osFile{uring.NewFile(f, r), lock}, size, blockDev, nil
+	return &osFile{File: uring.NewFile(read, r), w: f, lock: lock}, size, blockDev, nil
 }
 
 // lockMedium takes the exclusive lock of the device or file at path, so

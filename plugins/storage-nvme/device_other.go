@@ -30,7 +30,7 @@ func createFile(path string, size int64) error {
 	return f.Close()
 }
 
-func openFile(path string, direct, _ bool, _ *slog.Logger) (devFile, int64, bool, error) {
+func openFile(path string, direct, _, _ bool, _ *slog.Logger) (devFile, int64, bool, error) {
 	if direct {
 		return nil, 0, false, errDirectIO
 	}

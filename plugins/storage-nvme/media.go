@@ -101,7 +101,7 @@ func openMedium(o *Options, i int, kind, path string) (*medium, error) {
 			return nil, err
 		}
 	}
-	f, size, blockDev, err := openFile(path, o.DirectIO, !o.noRing, o.Logger)
+	f, size, blockDev, err := openFile(path, o.DirectIO, o.ReadPageCache, !o.noRing, o.Logger)
 	if err != nil {
 		return nil, err
 	}

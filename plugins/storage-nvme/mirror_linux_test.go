@@ -15,7 +15,7 @@ func TestMirrorCloseWaitsForReads(t *testing.T) {
 	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, size, _, err := openFile(path, false, false, testLogger())
+	f, size, _, err := openFile(path, false, false, false, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 //	filesize                bytes of each file (required with files)
 //	write-block-size        bytes, a power of two, 4096 to 8388608; default 1048576
 //	direct-io               true (default) or false, for file systems without O_DIRECT
+//	read-page-cache         true: reads go through the page cache; default false
 //	post-write-queue        blocks kept in memory per device after writing; default 256
 //	max-write-cache         bytes of full write buffers a device may have
 //	                        waiting before writes fail; default 64 MiB
@@ -105,6 +106,8 @@ func (o *Options) set(k, v string) error {
 		o.WriteBlockSize = int(min(n, 1<<30))
 	case "direct-io":
 		o.DirectIO, err = setting.Bool(k, v)
+	case "read-page-cache":
+		o.ReadPageCache, err = setting.Bool(k, v)
 	case "post-write-queue":
 		o.PostWriteQueue, err = setting.Int(k, v, "a number of blocks")
 	case "max-write-cache":

@@ -42,6 +42,10 @@ type Options struct {
 	// DirectIO opens devices and files with O_DIRECT. Turn it off only
 	// for file systems that refuse O_DIRECT, such as tmpfs.
 	DirectIO bool
+	// ReadPageCache reads through the page cache, with DirectIO too (whose
+	// writes go around it): records read often are then served from memory
+	// the kernel can take back.
+	ReadPageCache bool
 	// PostWriteQueue is how many written blocks per device stay in memory
 	// to serve reads of recent writes; 0 keeps none.
 	PostWriteQueue int

@@ -160,6 +160,7 @@ func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 		"commit-to-device":   strconv.FormatBool(d.CommitToDevice),
 		"data-in-memory":     strconv.FormatBool(d.DataInMemory),
 		"cold-start-empty":   strconv.FormatBool(d.ColdStartEmpty),
+		"read-page-cache":    strconv.FormatBool(d.ReadPageCache),
 	}
 	if len(d.Devices) > 0 {
 		s["devices"] = strings.Join(d.Devices, ",")

@@ -226,6 +226,7 @@ func TestDeviceSettings(t *testing.T) {
 		defrag-sleep 2500
 		commit-to-device true
 		cold-start-empty true
+		read-page-cache true
 	}
 }
 `))
@@ -238,7 +239,7 @@ func TestDeviceSettings(t *testing.T) {
 	}
 	if o.Files[0] != "/var/lib/skiff/users.dat" || o.FileSize != 64<<20 || o.WriteBlockSize != 128<<10 || o.DirectIO ||
 		o.PostWriteQueue != 16 || o.MaxWriteCache != 8<<20 || o.FlushMax != 250*time.Millisecond || o.DefragLWMPct != 40 ||
-		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour || !o.ColdStartEmpty {
+		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour || !o.ColdStartEmpty || !o.ReadPageCache {
 		t.Fatalf("the backend's options: %+v", o)
 	}
 }
