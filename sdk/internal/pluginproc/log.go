@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -22,6 +23,10 @@ func NewHCLogHandler(w io.Writer, level slog.Level) slog.Handler {
 	return slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: level,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				// As text: JSON would carry nanoseconds.
+				return slog.String(a.Key, a.Value.Duration().String())
+			}
 			if len(groups) > 0 {
 				return a
 			}
@@ -84,10 +89,33 @@ func OutputWriter(l *slog.Logger, stream string) io.Writer {
 }
 
 func (h *hcLogger) Log(level hclog.Level, msg string, args ...any) {
+	args = fromJSON(args)
 	if h.name != "" {
 		args = append(args, "logger", h.name)
 	}
 	h.log.Log(context.Background(), slogLevel(level), msg, args...)
+}
+
+// fromJSON undoes what the trip through a JSON line did to a plugin's
+// attributes: go-plugin decodes every number as a float64, which slog
+// prints as 1.048576e+06, and adds the line's timestamp, which the node's
+// own record has. Whole numbers become integers again.
+func fromJSON(args []any) []any {
+	out := args[:0:0]
+	for i := 0; i+1 < len(args); i += 2 {
+		k, v := args[i], args[i+1]
+		if k == "timestamp" {
+			continue
+		}
+		if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			v = int64(f)
+		}
+		out = append(out, k, v)
+	}
+	if len(args)%2 == 1 {
+		out = append(out, args[len(args)-1])
+	}
+	return out
 }
 
 func (h *hcLogger) Trace(msg string, args ...any) { h.Log(hclog.Trace, msg, args...) }
