@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/skiffdb/skiff/core"
@@ -61,6 +62,12 @@ func run() error {
 		log.Warn("running with the Go runtime's default sysmon, which costs CPU per request when the node idles between them", "err", reexecErr)
 	}
 	setMemoryLimit(log)
+	if path := cfg.Service.PidFile; path != "" {
+		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return fmt.Errorf("service pidfile: %w", err)
+		}
+		defer os.Remove(path)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

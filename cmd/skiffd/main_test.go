@@ -136,6 +136,58 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 }
 
+// TestPidFile checks the service's pidfile: skiffd writes its process id
+// there while it runs and removes the file when it stops.
+func TestPidFile(t *testing.T) {
+	port := freePort(t)
+	conf := writeConfig(t, port, freePort(t))
+	pidFile := filepath.Join(filepath.Dir(conf), "skiffd.pid")
+	text, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = []byte(strings.Replace(string(text), "service {", "service {\n\tpidfile "+pidFile, 1))
+	if err := os.WriteFile(conf, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := skiffd(t, "--config", conf)
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	want := strconv.Itoa(cmd.Process.Pid) + "\n"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got, err := os.ReadFile(pidFile)
+		if err == nil && string(got) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pidfile holds %q (%v), want %q\n%s", got, err, want, stderr.String())
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not come up: %v\n%s", err, stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("pidfile after the node stopped: %v", err)
+	}
+}
+
 // TestServerProcessesKeepSysmonAwake checks that the node re-executed
 // itself with the sysmon setting and passed it to its storage plugin.
 func TestServerProcessesKeepSysmonAwake(t *testing.T) {

@@ -40,6 +40,9 @@ type Service struct {
 	// (proto-max-size, a Skiff setting). Larger frames are refused before
 	// their body is read.
 	ProtoMaxSize int64
+	// PidFile is where skiffd writes its process id while it runs
+	// (pidfile); empty for none.
+	PidFile string
 }
 
 // DefaultWorkDirectory is the service's work-directory when the

@@ -25,7 +25,10 @@ import (
 //	    proto-fd-max N            # 1 and up
 //	    proto-max-size SIZE       # Skiff; 1K and up
 //	    work-directory DIR        # absolute; system metadata is kept under it
+//	    pidfile PATH              # absolute; holds the process id while it runs
 //	    feature-key-file PATH     # ignored, with a warning
+//	    user NAME ...             # Aerospike's threads, cluster, logs
+//	                              # (serviceIgnored): checked, ignored with a warning
 //	}
 //	logging {
 //	    console { context CONTEXT LEVEL }
@@ -269,8 +272,10 @@ func (p *parser) serviceSetting(it *item, where string, s *Service) (err error) 
 		if _, err = p.value(it, where); err == nil {
 			p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: feature-key-file ignored: Skiff needs no feature key", p.file, it.line))
 		}
+	case "pidfile":
+		s.PidFile, err = p.absPathValue(it, where)
 	default:
-		err = p.unknown(it, where)
+		err = p.ignore(it, where, serviceIgnored)
 	}
 	return err
 }
@@ -545,10 +550,63 @@ func (p *parser) endpoint(b *item, e *Endpoint, te *TLSEndpoint, minPort int) er
 		case "port":
 			e.Port, err = p.intValue(it, where, minPort, 65535)
 		default:
-			err = p.unknown(it, where)
+			if te == nil {
+				return p.unknown(it, where)
+			}
+			err = p.ignore(it, where, accessSettings)
 		}
 		return err
 	})
+	return err
+}
+
+// accessSettings are the addresses and ports Aerospike advertises to
+// clients as its peers' list, which a single node leaves empty: clients
+// reach it at the address they were given.
+var accessSettings = map[string]ignoredSetting{
+	"access-address":               {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
+	"alternate-access-address":     {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
+	"tls-access-address":           {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
+	"tls-alternate-access-address": {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
+	"access-port":                  {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
+	"alternate-access-port":        {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
+	"tls-access-port":              {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
+	"tls-alternate-access-port":    {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
+}
+
+// serviceIgnored are service settings of Aerospike's that concern its
+// threads, a cluster or its own logs, accepted, checked and ignored with a
+// warning.
+var serviceIgnored = map[string]ignoredSetting{
+	"user":                          {anyValue, "Skiff runs as the user that starts it: set the user in the service manager (systemd User=, a pod's securityContext)"},
+	"group":                         {anyValue, "Skiff runs as the group that starts it: set it in the service manager"},
+	"paxos-single-replica-limit":    {intIn(0, 256), "a single node has no cluster"},
+	"min-cluster-size":              {intIn(1, 256), "a single node has no cluster"},
+	"service-threads":               {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"transaction-queues":            {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"transaction-threads-per-queue": {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"batch-index-threads":           {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"batch-max-buffers-per-queue":   {intIn(0, math.MaxInt32), "batch replies are written as they are built"},
+	"batch-max-unused-buffers":      {intIn(0, math.MaxInt32), "batch replies are written as they are built"},
+	"info-threads":                  {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"query-threads-limit":           {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"migrate-threads":               {intIn(0, 4096), "a single node has no migrations"},
+	"migrate-max-num-incoming":      {intIn(0, 4096), "a single node has no migrations"},
+	"proto-fd-idle-ms":              {intIn(0, math.MaxInt32), "idle client connections stay open until the client closes them"},
+	"log-local-time":                {isBool, "log times are in UTC"},
+	"log-millis":                    {isBool, "log times carry milliseconds"},
+	"microsecond-histograms":        {isBool, "latencies are kept in microseconds"},
+	"enable-health-check":           {isBool, "Skiff has /healthz and /readyz on the admin port"},
+	"enable-benchmarks-fabric":      {isBool, "a single node has no fabric"},
+	"keep-caps-ssd-health":          {isBool, "Skiff reads no SSD health"},
+	"advertise-ipv6":                {isBool, "a single node advertises no peers"},
+	"auto-pin":                      {oneOf("none", "cpu", "numa", "adq"), "the Go runtime schedules requests on every CPU"},
+	"node-id-interface":             {anyValue, "set node-id, or let Skiff derive it from the service address"},
+	"ticker-interval":               {intIn(0, math.MaxInt32), "statistics are in /metrics and the statistics info command"},
+}
+
+func anyValue(p *parser, it *item, where string) error {
+	_, err := p.value(it, where)
 	return err
 }
 
@@ -832,6 +890,7 @@ var deviceIgnored = map[string]ignoredSetting{
 	"serialize-tomb-raider":      {isBool, "the tomb raider reads the index, not the devices"},
 	"commit-min-size":            {sizeIn(0, 8<<20), "a partial write starts at the page where the last one stopped"},
 	"defrag-queue-min":           {intIn(0, math.MaxInt32), "blocks are defragmented as they fall under defrag-lwm-pct"},
+	"defrag-startup-minimum":     {intIn(0, 99), "a start does not wait for defragmentation, which runs alongside requests; writes are refused below stop-writes-avail-pct"},
 	"cache-replica-writes":       {isBool, "a single node has no replicas"},
 	"sindex-startup-device-scan": {isBool, "secondary indexes are rebuilt from the index at start"},
 	"enable-benchmarks-storage":  {isBool, "latencies are in the latencies info command and /metrics"},

@@ -83,6 +83,17 @@ service {
 }`, func(c *Config) {
 			c.Service = Service{ClusterName: "prod-cache", NodeID: "A1b2", ProtoFdMax: 100, ProtoMaxSize: 1 << 20, WorkDirectory: "/srv/skiff"}
 		}},
+		{"aerospike's docker service block", "service {\nuser root\npidfile /var/run/aerospike/asd.pid\nservice-threads 4\nproto-fd-idle-ms 60000\n}\n" +
+			"network {\nservice {\naddress 127.0.0.1\nport 3000\naccess-address 10.0.0.1\n}\n}\n" + ns(), func(c *Config) {
+			c.Service.PidFile = "/var/run/aerospike/asd.pid"
+			c.Namespaces[0].Line = 14
+			c.Warnings = []string{
+				"t.conf:2: user in service ignored: Skiff runs as the user that starts it: set the user in the service manager (systemd User=, a pod's securityContext)",
+				"t.conf:4: service-threads in service ignored: the Go runtime schedules requests on every CPU",
+				"t.conf:5: proto-fd-idle-ms in service ignored: idle client connections stay open until the client closes them",
+				"t.conf:11: access-address in network service ignored: a single node advertises no peers: clients reach it at the address they were given",
+			}
+		}},
 		{"cluster settings", "namespace test {\nrack-id 2\nprefer-uniform-balance true\npartition-tree-sprigs 4096\n" +
 			"conflict-resolution-policy last-update-time\nstrong-consistency false\nsindex-type shmem\nenable-benchmarks-read true\n}\n", func(c *Config) {
 			c.Warnings = []string{
@@ -454,10 +465,11 @@ func TestParseErrors(t *testing.T) {
 		{"xdr duplicate dc", ns() + "xdr {\ndc a {\nnats-url nats://h:1\nnamespace test {\n}\n}\ndc a {\n}\n}", `t.conf:9: duplicate dc "a" in xdr (first at line 4)`},
 		{"xdr bad dc name", ns() + "xdr {\ndc a.b {\n}\n}", `t.conf:4: bad dc name "a.b": want 1 to 31 letters, digits, '_' or '-'`},
 		{"unknown top setting", ns() + "verbose true", `t.conf:3: unknown setting "verbose"`},
-		{"unknown service setting", ns() + "service {\npidfile /run/asd.pid\n}", `t.conf:4: unknown setting "pidfile" in service`},
+		{"unknown service setting", ns() + "service {\ncolour blue\n}", `t.conf:4: unknown setting "colour" in service`},
+		{"relative pidfile", ns() + "service {\npidfile asd.pid\n}", `t.conf:4: pidfile in service: "asd.pid" is not an absolute path`},
 		{"names are case-sensitive", ns() + "Service {\n}", `t.conf:3: unknown block "Service"`},
 		{"unknown network block", ns() + "network {\nmesh x {\n}\n}", `t.conf:4: unknown block "mesh" in network`},
-		{"access-address refused", ns() + "network {\nservice {\naccess-address 10.0.0.1\n}\n}", `t.conf:5: unknown setting "access-address" in network service`},
+		{"access-port not a port", ns() + "network {\nservice {\naccess-port 0\n}\n}", `t.conf:5: bad access-port "0" in network service`},
 		{"unknown admin setting", ns() + "network {\nadmin {\ntls-name x\n}\n}", `t.conf:5: unknown setting "tls-name" in network admin`},
 		{"unknown logging sink", ns() + "logging {\nsyslog {\n}\n}", `t.conf:4: unknown block "syslog" in logging`},
 		{"unknown sink setting", ns() + "logging {\nconsole {\nlevel info\n}\n}", `t.conf:5: unknown setting "level" in logging console`},
