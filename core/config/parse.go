@@ -560,18 +560,24 @@ func (p *parser) endpoint(b *item, e *Endpoint, te *TLSEndpoint, minPort int) er
 	return err
 }
 
+// Reasons shared by several ignored settings.
+const (
+	noPeers     = "a single node advertises no peers: clients reach it at the address they were given"
+	goScheduler = "the Go runtime schedules requests on every CPU"
+)
+
 // accessSettings are the addresses and ports Aerospike advertises to
 // clients as its peers' list, which a single node leaves empty: clients
 // reach it at the address they were given.
 var accessSettings = map[string]ignoredSetting{
-	"access-address":               {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
-	"alternate-access-address":     {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
-	"tls-access-address":           {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
-	"tls-alternate-access-address": {anyValue, "a single node advertises no peers: clients reach it at the address they were given"},
-	"access-port":                  {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
-	"alternate-access-port":        {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
-	"tls-access-port":              {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
-	"tls-alternate-access-port":    {intIn(1, 65535), "a single node advertises no peers: clients reach it at the address they were given"},
+	"access-address":               {anyValue, noPeers},
+	"alternate-access-address":     {anyValue, noPeers},
+	"tls-access-address":           {anyValue, noPeers},
+	"tls-alternate-access-address": {anyValue, noPeers},
+	"access-port":                  {intIn(1, 65535), noPeers},
+	"alternate-access-port":        {intIn(1, 65535), noPeers},
+	"tls-access-port":              {intIn(1, 65535), noPeers},
+	"tls-alternate-access-port":    {intIn(1, 65535), noPeers},
 }
 
 // serviceIgnored are service settings of Aerospike's that concern its
@@ -582,14 +588,14 @@ var serviceIgnored = map[string]ignoredSetting{
 	"group":                         {anyValue, "Skiff runs as the group that starts it: set it in the service manager"},
 	"paxos-single-replica-limit":    {intIn(0, 256), "a single node has no cluster"},
 	"min-cluster-size":              {intIn(1, 256), "a single node has no cluster"},
-	"service-threads":               {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
-	"transaction-queues":            {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
-	"transaction-threads-per-queue": {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
-	"batch-index-threads":           {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"service-threads":               {intIn(1, 4096), goScheduler},
+	"transaction-queues":            {intIn(1, 4096), goScheduler},
+	"transaction-threads-per-queue": {intIn(1, 4096), goScheduler},
+	"batch-index-threads":           {intIn(1, 4096), goScheduler},
 	"batch-max-buffers-per-queue":   {intIn(0, math.MaxInt32), "batch replies are written as they are built"},
 	"batch-max-unused-buffers":      {intIn(0, math.MaxInt32), "batch replies are written as they are built"},
-	"info-threads":                  {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
-	"query-threads-limit":           {intIn(1, 4096), "the Go runtime schedules requests on every CPU"},
+	"info-threads":                  {intIn(1, 4096), goScheduler},
+	"query-threads-limit":           {intIn(1, 4096), goScheduler},
 	"migrate-threads":               {intIn(0, 4096), "a single node has no migrations"},
 	"migrate-max-num-incoming":      {intIn(0, 4096), "a single node has no migrations"},
 	"proto-fd-idle-ms":              {intIn(0, math.MaxInt32), "idle client connections stay open until the client closes them"},
@@ -600,7 +606,7 @@ var serviceIgnored = map[string]ignoredSetting{
 	"enable-benchmarks-fabric":      {isBool, "a single node has no fabric"},
 	"keep-caps-ssd-health":          {isBool, "Skiff reads no SSD health"},
 	"advertise-ipv6":                {isBool, "a single node advertises no peers"},
-	"auto-pin":                      {oneOf("none", "cpu", "numa", "adq"), "the Go runtime schedules requests on every CPU"},
+	"auto-pin":                      {oneOf("none", "cpu", "numa", "adq"), goScheduler},
 	"node-id-interface":             {anyValue, "set node-id, or let Skiff derive it from the service address"},
 	"ticker-interval":               {intIn(0, math.MaxInt32), "statistics are in /metrics and the statistics info command"},
 }
