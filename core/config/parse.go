@@ -227,6 +227,10 @@ func (p *parser) top(root *item) error {
 		case "mod-lua":
 			p.cfg.Warnings = append(p.cfg.Warnings, fmt.Sprintf("%s:%d: mod-lua ignored: Skiff runs WebAssembly UDFs, configured in mod-udf", p.file, it.line))
 			return nil
+		case "security":
+			// Not ignored: a file that asks for access control must not
+			// start a node that enforces none.
+			return p.errorf(it.line, "security block: Skiff has no users, roles or access control: it accepts every client (with or without credentials); keep it reachable only from its pod or host, and use TLS (network tls)")
 		}
 		return p.unknown(it, "")
 	})
@@ -317,6 +321,8 @@ func (p *parser) dc(b *item) error {
 			dc.Path, err = p.value(it, where)
 		case "namespace":
 			err = p.xdrNamespace(it, where, dc)
+		case "node-address-port", "connector":
+			err = p.errorf(it.line, "%s%s: Skiff ships changes through NATS JetStream, not to another node's service port: set nats-url, and run the peer with an xdr dc of its own", it.name, in(where))
 		default:
 			if it.block {
 				return p.unknown(it, where)
