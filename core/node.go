@@ -64,7 +64,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	namespaces, err := openNamespaces(ctx, cfg, opts, meta, log)
 	if err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	defer closeNamespaces(namespaces, log)
 	bg, stopBackground := context.WithCancel(context.Background())
@@ -81,7 +81,7 @@ func Run(ctx context.Context, opts Options) error {
 		MaxInstances:  cfg.UDF.InstancesPerModule,
 	}, log)
 	if err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	defer udfHost.Close(context.Background())
 
@@ -89,7 +89,7 @@ func Run(ctx context.Context, opts Options) error {
 	srv.SetLogs(opts.Logs)
 	repl, err := startReplication(ctx, cfg, opts, srv, namespaces, log)
 	if err != nil {
-		return err
+		return startFailed(ctx, log, err)
 	}
 	if repl != nil {
 		defer repl.Close()
@@ -139,6 +139,17 @@ func Run(ctx context.Context, opts Options) error {
 	wg.Wait()
 	log.Info("node stopped")
 	return err
+}
+
+// startFailed is what Run returns when a step of the start that ctx
+// governs fails: nil if ctx was cancelled meanwhile (a SIGTERM while
+// backends open asks for a stop, which is then done), else err.
+func startFailed(ctx context.Context, log *slog.Logger, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	log.Info("node stopped while starting", "err", err)
+	return nil
 }
 
 // openNamespaces opens each namespace's storage backend.

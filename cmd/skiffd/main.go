@@ -62,14 +62,15 @@ func run() error {
 		log.Warn("running with the Go runtime's default sysmon, which costs CPU per request when the node idles between them", "err", reexecErr)
 	}
 	setMemoryLimit(log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// Once the pidfile is there, a signal to its pid is a stop.
 	if path := cfg.Service.PidFile; path != "" {
 		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return fmt.Errorf("service pidfile: %w", err)
 		}
 		defer os.Remove(path)
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	return core.Run(ctx, core.Options{Config: cfg, Logger: log, Logs: sinks})
 }

@@ -139,24 +139,8 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 // TestPidFile checks the service's pidfile: skiffd writes its process id
 // there while it runs and removes the file when it stops.
 func TestPidFile(t *testing.T) {
-	port := freePort(t)
-	conf := writeConfig(t, port, freePort(t))
-	pidFile := filepath.Join(filepath.Dir(conf), "skiffd.pid")
-	text, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text = []byte(strings.Replace(string(text), "service {", "service {\n\tpidfile "+pidFile, 1))
-	if err := os.WriteFile(conf, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := skiffd(t, "--config", conf)
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
+	cmd, pidFile, stderr := startWithPidFile(t)
+	port := cmd.port
 	want := strconv.Itoa(cmd.Process.Pid) + "\n"
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		got, err := os.ReadFile(pidFile)
@@ -177,14 +161,73 @@ func TestPidFile(t *testing.T) {
 			t.Fatalf("node did not come up: %v\n%s", err, stderr.String())
 		}
 	}
+	stopWithSIGTERM(t, cmd.Cmd, stderr)
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("pidfile after the node stopped: %v", err)
+	}
+}
+
+// TestSIGTERMWhileStarting sends SIGTERM as soon as the pidfile says the
+// signal is handled, while the namespaces' backends are likely still
+// opening: the node stops, and exits 0.
+func TestSIGTERMWhileStarting(t *testing.T) {
+	cmd, pidFile, stderr := startWithPidFile(t)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(pidFile); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pidfile\n%s", stderr.String())
+		}
+	}
+	stopWithSIGTERM(t, cmd.Cmd, stderr)
+}
+
+// skiffdCmd is a skiffd process and its client port.
+type skiffdCmd struct {
+	*exec.Cmd
+	port int
+}
+
+// startWithPidFile starts skiffd with the default configuration, on free
+// ports, writing a pidfile, whose path it returns.
+func startWithPidFile(t *testing.T) (skiffdCmd, string, *syncbuf.Buffer) {
+	port := freePort(t)
+	conf := writeConfig(t, port, freePort(t))
+	pidFile := filepath.Join(filepath.Dir(conf), "skiffd.pid")
+	text, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = []byte(strings.Replace(string(text), "service {", "service {\n\tpidfile "+pidFile, 1))
+	if err := os.WriteFile(conf, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := skiffd(t, "--config", conf)
+	stderr := &syncbuf.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return skiffdCmd{cmd, port}, pidFile, stderr
+}
+
+// stopWithSIGTERM stops cmd with SIGTERM and expects it to exit 0.
+func stopWithSIGTERM(t *testing.T, cmd *exec.Cmd, stderr *syncbuf.Buffer) {
+	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
-	}
-	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
-		t.Fatalf("pidfile after the node stopped: %v", err)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("node did not stop after SIGTERM\n%s", stderr.String())
 	}
 }
 
