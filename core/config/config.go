@@ -283,6 +283,11 @@ type Device struct {
 	// CommitToDevice acknowledges a write only once it is on the device
 	// (commit-to-device).
 	CommitToDevice bool
+	// Compression is the codec of the bins of records written: none, lz4,
+	// snappy or zstd (compression); CompressionLevel is zstd's, 1 to 9, 0
+	// for the default (compression-level).
+	Compression      string
+	CompressionLevel int
 	// ColdStartEmpty starts empty where a start would read the devices
 	// (cold-start-empty).
 	ColdStartEmpty bool

@@ -906,8 +906,7 @@ var deviceIgnored = map[string]ignoredSetting{
 	"cache-replica-writes":       {isBool, "a single node has no replicas"},
 	"sindex-startup-device-scan": {isBool, "secondary indexes are rebuilt from the index at start"},
 	"enable-benchmarks-storage":  {isBool, "latencies are in the latencies info command and /metrics"},
-	"compression-level":          {intIn(1, 22), "records are not compressed"},
-	"compression-acceleration":   {intIn(1, 65537), "records are not compressed"},
+	"compression-acceleration":   {intIn(1, 65537), "lz4 runs at its one speed"},
 }
 
 func intIn(lo, hi int) func(p *parser, it *item, where string) error {
@@ -1094,6 +1093,7 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		WriteBlockSize: 1 << 20,
 		DirectIO:       true,
 		PostWriteQueue: 256,
+		Compression:    "none",
 		DefragSleepUs:  1000,
 		MaxWriteCache:  64 << 20,
 		FlushMaxMs:     1000,
@@ -1167,10 +1167,9 @@ func (p *parser) deviceStorage(b *item, nsWhere, engine string, ns *Namespace) e
 		case "defrag-sleep":
 			d.DefragSleepUs, err = p.intValue(it, where, 0, 1000000)
 		case "compression":
-			var c string
-			if c, err = p.oneOf(it, where, "none", "lz4", "snappy", "zstd"); err == nil && c != "none" {
-				err = p.errorf(it.line, "compression %s%s is not supported: records are stored as written", c, in(where))
-			}
+			d.Compression, err = p.oneOf(it, where, "none", "lz4", "snappy", "zstd")
+		case "compression-level":
+			d.CompressionLevel, err = p.intValue(it, where, 1, 9)
 		case "encryption-key-file", "encryption-old-key-file", "encryption":
 			err = p.errorf(it.line, "%s%s is not supported: Skiff does not encrypt records; put the devices on an encrypted block device (dm-crypt, LUKS)", it.name, in(where))
 		case "commit-to-device":

@@ -231,7 +231,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Devices: []string{"/dev/nvme0n1", "/dev/nvme1n1"}, Files: []string{"/var/lib/skiff/a.dat"}, FileSize: 16 << 30,
-				WriteBlockSize: 128 << 10, PostWriteQueue: 64, DefragSleepUs: 1000, MaxWriteCache: 32 << 20, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
+				WriteBlockSize: 128 << 10, PostWriteQueue: 64, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 32 << 20, FlushMaxMs: 100, DefragLWMPct: 40, CommitToDevice: true,
 				WriteBufferFile: "/dev/shm/skiff/test.buffers",
 			}}
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/mnt/idx", 4<<30
@@ -241,7 +241,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/skiff/test.region", Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"index-type flash, Aerospike 7's budget", ns("storage-engine device {", "file /x", "filesize 17M", "}", "index-type flash {", "mount /a", "mounts-budget 4G", "}"), func(c *Config) {
@@ -249,7 +249,7 @@ logging {
 			n.IndexType, n.IndexMount, n.IndexMountsSizeLimit = "flash", "/a", 4<<30
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"evict-tenths-pct", ns("evict-used-pct 60", "evict-tenths-pct 5"), func(c *Config) {
@@ -264,7 +264,7 @@ logging {
 			n.IndexType = "shmem"
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, RegionFile: "/dev/shm/r", Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"aerospike 7 memory backed by files", ns("storage-engine memory {", "file /opt/aerospike/data/test.dat", "filesize 1G",
@@ -272,7 +272,7 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/opt/aerospike/data/test.dat"}, FileSize: 1 << 30, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
+				PostWriteQueue: 256, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, DataInMemory: true,
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct = 60, 70
 		}},
@@ -280,17 +280,17 @@ logging {
 			n := c.Namespaces[0]
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20, DirectIO: true,
-				PostWriteQueue: 256, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 256, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 			n.EvictUsedPct, n.StopWritesUsedPct, n.StopWritesAvailPct = 50, 80, 10
 		}},
 		{"aerospike 6 device block", ns("tomb-raider-period 3600", "storage-engine device {", "file /x", "filesize 17M", "max-used-pct 60", "min-avail-pct 10",
-			"defrag-sleep 2000", "cold-start-empty true", "read-page-cache true", "direct-files false", "disable-odsync true", "scheduler-mode noop", "compression none", "commit-min-size 4K", "}"), func(c *Config) {
+			"defrag-sleep 2000", "cold-start-empty true", "read-page-cache true", "direct-files false", "disable-odsync true", "scheduler-mode noop", "compression lz4", "commit-min-size 4K", "}"), func(c *Config) {
 			n := c.Namespaces[0]
 			n.TombRaiderPeriod = time.Hour
 			n.Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 17 << 20, WriteBlockSize: 1 << 20,
-				PostWriteQueue: 256, DefragSleepUs: 2000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, ColdStartEmpty: true, ReadPageCache: true,
+				PostWriteQueue: 256, Compression: "lz4", DefragSleepUs: 2000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50, ColdStartEmpty: true, ReadPageCache: true,
 			}}
 			n.StopWritesUsedPct, n.StopWritesAvailPct = 60, 10
 			c.Warnings = []string{
@@ -302,7 +302,7 @@ logging {
 		{"aerospike 7.1 cache and flush sizes", ns("storage-engine device {", "file /x", "filesize 32M", "write-block-size 128K", "post-write-cache 1M", "flush-size 64K", "}"), func(c *Config) {
 			c.Namespaces[0].Storage = StorageEngine{Type: "device", Mode: ModeProcess, Device: Device{
 				Files: []string{"/x"}, FileSize: 32 << 20, WriteBlockSize: 128 << 10, DirectIO: true,
-				PostWriteQueue: 8, DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
+				PostWriteQueue: 8, Compression: "none", DefragSleepUs: 1000, MaxWriteCache: 64 << 20, FlushMaxMs: 1000, DefragLWMPct: 50,
 			}}
 		}},
 		{"third-party plugin", ns("storage-engine plugin {", "path /opt/capped", "max-records 100", "colour blue", "}"), func(c *Config) {
@@ -428,8 +428,10 @@ func TestParseErrors(t *testing.T) {
 			`t.conf:2: unknown setting "stop-writes-pct" in namespace test (Aerospike 6): write "stop-writes-used-pct 90"`},
 		{"single-bin", ns("single-bin true"), `t.conf:2: single-bin true in namespace test is not supported`},
 		{"tomb-raider-period zero", ns("tomb-raider-period 0"), `t.conf:2: bad tomb-raider-period "0" in namespace test: want at least 1 second`},
-		{"compression", ns("storage-engine device {", "file /x", "filesize 17M", "compression zstd", "}"),
-			`t.conf:5: compression zstd in namespace test storage-engine device is not supported`},
+		{"compression", ns("storage-engine device {", "file /x", "filesize 17M", "compression brotli", "}"),
+			`t.conf:5: bad compression "brotli" in namespace test storage-engine device`},
+		{"compression-level", ns("storage-engine device {", "file /x", "filesize 17M", "compression zstd", "compression-level 22", "}"),
+			`t.conf:6: bad compression-level "22" in namespace test storage-engine device: want an integer from 1 to 9`},
 		{"encryption", ns("storage-engine device {", "file /x", "filesize 17M", "encryption-key-file /etc/key", "}"),
 			`t.conf:5: encryption-key-file in namespace test storage-engine device is not supported: Skiff does not encrypt records; put the devices on an encrypted block device`},
 		{"scheduler-mode unknown", ns("storage-engine device {", "file /x", "filesize 17M", "scheduler-mode fastest", "}"),

@@ -85,6 +85,9 @@ type Backend struct {
 	maxWriteQ      int32
 	overloads      atomic.Uint64
 	overloadWarned atomic.Int64
+	// binsIn and binsStored add up the bins of the records written with
+	// compression on, before and after it (device_compression_ratio).
+	binsIn, binsStored atomic.Int64
 
 	// Block and write sequences: the last one handed out. In the region's
 	// state section with index-type dram (resume.go), with the blocks'
@@ -450,9 +453,21 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	if err := dv.admit(); err != nil {
 		return fmt.Errorf("nvme: put %x: %w", d[:], err)
 	}
+	codec := devrecord.CodecNone
+	if b.opts.Compression != devrecord.CodecNone {
+		sp := compressBufs.Get().(*[]byte)
+		defer compressBufs.Put(sp)
+		var ok bool
+		*sp, ok = devrecord.Compress(b.opts.Compression, b.opts.CompressionLevel, (*sp)[:0], rec.Bins)
+		b.binsIn.Add(int64(len(rec.Bins)))
+		if ok {
+			rec.Bins, codec = *sp, b.opts.Compression
+		}
+		b.binsStored.Add(int64(len(rec.Bins)))
+	}
 	n := devrecord.EncodedSize(len(rec.Set) + len(rec.Key) + len(rec.Bins))
 	for {
-		wb, seq, end, err := b.put(dv, &d, setID, &rec, n)
+		wb, seq, end, err := b.put(dv, &d, setID, &rec, codec, n)
 		if errors.Is(err, errNoBlock) {
 			if b.waitSpace(dv) {
 				continue
@@ -466,10 +481,13 @@ func (b *Backend) Put(_ context.Context, d storage.Digest, rec storage.Record) e
 	}
 }
 
+// compressBufs hold the compressed bins of records being written.
+var compressBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // put appends the record to dv's write buffer and points the index at it.
 // It returns the buffer, its incarnation and the end of the record, for
 // waitDurable.
-func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.Record, n int) (*wbuf, uint64, int64, error) {
+func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.Record, codec devrecord.Codec, n int) (*wbuf, uint64, int64, error) {
 	p := b.partition(d)
 	if err := b.lock(p); err != nil {
 		return nil, 0, 0, err
@@ -493,7 +511,7 @@ func (b *Backend) put(dv *device, d *storage.Digest, setID uint16, rec *storage.
 		return nil, 0, 0, err
 	}
 	seq := wb.seq.Load()
-	h := devrecord.Header{Kind: devrecord.KindRecord, BSeq: seq, WSeq: b.wseq.Add(1), Digest: *d,
+	h := devrecord.Header{Kind: devrecord.KindRecord, Codec: codec, BSeq: seq, WSeq: b.wseq.Add(1), Digest: *d,
 		Gen: rec.Generation, Void: rec.VoidTime, LUT: rec.LastUpdate}
 	devrecord.Encode(wb.buf[off:off+n], b.seed, &h, rec.Set, rec.Key, rec.Bins)
 	wb.appended(off, n)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/storagetest"
 )
@@ -69,6 +70,23 @@ func TestConformanceDataInMemory(t *testing.T) {
 			o := conformanceOptions(t.TempDir())
 			o.DataInMemory = true
 			o.PostWriteQueue = 0
+			return newOrFail(t, o)
+		},
+		Reopen: func(t *testing.T, b storage.Backend) storage.Backend {
+			return newOrFail(t, b.(*Backend).Options())
+		},
+		MaxRecordSize: MaxRecordSizeFor(conformanceWBS),
+	})
+}
+
+// TestConformanceCompression runs the suite with zstd compression: the
+// suite's larger records (their bins repeat) are stored compressed, the
+// smaller ones (random) as they are.
+func TestConformanceCompression(t *testing.T) {
+	storagetest.RunWithOptions(t, storagetest.Options{
+		Open: func(t *testing.T) storage.Backend {
+			o := conformanceOptions(t.TempDir())
+			o.Compression = devrecord.CodecZstd
 			return newOrFail(t, o)
 		},
 		Reopen: func(t *testing.T, b storage.Backend) storage.Backend {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/setting"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
@@ -33,6 +34,10 @@ import (
 //	defrag-sleep            microseconds of pause after each defragmented block; default 1000
 //	commit-to-device        true: writes return once synced to the device; default false
 //	tomb-raider-period      seconds between sweeps for unneeded tombstones; default 60
+//	compression             none (default), lz4, snappy or zstd: the codec
+//	                        of the bins of records written
+//	compression-level       zstd's, 1 (fastest) to 9 (smallest); default 0,
+//	                        zstd's default
 //	cold-start-empty        true: a start that would read the devices
 //	                        starts empty instead; default false
 //	data-in-memory          true: a copy of the blocks in use in memory serves
@@ -128,6 +133,10 @@ func (o *Options) set(k, v string) error {
 		var n int
 		n, err = setting.Int(k, v, "seconds")
 		o.TombRaiderPeriod = time.Duration(n) * time.Second
+	case "compression":
+		o.Compression, err = devrecord.ParseCodec(v)
+	case "compression-level":
+		o.CompressionLevel, err = setting.Int(k, v, "a level from 1 to 9")
 	case "cold-start-empty":
 		o.ColdStartEmpty, err = setting.Bool(k, v)
 	case "data-in-memory":

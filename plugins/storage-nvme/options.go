@@ -72,6 +72,12 @@ type Options struct {
 	// record is on the device (written and synced); writes waiting at once
 	// share one write and one sync (group commit).
 	CommitToDevice bool
+	// Compression compresses the bins of each record written (of
+	// devrecord.MinCompress bytes or more, where it saves space) with
+	// this codec; CompressionLevel is zstd's, 1 (fastest) to 9 (smallest),
+	// 0 for the default. Records are read back whatever the setting.
+	Compression      devrecord.Codec
+	CompressionLevel int
 	// ColdStartEmpty makes a start that would read the devices to rebuild
 	// the index (a cold start) start empty instead: the devices are
 	// formatted anew, and their records never come back. A start that
@@ -214,6 +220,12 @@ func (o *Options) validate() error {
 	}
 	if wbs >= MinWriteBlockSize && (o.MaxWriteCache < int64(wbs) || o.MaxWriteCache/int64(wbs) > maxWriteQueue) {
 		bad("max-write-cache %d: want 1 to %d blocks of write-block-size %d", o.MaxWriteCache, maxWriteQueue, wbs)
+	}
+	if o.Compression > devrecord.CodecZstd {
+		bad("compression %d: want none, lz4, snappy or zstd", o.Compression)
+	}
+	if o.CompressionLevel < 0 || o.CompressionLevel > 9 {
+		bad("compression-level %d: want 1 to 9, or 0 for the default", o.CompressionLevel)
 	}
 	if o.FlushMax < time.Millisecond {
 		bad("flush-max-ms %v: want at least 1 ms", o.FlushMax)

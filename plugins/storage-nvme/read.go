@@ -114,7 +114,10 @@ func (b *Backend) decodeInto(d *storage.Digest, seq uint64, src []byte, buf []by
 	if !ok || h.Kind != devrecord.KindRecord || h.Digest != *d || h.BSeq != seq || devrecord.Padded(int(h.Length)) != len(src) || !devrecord.BodyOK(src, &h) {
 		return storage.Record{}, buf, false
 	}
-	buf, k := devrecord.CopyOut(src, &h, buf)
+	buf, k, ok := devrecord.CopyOut(src, &h, buf)
+	if !ok {
+		return storage.Record{}, buf, false
+	}
 	return storage.Record{Key: buf[:k:k], Bins: buf[k:len(buf):len(buf)]}, buf, true
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,9 @@ func fillerDigest(i int) storage.Digest { return storagetest.DigestIn(4000, uint
 // each of the two files.
 func pushOut(t *testing.T, put func(storage.Digest, storage.Record) error, wbs int) {
 	t.Helper()
+	// Random: compressed, they would fill no block.
 	bins := make([]byte, 40<<10)
+	rand.NewChaCha8([32]byte{7}).Read(bins)
 	for i := range 2 * 3 * wbs / len(bins) {
 		if err := put(fillerDigest(i), storage.Record{Bins: bins}); err != nil {
 			t.Fatal(err)
@@ -367,17 +370,23 @@ func TestSharedIndexRefusesDamage(t *testing.T) {
 
 // A node started with the device plugin reads its records itself: Gets,
 // GetMetas and scans of records on the files are answered while the plugin
-// process is stopped; with data-in-memory, from the plugin's copies.
+// process is stopped; with data-in-memory, from the plugin's copies; with
+// compression, the node decompresses them.
 func TestSharedIndexThroughPlugin(t *testing.T) {
 	if !sharedindex.Shareable {
 		t.Skip("the shared index is read on linux/amd64 only")
 	}
-	for _, copies := range []bool{false, true} {
-		t.Run(fmt.Sprintf("data-in-memory=%v", copies), func(t *testing.T) { sharedIndexThroughPlugin(t, copies) })
+	for _, tc := range []struct {
+		copies      bool
+		compression string
+	}{{false, "none"}, {true, "none"}, {false, "zstd"}} {
+		t.Run(fmt.Sprintf("data-in-memory=%v/compression=%s", tc.copies, tc.compression), func(t *testing.T) {
+			sharedIndexThroughPlugin(t, tc.copies, tc.compression)
+		})
 	}
 }
 
-func sharedIndexThroughPlugin(t *testing.T, copies bool) {
+func sharedIndexThroughPlugin(t *testing.T, copies bool, compression string) {
 	dir := t.TempDir()
 	p, err := plugin.Start(context.Background(), plugin.Config{
 		Path:      os.Args[0],
@@ -389,6 +398,7 @@ func sharedIndexThroughPlugin(t *testing.T, copies bool) {
 			"flush-max-ms":     "20",
 			"post-write-queue": "0",
 			"data-in-memory":   fmt.Sprint(copies),
+			"compression":      compression,
 		},
 		Logger: storagetest.PluginLogger(t),
 	})
@@ -408,6 +418,12 @@ func sharedIndexThroughPlugin(t *testing.T, copies bool) {
 	}
 	pushOut(t, func(d storage.Digest, r storage.Record) error { return p.Put(ctx, d, r) }, 256<<10)
 	time.Sleep(100 * time.Millisecond) // the flusher writes the full buffers and lets them go
+	if compression != "none" {
+		st, err := p.Stats(ctx)
+		if ratio := st.Extra["device_compression_ratio"]; err != nil || ratio <= 0 || ratio > 0.9 { // the filler does not compress
+			t.Fatalf("device_compression_ratio %v (%v): the records were not compressed", ratio, err)
+		}
+	}
 
 	if err := syscall.Kill(p.Pid(), syscall.SIGSTOP); err != nil {
 		t.Fatal(err)

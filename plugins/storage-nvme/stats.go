@@ -79,6 +79,8 @@ func (w *rateWindow) oldest() (rateSample, bool) {
 //	defrag_writes          blocks it filled and wrote
 //	defrag_q               blocks waiting for the defragmenter
 //	write_q                full write buffers waiting for the flusher
+//	device_compression_ratio  with compression, the bins written since the
+//	                       start as stored over as sent (0.25: 4 to 1)
 //	device_overloads       writes refused because a write queue was full
 //	                       (max-write-cache); the client got DEVICE_OVERLOAD
 //	index_flash_used_bytes with index-type flash, IndexBytes, in the mount
@@ -144,6 +146,9 @@ func (b *Backend) Stats(context.Context) (storage.Stats, error) {
 	}
 	if b.resumed {
 		extra["index_resumed"] = 1
+	}
+	if in := b.binsIn.Load(); in > 0 {
+		extra["device_compression_ratio"] = float64(b.binsStored.Load()) / float64(in)
 	}
 	if b.opts.DataInMemory {
 		extra["memory_used_data_bytes"] = float64(b.copiesBytes())

@@ -161,6 +161,8 @@ func deviceSettings(ns *config.Namespace, workDir string) map[string]string {
 		"data-in-memory":     strconv.FormatBool(d.DataInMemory),
 		"cold-start-empty":   strconv.FormatBool(d.ColdStartEmpty),
 		"read-page-cache":    strconv.FormatBool(d.ReadPageCache),
+		"compression":        d.Compression,
+		"compression-level":  strconv.Itoa(d.CompressionLevel),
 	}
 	if len(d.Devices) > 0 {
 		s["devices"] = strings.Join(d.Devices, ",")

@@ -15,6 +15,7 @@ import (
 	memory "github.com/skiffdb/skiff/plugins/storage-memory"
 	nvme "github.com/skiffdb/skiff/plugins/storage-nvme"
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/storage/devrecord"
 	"github.com/skiffdb/skiff/sdk/storage/plugin"
 	"github.com/skiffdb/skiff/sdk/storage/sharedindex"
 )
@@ -227,6 +228,8 @@ func TestDeviceSettings(t *testing.T) {
 		commit-to-device true
 		cold-start-empty true
 		read-page-cache true
+		compression zstd
+		compression-level 5
 	}
 }
 `))
@@ -239,7 +242,8 @@ func TestDeviceSettings(t *testing.T) {
 	}
 	if o.Files[0] != "/var/lib/skiff/users.dat" || o.FileSize != 64<<20 || o.WriteBlockSize != 128<<10 || o.DirectIO ||
 		o.PostWriteQueue != 16 || o.MaxWriteCache != 8<<20 || o.FlushMax != 250*time.Millisecond || o.DefragLWMPct != 40 ||
-		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour || !o.ColdStartEmpty || !o.ReadPageCache {
+		o.DefragSleep != 2500*time.Microsecond || !o.CommitToDevice || o.TombRaiderPeriod != time.Hour || !o.ColdStartEmpty || !o.ReadPageCache ||
+		o.Compression != devrecord.CodecZstd || o.CompressionLevel != 5 {
 		t.Fatalf("the backend's options: %+v", o)
 	}
 }

@@ -131,6 +131,10 @@ func namespaceConfig(cfg *config.Namespace) string {
 		k.add("storage-engine.write-block-size", d.WriteBlockSize)
 		k.add("storage-engine.direct-io", d.DirectIO)
 		k.add("storage-engine.read-page-cache", d.ReadPageCache)
+		k.add("storage-engine.compression", d.Compression)
+		if d.CompressionLevel != 0 {
+			k.add("storage-engine.compression-level", d.CompressionLevel)
+		}
 		k.add("storage-engine.post-write-queue", d.PostWriteQueue)
 		k.add("storage-engine.max-write-cache", d.MaxWriteCache)
 		k.add("storage-engine.flush-max-ms", d.FlushMaxMs)

@@ -10,7 +10,7 @@
 //
 //	0   2  magic "SK"
 //	2   1  kind: 1 record, 2 tombstone
-//	3   1  reserved, zero
+//	3   1  codec of the bins (Codec; compress.go): 0 none
 //	4   4  length: header and body, without padding
 //	8   4  header CRC-32C (seeded) over bytes 12..76 then 0..8
 //	12  4  body CRC-32C (set name, key, bins)
@@ -59,6 +59,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Header is a record's self-description.
 type Header struct {
 	Kind    uint8
+	Codec   Codec  // how the bins are compressed
 	Length  uint32 // header and body, without padding
 	BodyCRC uint32
 	BSeq    uint64 // block sequence
@@ -105,7 +106,7 @@ func Encode(dst []byte, seed uint32, h *Header, set string, key, bins []byte) in
 func (h *Header) put(dst []byte, seed uint32) {
 	binary.LittleEndian.PutUint16(dst[0:], magic)
 	dst[2] = h.Kind
-	dst[3] = 0
+	dst[3] = byte(h.Codec)
 	binary.LittleEndian.PutUint32(dst[4:], h.Length)
 	binary.LittleEndian.PutUint32(dst[12:], h.BodyCRC)
 	binary.LittleEndian.PutUint64(dst[16:], h.BSeq)
@@ -143,6 +144,7 @@ func Decode(src []byte, seed uint32) (h Header, ok bool) {
 		return h, false
 	}
 	h.Kind = src[2]
+	h.Codec = Codec(src[3])
 	h.Length = binary.LittleEndian.Uint32(src[4:])
 	h.BodyCRC = binary.LittleEndian.Uint32(src[12:])
 	h.BSeq = binary.LittleEndian.Uint64(src[16:])
@@ -161,6 +163,8 @@ func Decode(src []byte, seed uint32) (h Header, ok bool) {
 	case h.Kind == KindTombstone && h.BodyLen() != TombstoneBodySize:
 		return h, false
 	case h.Kind != KindRecord && h.Kind != KindTombstone:
+		return h, false
+	case h.Codec > CodecZstd || h.Codec != CodecNone && h.Kind != KindRecord:
 		return h, false
 	}
 	return h, true
@@ -184,9 +188,15 @@ func Parts(src []byte, h *Header) (set, key, bins []byte) {
 
 // CopyOut copies the key and bins of the verified record at the start of
 // src into buf, growing it if it is too small, and returns it with the
-// key's length: the key is out[:keyLen], the bins the rest.
-func CopyOut(src []byte, h *Header, buf []byte) (out []byte, keyLen int) {
+// key's length: the key is out[:keyLen], the bins the rest. Compressed bins
+// come out decompressed; ok is false if they do not decompress.
+func CopyOut(src []byte, h *Header, buf []byte) (out []byte, keyLen int, ok bool) {
 	_, key, bins := Parts(src, h)
+	if h.Codec != CodecNone {
+		buf = append(buf[:0], key...)
+		buf, ok = decompress(h.Codec, buf, bins)
+		return buf, len(key), ok
+	}
 	n := len(key) + len(bins)
 	if cap(buf) < n {
 		buf = make([]byte, n)
@@ -194,7 +204,7 @@ func CopyOut(src []byte, h *Header, buf []byte) (out []byte, keyLen int) {
 	buf = buf[:n]
 	copy(buf, key)
 	copy(buf[len(key):], bins)
-	return buf, len(key)
+	return buf, len(key), true
 }
 
 // TombstoneBelow returns the block sequence stored in a tombstone's body.

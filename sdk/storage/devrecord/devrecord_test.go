@@ -43,8 +43,8 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("does not verify: %+v", h)
 			}
 			set, key, bins := Parts(buf, &h)
-			out, k := CopyOut(buf, &h, make([]byte, 0, 1))
-			if !bytes.Equal(out[:k], tc.key) || !bytes.Equal(out[k:], tc.bins) {
+			out, k, ok := CopyOut(buf, &h, make([]byte, 0, 1))
+			if !ok || !bytes.Equal(out[:k], tc.key) || !bytes.Equal(out[k:], tc.bins) {
 				t.Fatalf("CopyOut: key %x, %d bytes of bins", out[:k], len(out)-k)
 			}
 			if string(set) != tc.set || !bytes.Equal(key, tc.key) || !bytes.Equal(bins, tc.bins) ||

@@ -99,6 +99,6 @@ func (r *Reader) readRecord(d *storage.Digest, e *[EntrySize]byte, buf []byte) (
 		!devrecord.BodyOK(src, &h) {
 		return buf, 0, false
 	}
-	buf, keyLen = devrecord.CopyOut(src, &h, buf)
-	return buf, keyLen, true
+	buf, keyLen, ok = devrecord.CopyOut(src, &h, buf)
+	return buf, keyLen, ok
 }

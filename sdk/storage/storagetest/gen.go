@@ -3,6 +3,7 @@ package storagetest
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -61,6 +62,16 @@ func genRecord(seed uint64, binsLen int) storage.Record {
 		rec.Key = fill(make([]byte, 1+keyLen), r^0x5555)
 		rec.Key[0] = 3 // string
 	}
+	return rec
+}
+
+// incompressible returns genRecord(seed, binsLen) with bins that never
+// repeat, which no codec shrinks.
+func incompressible(seed uint64, binsLen int) storage.Record {
+	rec := genRecord(seed, binsLen)
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], mix(seed))
+	rand.NewChaCha8(key).Read(rec.Bins)
 	return rec
 }
 
