@@ -26,6 +26,7 @@ var (
 		"stop-writes-avail-pct":      true,
 		"stop-writes-sys-memory-pct": true,
 		"background-query-max-rps":   true,
+		"disallow-null-setname":      true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}
 	dynamicSet     = map[string]bool{"disable-eviction": true, "stop-writes-count": true, "stop-writes-size": true}

@@ -29,6 +29,7 @@ func TestChangeNamespace(t *testing.T) {
 			ns.NsupPeriod = 0
 		}},
 		{"background jobs", []Change{{"background-query-max-rps", "500"}}, func(ns *Namespace) { ns.BackgroundQueryMaxRPS = 500 }},
+		{"writes must name a set", []Change{{"disallow-null-setname", "true"}}, func(ns *Namespace) { ns.DisallowNullSetname = true }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

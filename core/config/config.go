@@ -167,6 +167,9 @@ type Namespace struct {
 	// percent of the namespace's records (evict-tenths-pct); 0, Skiff's
 	// default, evicts down to the threshold in one pass.
 	EvictTenthsPct int
+	// DisallowNullSetname refuses writes that name no set
+	// (disallow-null-setname).
+	DisallowNullSetname bool
 	// TombRaiderPeriod is how often a device namespace's index is swept
 	// for durable-delete tombstones no longer needed (tomb-raider-period).
 	TombRaiderPeriod time.Duration

@@ -815,10 +815,7 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 			err = p.errorf(it.line, "%s true%s is not supported (Aerospike 7 removed it too): records keep named bins", it.name, in(where))
 		}
 	case "disallow-null-setname":
-		var on bool
-		if on, err = p.boolValue(it, where); err == nil && on {
-			err = p.errorf(it.line, "disallow-null-setname true%s is not supported: writes without a set are accepted", in(where))
-		}
+		ns.DisallowNullSetname, err = p.boolValue(it, where)
 	case "strong-consistency":
 		var sc bool
 		if sc, err = p.boolValue(it, where); err == nil && sc {

@@ -97,6 +97,10 @@ func (ns *Namespace) Execute(ctx context.Context, s *Scratch, req *Request) Resu
 		// Storage is full: deletes make room, other writes wait for it.
 		ns.countWrite(proto.ServerMemError)
 		return Result{Code: proto.ServerMemError}
+	case len(req.Set) == 0 && ns.cfg.Load().DisallowNullSetname:
+		// As in Aerospike: a write must name a set.
+		ns.countWrite(proto.ParameterError)
+		return Result{Code: proto.ParameterError}
 	default:
 		r := ns.write(ctx, s, req)
 		ns.countWrite(r.Code)

@@ -507,6 +507,22 @@ func TestStopWrites(t *testing.T) {
 	wantCode(t, exec(t, ns, write(digest(i+1), blobOp("b", 10))), proto.OK)
 }
 
+// TestDisallowNullSetname checks disallow-null-setname: writes that name
+// no set fail with PARAMETER_ERROR and store nothing; writes to a set, and
+// reads and deletes without one, go on.
+func TestDisallowNullSetname(t *testing.T) {
+	ns, _ := newTestNamespace(t, func(c *config.Namespace) { c.DisallowNullSetname = true })
+	noSet := write(digest(1), intOp(proto.OpWrite, "n", 1))
+	noSet.Set = nil
+	wantCode(t, exec(t, ns, noSet), proto.ParameterError)
+	wantCode(t, exec(t, ns, getAll(digest(1))), proto.KeyNotFound)
+	wantCode(t, exec(t, ns, write(digest(2), intOp(proto.OpWrite, "n", 1))), proto.OK)
+	wantCode(t, exec(t, ns, &Request{Digest: digest(2), Info2: proto.Info2Write | proto.Info2Delete}), proto.OK)
+	if n := ns.Stats.WriteError.Load(); n != 1 {
+		t.Fatalf("client_write_error %d, want 1", n)
+	}
+}
+
 // overloaded is a backend whose writes fail with ErrOverloaded while
 // full is set, as the device backend's do while its write queue is full.
 type overloaded struct {
