@@ -656,3 +656,38 @@ func TestClientInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestClientReadTouchTTL drives read-touch-ttl-pct from the official
+// client: a read at 100% touches the record (its TTL starts again, its
+// generation stays), a read at -1 does not, and a percentage over 100 is
+// a parameter error.
+func TestClientReadTouchTTL(t *testing.T) {
+	n := startNode(t, nil)
+	c := n.connect(t)
+	k := key(t, uniqueSet(t), "session")
+	mustOK(t, c.Put(as.NewWritePolicy(0, 100), k, as.BinMap{"user": "u1"}))
+	time.Sleep(2100 * time.Millisecond) // two seconds of the TTL go by
+
+	noTouch := as.NewPolicy()
+	noTouch.ReadTouchTTLPercent = -1
+	rec, err := c.GetHeader(noTouch, k)
+	mustOK(t, err)
+	if rec.Expiration > 98 {
+		t.Fatalf("expiration %d two seconds into a TTL of 100", rec.Expiration)
+	}
+	touch := as.NewPolicy()
+	touch.ReadTouchTTLPercent = 100
+	if rec, err = c.Get(touch, k); err != nil || rec.Bins["user"] != "u1" {
+		t.Fatalf("touching read: %v, %v", rec, err)
+	}
+	if rec, err = c.GetHeader(noTouch, k); err != nil || rec.Expiration < 99 || rec.Generation != 1 {
+		t.Fatalf("after the touch: %+v, %v: want an expiration of 99 or 100 and generation 1", rec, err)
+	}
+	if stats := info(t, c, "namespace/test"); !strings.Contains(stats, "read_touch_success=1;") {
+		t.Errorf("namespace/test: no read_touch_success=1 in %s", stats)
+	}
+	bad := as.NewPolicy()
+	bad.ReadTouchTTLPercent = 101
+	_, err = c.Get(bad, k)
+	wantCode(t, err, types.PARAMETER_ERROR)
+}

@@ -27,6 +27,7 @@ var (
 		"stop-writes-sys-memory-pct": true,
 		"background-query-max-rps":   true,
 		"disallow-null-setname":      true,
+		"default-read-touch-ttl-pct": true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}
 	dynamicSet     = map[string]bool{"disable-eviction": true, "stop-writes-count": true, "stop-writes-size": true}

@@ -30,6 +30,7 @@ func TestChangeNamespace(t *testing.T) {
 		}},
 		{"background jobs", []Change{{"background-query-max-rps", "500"}}, func(ns *Namespace) { ns.BackgroundQueryMaxRPS = 500 }},
 		{"writes must name a set", []Change{{"disallow-null-setname", "true"}}, func(ns *Namespace) { ns.DisallowNullSetname = true }},
+		{"reads touch", []Change{{"default-read-touch-ttl-pct", "80"}}, func(ns *Namespace) { ns.DefaultReadTouchTTLPct = 80 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +62,7 @@ func TestChangeNamespaceErrors(t *testing.T) {
 		{"bad value", []Change{{"default-ttl", "soon"}}, `bad default-ttl "soon" in namespace test: want seconds up to 3650D`},
 		{"empty value", []Change{{"max-record-size", ""}}, `bad max-record-size "" in namespace test`},
 		{"out of range", []Change{{"background-query-max-rps", "0"}}, "want an integer from 1 to 1000000"},
+		{"read touch over 100", []Change{{"default-read-touch-ttl-pct", "101"}}, "want an integer from 0 to 100"},
 		{"unknown", []Change{{"memory-size", "4G"}}, `unknown setting "memory-size" in namespace test`},
 		{"static", []Change{{"replication-factor", "2"}}, "replication-factor in namespace test cannot change while the node runs"},
 		{"storage engine, named bare as Aerospike does", []Change{{"max-write-cache", "128M"}}, "max-write-cache in namespace test cannot change while the node runs"},

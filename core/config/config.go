@@ -167,6 +167,10 @@ type Namespace struct {
 	// percent of the namespace's records (evict-tenths-pct); 0, Skiff's
 	// default, evicts down to the threshold in one pass.
 	EvictTenthsPct int
+	// DefaultReadTouchTTLPct: a read that sends no read-touch-ttl-pct of
+	// its own touches a record read within this percent of the end of the
+	// TTL its last write gave it (default-read-touch-ttl-pct); 0 never.
+	DefaultReadTouchTTLPct int
 	// DisallowNullSetname refuses writes that name no set
 	// (disallow-null-setname).
 	DisallowNullSetname bool

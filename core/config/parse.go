@@ -814,6 +814,8 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		if on, err = p.boolValue(it, where); err == nil && on {
 			err = p.errorf(it.line, "%s true%s is not supported (Aerospike 7 removed it too): records keep named bins", it.name, in(where))
 		}
+	case "default-read-touch-ttl-pct":
+		ns.DefaultReadTouchTTLPct, err = p.intValue(it, where, 0, 100)
 	case "disallow-null-setname":
 		ns.DisallowNullSetname, err = p.boolValue(it, where)
 	case "strong-consistency":

@@ -62,6 +62,9 @@ type Scratch struct {
 	// replication with bin-policy only-changed.
 	changed    []bins.Bin
 	changedEnc []byte
+	// touch holds the record a read touches (readTouch), apart from get,
+	// which holds the bins the read answers with.
+	touch []byte
 }
 
 func (s *Scratch) reset() {
@@ -181,6 +184,9 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 			ns.expireIfDead(ctx, s, req.Digest, found, c)
 			return Result{Code: proto.KeyNotFound}
 		}
+		if code := ns.readTouch(ctx, s, req, &m, c); code != proto.OK {
+			return Result{Code: code}
+		}
 		return Result{Code: proto.OK, Generation: m.Generation, VoidTime: m.VoidTime}
 	}
 	rec, err := ns.backend.Get(ctx, req.Digest, s.get[:0])
@@ -200,6 +206,9 @@ func (ns *Namespace) read(ctx context.Context, s *Scratch, req *Request) Result 
 	}
 	if req.Filter != nil && !req.Filter.Filter(s.exprRecord(req.Digest, &rec, c)) {
 		return Result{Code: proto.FilteredOut}
+	}
+	if code := ns.readTouch(ctx, s, req, &rec.Meta, c); code != proto.OK {
+		return Result{Code: code}
 	}
 	res := Result{Code: proto.OK, Generation: rec.Generation, VoidTime: rec.VoidTime}
 	switch {

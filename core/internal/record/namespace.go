@@ -85,6 +85,9 @@ type Counters struct {
 	Expired           atomic.Uint64 // expired_objects
 	Evicted           atomic.Uint64 // evicted_objects
 	Truncated         atomic.Uint64 // truncated_records
+	ReadTouchSuccess  atomic.Uint64 // read_touch_success
+	ReadTouchSkip     atomic.Uint64 // read_touch_skip
+	ReadTouchError    atomic.Uint64 // read_touch_error
 }
 
 // Options are the parts of a namespace that are not configuration.

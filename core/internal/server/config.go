@@ -98,6 +98,7 @@ func namespaceConfig(cfg *config.Namespace) string {
 	k.add("background-query-max-rps", cfg.BackgroundQueryMaxRPS)
 	k.add("tomb-raider-period", int64(cfg.TombRaiderPeriod/time.Second))
 	k.add("disallow-null-setname", cfg.DisallowNullSetname)
+	k.add("default-read-touch-ttl-pct", cfg.DefaultReadTouchTTLPct)
 	k.add("index-type", cfg.IndexType)
 	if cfg.IndexType == "flash" {
 		k.add("index-type.mount", cfg.IndexMount)
