@@ -837,7 +837,7 @@ type ignoredSetting struct {
 }
 
 // ignore checks it against its entry in ignored and warns that it is
-// ignored; a setting ignored does not know is unknown.
+// ignored; a setting not in ignored is unknown.
 func (p *parser) ignore(it *item, where string, ignored map[string]ignoredSetting) error {
 	ig, ok := ignored[it.name]
 	if !ok {
