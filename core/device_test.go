@@ -988,6 +988,7 @@ func TestDeviceWarmRestart(t *testing.T) {
 		{config.ModeProcess, config.ModeProcess, ""},
 		{config.ModeInProcess, config.ModeInProcess, ""},
 		{"data-in-memory", config.ModeProcess, "data-in-memory true"},
+		{"compression", config.ModeProcess, "compression lz4\n\t\tread-page-cache true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conf := deviceConfig(t, t.TempDir(), tc.mode, freePort(t), tc.storage, "")
@@ -996,6 +997,10 @@ func TestDeviceWarmRestart(t *testing.T) {
 			wp := as.NewWritePolicy(0, 3600)
 			for i := range 500 {
 				mustOK(t, c.Put(wp, key(t, "s", i), as.BinMap{"i": i, "pad": strings.Repeat("x", i)}))
+			}
+			ratio := nsInfo(t, c, "test", "device_compression_ratio")
+			if r, err := strconv.ParseFloat(ratio, 64); (ratio != "") != (tc.name == "compression") || ratio != "" && (err != nil || r > 0.5) {
+				t.Fatalf("device_compression_ratio %q", ratio)
 			}
 			dp := as.NewWritePolicy(0, 0)
 			dp.DurableDelete = true
@@ -1029,7 +1034,7 @@ func TestDeviceWarmRestart(t *testing.T) {
 				if got := nsInfo(t, c, "test", "objects"); got != "400" {
 					t.Fatalf("objects: %s, want 400", got)
 				}
-				if got := nsInfo(t, c, "test", "memory_used_data_bytes"); (got != "") != (tc.storage != "") || got == "0" {
+				if got := nsInfo(t, c, "test", "memory_used_data_bytes"); (got != "") != (tc.name == "data-in-memory") || got == "0" {
 					t.Fatalf("memory_used_data_bytes %q with %q", got, tc.storage)
 				}
 			}
@@ -1051,6 +1056,35 @@ func TestDeviceWarmRestart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeviceColdStartEmpty runs a node with cold-start-empty: a clean stop
+// and warm restart keep the records; a kill, after which the start is
+// cold, starts empty, and the records never come back.
+func TestDeviceColdStartEmpty(t *testing.T) {
+	conf := deviceConfig(t, t.TempDir(), config.ModeProcess, freePort(t), "cold-start-empty true", "")
+	n := startNodeProcess(t, conf)
+	c := n.connect(t)
+	for i := range 100 {
+		mustOK(t, c.Put(nil, key(t, "s", i), as.BinMap{"i": i}))
+	}
+	n.stop(t)
+	n = startNodeProcess(t, conf)
+	c = n.connect(t)
+	if got := nsInfo(t, c, "test", "objects"); got != "100" {
+		t.Fatalf("objects after a clean stop: %s, want 100", got)
+	}
+	time.Sleep(300 * time.Millisecond) // flush-max-ms: the records reach the file
+	n.kill(t)
+	n = startNodeProcess(t, conf)
+	c = n.connect(t)
+	if got := nsInfo(t, c, "test", "objects"); got != "0" {
+		t.Fatalf("objects after a kill and a cold start: %s, want 0", got)
+	}
+	if _, err := c.Get(nil, key(t, "s", 7)); !errors.Is(err, as.ErrKeyNotFound) {
+		t.Fatalf("a record from before the cold start: %v", err)
+	}
+	mustOK(t, c.Put(nil, key(t, "s", 1000), as.BinMap{"i": 1000}))
 }
 
 // TestMemoryBackedByFile runs Aerospike 7's memory namespace backed by a
