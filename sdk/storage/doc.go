@@ -85,6 +85,9 @@ ErrNotFound unwrapped so that a miss does not allocate.
     one larger than its largest record or its whole capacity.
   - ErrOutOfSpace: Put that does not fit now; nothing was written, and the
     previous record under the digest, if any, is intact.
+  - ErrOverloaded: Put or durable Delete refused because writes come faster
+    than the media take them (the device backend's max-write-cache); nothing
+    was written, and the call may succeed later. Clients see DEVICE_OVERLOAD.
   - ErrClosed: any call after Close.
   - ErrUnavailable: the backend cannot serve now (its process is restarting);
     the call may succeed later.
