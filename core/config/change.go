@@ -30,7 +30,7 @@ var (
 		"default-read-touch-ttl-pct": true,
 	}
 	dynamicService = map[string]bool{"proto-fd-max": true}
-	dynamicSet     = map[string]bool{"disable-eviction": true, "stop-writes-count": true, "stop-writes-size": true}
+	dynamicSet     = map[string]bool{"disable-eviction": true, "stop-writes-count": true, "stop-writes-size": true, "default-read-touch-ttl-pct": true}
 	staticService  = map[string]bool{"cluster-name": true, "node-id": true, "proto-max-size": true, "work-directory": true}
 )
 

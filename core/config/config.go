@@ -220,6 +220,9 @@ type SetSettings struct {
 	// StopWritesSize refuses writes to the set once its records take more
 	// than this many bytes (stop-writes-size); 0: no limit.
 	StopWritesSize int64
+	// DefaultReadTouchTTLPct is the set's default-read-touch-ttl-pct, for
+	// reads that send none: 0 takes the namespace's, -1 never touches.
+	DefaultReadTouchTTLPct int
 }
 
 // Limited reports whether the set has a limit on its records.

@@ -986,6 +986,12 @@ func (p *parser) setSetting(it *item, where string, st *SetSettings) (err error)
 		st.StopWritesCount = int64(n)
 	case "stop-writes-size":
 		st.StopWritesSize, err = p.sizeValue(it, where, 0, 0)
+	case "default-read-touch-ttl-pct":
+		if len(it.args) == 1 && it.args[0] == "-1" { // never, whatever the namespace's
+			st.DefaultReadTouchTTLPct = -1
+			break
+		}
+		st.DefaultReadTouchTTLPct, err = p.intValue(it, where, 0, 100)
 	default:
 		err = p.unknown(it, where)
 	}

@@ -66,8 +66,8 @@ func TestParseValues(t *testing.T) {
 		{"sets", ns("set users {", "disable-eviction true", "}", "set logs {", "}"), func(c *Config) {
 			c.Namespaces[0].Sets = map[string]SetSettings{"users": {DisableEviction: true}, "logs": {}}
 		}},
-		{"set limits", ns("set events {", "stop-writes-count 1000000", "stop-writes-size 2G", "}"), func(c *Config) {
-			c.Namespaces[0].Sets = map[string]SetSettings{"events": {StopWritesCount: 1000000, StopWritesSize: 2 << 30}}
+		{"set limits", ns("set events {", "stop-writes-count 1000000", "stop-writes-size 2G", "default-read-touch-ttl-pct -1", "}"), func(c *Config) {
+			c.Namespaces[0].Sets = map[string]SetSettings{"events": {StopWritesCount: 1000000, StopWritesSize: 2 << 30, DefaultReadTouchTTLPct: -1}}
 		}},
 		{"minimal no trailing newline", "namespace test {\n}", func(c *Config) {}},
 		{"crlf line ends", "namespace test {\r\n  default-ttl 1H\r\n}\r\n", func(c *Config) {

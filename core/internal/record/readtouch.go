@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
 )
@@ -16,7 +17,7 @@ const neverTouch = math.MaxUint32
 // readTouch touches the record m a read found, if the read came within
 // pct percent of the end of the TTL the record's last write gave it: pct
 // is the read's read-touch-ttl-pct, sent where a write sends its TTL (0:
-// the namespace's default-read-touch-ttl-pct; -1: never). The touch moves
+// the default, readTouchDefault; -1: never). The touch moves
 // the void time to now plus that TTL, so that records read often do not
 // expire: a cache whose least recently read records go. As Aerospike's,
 // it keeps the generation (a touch must not fail a client's generation
@@ -30,7 +31,7 @@ func (ns *Namespace) readTouch(ctx context.Context, s *Scratch, req *Request, m 
 	case m.VoidTime == 0 || pct == neverTouch:
 		return proto.OK
 	case pct == 0:
-		if pct = uint32(ns.Config().DefaultReadTouchTTLPct); pct == 0 {
+		if pct = readTouchDefault(ns.Config(), m.Set); pct == 0 {
 			return proto.OK
 		}
 	case pct > 100:
@@ -42,6 +43,18 @@ func (ns *Namespace) readTouch(ctx context.Context, s *Scratch, req *Request, m 
 	}
 	ns.touch(ctx, s, req.Digest, uint32(writeTTL), c)
 	return proto.OK
+}
+
+// readTouchDefault is the read-touch-ttl-pct of a read of a record of set
+// that sends none: the set's default-read-touch-ttl-pct unless 0, which
+// takes the namespace's (-1 on the set: never, 0 here).
+func readTouchDefault(cfg *config.Namespace, set string) uint32 {
+	if len(cfg.Sets) > 0 {
+		if pct := cfg.Sets[set].DefaultReadTouchTTLPct; pct != 0 {
+			return uint32(max(pct, 0))
+		}
+	}
+	return uint32(cfg.DefaultReadTouchTTLPct)
 }
 
 // touch gives the record with digest d a void time ttl seconds from now,

@@ -86,3 +86,32 @@ func TestReadTouch(t *testing.T) {
 		t.Fatalf("a record without a TTL was touched: void %d", m.VoidTime)
 	}
 }
+
+// TestReadTouchSetDefault checks a set's default-read-touch-ttl-pct: it
+// stands for the namespace's for the set's records, and -1 there never
+// touches whatever the namespace's says.
+func TestReadTouchSetDefault(t *testing.T) {
+	ns, clk := newTestNamespace(t, func(c *config.Namespace) {
+		c.DefaultReadTouchTTLPct = 90
+		c.Sets = map[string]config.SetSettings{"hot": {DefaultReadTouchTTLPct: 10}, "frozen": {DefaultReadTouchTTLPct: -1}}
+	})
+	voids := map[string]uint32{}
+	for i, set := range []string{"hot", "frozen", "other"} {
+		req := write(digest(i), intOp(proto.OpWrite, "n", 1))
+		req.Set, req.TTL = []byte(set), 100
+		voids[set] = exec(t, ns, req).VoidTime
+	}
+	// 50 s into 100: within the last 90% (the namespace's), not within the
+	// last 10% (hot's).
+	clk.advance(50 * time.Second)
+	for i, set := range []string{"hot", "frozen", "other"} {
+		wantCode(t, exec(t, ns, getAll(digest(i))), proto.OK)
+		m, err := ns.backend.GetMeta(context.Background(), digest(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if touched := m.VoidTime != voids[set]; touched != (set == "other") {
+			t.Errorf("set %s: touched %v", set, touched)
+		}
+	}
+}

@@ -377,6 +377,7 @@ func (s *Server) setsInfo(p string) string {
 			k.add("enable-index", false)
 			k.add("stop-writes-count", cfg.StopWritesCount)
 			k.add("stop-writes-size", cfg.StopWritesSize)
+			k.add("default-read-touch-ttl-pct", cfg.DefaultReadTouchTTLPct)
 			b.WriteString(k.b.String())
 			b.WriteByte(';')
 		}
