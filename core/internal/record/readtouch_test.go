@@ -8,6 +8,7 @@ import (
 	"github.com/skiffdb/skiff/core/config"
 	"github.com/skiffdb/skiff/core/proto"
 	"github.com/skiffdb/skiff/sdk/storage"
+	"github.com/skiffdb/skiff/sdk/xdr"
 )
 
 // TestReadTouch checks read-touch-ttl-pct: a read within pct percent of
@@ -112,6 +113,46 @@ func TestReadTouchSetDefault(t *testing.T) {
 		}
 		if touched := m.VoidTime != voids[set]; touched != (set == "other") {
 			t.Errorf("set %s: touched %v", set, touched)
+		}
+	}
+}
+
+// TestReadTouchReplicates checks that a read's touch ships as a write of
+// the whole record with its generation, a new void time and last-update
+// time, and that a peer takes it under either conflict rule.
+func TestReadTouchReplicates(t *testing.T) {
+	ctx := context.Background()
+	for _, rule := range []int{LastUpdateWins, GenerationWins} {
+		src, clk := newTestNamespace(t, nil)
+		sink := &commits{partial: true}
+		src.AddChangeSink(sink)
+		dst, _ := newTestNamespace(t, nil)
+		var s Scratch
+		d := digest(3)
+		put := write(d, intOp(proto.OpWrite, "v", 1))
+		put.TTL = 100
+		wantCode(t, exec(t, src, put), proto.OK)
+		first := sink.got[0]
+		if err := dst.ApplyChange(ctx, &s, &first, rule); err != nil {
+			t.Fatal(err)
+		}
+		clk.advance(50 * time.Second)
+		read := getAll(d)
+		read.TTL = 100
+		wantCode(t, exec(t, src, read), proto.OK)
+		if len(sink.got) != 2 {
+			t.Fatalf("%d changes shipped, want the write and the touch", len(sink.got))
+		}
+		touch := sink.got[1]
+		if touch.Kind != xdr.Write || touch.Generation != first.Generation || touch.VoidTime != first.VoidTime+50 ||
+			touch.LastUpdate <= first.LastUpdate || len(sink.changed[1]) != 0 || string(touch.Bins) != string(first.Bins) {
+			t.Fatalf("the touch shipped as %+v (changed bins %d bytes), after %+v", touch, len(sink.changed[1]), first)
+		}
+		if err := dst.ApplyChange(ctx, &s, &touch, rule); err != nil {
+			t.Fatalf("rule %d: the peer refused the touch: %v", rule, err)
+		}
+		if m, err := dst.backend.GetMeta(ctx, d); err != nil || m.VoidTime != touch.VoidTime {
+			t.Fatalf("rule %d: the peer's void time %d (%v), want %d", rule, m.VoidTime, err, touch.VoidTime)
 		}
 	}
 }
