@@ -53,35 +53,54 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// writeConfig writes the default configuration with the given ports, and
+// a pidfile beside it (pidFileOf), and returns its path.
 func writeConfig(t *testing.T, port, adminPort int) string {
 	text := strings.Replace(string(config.DefaultText()), "port 3000", fmt.Sprintf("port %d", port), 1)
 	text = strings.Replace(text, "port 9145", fmt.Sprintf("port %d", adminPort), 1)
 	// This test binary serves the memory backend when started as a plugin.
 	text = strings.Replace(text, "data-size 4G", "data-size 4G\n\t\tpath "+os.Args[0], 1)
 	path := filepath.Join(t.TempDir(), "skiff.conf")
+	text = strings.Replace(text, "service {", "service {\n\tpidfile "+pidFileOf(path), 1)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-// startSkiffd runs skiffd with the default configuration on free ports and
-// returns it with a client connected to it.
-func startSkiffd(t *testing.T) (*exec.Cmd, *as.Client, *syncbuf.Buffer) {
-	port := freePort(t)
-	cmd := skiffd(t, "--config", writeConfig(t, port, freePort(t)))
+// pidFileOf is the pidfile of the configuration at conf.
+func pidFileOf(conf string) string { return filepath.Join(filepath.Dir(conf), "skiffd.pid") }
+
+// launch starts skiffd with the configuration at conf, without waiting for
+// it to serve, and returns it with what it writes to stderr.
+func launch(t *testing.T, conf string) (*exec.Cmd, *syncbuf.Buffer) {
+	cmd := skiffd(t, "--config", conf)
 	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, stderr
+}
+
+// startSkiffd runs skiffd with the default configuration on free ports and
+// returns it with a client connected to it.
+func startSkiffd(t *testing.T) (*exec.Cmd, *as.Client, *syncbuf.Buffer) {
+	port := freePort(t)
+	cmd, stderr := launch(t, writeConfig(t, port, freePort(t)))
+	return cmd, connect(t, port, stderr), stderr
+}
+
+// connect waits for the node on port to serve and returns a client
+// connected to it.
+func connect(t *testing.T, port int, stderr *syncbuf.Buffer) *as.Client {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		client, err := as.NewClient("127.0.0.1", port)
 		if err == nil {
 			t.Cleanup(client.Close)
-			return cmd, client, stderr
+			return client
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("node did not come up: %v\n%s", err, stderr.String())
@@ -115,19 +134,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("node did not stop after SIGTERM\n%s", stderr.String())
-	}
+	stopWithSIGTERM(t, cmd, stderr)
 	if !strings.Contains(stderr.String(), "node stopped") {
 		t.Errorf("no shutdown in the log:\n%s", stderr.String())
 	}
@@ -139,30 +146,16 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 // TestPidFile checks the service's pidfile: skiffd writes its process id
 // there while it runs and removes the file when it stops.
 func TestPidFile(t *testing.T) {
-	cmd, pidFile, stderr := startWithPidFile(t)
-	port := cmd.port
+	port := freePort(t)
+	conf := writeConfig(t, port, freePort(t))
+	cmd, stderr := launch(t, conf)
+	connect(t, port, stderr) // the pidfile is written before the node serves
 	want := strconv.Itoa(cmd.Process.Pid) + "\n"
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		got, err := os.ReadFile(pidFile)
-		if err == nil && string(got) == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pidfile holds %q (%v), want %q\n%s", got, err, want, stderr.String())
-		}
+	if got, err := os.ReadFile(pidFileOf(conf)); err != nil || string(got) != want {
+		t.Fatalf("pidfile holds %q (%v), want %q\n%s", got, err, want, stderr.String())
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node did not come up: %v\n%s", err, stderr.String())
-		}
-	}
-	stopWithSIGTERM(t, cmd.Cmd, stderr)
-	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+	stopWithSIGTERM(t, cmd, stderr)
+	if _, err := os.Stat(pidFileOf(conf)); !os.IsNotExist(err) {
 		t.Fatalf("pidfile after the node stopped: %v", err)
 	}
 }
@@ -171,46 +164,17 @@ func TestPidFile(t *testing.T) {
 // signal is handled, while the namespaces' backends are likely still
 // opening: the node stops, and exits 0.
 func TestSIGTERMWhileStarting(t *testing.T) {
-	cmd, pidFile, stderr := startWithPidFile(t)
+	conf := writeConfig(t, freePort(t), freePort(t))
+	cmd, stderr := launch(t, conf)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if _, err := os.Stat(pidFile); err == nil {
+		if _, err := os.Stat(pidFileOf(conf)); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no pidfile\n%s", stderr.String())
 		}
 	}
-	stopWithSIGTERM(t, cmd.Cmd, stderr)
-}
-
-// skiffdCmd is a skiffd process and its client port.
-type skiffdCmd struct {
-	*exec.Cmd
-	port int
-}
-
-// startWithPidFile starts skiffd with the default configuration, on free
-// ports, writing a pidfile, whose path it returns.
-func startWithPidFile(t *testing.T) (skiffdCmd, string, *syncbuf.Buffer) {
-	port := freePort(t)
-	conf := writeConfig(t, port, freePort(t))
-	pidFile := filepath.Join(filepath.Dir(conf), "skiffd.pid")
-	text, err := os.ReadFile(conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text = []byte(strings.Replace(string(text), "service {", "service {\n\tpidfile "+pidFile, 1))
-	if err := os.WriteFile(conf, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := skiffd(t, "--config", conf)
-	stderr := &syncbuf.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	return skiffdCmd{cmd, port}, pidFile, stderr
+	stopWithSIGTERM(t, cmd, stderr)
 }
 
 // stopWithSIGTERM stops cmd with SIGTERM and expects it to exit 0.
