@@ -12,12 +12,26 @@ import (
 )
 
 // faultFile wraps a device to inject errors: readErr fails every read;
-// writes fail once failWrites is set.
+// writes fail once failWrites is set. Writes share held: a test that takes
+// it whole holds them, as a device that stopped keeping up.
 type faultFile struct {
 	devFile
 	readErr    error
 	failWrites atomic.Bool
 	failReads  atomic.Bool
+	held       sync.RWMutex
+}
+
+// faultFiles makes o wrap each device it opens in a faultFile, and returns
+// them as they are opened (a reopen adds its own).
+func faultFiles(o *Options) *[]*faultFile {
+	files := new([]*faultFile)
+	o.wrapFile = func(_ int, f devFile) devFile {
+		ff := &faultFile{devFile: f}
+		*files = append(*files, ff)
+		return ff
+	}
+	return files
 }
 
 var errInjected = errors.New("injected I/O error")
@@ -33,6 +47,8 @@ func (f *faultFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
+	f.held.RLock()
+	defer f.held.RUnlock()
 	if f.failWrites.Load() {
 		return 0, errInjected
 	}
@@ -43,20 +59,15 @@ func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 // with ErrUnavailable, reads keep working, nothing panics, and Close
 // reports the failure.
 func TestWriteFailure(t *testing.T) {
-	var files []*faultFile
 	o := testOptions(t.TempDir(), 16<<20)
-	o.wrapFile = func(_ int, f devFile) devFile {
-		ff := &faultFile{devFile: f}
-		files = append(files, ff)
-		return ff
-	}
+	files := faultFiles(&o)
 	b := mustNew(t, o)
 	for i := range 200 {
 		if err := b.Put(ctx, digestN(i), rec(uint64(i), 2000)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range files {
+	for _, f := range *files {
 		f.failWrites.Store(true)
 	}
 	var err error
@@ -77,14 +88,9 @@ func TestWriteFailure(t *testing.T) {
 // TestReadFailure makes reads fail: Get returns the error (wrapped), not a
 // wrong record, and the index is untouched.
 func TestReadFailure(t *testing.T) {
-	var files []*faultFile
 	o := testOptions(t.TempDir(), 16<<20)
 	o.PostWriteQueue = 0
-	o.wrapFile = func(_ int, f devFile) devFile {
-		ff := &faultFile{devFile: f}
-		files = append(files, ff)
-		return ff
-	}
+	opened := faultFiles(&o)
 	b := mustNew(t, o)
 	for i := range 2000 {
 		if err := b.Put(ctx, digestN(i), rec(uint64(i), 1000)); err != nil {
@@ -92,7 +98,7 @@ func TestReadFailure(t *testing.T) {
 		}
 	}
 	b = reopen(t, b) // nothing cached
-	files = files[len(files)-2:]
+	files := (*opened)[len(*opened)-2:]
 	for _, f := range files {
 		f.failReads.Store(true)
 	}
@@ -109,19 +115,6 @@ func TestReadFailure(t *testing.T) {
 	}
 }
 
-// heldFile is a device whose writes wait while it is held: one that has
-// stopped keeping up with the writes.
-type heldFile struct {
-	devFile
-	mu sync.RWMutex // writes share it; hold takes it whole
-}
-
-func (f *heldFile) WriteAt(p []byte, off int64) (int, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.devFile.WriteAt(p, off)
-}
-
 // TestOverload holds a device's writes: once max-write-cache bytes of
 // full buffers wait for it, writes and durable deletes fail at once with
 // ErrOverloaded and change nothing, reads go on, and once the device
@@ -129,28 +122,23 @@ func (f *heldFile) WriteAt(p []byte, off int64) (int, error) {
 // after a restart too.
 func TestOverload(t *testing.T) {
 	const size = 20_000
-	var files []*heldFile
 	o := testOptions(t.TempDir(), 32<<20)
 	o.Files = o.Files[:1]
 	o.MaxWriteCache = 4 * int64(o.WriteBlockSize)
-	o.wrapFile = func(_ int, f devFile) devFile {
-		hf := &heldFile{devFile: f}
-		files = append(files, hf)
-		return hf
-	}
+	files := faultFiles(&o)
 	b := mustNew(t, o)
 	for i := range 100 {
 		if err := b.Put(ctx, digestN(i), rec(uint64(i), size)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	dev := files[0]
-	dev.mu.Lock()
+	dev := (*files)[0]
+	dev.held.Lock()
 	held := true
 	release := func() {
 		if held {
 			held = false
-			dev.mu.Unlock()
+			dev.held.Unlock()
 		}
 	}
 	defer release()
