@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Decompress inflates the body of a TypeMsgCompressed frame: an 8-byte
@@ -25,19 +26,9 @@ func Decompress(dst, body []byte, limit int64) ([]byte, error) {
 		return dst, fmt.Errorf("compressed frame: %w: %v", ErrMalformed, err)
 	}
 	start := len(dst)
-	dst = grow(dst, int(size))
+	dst = slices.Grow(dst, int(size))[:start+int(size)]
 	if _, err := io.ReadFull(zr, dst[start:]); err != nil {
 		return dst[:start], fmt.Errorf("compressed frame: %w: %v", ErrMalformed, err)
 	}
 	return dst, nil
-}
-
-// grow extends b by n bytes, reallocating when its capacity is short.
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), len(b)+n)
-		copy(nb, b)
-		b = nb
-	}
-	return b[:len(b)+n]
 }

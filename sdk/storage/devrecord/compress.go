@@ -3,6 +3,7 @@ package devrecord
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/snappy"
@@ -60,7 +61,7 @@ func Compress(c Codec, level int, dst, bins []byte) ([]byte, bool) {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(bins)))
 	switch c {
 	case CodecLZ4:
-		dst = grow(dst, lz4.CompressBlockBound(len(bins)))
+		dst = slices.Grow(dst, lz4.CompressBlockBound(len(bins)))
 		cp := lz4Compressors.Get().(*lz4.Compressor)
 		n, err := cp.CompressBlock(bins, dst[start+4:cap(dst)])
 		lz4Compressors.Put(cp)
@@ -69,7 +70,7 @@ func Compress(c Codec, level int, dst, bins []byte) ([]byte, bool) {
 		}
 		dst = dst[:start+4+n]
 	case CodecSnappy:
-		dst = grow(dst, snappy.MaxEncodedLen(len(bins)))
+		dst = slices.Grow(dst, snappy.MaxEncodedLen(len(bins)))
 		n := len(snappy.Encode(dst[start+4:cap(dst)], bins))
 		dst = dst[:start+4+n]
 	case CodecZstd:
@@ -83,16 +84,6 @@ func Compress(c Codec, level int, dst, bins []byte) ([]byte, bool) {
 	return dst, true
 }
 
-// grow makes room for n more bytes after len(b).
-func grow(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), len(b)+n)
-		copy(nb, b)
-		b = nb
-	}
-	return b
-}
-
 // decompress appends the bins that src, compressed with c, holds to dst.
 func decompress(c Codec, dst, src []byte) ([]byte, bool) {
 	if len(src) < 4 {
@@ -101,7 +92,7 @@ func decompress(c Codec, dst, src []byte) ([]byte, bool) {
 	n := int(binary.LittleEndian.Uint32(src))
 	src = src[4:]
 	start := len(dst)
-	dst = grow(dst, n)
+	dst = slices.Grow(dst, n)
 	out := dst[start : start+n]
 	switch c {
 	case CodecLZ4:
