@@ -803,12 +803,9 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		// The most common line in files written for Aerospike 6 and older.
 		err = p.errorf(it.line, `unknown setting "memory-size"%s: write "storage-engine memory { data-size %s }" instead`,
 			in(where), strings.Join(it.args, " "))
-	case "high-water-memory-pct", "high-water-disk-pct":
-		err = p.errorf(it.line, `unknown setting %q%s (Aerospike 6): write "evict-used-pct %s", Aerospike 7's share of the storage in use`,
-			it.name, in(where), strings.Join(it.args, " "))
-	case "stop-writes-pct":
-		err = p.errorf(it.line, `unknown setting "stop-writes-pct"%s (Aerospike 6): write "stop-writes-used-pct %s", Aerospike 7's share of the storage in use`,
-			in(where), strings.Join(it.args, " "))
+	case "high-water-memory-pct", "high-water-disk-pct", "stop-writes-pct":
+		err = p.errorf(it.line, `unknown setting %q%s (Aerospike 6): write "%s %s", Aerospike 7's share of the storage in use`,
+			it.name, in(where), aerospike7Limits[it.name], strings.Join(it.args, " "))
 	case "single-bin", "data-in-index":
 		var on bool
 		if on, err = p.boolValue(it, where); err == nil && on {
@@ -827,6 +824,14 @@ func (p *parser) namespaceSetting(it *item, where string, ns *Namespace) (err er
 		err = p.ignore(it, where, clusterSettings)
 	}
 	return err
+}
+
+// aerospike7Limits are Aerospike 7's names for Aerospike 6's thresholds,
+// which were shares of memory-size or of the devices.
+var aerospike7Limits = map[string]string{
+	"high-water-memory-pct": "evict-used-pct",
+	"high-water-disk-pct":   "evict-used-pct",
+	"stop-writes-pct":       "stop-writes-used-pct",
 }
 
 // ignoredSetting is a setting of Aerospike's that Skiff accepts, checks
